@@ -1,0 +1,42 @@
+"""convscope: a CNN library in NumPy that trains small networks and shows every step.
+
+    import convscope as cs
+    import convscope.nn as nn
+    import convscope.nn.functional as F
+
+Importing convscope needs NumPy only; subpackages (nn, optim, data, models, train,
+explain) load on first use.
+"""
+
+import importlib
+
+from .autograd import Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad, ones, tensor, zeros
+from .errors import CheckpointError, ConvscopeError, DataError, ShapeError
+from .ops.shapes import output_size
+
+__version__ = "0.1.0"
+
+_SUBPACKAGES = {"nn", "optim", "data", "models", "train", "explain", "ops", "autograd", "kernels"}
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'convscope' has no attribute {name!r}")
+
+
+__all__ = [
+    "Tensor",
+    "tensor",
+    "zeros",
+    "ones",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "gradcheck",
+    "output_size",
+    "ConvscopeError",
+    "ShapeError",
+    "DataError",
+    "CheckpointError",
+]

@@ -1,0 +1,68 @@
+"""The one Function protocol: wrap an ops-layer forward/backward pair as a graph node.
+
+    y = apply(conv2d_forward, conv2d_backward, (x, w, b), stride=2, ...)
+
+runs ``forward(*arrays, **kwargs) -> (y, cache)`` on the inputs' arrays and, when
+any Tensor input requires grad (and grad mode is on), records a Node whose
+``backward(dy, cache) -> grads`` returns one gradient per input (None where unused).
+No math lives here.
+"""
+
+import numpy as np
+
+from ..backend import default_float
+from .grad_mode import is_grad_enabled
+
+
+class Node:
+    """One recorded op: its inputs (Tensors or None) and the closure computing their grads."""
+
+    __slots__ = ("inputs", "backward", "cache", "name", "needs")
+
+    def __init__(self, name, inputs, backward, cache, needs):
+        self.name = name
+        self.inputs = inputs
+        self.backward = backward
+        self.cache = cache
+        self.needs = needs
+
+    def grads(self, dy):
+        if self.needs is not None:
+            return self.backward(dy, self.cache, needs=self.needs)
+        return self.backward(dy, self.cache)
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+
+def as_array(value):
+    """The ndarray behind a Tensor, or the value as a float array (ints promoted to float32)."""
+    from .tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return value.data
+    if value is None:
+        return None
+    arr = np.asarray(value)
+    if arr.dtype.kind != "f":
+        arr = arr.astype(default_float(arr.dtype))
+    return arr
+
+
+def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
+    """Run forward on the arrays of ``inputs`` and record the node for backward.
+
+    ``pass_needs=True`` hands ``needs`` (which inputs require grad) to backward, so
+    an op such as conv can skip dX for a network's first layer.
+    """
+    from .tensor import Tensor
+
+    arrays = [as_array(t) for t in inputs]
+    y, cache = forward(*arrays, **kwargs)
+    needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+    out = Tensor(y)
+    if any(needs) and is_grad_enabled():
+        name = forward.__name__.removesuffix("_forward")
+        out.requires_grad = True
+        out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)
+    return out

@@ -1,0 +1,21 @@
+"""The one exception family: every bad input raises a subclass of ConvscopeError.
+
+ConvscopeError derives from ValueError, so ``except ValueError`` also catches it.
+Messages name the op, every number involved, and a way out.
+"""
+
+
+class ConvscopeError(ValueError):
+    """Base of every error convscope raises on bad input."""
+
+
+class ShapeError(ConvscopeError):
+    """Shapes, sizes or hyper-parameters that do not fit together."""
+
+
+class DataError(ConvscopeError):
+    """A data file or folder that is missing, corrupt or inconsistent."""
+
+
+class CheckpointError(ConvscopeError):
+    """A checkpoint or state_dict that does not match the model."""
