@@ -24,7 +24,9 @@ ALLOWED = {
 
 def _layer(path):
     rel = path.relative_to(PKG)
-    return rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 or rel.stem != "__init__" else None
+    return (
+        rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 or rel.stem != "__init__" else None
+    )
 
 
 def _imported_layers(path):

@@ -111,7 +111,9 @@ def out_sizes(op, sizes, kernel, stride, padding, dilation, ceil_mode=False):
     """Output size per spatial dimension; every argument is a tuple of equal length."""
     return tuple(
         _out(n, k, s, p, d, ceil_mode, op, i)
-        for i, (n, k, s, p, d) in enumerate(zip(sizes, kernel, stride, padding, dilation, strict=True))
+        for i, (n, k, s, p, d) in enumerate(
+            zip(sizes, kernel, stride, padding, dilation, strict=True)
+        )
     )
 
 

@@ -1,0 +1,59 @@
+"""The ``convscope`` command: one sub-command per module in this package.
+
+Each sub-command module exposes ``register(subparsers)``, which adds its parser and
+sets ``func=run`` (a callable taking the parsed args and returning an exit status).
+Any ConvscopeError or OSError becomes one line on stderr and exit status 2.
+"""
+
+import argparse
+import importlib
+import sys
+
+from ..errors import ConvscopeError
+
+COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors: one line, status 2
+        raise SystemExit(_fail(f"{self.prog}: {message}"))
+
+
+def _fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def build_parser():
+    parser = _Parser(
+        prog="convscope",
+        description="Train small CNNs in NumPy and see every step, forward and backward.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue  # a sub-command not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    except (ConvscopeError, OSError) as exc:
+        return _fail(str(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
