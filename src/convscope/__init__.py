@@ -20,6 +20,8 @@ _SUBPACKAGES = {"nn", "optim", "data", "models", "train", "explain", "ops", "aut
 
 
 def __getattr__(name):
+    if name == "manual_seed":  # reseeds the default Generator behind every layer's init
+        return importlib.import_module(".nn.init", __name__).manual_seed
     if name in _SUBPACKAGES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'convscope' has no attribute {name!r}")

@@ -18,9 +18,13 @@ class Tensor:
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        arr = np.asarray(data.data if isinstance(data, Tensor) else data, dtype=dtype)
-        if dtype is None and arr.dtype.kind != "f":
-            arr = arr.astype(default_float(arr.dtype))
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = np.asarray(data, dtype=dtype)
+        if dtype is None and (
+            arr.dtype.kind != "f" or not isinstance(data, np.ndarray | np.generic)
+        ):
+            arr = arr.astype(default_float(arr.dtype) if arr.dtype.kind != "f" else np.float32)
         self.data = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -342,7 +346,8 @@ def _topological(root):
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """Make a Tensor. Integer data (raw pixel matrices) becomes float32; float arrays keep their dtype."""
+    """Make a Tensor. Float arrays keep their dtype; Python numbers and lists become float32
+    (PyTorch's default) and so do integer arrays (raw pixel matrices)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 

@@ -82,20 +82,14 @@ def matmul_forward(a, b):
 
 def matmul_backward(dy, cache):
     a, b = cache
-    a2 = a[None, :] if a.ndim == 1 else a
+    a2 = a[None, :] if a.ndim == 1 else a  # 1-D operands act as a row / a column
     b2 = b[:, None] if b.ndim == 1 else b
-    dy2 = dy
-    if a.ndim == 1:
-        dy2 = np.expand_dims(dy2, -2)
-    if b.ndim == 1:
-        dy2 = np.expand_dims(dy2, -1)
-    da = dy2 @ np.swapaxes(b2, -1, -2)
-    db = np.swapaxes(a2, -1, -2) @ dy2
-    if a.ndim == 1:
-        da = da[..., 0, :]
-    if b.ndim == 1:
-        db = db[..., :, 0]
-    return unbroadcast(da, a.shape), unbroadcast(db, b.shape)
+    dy2 = np.reshape(
+        dy, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1])
+    )
+    da = unbroadcast(dy2 @ np.swapaxes(b2, -1, -2), a2.shape)
+    db = unbroadcast(np.swapaxes(a2, -1, -2) @ dy2, b2.shape)
+    return da.reshape(a.shape), db.reshape(b.shape)
 
 
 def exp_forward(a):
