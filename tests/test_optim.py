@@ -1,0 +1,206 @@
+"""Optimisers against torch.optim: same parameters, same gradients, same updates (float64)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import convscope as cs
+from convscope.errors import CheckpointError, ConvscopeError
+from convscope.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    flatten_state_dict,
+    unflatten_state_dict,
+)
+from convscope.optim.lr_scheduler import CosineAnnealingLR, StepLR
+
+SHAPES = [(3, 4), (5,), (2, 1, 3)]
+
+CONFIGS = [
+    (SGD, torch.optim.SGD, dict(lr=0.1)),
+    (SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9)),
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.5, dampening=0.3, weight_decay=0.1)),
+    (Adam, torch.optim.Adam, dict(lr=0.01)),
+    (Adam, torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.01)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.02, weight_decay=0.3, amsgrad=True, eps=1e-6)),
+]
+
+
+def _pair(seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in SHAPES]
+    ours = [cs.tensor(a.copy(), requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    return ours, theirs
+
+
+def _set_grads(ours, theirs, step):
+    """A gradient that depends on the parameters (as a real loss's would) and on the step."""
+    for i, p in enumerate(ours):
+        p.grad = np.sin(p.data * (i + 1) + step) + 0.1 * p.data**2
+        if theirs:
+            theirs[i].grad = torch.tensor(p.grad.copy())
+
+
+def _run(opt, topt, ours, theirs, steps, start=0):
+    for step in range(start, start + steps):
+        _set_grads(ours, theirs, step)
+        opt.step()
+        topt.step()
+
+
+@pytest.mark.parametrize(("ours_cls", "torch_cls", "kw"), CONFIGS)
+def test_updates_match_torch(ours_cls, torch_cls, kw):
+    ours, theirs = _pair()
+    opt, topt = ours_cls(ours, **kw), torch_cls(theirs, **kw)
+    _run(opt, topt, ours, theirs, 5)
+    for p, q in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("ours_cls", "torch_cls", "kw"), CONFIGS)
+def test_state_dict_round_trip_continues_identically(ours_cls, torch_cls, kw):
+    ours, theirs = _pair(1)
+    opt, topt = ours_cls(ours, **kw), torch_cls(theirs, **kw)
+    _run(opt, topt, ours, theirs, 3)
+    arrays, meta = flatten_state_dict(opt.state_dict())
+    meta = json.loads(json.dumps(meta))  # what a safetensors + JSON checkpoint carries
+    for a in arrays.values():
+        assert isinstance(a, np.ndarray)
+    copies = [cs.tensor(p.data.copy(), requires_grad=True) for p in ours]
+    resumed = ours_cls(copies, lr=123.0)
+    resumed.load_state_dict(unflatten_state_dict(arrays, meta))
+    assert resumed.param_groups[0]["lr"] == kw["lr"]
+    _run(opt, topt, ours, theirs, 3, start=3)
+    for step in range(3, 6):
+        _set_grads(copies, None, step)
+        resumed.step()
+    for p, c, q in zip(ours, copies, theirs, strict=True):
+        np.testing.assert_array_equal(c.data, p.data)
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_param_groups_use_their_own_hyperparameters():
+    ours, theirs = _pair(2)
+    opt = SGD([{"params": ours[:2]}, {"params": ours[2:], "lr": 0.5}], lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD(
+        [{"params": theirs[:2]}, {"params": theirs[2:], "lr": 0.5}], lr=0.1, momentum=0.9
+    )
+    _run(opt, topt, ours, theirs, 3)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    for p, q in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12)
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
+    assert set(sd["state"]) == {0, 1, 2}
+
+
+def test_float32_parameters_stay_float32():
+    p = cs.tensor(np.ones((2, 2), np.float32), requires_grad=True)
+    for opt in (SGD([p], lr=0.1, momentum=0.9, weight_decay=0.1), Adam([p]), AdamW([p])):
+        p.grad = np.full((2, 2), 0.5, np.float32)
+        opt.step()
+        assert p.dtype == np.float32
+        assert all(
+            v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray)
+        )
+
+
+def test_zero_grad_sets_none_and_parameters_without_grad_are_skipped():
+    a, b = cs.tensor(np.ones(3), requires_grad=True), cs.tensor(np.ones(3), requires_grad=True)
+    opt = Adam([a, b], lr=0.1)
+    a.grad = np.ones(3)
+    opt.step()
+    np.testing.assert_array_equal(b.data, np.ones(3))
+    assert b not in opt.state and opt.state[a]["step"] == 1
+    opt.zero_grad()
+    assert a.grad is None
+    a.grad = np.ones(3)
+    opt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(a.grad, np.zeros(3))
+
+
+def test_closure_is_called_and_its_loss_returned():
+    p = cs.tensor(np.array([2.0]), requires_grad=True)
+    opt = SGD([p], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert loss.item() == 4.0
+    np.testing.assert_allclose(p.data, [1.0])  # 2 - 0.25 * 4
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda p: SGD(p, lr=-1), "learning rate must be >= 0, got lr=-1"),
+        (lambda p: SGD(p, lr=0.1, momentum=-0.5), "momentum must be >= 0"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
+        (lambda p: SGD(p, lr=0.1, nesterov=True), "nesterov=True needs momentum > 0"),
+        (lambda p: SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "dampening 0"),
+        (lambda p: Adam(p, lr=-0.1), "Adam: learning rate must be >= 0"),
+        (lambda p: Adam(p, betas=(0.9, 1.0)), r"betas must be two numbers in \[0, 1\)"),
+        (lambda p: AdamW(p, betas=(-0.1, 0.9)), r"AdamW: betas must be"),
+        (lambda p: Adam(p, eps=-1e-8), "eps must be >= 0"),
+        (lambda p: Adam([], lr=0.1), "empty parameter list"),
+        (lambda p: SGD([1.0, 2.0], lr=0.1), "parameters must be Tensors, got float"),
+        (lambda p: SGD([{"params": p}, {"params": p}], lr=0.1), "more than one parameter group"),
+    ],
+)
+def test_bad_hyperparameters_raise_a_sentence(make, match):
+    with pytest.raises(ConvscopeError, match=match):
+        make([cs.tensor(np.ones(2), requires_grad=True)])
+
+
+def test_load_state_dict_rejects_a_state_for_other_parameters():
+    p = cs.tensor(np.ones((2, 3)), requires_grad=True)
+    opt = Adam([p])
+    p.grad = np.ones((2, 3))
+    opt.step()
+    other = Adam([cs.tensor(np.ones((3, 2)), requires_grad=True)])
+    with pytest.raises(CheckpointError, match=r"state.0.exp_avg expects \(3, 2\), got \(2, 3\)"):
+        other.load_state_dict(opt.state_dict())
+    two = Adam(
+        [cs.tensor(np.ones(1), requires_grad=True), cs.tensor(np.ones(1), requires_grad=True)]
+    )
+    with pytest.raises(
+        CheckpointError, match=r"groups of sizes \[1\] but this optimizer has \[2\]"
+    ):
+        two.load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (
+            lambda o: StepLR(o, step_size=2, gamma=0.5),
+            lambda o: torch.optim.lr_scheduler.StepLR(o, 2, 0.5),
+        ),
+        (
+            lambda o: CosineAnnealingLR(o, T_max=5, eta_min=0.01),
+            lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 5, eta_min=0.01),
+        ),
+    ],
+)
+def test_schedulers_match_torch(ours, theirs):
+    p, q = cs.tensor(np.ones(1), requires_grad=True), torch.ones(1, requires_grad=True)
+    opt, topt = SGD([p], lr=0.1), torch.optim.SGD([q], lr=0.1)
+    sched, tsched = ours(opt), theirs(topt)
+    for _ in range(7):
+        np.testing.assert_allclose(sched.get_last_lr(), tsched.get_last_lr(), rtol=1e-12)
+        topt.step()
+        sched.step()
+        tsched.step()
+    resumed = ours(SGD([p], lr=0.1))
+    resumed.load_state_dict(json.loads(json.dumps(sched.state_dict())))
+    assert resumed.get_last_lr() == sched.get_last_lr()
