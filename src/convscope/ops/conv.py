@@ -1,0 +1,321 @@
+"""Convolution (cross-correlation, as in every DL framework), 1-D and 2-D, forward and backward.
+
+    y[n,f,i,j] = b[f] + sum_{c,u,v} w[f,c,u,v] * xpad[n, g(f)*Cg + c, i*S + u*D, j*S + v*D]
+    x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> y (N, F, OH, OW)
+    OH = floor((H + P_top + P_bottom - D*(KH-1) - 1) / S) + 1      (likewise OW)
+
+1-D is 2-D with H = 1: one code path. Forward pads once, gathers the windows into
+columns (N, C, KH, KW, OH, OW) and does one batched matmul. Backward:
+dW = columns contracted with dy; dX = W^T dy scattered back onto the padded input
+(a loop over the KH*KW kernel offsets); db = dy summed. ``gather_windows`` and
+``scatter_windows`` are the seams compiled kernels may replace.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..backend import get_xp
+from ..errors import ShapeError
+from .shapes import as_tuple, check_ndim, non_negative, out_sizes, positive, same_padding
+
+
+class ConvGeometry(NamedTuple):
+    """Validated hyper-parameters of one conv call, one entry per spatial dimension."""
+
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pads: tuple  # ((before, after), ...) per spatial dimension
+    in_size: tuple
+    out_size: tuple
+    groups: int
+    in_channels: int
+    out_channels: int
+
+
+_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
+_WEIGHT = {
+    False: {
+        1: "(out_channels, in_channels/groups, K)",
+        2: "(out_channels, in_channels/groups, KH, KW)",
+    },
+    True: {
+        1: "(in_channels, out_channels/groups, K)",
+        2: "(in_channels, out_channels/groups, KH, KW)",
+    },
+}
+
+
+def conv_hparams(op, nsp, stride, padding, dilation, groups):
+    """Normalise stride/dilation to tuples and check them, groups and the padding spec.
+
+    Returns (stride, padding, dilation, groups); padding stays "same"/"valid" or becomes a tuple.
+    """
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ShapeError(f"{op}: groups must be a positive integer, got groups={groups!r}")
+    stride = positive(as_tuple(stride, nsp, op, "stride"), op, "stride")
+    dilation = positive(as_tuple(dilation, nsp, op, "dilation"), op, "dilation")
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ShapeError(
+                f"{op}: padding={padding!r} is not understood; use 'same', 'valid', an integer"
+                f" or a tuple of {nsp} integers"
+            )
+    else:
+        padding = non_negative(as_tuple(padding, nsp, op, "padding"), op, "padding")
+    return stride, padding, dilation, int(groups)
+
+
+def check_conv(op, x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1, *,
+               bias_shape=None, output_padding=None):  # fmt: skip
+    """The one shape checker of the conv family; returns a ConvGeometry or raises ShapeError.
+
+    op names the call and its dimensionality ("conv1d", "conv_transpose2d", "Conv2d", ...).
+    output_padding=None means a plain convolution; an int/tuple means a transposed one, whose
+    weight is (in_channels, out_channels/groups, K...) and whose output size is
+    (in - 1)*S - 2P + D*(K-1) + output_padding + 1.
+    """
+    nsp = 2 if op.lower().endswith("2d") else 1
+    transposed = output_padding is not None
+    stride, padding, dilation, groups = conv_hparams(op, nsp, stride, padding, dilation, groups)
+    check_ndim(x_shape, nsp + 2, op, _LAYOUT[nsp])
+    if len(w_shape) != nsp + 2:
+        raise ShapeError(
+            f"{op}: weight must be {nsp + 2}-D {_WEIGHT[transposed][nsp]}, got shape"
+            f" {tuple(w_shape)}"
+        )
+    kernel = tuple(int(k) for k in w_shape[2:])
+    if min(kernel) < 1:
+        raise ShapeError(f"{op}: kernel size must be >= 1, got weight shape {tuple(w_shape)}")
+    cin, sizes = int(x_shape[1]), tuple(int(s) for s in x_shape[2:])
+    cout = _check_channels(op, cin, w_shape, groups, transposed)
+    if transposed:
+        pads, out = _transposed_sizes(op, sizes, kernel, stride, padding, dilation, output_padding)
+    elif padding == "same":
+        pads, out = same_padding(op, kernel, stride, dilation), sizes
+        if min(sizes) < 1:
+            raise ShapeError(f"{op}: input spatial size {sizes} must be >= 1")
+    else:
+        padding = (0,) * nsp if padding == "valid" else padding
+        pads = tuple((p, p) for p in padding)
+        out = out_sizes(op, sizes, kernel, stride, padding, dilation)
+    if bias_shape is not None and tuple(bias_shape) != (cout,):
+        raise ShapeError(
+            f"{op}: bias must have shape ({cout},), one value per output channel; got shape"
+            f" {tuple(bias_shape)}"
+        )
+    return ConvGeometry(kernel, stride, dilation, pads, sizes, out, groups, cin, cout)
+
+
+def _check_channels(op, cin, w_shape, groups, transposed):
+    """Channel rules of both layouts; returns the number of output channels."""
+    if cin % groups:
+        raise ShapeError(
+            f"{op}: groups={groups} must divide the {cin} input channels; choose groups among"
+            f" the divisors of {cin}"
+        )
+    if transposed:
+        if int(w_shape[0]) != cin:
+            raise ShapeError(
+                f"{op}: input has {cin} channels but weight {tuple(w_shape)} expects"
+                f" {w_shape[0]} (weight is {_WEIGHT[True][len(w_shape) - 2]}, groups={groups})"
+            )
+        return int(w_shape[1]) * groups
+    cout, per_group = int(w_shape[0]), int(w_shape[1])
+    if per_group * groups != cin:
+        raise ShapeError(
+            f"{op}: input has {cin} channels but weight {tuple(w_shape)} with groups={groups}"
+            f" expects {per_group}*{groups} = {per_group * groups}; the weight's second axis"
+            f" must be in_channels/groups = {cin}/{groups}"
+        )
+    if cout % groups:
+        raise ShapeError(
+            f"{op}: groups={groups} must divide the {cout} output channels (weight"
+            f" {tuple(w_shape)}); use a number of filters divisible by groups"
+        )
+    return cout
+
+
+def _transposed_sizes(op, sizes, kernel, stride, padding, dilation, output_padding):
+    nsp = len(sizes)
+    if isinstance(padding, str):
+        raise ShapeError(f"{op}: padding={padding!r} is not supported; use integer padding")
+    out_pad = non_negative(
+        as_tuple(output_padding, nsp, op, "output_padding"), op, "output_padding"
+    )
+    out = []
+    for n, k, s, p, d, op_ in zip(sizes, kernel, stride, padding, dilation, out_pad, strict=True):
+        if op_ >= s and op_ >= d:
+            raise ShapeError(
+                f"{op}: output_padding={op_} must be smaller than stride={s} or dilation={d};"
+                f" output_padding only resolves the ambiguity of a strided output size"
+            )
+        size = (n - 1) * s - 2 * p + d * (k - 1) + op_ + 1
+        if size < 1:
+            raise ShapeError(
+                f"{op}: output size ({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op_} + 1 = {size} < 1;"
+                f" use less padding"
+            )
+        out.append(size)
+    return tuple((p, p) for p in padding), tuple(out)
+
+
+# ---- the array pieces (2-D; 1-D callers add H = 1) ---------------------------------------------
+
+
+def pad_input(x, pads):
+    """Zero-pad the spatial axes of x (N, C, H, W) by ((top, bottom), (left, right))."""
+    (t, b), (l, r) = pads
+    if not (t or b or l or r):
+        return x
+    n, c, h, w = x.shape
+    xp = get_xp(x).zeros((n, c, h + t + b, w + l + r), dtype=x.dtype)
+    xp[:, :, t : t + h, l : l + w] = x
+    return xp
+
+
+def gather_windows(xpad, kernel, stride, dilation, out_size):
+    """cols[n,c,u,v,i,j] = xpad[n, c, i*SH + u*DH, j*SW + v*DW]; contiguous (N, C, KH, KW, OH, OW)."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
+    n, c = xpad.shape[:2]
+    if kh == kw == sh == sw == 1 and xpad.shape[2:] == (oh, ow):
+        return xpad.reshape(n, c, 1, 1, oh, ow)
+    xp = get_xp(xpad)
+    cols = xp.empty((n, c, kh, kw, oh, ow), dtype=xpad.dtype)
+    for u in range(kh):
+        rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
+        for v in range(kw):
+            cols[:, :, u, v] = xpad[:, :, rows, v * dw : v * dw + sw * (ow - 1) + 1 : sw]
+    return cols
+
+
+def scatter_windows(dcols, padded_size, stride, dilation):
+    """Adjoint of gather_windows: dxpad[n,c,i*SH+u*DH, j*SW+v*DW] += dcols[n,c,u,v,i,j]."""
+    n, c, kh, kw, oh, ow = dcols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    dxpad = get_xp(dcols).zeros((n, c, *padded_size), dtype=dcols.dtype)
+    for u in range(kh):
+        rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
+        for v in range(kw):
+            dxpad[:, :, rows, v * dw : v * dw + sw * (ow - 1) + 1 : sw] += dcols[:, :, u, v]
+    return dxpad
+
+
+def crop(xpad, pads, size):
+    """Undo pad_input: the (H, W) interior of a padded (N, C, Hp, Wp) array."""
+    (t, _), (l, _) = pads
+    return xpad[:, :, t : t + size[0], l : l + size[1]]
+
+
+def windows_times_weight(cols, w, groups):
+    """y[n,f,i,j] = sum_{c,u,v} w[f,c,u,v] cols[n,g*Cg+c,u,v,i,j]: (N,C,KH,KW,OH,OW) -> (N,F,OH,OW)."""
+    n, c, kh, kw, oh, ow = cols.shape
+    f = w.shape[0]
+    wm = w.reshape(groups, f // groups, -1)
+    y = get_xp(cols, w).matmul(wm, cols.reshape(n, groups, -1, oh * ow))
+    return y.reshape(n, f, oh, ow)
+
+
+def weight_t_times(dy, w, groups, kernel):
+    """dcols = W^T dy per group: dy (N,F,OH,OW), w (F,C/g,KH,KW) -> (N, C, KH, KW, OH, OW)."""
+    n, f, oh, ow = dy.shape
+    wm = w.reshape(groups, f // groups, -1).transpose(0, 2, 1)
+    dcols = get_xp(dy, w).matmul(wm, dy.reshape(n, groups, f // groups, oh * ow))
+    return dcols.reshape(n, -1, *kernel, oh, ow)
+
+
+def windows_grad_weight(dy, cols, groups):
+    """dw[f,c,u,v] = sum_{n,i,j} dy[n,f,i,j] cols[n,g*Cg+c,u,v,i,j] -> (F, C/g, KH, KW)."""
+    n, f, oh, ow = dy.shape
+    kh, kw = cols.shape[2:4]
+    dym = dy.reshape(n, groups, f // groups, oh * ow)
+    cm = cols.reshape(n, groups, -1, oh * ow)
+    xp = get_xp(dy, cols)
+    if f // groups <= oh * ow:  # per-sample GEMMs, then a sum: the partial sums are small
+        dw = xp.matmul(dym, cm.transpose(0, 1, 3, 2)).sum(axis=0)
+    else:  # fold the batch into the contraction: one GEMM per group, no large partial sums
+        dw = xp.matmul(_fold_batch(dym), _fold_batch(cm).transpose(0, 2, 1))
+    return dw.reshape(f, -1, kh, kw)
+
+
+def _fold_batch(a):
+    """(N, G, R, P) -> (G, R, N*P) (one copy), so the contraction over n and p is one GEMM."""
+    n, g, r, p = a.shape
+    return a.transpose(1, 2, 0, 3).reshape(g, r, n * p)
+
+
+# ---- the ops ----------------------------------------------------------------------------------
+
+
+class ConvCache(NamedTuple):
+    cols: object
+    w: object
+    geom: ConvGeometry
+    dtypes: tuple  # the inputs' dtypes (x, w, b); grads come back in them
+
+
+def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+    """x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) or None -> (y (N, F, OH, OW), cache)."""
+    geom = check_conv("conv2d", x.shape, w.shape, stride, padding, dilation, groups,
+                      bias_shape=None if b is None else b.shape)  # fmt: skip
+    return _conv_forward(x, w, b, geom)
+
+
+def conv1d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+    """x (N, C, L), w (F, C/groups, K), b (F,) or None -> (y (N, F, OL), cache)."""
+    geom = check_conv("conv1d", x.shape, w.shape, stride, padding, dilation, groups,
+                      bias_shape=None if b is None else b.shape)  # fmt: skip
+    y, cache = _conv_forward(x[:, :, None], w[:, :, None], b, lift(geom))
+    return y[:, :, 0], cache
+
+
+def lift(geom):
+    """The 2-D geometry of a 1-D one (H = 1, kernel height 1, no vertical padding)."""
+    return geom._replace(
+        kernel=(1, *geom.kernel),
+        stride=(1, *geom.stride),
+        dilation=(1, *geom.dilation),
+        pads=((0, 0), *geom.pads),
+        in_size=(1, *geom.in_size),
+        out_size=(1, *geom.out_size),
+    )
+
+
+def _conv_forward(x, w, b, geom):
+    dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
+    dtype = np.result_type(*(d for d in dtypes if d is not None))
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    xpad = pad_input(x, geom.pads)
+    cols = gather_windows(xpad, geom.kernel, geom.stride, geom.dilation, geom.out_size)
+    y = windows_times_weight(cols, w, geom.groups)
+    if b is not None:
+        y += b.astype(dtype, copy=False)[:, None, None]
+    return y, ConvCache(cols, w, geom, dtypes)
+
+
+def conv2d_backward(dy, cache, needs=(True, True, True)):
+    """(dx, dw, db) for y = conv2d(x, w, b); None for an input that needs no grad or was None."""
+    cols, w, geom, (x_dtype, w_dtype, b_dtype) = cache
+    dy = dy.astype(w.dtype, copy=False)
+    dx = dw = db = None
+    if needs[0]:
+        dcols = weight_t_times(dy, w, geom.groups, geom.kernel)
+        padded = tuple(n + a + b for n, (a, b) in zip(geom.in_size, geom.pads, strict=True))
+        dxpad = scatter_windows(dcols, padded, geom.stride, geom.dilation)
+        dx = crop(dxpad, geom.pads, geom.in_size).astype(x_dtype)
+    if needs[1]:
+        dw = windows_grad_weight(dy, cols, geom.groups).astype(w_dtype, copy=False)
+    if b_dtype is not None and needs[2]:
+        db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
+    return dx, dw, db
+
+
+def conv1d_backward(dy, cache, needs=(True, True, True)):
+    """(dx, dw, db) for y = conv1d(x, w, b); dx (N, C, L), dw (F, C/groups, K)."""
+    dx, dw, db = conv2d_backward(dy[:, :, None], cache, needs)
+    return (
+        None if dx is None else dx[:, :, 0],
+        None if dw is None else dw[:, :, 0],
+        db,
+    )

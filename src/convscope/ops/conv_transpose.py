@@ -1,0 +1,96 @@
+"""Transposed convolution, 1-D and 2-D: the adjoint of conv, built from conv's pieces.
+
+    y = crop_P( scatter_S,D( W^T x ) ) + b
+    x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW), b (C_out,) -> y (N, C_out, OH, OW)
+    OH = (H - 1)*S - 2P + D*(KH - 1) + output_padding + 1
+
+Its forward is conv's dX (multiply by W^T, scatter the windows); its backward is
+conv's forward for dX (gather windows of dy, multiply by W) and conv's dW with the
+roles of x and dy swapped. output_padding adds rows/columns at the bottom/right
+that no window reaches (they hold the bias only).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .conv import (
+    ConvGeometry,
+    check_conv,
+    crop,
+    gather_windows,
+    lift,
+    pad_input,
+    scatter_windows,
+    weight_t_times,
+    windows_grad_weight,
+    windows_times_weight,
+)
+
+
+class ConvTransposeCache(NamedTuple):
+    x: object
+    w: object
+    geom: ConvGeometry
+    dtypes: tuple  # the inputs' dtypes (x, w, b); grads come back in them
+
+
+def conv_transpose2d_forward(x, w, b=None, *, stride=1, padding=0, output_padding=0,
+                             dilation=1, groups=1):  # fmt: skip
+    """x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW), b (C_out,) -> (y (N, C_out, OH, OW), cache)."""
+    geom = check_conv("conv_transpose2d", x.shape, w.shape, stride, padding, dilation, groups,
+                      bias_shape=None if b is None else b.shape, output_padding=output_padding)  # fmt: skip
+    return _forward(x, w, b, geom)
+
+
+def conv_transpose1d_forward(x, w, b=None, *, stride=1, padding=0, output_padding=0,
+                             dilation=1, groups=1):  # fmt: skip
+    """x (N, C_in, L), w (C_in, C_out/groups, K), b (C_out,) -> (y (N, C_out, OL), cache)."""
+    geom = check_conv("conv_transpose1d", x.shape, w.shape, stride, padding, dilation, groups,
+                      bias_shape=None if b is None else b.shape, output_padding=output_padding)  # fmt: skip
+    y, cache = _forward(x[:, :, None], w[:, :, None], b, lift(geom))
+    return y[:, :, 0], cache
+
+
+def _forward(x, w, b, geom):
+    dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
+    dtype = np.result_type(*(d for d in dtypes if d is not None))
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    dcols = weight_t_times(x, w, geom.groups, geom.kernel)
+    padded = _padded_size(geom)
+    y = crop(scatter_windows(dcols, padded, geom.stride, geom.dilation), geom.pads, geom.out_size)
+    y = y.copy()
+    if b is not None:
+        y += b.astype(dtype, copy=False)[:, None, None]
+    return y, ConvTransposeCache(x, w, geom, dtypes)
+
+
+def _padded_size(geom):
+    return tuple(n + a + b for n, (a, b) in zip(geom.out_size, geom.pads, strict=True))
+
+
+def conv_transpose2d_backward(dy, cache, needs=(True, True, True)):
+    """(dx, dw, db): dx = conv2d(dy, w) cropped to x's size, dw = x correlated with dy's windows."""
+    x, w, geom, (x_dtype, w_dtype, b_dtype) = cache
+    dy = dy.astype(w.dtype, copy=False)
+    dx = dw = db = None
+    if needs[0] or needs[1]:
+        cols = gather_windows(pad_input(dy, geom.pads), geom.kernel, geom.stride, geom.dilation,
+                              geom.in_size)  # fmt: skip
+        if needs[0]:
+            dx = windows_times_weight(cols, w, geom.groups).astype(x_dtype, copy=False)
+        if needs[1]:
+            dw = windows_grad_weight(x, cols, geom.groups).astype(w_dtype, copy=False)
+    if b_dtype is not None and needs[2]:
+        db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
+    return dx, dw, db
+
+
+def conv_transpose1d_backward(dy, cache, needs=(True, True, True)):
+    """(dx, dw, db) for y = conv_transpose1d(x, w, b); dx (N, C_in, L), dw (C_in, C_out/groups, K)."""
+    dx, dw, db = conv_transpose2d_backward(dy[:, :, None], cache, needs)
+    return (
+        None if dx is None else dx[:, :, 0],
+        None if dw is None else dw[:, :, 0],
+        db,
+    )
