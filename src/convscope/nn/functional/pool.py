@@ -1,1 +1,54 @@
-__all__ = []
+"""Pooling: F.max_pool1d/2d, avg_pool1d/2d, min_pool1d/2d (PyTorch's signatures).
+
+x (N, C, L) or (N, C, H, W); stride defaults to kernel_size; 0 <= padding <= kernel_size // 2;
+out = floor((in + 2P - K) / S) + 1 (ceil with ceil_mode). min_pool is max_pool of -x, negated.
+"""
+
+from ...autograd import apply
+from ...ops import pool
+
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "min_pool1d", "min_pool2d"]
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return apply(
+        pool.max_pool1d_forward, pool.max_pool1d_backward, (x,),
+        kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+    )  # fmt: skip
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return apply(
+        pool.max_pool2d_forward, pool.max_pool2d_backward, (x,),
+        kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+    )  # fmt: skip
+
+
+def min_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return apply(
+        pool.min_pool1d_forward, pool.min_pool1d_backward, (x,),
+        kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+    )  # fmt: skip
+
+
+def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return apply(
+        pool.min_pool2d_forward, pool.min_pool2d_backward, (x,),
+        kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+    )  # fmt: skip
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return apply(
+        pool.avg_pool1d_forward, pool.avg_pool1d_backward, (x,),
+        kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+    )  # fmt: skip
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return apply(
+        pool.avg_pool2d_forward, pool.avg_pool2d_backward, (x,),
+        kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+    )  # fmt: skip

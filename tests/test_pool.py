@@ -1,0 +1,195 @@
+"""Max, avg and min pooling (1-D, 2-D) against PyTorch, the naive twin and finite differences."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convscope as cs
+import convscope.nn.functional as F
+from convscope import ShapeError
+from convscope.ops import naive, pool
+from torch_oracle_ops import compare
+
+
+def torch_pool(kind, nd, **kw):
+    """PyTorch's op; min_pool has no torch twin: it is -max_pool(-x)."""
+    if kind == "min":
+        fn = getattr(TF, f"max_pool{nd}d")
+        return lambda x: -fn(-x, **kw)
+    return lambda x: getattr(TF, f"{kind}_pool{nd}d")(x, **kw)
+
+
+def ours_pool(kind, nd, **kw):
+    return lambda x: getattr(F, f"{kind}_pool{nd}d")(x, **kw)
+
+
+@st.composite
+def pool_configs(draw):
+    """A pool call that PyTorch accepts: kernel fits the padded input, padding <= kernel // 2."""
+    nd = draw(st.sampled_from([1, 2]))
+    kind = draw(st.sampled_from(["max", "avg", "min"]))
+    square = nd == 1 or draw(st.booleans())
+    kernel = (
+        (draw(st.integers(1, 4)),) * nd
+        if square
+        else (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    )
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    sizes = tuple(
+        draw(st.integers(max(1, k - 2 * p), 9)) for k, p in zip(kernel, padding, strict=True)
+    )
+    kw = {"kernel_size": kernel[0] if square else kernel}
+    stride = draw(st.one_of(st.none(), st.tuples(*[st.integers(1, 3)] * nd)))
+    if stride is not None:
+        kw["stride"] = stride[0] if nd == 1 else stride
+    kw["padding"] = padding[0] if nd == 1 else padding
+    kw["ceil_mode"] = draw(st.booleans())
+    if kind == "avg":
+        kw["count_include_pad"] = draw(st.booleans())
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), *sizes)
+    return kind, nd, shape, kw
+
+
+@settings(max_examples=250, deadline=None)
+@given(cfg=pool_configs(), seed=st.integers(0, 2**16), ties=st.booleans())
+def test_pool_matches_torch_float64(cfg, seed, ties):
+    kind, nd, shape, kw = cfg
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, shape).astype(np.float64) if ties else rng.standard_normal(shape)
+    compare(ours_pool(kind, nd, **kw), torch_pool(kind, nd, **kw), [x], seed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cfg=pool_configs(), seed=st.integers(0, 2**16))
+def test_pool_matches_torch_float32(cfg, seed):
+    kind, nd, shape, kw = cfg
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    y = compare(ours_pool(kind, nd, **kw), torch_pool(kind, nd, **kw), [x], seed)
+    assert y.dtype == np.float32
+
+
+@pytest.mark.parametrize("kind", ["max", "avg", "min"])
+def test_every_small_1d_config_matches_torch_including_ceil_mode_edges(kind):
+    """Exhaustive: sizes 1..7, kernel 1..4, stride 1..3, padding 0..k//2, both ceil modes.
+    Includes the sizes where a ceil_mode window would start in the right padding."""
+    rng = np.random.default_rng(0)
+    for n, k, s, ceil in itertools.product(range(1, 8), range(1, 5), range(1, 4), [False, True]):
+        for p in range(k // 2 + 1):
+            kw = dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
+            x = rng.standard_normal((1, 2, n))
+            if k > n + 2 * p:
+                with pytest.raises(ShapeError, match="larger than the padded input"):
+                    ours_pool(kind, 1, **kw)(x)
+                continue
+            compare(ours_pool(kind, 1, **kw), torch_pool(kind, 1, **kw), [x])
+
+
+def test_ceil_mode_drops_a_window_that_would_start_in_the_right_padding():
+    x = np.arange(5.0).reshape(1, 1, 5)
+    # padded length 7, ceil((7-3)/3)+1 = 3, but window 3 would start at 6 = 5 + padding
+    y = F.max_pool1d(x, 3, stride=3, padding=1, ceil_mode=True)
+    assert y.shape == (1, 1, 2)
+    np.testing.assert_array_equal(y.data[0, 0], [1.0, 4.0])  # windows [-1, 1] and [2, 4]
+
+
+@pytest.mark.parametrize("kind", ["max", "min"])
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)])
+def test_all_equal_input_routes_each_window_gradient_to_its_first_element(kind, kw):
+    x = np.ones((2, 3, 6, 6))
+    y = compare(ours_pool(kind, 2, **kw), torch_pool(kind, 2, **kw), [x])
+    assert y.shape[2:] == ((3, 3) if kw.get("stride") is None else (6, 6))
+
+
+def test_max_pool_ties_give_one_gradient_per_window():
+    x = cs.tensor(np.zeros((1, 1, 4, 4)), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]] * 2)
+
+
+def test_avg_pool_gradient_is_an_even_split_that_overlapping_windows_accumulate():
+    x = cs.tensor(np.zeros((1, 1, 1, 3)), requires_grad=True)
+    F.avg_pool2d(x, (1, 2), stride=1).sum().backward()
+    np.testing.assert_allclose(x.grad[0, 0, 0], [0.5, 1.0, 0.5])
+
+
+@pytest.mark.parametrize("kind", ["max", "avg", "min"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1)),
+        dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    ],
+)
+def test_pool2d_gradcheck(kind, kw):
+    x = np.random.default_rng(1).standard_normal((2, 2, 5, 6))
+    assert cs.gradcheck(ours_pool(kind, 2, **kw), [x])
+
+
+@pytest.mark.parametrize("kind", ["max", "avg", "min"])
+def test_pool1d_gradcheck(kind):
+    x = np.random.default_rng(2).standard_normal((2, 3, 7))
+    assert cs.gradcheck(ours_pool(kind, 1, kernel_size=3, stride=2, padding=1, ceil_mode=True), [x])
+
+
+REDUCE = {"max": np.max, "avg": np.mean, "min": np.min}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(REDUCE)),
+    k=st.integers(1, 4),
+    s=st.integers(1, 3),
+    extra=st.tuples(st.integers(0, 5), st.integers(0, 5)),
+    c=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_vectorised_forward_agrees_with_the_naive_loop_twin(kind, k, s, extra, c, seed):
+    a = np.random.default_rng(seed).standard_normal((c, k + extra[0], k + extra[1]))
+    y, _ = getattr(pool, f"{kind}_pool2d_forward")(a[None], kernel_size=k, stride=s)
+    np.testing.assert_allclose(y[0], naive.pool2d(a, k, s, reduce=REDUCE[kind]), rtol=1e-12)
+
+
+def test_integer_pixels_are_promoted_and_channels_kept():
+    img = np.arange(32, dtype=np.uint8).reshape(1, 2, 4, 4)
+    y = F.max_pool2d(img, 2)
+    assert y.dtype == np.float32 and y.shape == (1, 2, 2, 2)
+    np.testing.assert_array_equal(y.data[0, 0], [[5, 7], [13, 15]])
+
+
+def test_stride_defaults_to_the_kernel_and_nan_propagates():
+    x = np.arange(36.0).reshape(1, 1, 6, 6)
+    x[0, 0, 0, 0] = np.nan
+    y = F.max_pool2d(x, 3).data
+    assert y.shape == (1, 1, 2, 2) and np.isnan(y[0, 0, 0, 0]) and y[0, 0, 1, 1] == 35
+
+
+BAD = [
+    (F.max_pool2d, (2, 3, 4), dict(kernel_size=2), r"expected a 4-D input \(N, C, H, W\), got 3-D"),
+    (F.avg_pool1d, (2, 3, 4, 4), dict(kernel_size=2), r"expected a 3-D input \(N, C, L\), got 4-D"),
+    (F.max_pool2d, (1, 1, 4, 4), dict(kernel_size=0), "kernel_size must be a positive integer"),
+    (F.min_pool2d, (1, 1, 4, 4), dict(kernel_size=2.5), r"kernel_size=2.5 must be an integer"),
+    (F.avg_pool2d, (1, 1, 4, 4), dict(kernel_size=(2, 2, 2)), "tuple of 2 integers"),
+    (F.max_pool2d, (1, 1, 4, 4), dict(kernel_size=2, stride=0), "stride must be a positive"),
+    (F.max_pool1d, (1, 1, 4), dict(kernel_size=2, stride=1.5), r"stride=1.5 must be an integer"),
+    (F.max_pool2d, (1, 1, 4, 4), dict(kernel_size=3, padding=2), r"padding=2 is more than half of kernel_size=3.*padding <= 1"),
+    (F.avg_pool2d, (1, 1, 4, 4), dict(kernel_size=2, padding=-1), "padding must be >= 0, got padding=-1"),
+    (F.max_pool2d, (1, 1, 2, 5), dict(kernel_size=3), r"kernel 3 is larger than the padded input 2 along spatial axis 0 \(input 2, padding=0\)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fn", "shape", "kw", "message"), BAD)
+def test_bad_input_is_a_shape_error_with_a_sentence(fn, shape, kw, message):
+    with pytest.raises(ShapeError, match=message):
+        fn(np.zeros(shape), **kw)
+
+
+def test_tensor_input_and_torch_layout_agree_for_a_typical_layer():
+    x = np.random.default_rng(3).standard_normal((4, 8, 28, 28)).astype(np.float32)
+    y = F.max_pool2d(cs.tensor(x), 2)
+    np.testing.assert_array_equal(y.data, TF.max_pool2d(torch.tensor(x), 2).numpy())
