@@ -1,1 +1,31 @@
+"""Datasets and loaders, NumPy only (Pillow is imported when an image is read).
 
+- ``load_digits()``: the embedded 8,000 / 2,000 MNIST digits;
+- ``load_idx(folder, split)``: MNIST / Fashion-MNIST / KMNIST IDX files (.gz or raw);
+- ``load_image_folder(root, size, channels)``: one sub-folder of PNG/JPEG images per class;
+- ``ArrayDataset``, ``DataLoader``, ``Normalize``; ``mnist_style`` prepares a photo of a digit.
+"""
+
+from .dataset import ArrayDataset, DataLoader, Dataset, Normalize, ToFloat, permutation
+from .digits import load_digits
+from .folder import load_image_folder, open_image
+from .idx import find_idx_files, has_idx_files, load_idx, read_idx
+from .preprocess import load_digit_image, mnist_style
+
+__all__ = [
+    "ArrayDataset",
+    "DataLoader",
+    "Dataset",
+    "Normalize",
+    "ToFloat",
+    "permutation",
+    "load_digits",
+    "load_idx",
+    "read_idx",
+    "find_idx_files",
+    "has_idx_files",
+    "load_image_folder",
+    "open_image",
+    "load_digit_image",
+    "mnist_style",
+]

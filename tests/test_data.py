@@ -1,0 +1,254 @@
+"""Data layer: embedded digits, IDX files (.gz and raw), image folders, loaders, preprocessing."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from convscope.data import (
+    ArrayDataset,
+    DataLoader,
+    Normalize,
+    load_digit_image,
+    load_digits,
+    load_idx,
+    load_image_folder,
+    mnist_style,
+    read_idx,
+)
+from convscope.data.digits import split_indices
+from convscope.errors import DataError
+
+
+def write_idx(path, array, type_byte=0x08, compress=False):
+    """An IDX file written by hand: magic 00 00 TT DD, big-endian sizes, big-endian data."""
+    dtype = {0x08: ">u1", 0x0C: ">i4", 0x0D: ">f4"}[type_byte]
+    header = bytes([0, 0, type_byte, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw = header + np.asarray(array).astype(dtype).tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    return path
+
+
+def idx_folder(root, n_train=12, n_test=5, compress=False, torchvision=False):
+    rng = np.random.default_rng(0)
+    folder = root / "MNIST" / "raw" if torchvision else root
+    folder.mkdir(parents=True, exist_ok=True)
+    gz = ".gz" if compress else ""
+    data = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte{gz}", images, compress=compress)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte{gz}", labels, compress=compress)
+        data[prefix] = images, labels
+    return data
+
+
+# ---- embedded digits ----------------------------------------------------------------------
+
+
+def test_embedded_digits_split_is_fixed_and_disjoint():
+    train, test = load_digits()
+    assert (len(train), len(test)) == (8000, 2000)
+    assert train.images.shape == (8000, 1, 28, 28) and train.images.dtype == np.uint8
+    tr, te = split_indices()
+    assert len(np.intersect1d(tr, te)) == 0 and len(np.union1d(tr, te)) == 10000
+    # the fixed split, pinned: the first indices of each part on every machine
+    assert tr[:5].tolist() == [6037, 855, 921, 3697, 269]
+    assert te[:5].tolist() == [869, 7651, 3421, 4053, 5291]
+    assert np.bincount(test.labels, minlength=10).min() > 150  # every digit is in the test split
+
+
+def test_embedded_digits_are_normalised_by_default():
+    train, _ = load_digits()
+    x, y = train.batch(np.arange(1000))
+    assert x.dtype == np.float32 and x.shape == (1000, 1, 28, 28)
+    assert abs(float(x.mean())) < 0.1 and abs(float(x.std()) - 1) < 0.1
+    assert y.dtype == np.int64 and set(np.unique(y)) <= set(range(10))
+
+
+# ---- IDX ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("torchvision", [False, True])
+def test_idx_folder_round_trip(tmp_path, compress, torchvision):
+    data = idx_folder(tmp_path, compress=compress, torchvision=torchvision)
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        ds = load_idx(tmp_path, split)
+        images, labels = data[prefix]
+        np.testing.assert_array_equal(ds.images[:, 0], images)
+        np.testing.assert_array_equal(ds.labels, labels)
+
+
+def test_read_idx_other_element_types(tmp_path):
+    a = np.arange(-6, 6, dtype=np.int32).reshape(3, 4)
+    np.testing.assert_array_equal(read_idx(write_idx(tmp_path / "a", a, 0x0C)), a)
+    f = np.linspace(0, 1, 6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(read_idx(write_idx(tmp_path / "f", f, 0x0D)), f)
+
+
+def test_idx_wrong_magic(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(b"\x89PNG" + bytes(100))
+    with pytest.raises(
+        DataError, match=r"train-images-idx3-ubyte: not an IDX file: wrong magic number 0x89504e47"
+    ):
+        read_idx(path)
+
+
+def test_idx_truncated_data(tmp_path):
+    path = write_idx(tmp_path / "x", np.zeros((4, 28, 28), np.uint8))
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(
+        DataError,
+        match=r"x: truncated: shape \(4, 28, 28\) of uint8 needs 3152 bytes, the file has 3142",
+    ):
+        read_idx(path)
+
+
+def test_idx_truncated_header(tmp_path):
+    path = tmp_path / "x"
+    path.write_bytes(bytes([0, 0, 8, 3, 0, 0]))
+    with pytest.raises(DataError, match="truncated IDX header: 6 bytes, 3 dimensions need 16"):
+        read_idx(path)
+
+
+def test_idx_truncated_gzip(tmp_path):
+    path = write_idx(tmp_path / "x.gz", np.zeros((4, 28, 28), np.uint8), compress=True)
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(DataError, match=r"x.gz: corrupt gzip file"):
+        read_idx(path)
+
+
+def test_idx_count_mismatch(tmp_path):
+    idx_folder(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(11, np.uint8))
+    with pytest.raises(
+        DataError,
+        match="train-images-idx3-ubyte holds 12 images but train-labels-idx1-ubyte holds 11 labels",
+    ):
+        load_idx(tmp_path, "train")
+
+
+def test_idx_missing_files_and_path(tmp_path):
+    with pytest.raises(DataError, match="no such file or directory"):
+        load_idx(tmp_path / "nope")
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((2, 28, 28), np.uint8))
+    with pytest.raises(DataError, match=r"no train-labels-idx1-ubyte\[.gz\] here"):
+        load_idx(tmp_path, "train")
+
+
+# ---- image folders ------------------------------------------------------------------------
+
+
+def test_image_folder_loads_resizes_and_labels(tmp_path):
+    for label, colour in ((0, 0), (3, 200)):
+        (tmp_path / str(label)).mkdir()
+        Image.new("RGB", (40, 30), (colour, colour, colour)).save(tmp_path / str(label) / "a.png")
+        Image.new("L", (28, 28), colour).save(tmp_path / str(label) / "b.jpg")
+    (tmp_path / "3" / "notes.txt").write_text("ignored")
+    ds = load_image_folder(tmp_path, size=(28, 28), channels=1)
+    assert ds.images.shape == (4, 1, 28, 28)
+    np.testing.assert_array_equal(ds.labels, [0, 0, 3, 3])
+    assert int(ds.images[2].mean()) == 200
+    x, _ = ds.batch(np.arange(4))
+    assert x.dtype == np.float32 and float(x.max()) <= 1.0
+    rgb = load_image_folder(tmp_path, size=(16, 20), channels=3)
+    assert rgb.images.shape == (4, 3, 16, 20)
+
+
+def test_image_folder_named_classes_are_sorted(tmp_path):
+    for name in ("dog", "cat"):
+        (tmp_path / name).mkdir()
+        Image.new("L", (8, 8), 9).save(tmp_path / name / "x.png")
+    ds = load_image_folder(tmp_path, size=(8, 8))
+    assert ds.classes == ["cat", "dog"]
+
+
+def test_image_folder_bad_inputs(tmp_path):
+    with pytest.raises(DataError, match="no such directory"):
+        load_image_folder(tmp_path / "missing")
+    with pytest.raises(DataError, match="no class sub-folders"):
+        load_image_folder(tmp_path)
+    (tmp_path / "0").mkdir()
+    (tmp_path / "1").mkdir()
+    Image.new("L", (8, 8)).save(tmp_path / "0" / "ok.png")
+    with pytest.raises(DataError, match=r"1: empty class folder"):
+        load_image_folder(tmp_path)
+    (tmp_path / "1" / "broken.png").write_bytes(b"not a png at all")
+    with pytest.raises(DataError, match=r"broken.png: not a readable PNG/JPEG image"):
+        load_image_folder(tmp_path)
+
+
+# ---- loaders ------------------------------------------------------------------------------
+
+
+def test_dataloader_batches_shuffle_and_drop_last():
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    ds = ArrayDataset(images, np.arange(10))
+    loader = DataLoader(ds, batch_size=4)
+    assert [len(y) for _, y in loader] == [4, 4, 2] and len(loader) == 3
+    assert [len(y) for _, y in DataLoader(ds, batch_size=4, drop_last=True)] == [4, 4]
+    shuffled = DataLoader(ds, batch_size=10, shuffle=True, seed=5)
+    first = next(iter(shuffled))[1]
+    assert sorted(first) == list(range(10)) and list(first) != list(range(10))
+    again = DataLoader(ds, batch_size=10, shuffle=True, seed=5)
+    np.testing.assert_array_equal(next(iter(again))[1], first)  # same seed, same order
+    second = next(iter(shuffled))[1]  # the next epoch is shuffled differently
+    assert list(second) != list(first)
+    shuffled.set_epoch(0)
+    tail = [y for _, y in DataLoader(ds, 3, shuffle=True, seed=5).iterate(start=2)]
+    np.testing.assert_array_equal(np.concatenate(tail), first[6:])  # resume mid-epoch
+    x, _ = next(iter(loader))
+    np.testing.assert_allclose(x.ravel(), np.arange(4) / 255, rtol=1e-6)
+
+
+def test_normalize_and_bad_arguments():
+    x = Normalize(0.5, 0.25)(np.full((1, 1, 2, 2), 255, np.uint8))
+    np.testing.assert_allclose(x, 2.0)
+    with pytest.raises(DataError, match="std must be > 0"):
+        Normalize(0.5, 0)
+    with pytest.raises(DataError, match="batch_size must be a positive integer"):
+        DataLoader(ArrayDataset(np.zeros((2, 1, 1, 1)), [0, 1]), batch_size=0)
+    with pytest.raises(DataError, match=r"images must be \(N, C, H, W\)"):
+        ArrayDataset(np.zeros((2, 28, 28)), [0, 1])
+    with pytest.raises(DataError, match="2 images but labels of shape"):
+        ArrayDataset(np.zeros((2, 1, 28, 28)), [0, 1, 2])
+
+
+# ---- MNIST-style preprocessing ------------------------------------------------------------
+
+
+def dark_stroke_on_white(size=(120, 90)):
+    img = Image.new("RGB", size, (250, 250, 240))
+    ImageDraw.Draw(img).line([(60, 10), (60, 80)], fill=(10, 10, 40), width=9)
+    return img
+
+
+def test_mnist_style_inverts_fits_20_and_centres_by_mass(tmp_path):
+    out = mnist_style(dark_stroke_on_white())
+    assert out.shape == (1, 28, 28) and out.dtype == np.uint8
+    ink = out[0].astype(float)
+    assert ink[0].max() == 0 and ink.max() == 255  # background black, ink white
+    rows = np.flatnonzero(ink.any(axis=1))
+    assert rows[-1] - rows[0] + 1 == 20  # the longer side is fitted to 20
+    cy = (ink.sum(axis=1) @ np.arange(28)) / ink.sum()
+    cx = (ink.sum(axis=0) @ np.arange(28)) / ink.sum()
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+    path = tmp_path / "digit.png"
+    dark_stroke_on_white().save(path)
+    np.testing.assert_array_equal(load_digit_image(path), out)
+    light_on_dark = mnist_style(255 - np.asarray(dark_stroke_on_white().convert("L")))
+    np.testing.assert_allclose(light_on_dark.astype(int), out.astype(int), atol=8)
+
+
+def test_mnist_style_rejects_blank_and_unreadable(tmp_path):
+    with pytest.raises(DataError, match="no digit found"):
+        mnist_style(Image.new("L", (30, 30), 255))
+    bad = tmp_path / "x.jpg"
+    bad.write_bytes(b"\xff\xd8garbage")
+    with pytest.raises(DataError, match="x.jpg: not a readable PNG/JPEG image"):
+        load_digit_image(bad)
