@@ -67,8 +67,18 @@ def conv_hparams(op, nsp, stride, padding, dilation, groups):
     return stride, padding, dilation, int(groups)
 
 
-def check_conv(op, x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1, *,
-               bias_shape=None, output_padding=None):  # fmt: skip
+def check_conv(
+    op,
+    x_shape,
+    w_shape,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    bias_shape=None,
+    output_padding=None,
+):
     """The one shape checker of the conv family; returns a ConvGeometry or raises ShapeError.
 
     op names the call and its dimensionality ("conv1d", "conv_transpose2d", "Conv2d", ...).
@@ -257,15 +267,31 @@ class ConvCache(NamedTuple):
 
 def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     """x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) or None -> (y (N, F, OH, OW), cache)."""
-    geom = check_conv("conv2d", x.shape, w.shape, stride, padding, dilation, groups,
-                      bias_shape=None if b is None else b.shape)  # fmt: skip
+    geom = check_conv(
+        "conv2d",
+        x.shape,
+        w.shape,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias_shape=None if b is None else b.shape,
+    )
     return _conv_forward(x, w, b, geom)
 
 
 def conv1d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     """x (N, C, L), w (F, C/groups, K), b (F,) or None -> (y (N, F, OL), cache)."""
-    geom = check_conv("conv1d", x.shape, w.shape, stride, padding, dilation, groups,
-                      bias_shape=None if b is None else b.shape)  # fmt: skip
+    geom = check_conv(
+        "conv1d",
+        x.shape,
+        w.shape,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias_shape=None if b is None else b.shape,
+    )
     y, cache = _conv_forward(x[:, :, None], w[:, :, None], b, lift(geom))
     return y[:, :, 0], cache
 

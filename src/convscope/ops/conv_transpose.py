@@ -35,19 +35,39 @@ class ConvTransposeCache(NamedTuple):
     dtypes: tuple  # the inputs' dtypes (x, w, b); grads come back in them
 
 
-def conv_transpose2d_forward(x, w, b=None, *, stride=1, padding=0, output_padding=0,
-                             dilation=1, groups=1):  # fmt: skip
+def conv_transpose2d_forward(
+    x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+):
     """x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW), b (C_out,) -> (y (N, C_out, OH, OW), cache)."""
-    geom = check_conv("conv_transpose2d", x.shape, w.shape, stride, padding, dilation, groups,
-                      bias_shape=None if b is None else b.shape, output_padding=output_padding)  # fmt: skip
+    geom = check_conv(
+        "conv_transpose2d",
+        x.shape,
+        w.shape,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias_shape=None if b is None else b.shape,
+        output_padding=output_padding,
+    )
     return _forward(x, w, b, geom)
 
 
-def conv_transpose1d_forward(x, w, b=None, *, stride=1, padding=0, output_padding=0,
-                             dilation=1, groups=1):  # fmt: skip
+def conv_transpose1d_forward(
+    x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+):
     """x (N, C_in, L), w (C_in, C_out/groups, K), b (C_out,) -> (y (N, C_out, OL), cache)."""
-    geom = check_conv("conv_transpose1d", x.shape, w.shape, stride, padding, dilation, groups,
-                      bias_shape=None if b is None else b.shape, output_padding=output_padding)  # fmt: skip
+    geom = check_conv(
+        "conv_transpose1d",
+        x.shape,
+        w.shape,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias_shape=None if b is None else b.shape,
+        output_padding=output_padding,
+    )
     y, cache = _forward(x[:, :, None], w[:, :, None], b, lift(geom))
     return y[:, :, 0], cache
 
@@ -75,8 +95,9 @@ def conv_transpose2d_backward(dy, cache, needs=(True, True, True)):
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
     if needs[0] or needs[1]:
-        cols = gather_windows(pad_input(dy, geom.pads), geom.kernel, geom.stride, geom.dilation,
-                              geom.in_size)  # fmt: skip
+        cols = gather_windows(
+            pad_input(dy, geom.pads), geom.kernel, geom.stride, geom.dilation, geom.in_size
+        )
         if needs[0]:
             dx = windows_times_weight(cols, w, geom.groups).astype(x_dtype, copy=False)
         if needs[1]:
