@@ -1,0 +1,103 @@
+"""Activations and softmax against PyTorch, finite differences, and extreme logits."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import convscope as cs
+import convscope.nn.functional as F
+from convscope import ShapeError
+from convscope.ops.activation import erf
+from torch_oracle_ops import compare
+
+PAIRS = {
+    "relu": (F.relu, TF.relu),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2)),
+    "leaky_relu_default": (F.leaky_relu, TF.leaky_relu),
+    "sigmoid": (F.sigmoid, torch.sigmoid),
+    "tanh": (F.tanh, torch.tanh),
+    "gelu": (F.gelu, TF.gelu),
+    "gelu_tanh": (lambda x: F.gelu(x, "tanh"), lambda x: TF.gelu(x, approximate="tanh")),
+    "softmax_last": (lambda x: F.softmax(x, dim=-1), lambda x: TF.softmax(x, dim=-1)),
+    "softmax_0": (lambda x: F.softmax(x, dim=0), lambda x: TF.softmax(x, dim=0)),
+    "log_softmax_last": (lambda x: F.log_softmax(x, -1), lambda x: TF.log_softmax(x, -1)),
+    "log_softmax_0": (lambda x: F.log_softmax(x, 0), lambda x: TF.log_softmax(x, 0)),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(sorted(PAIRS)),
+    shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=5),
+    scale=st.sampled_from([0.1, 1.0, 5.0, 40.0]),
+    dtype=st.sampled_from([np.float64, np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_activation_matches_torch(name, shape, scale, dtype, seed):
+    x = (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+    ours, theirs = PAIRS[name]
+    y = compare(ours, theirs, [x], seed)
+    assert y.dtype == dtype
+
+
+def test_relu_and_leaky_relu_gradient_at_zero_is_zero_slope_as_torch():
+    x = np.array([-1.0, 0.0, 0.0, 2.0])
+    for name in ["relu", "leaky_relu"]:
+        compare(*PAIRS[name], [x])
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_gradcheck(name):
+    x = np.random.default_rng(4).standard_normal((3, 4)) * 2
+    x[np.abs(x) < 1e-3] = 0.5  # keep finite differences away from relu's kink
+    assert cs.gradcheck(PAIRS[name][0], [x])
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_logits_of_1e4_give_no_inf_or_nan_and_match_torch(name):
+    x = np.array([[1e4, -1e4, 0.0, 1e4 - 1.0], [-1e4, -1e4 + 3, -1e4, 5.0]])
+    y = compare(*PAIRS[name], [x])
+    assert np.isfinite(y.data).all()
+
+
+def test_softmax_of_huge_logits_is_exact_and_log_softmax_keeps_the_differences():
+    x = np.array([[1e4, 1e4 - np.log(3.0)]])
+    np.testing.assert_allclose(F.softmax(x, dim=1).data, [[0.75, 0.25]], rtol=1e-12)
+    np.testing.assert_allclose(F.log_softmax(x, 1).data, np.log([[0.75, 0.25]]), rtol=1e-12)
+
+
+def test_sigmoid_saturates_without_overflow_warnings():
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = F.sigmoid(np.array([-1e4, -745.0, 0.0, 745.0, 1e4])).data
+    np.testing.assert_array_equal(y[[0, 2, 4]], [0.0, 0.5, 1.0])
+
+
+def test_erf_is_libm_erf_in_the_input_dtype():
+    x = np.linspace(-7, 7, 1001)
+    np.testing.assert_array_equal(erf(x), [math.erf(v) for v in x])
+    assert erf(x.astype(np.float32)).dtype == np.float32
+
+
+def test_integer_input_is_promoted_to_float32():
+    assert F.relu(np.array([[-2, 3]])).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda x: F.softmax(x, dim=2), r"softmax: dim=2 is out of range for a 2-D input"),
+        (lambda x: F.log_softmax(x, -3), r"log_softmax: dim=-3 is out of range"),
+        (lambda x: F.softmax(x, 1.0), r"softmax: dim must be an integer, got 1.0"),
+        (lambda x: F.gelu(x, "fast"), r"gelu: approximate='fast' is not supported"),
+        (lambda x: F.leaky_relu(x, "0.1"), r"negative_slope must be a real number"),
+    ],
+)
+def test_bad_arguments_raise_shape_error(call, message):
+    with pytest.raises(ShapeError, match=message):
+        call(np.zeros((2, 3)))
