@@ -1,0 +1,134 @@
+"""Where an explanation's numbers come from: inline matrices, .npy files, images, or a seeded default.
+
+Inline grammar (what ``--input``/``--kernel``/``--grad`` accept)::
+
+    "0 2 -3; -2 -2 -2; 1 0 1"          3x3: values split by spaces or commas, rows by ";"
+    "1 2; 3 4 | 5 6; 7 8"              (2, 2, 2): channels split by "|"
+    "1 0; 0 1 || 0 1; 1 0"             (2, 1, 2, 2): filters split by "||" (each may have channels)
+
+A ``.npy`` file is read with ``allow_pickle=False``; an image file (PNG, JPEG, ...) becomes its
+(C, H, W) intensity matrix 0..255 through Pillow (imported only then).
+"""
+
+import os
+
+import numpy as np
+
+from ..errors import DataError, ShapeError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
+
+
+def parse_inline(text, name="matrix"):
+    """Parse the inline grammar above into a float64 array of 2, 3 or 4 dimensions."""
+    filters = [_parse_channels(part, name) for part in text.split("||")]
+    if len(filters) == 1:
+        return filters[0]
+    _same_shapes(name, "filter", [f.shape for f in filters], '"||"')
+    return np.stack([f if f.ndim == 3 else f[None] for f in filters])
+
+
+def _parse_channels(text, name):
+    channels = [_parse_rows(part, name) for part in text.split("|")]
+    if len(channels) == 1:
+        return channels[0]
+    _same_shapes(name, "channel", [c.shape for c in channels], '"|"')
+    return np.stack(channels)
+
+
+def _parse_rows(text, name):
+    rows = [r for r in (line.replace(",", " ").split() for line in text.split(";"))]
+    if rows and not rows[-1]:
+        rows.pop()  # a trailing ";" is harmless
+    if not rows or any(not r for r in rows):
+        raise ShapeError(
+            f"{name}: empty row in {text.strip()!r}; write rows as numbers separated by spaces,"
+            f' rows separated by ";", e.g. "0 2 -3; -2 -2 -2; 1 0 1"'
+        )
+    lengths = [len(r) for r in rows]
+    if len(set(lengths)) > 1:
+        raise ShapeError(
+            f"{name}: rows have different lengths {tuple(lengths)} in {text.strip()!r};"
+            f" every row needs the same number of values"
+        )
+    try:
+        return np.array([[float(v) for v in r] for r in rows], dtype=np.float64)
+    except ValueError as exc:
+        raise ShapeError(
+            f"{name}: {exc.args[0]}; values must be numbers such as 3, -2 or 0.5"
+        ) from None
+
+
+def _same_shapes(name, what, shapes, sep):
+    if len(set(shapes)) > 1:
+        listed = ", ".join("x".join(map(str, s)) for s in shapes)
+        raise ShapeError(f"{name}: every {what} split by {sep} needs the same shape, got {listed}")
+
+
+def load_image(path):
+    """An image file as its (C, H, W) intensity matrix, float64 in 0..255 (grayscale: C=1, colour: C=3)."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError as exc:  # pragma: no cover - pillow is a dependency
+        raise DataError(f"reading {path} needs Pillow: pip install pillow") from exc
+    try:
+        with Image.open(path) as img:
+            mode = "L" if img.mode in ("1", "L", "LA", "I", "I;16", "F", "P") else "RGB"
+            arr = np.asarray(img.convert(mode), dtype=np.float64)
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not an image Pillow can read (PNG, JPEG, BMP, ...)") from None
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def load_npy(path):
+    """A .npy array as float64 (never unpickles objects)."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise DataError(f"{path}: not a plain numeric .npy array ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{path}: holds {arr.dtype} values; explain needs numbers")
+    return arr.astype(np.float64)
+
+
+def load(spec, name, default=None):
+    """The array a command-line value names: inline text, a .npy path or an image path.
+
+    ``spec=None`` gives ``default`` (already an array, e.g. a seeded random one).
+    """
+    if spec is None:
+        return default
+    text = str(spec).strip()
+    lower = text.lower()
+    if lower.endswith(".npy"):
+        return load_npy(_existing(text, name))
+    if lower.endswith(IMAGE_SUFFIXES):
+        return load_image(_existing(text, name))
+    return parse_inline(text, name)
+
+
+def _existing(path, name):
+    if not os.path.isfile(path):
+        raise DataError(
+            f"{name}: no such file {path!r}; give a .npy/image path or an inline matrix"
+        )
+    return path
+
+
+def seeded(shape, seed, low=-3, high=3):
+    """Small integers low..high from a seeded generator: defaults a person can multiply by hand."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(low, high + 1, size=shape).astype(np.float64)
+
+
+def as_chw(a, name):
+    """(H, W) -> (1, H, W); (C, H, W) stays; anything else is a ShapeError."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 2:
+        return a[None]
+    if a.ndim == 3:
+        return a
+    raise ShapeError(
+        f"{name}: expected a matrix (H, W) or channels (C, H, W), got shape {a.shape};"
+        f' split channels with "|" and rows with ";"'
+    )

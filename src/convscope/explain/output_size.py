@@ -1,0 +1,93 @@
+"""The output-size formula with the numbers filled in, per spatial dimension, and why a
+configuration is invalid when it is.
+
+    out = floor((in + P_before + P_after - D*(K-1) - 1) / S) + 1      (P_before = P_after = P usually)
+"""
+
+from ..errors import ShapeError
+from ..ops.shapes import as_tuple, non_negative, positive, same_padding
+from .trace import Step, Trace
+
+AXES = ("H", "W")
+
+
+def resolve_padding(op, padding, kernel, stride, dilation):
+    """int | (int, int) | "valid" | "same" -> ((top, bottom), (left, right))."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding == "same":
+            return same_padding(op, kernel, stride, dilation)
+        raise ShapeError(f"{op}: padding={padding!r} must be an integer, 'same' or 'valid'")
+    pads = non_negative(as_tuple(padding, 2, op, "padding"), op, "padding")
+    return tuple((p, p) for p in pads)
+
+
+def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1):
+    """Trace of the output size of a 2-D convolution or pooling window; output [OH, OW] or None."""
+    op = "shape"
+    size = positive(as_tuple(size, 2, op, "size"), op, "size")
+    kernel = positive(as_tuple(kernel_size, 2, op, "kernel_size"), op, "kernel_size")
+    stride = positive(as_tuple(stride, 2, op, "stride"), op, "stride")
+    dilation = positive(as_tuple(dilation, 2, op, "dilation"), op, "dilation")
+    steps, out, why = [], [], []
+    try:
+        pads = resolve_padding(op, padding, kernel, stride, dilation)
+    except ShapeError as exc:
+        if padding != "same":
+            raise
+        why.append(str(exc).removeprefix(f"{op}: "))
+        pads = None
+    if pads is not None:
+        for axis, n, k, s, p, d in zip(AXES, size, kernel, stride, pads, dilation, strict=True):
+            step, size_out, reason = _axis(axis, n, k, s, p, d)
+            steps.append(step)
+            out.append(size_out)
+            if reason:
+                why.append(reason)
+    pad_text = padding if isinstance(padding, str) else pads and [p[0] for p in pads]
+    notes = [
+        f"input {size[0]}x{size[1]}, kernel {kernel[0]}x{kernel[1]}, stride {_one(stride)},"
+        f" padding {_one(pad_text)}, dilation {_one(dilation)}",
+        "out = floor((in + 2P - D*(K-1) - 1) / S) + 1   (D=1: floor((in - K + 2P) / S) + 1)",
+    ]
+    output = out if not why else None
+    title = "output size = " + "x".join(map(str, out)) if output else "invalid configuration"
+    verdict = f"output size: {out[0]}x{out[1]}" if output else "invalid: " + "; ".join(why)
+    steps.append(Step("result", verdict, output))
+    return Trace(topic="shape", title=title, notes=notes, steps=steps, output=output)
+
+
+def _one(values):
+    if isinstance(values, (tuple, list)) and len(set(values)) == 1:
+        return values[0]
+    return values
+
+
+def _axis(axis, n, k, s, pad, d):
+    """One dimension: the formula, its value, and the reason it is invalid (or None)."""
+    before, after = pad
+    span = d * (k - 1) + 1
+    padded = n + before + after
+    pad_text = f"2*{before}" if before == after else f"{before} + {after}"
+    num = padded - span
+    head = f"{axis}_out = floor(({n} + {pad_text} - {d}*({k}-1) - 1) / {s}) + 1"
+    if num < 0:
+        spread = f" (dilation {d} spreads it to {span})" if d > 1 else ""
+        reason = (
+            f"along {axis} the kernel {k}{spread} is larger than the padded input {padded}"
+            f" (input {n}, padding {before}+{after}): no window fits;"
+            f" use a smaller kernel or more padding"
+        )
+        text = f"{head}\n      = floor({num} / {s}) + 1 = {num // s + 1} < 1: invalid"
+        return Step(f"{axis}_out", text, None), None, reason
+    out = num // s + 1
+    lines = [head, f"      = floor({num} / {s}) + 1 = {num // s} + 1 = {out}"]
+    if num % s:
+        lines.append(
+            f"      ({num} is not a multiple of stride {s}: the last {num % s} padded"
+            f" {'row' if axis == 'H' else 'column'}(s) are never reached by a window)"
+        )
+    if out == n:
+        lines.append(f"      output size equals input size {n} ('same')")
+    return Step(f"{axis}_out", "\n".join(lines), out), out, None

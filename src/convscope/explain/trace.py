@@ -1,0 +1,133 @@
+"""The trace: what an explanation computed, step by step, as plain data.
+
+A Trace is what every topic returns. The text, PNG, GIF and JSON front ends only read it::
+
+    Trace
+      topic, title, notes          what is shown and how to read it (index convention, marks)
+      inputs   {name: array}       operands shown before the steps (A, W, b, ...)
+      steps    [Step]              one per computed quantity: label, formula text, result
+      results  {name: array}       grids shown after the steps; the final one is ``output``
+      output                       the final result (an array, or a scalar for the chain rule)
+      checks   [Check]             the trace's numbers compared with the engine (ops / autograd)
+      marks    {name: {"focus": cells, "muted": cells}}   cells to highlight in named grids
+      panels   [Panel]             a figure of one step, for --png
+      animation  Animation | None  one frame per output element, for --gif
+
+``to_dict()`` / ``to_json()`` give the same content with arrays as nested lists and the final
+result under the key ``"output"``.
+"""
+
+import json
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+INDEX_NOTE = "indices are 0-based, as in NumPy: A[i,j] is row i, column j"
+
+
+@dataclass
+class Step:
+    """One computed quantity: ``formula`` (text, may span lines) evaluates to ``result``."""
+
+    label: str
+    formula: str
+    result: object
+    operands: dict = field(default_factory=dict)  # grids shown with this step
+    marks: dict = field(default_factory=dict)  # operand name -> {"focus": cells, "muted": cells}
+    cell: tuple | None = None  # the output index this step writes
+    section: str = ""  # a heading printed when it changes (e.g. "forward pass")
+
+
+@dataclass
+class Check:
+    """The trace's numbers against the engine: ``max |trace - engine|`` within ``tolerance``."""
+
+    what: str
+    max_abs_error: float
+    tolerance: float = 1e-9
+
+    @property
+    def ok(self):
+        return bool(self.max_abs_error <= self.tolerance)
+
+    def line(self):
+        verdict = "ok" if self.ok else "MISMATCH"
+        return f"check: {self.what}: max |difference| = {self.max_abs_error:.3g} ({verdict})"
+
+
+@dataclass
+class Panel:
+    """One picture in a figure: a 2-D grid with highlighted (focus) and muted cells."""
+
+    title: str
+    values: np.ndarray
+    focus: list = field(default_factory=list)
+    muted: list = field(default_factory=list)
+
+
+@dataclass
+class Animation:
+    """A window sliding over ``source`` (C, H, W), one frame per output cell, row-major.
+
+    Frame k places the window at (i*stride, j*stride) for output cell (i, j) = divmod(k, OW)
+    and fills ``output[:, i, j]`` (Co, OH, OW); ``kernel`` (C, KH, KW) or None (pooling);
+    ``window`` (KH, KW) and ``dilation`` give the cells the window covers.
+    """
+
+    source: np.ndarray
+    kernel: np.ndarray | None
+    output: np.ndarray
+    window: tuple
+    stride: int = 1
+    dilation: int = 1
+    muted: list = field(default_factory=list)  # (row, col) cells of source that are padding
+    names: tuple = ("A", "W", "Z")
+    caption: str = ""
+
+    @property
+    def frames(self):
+        return int(self.output.shape[1] * self.output.shape[2])
+
+
+@dataclass
+class Trace:
+    topic: str
+    title: str
+    notes: list = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)
+    steps: list = field(default_factory=list)
+    results: dict = field(default_factory=dict)
+    output: object = None
+    checks: list = field(default_factory=list)
+    marks: dict = field(default_factory=dict)
+    panels: list = field(default_factory=list)
+    animation: Animation | None = None
+
+    @property
+    def ok(self):
+        """True when every check against the engine passed."""
+        return all(c.ok for c in self.checks)
+
+    def to_dict(self):
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    def to_json(self, indent=1):
+        return json.dumps(self.to_dict(), indent=indent)
+
+
+def _plain(value):
+    """Arrays -> nested lists, dataclasses -> dicts, tuples -> lists, NumPy scalars -> Python."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "__dataclass_fields__"):
+        out = {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        if isinstance(value, Check):
+            out["ok"] = value.ok
+        return out
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return value
