@@ -1,0 +1,154 @@
+"""Losses: cross_entropy, nll_loss, mse_loss as forward/backward pairs on arrays (PyTorch's rules).
+
+Logits / log-probabilities x (N, C) or (N, C, d1, ...); target t (N, d1, ...) of class
+indices; class weights w (C,) (all ones when absent); valid = (t != ignore_index).
+
+    nll:   l_n = -w[t_n] * x[n, t_n]
+    cross_entropy (label smoothing e, p = log_softmax(x, dim=1)):
+           l_n = -(1 - e) * w[t_n] * p[n, t_n]  -  (e / C) * sum_c w[c] * p[n, c]
+    reduction: "none" -> l (0 where ignored), "sum" -> sum l, "mean" -> sum l / sum_valid w[t_n]
+    mse:   l = (x - t)^2, reduction "mean" divides by the element count.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..errors import ShapeError
+from .activation import log_softmax_forward
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_classification(op, x, target, weight, ignore_index, reduction, label_smoothing=0.0):
+    """The shape checker of the classification losses -> target as an int64 array."""
+    if x.ndim < 2:
+        hint = f"; for one sample use x[None] -> (1, {x.shape[0]})" if x.ndim == 1 else ""
+        raise ShapeError(
+            f"{op}: expected input (N, C) or (N, C, d1, ...), got shape {x.shape}{hint}"
+        )
+    _check_reduction(op, reduction)
+    if not (isinstance(label_smoothing, numbers.Real) and 0.0 <= label_smoothing <= 1.0):
+        raise ShapeError(
+            f"{op}: label_smoothing={label_smoothing!r} must be in [0, 1]; 0 turns it off"
+        )
+    n_classes = x.shape[1]
+    if weight is not None and weight.shape != (n_classes,):
+        raise ShapeError(
+            f"{op}: weight has shape {weight.shape}; expected one weight per class, ({n_classes},)"
+        )
+    t = np.asarray(target)
+    expected = (x.shape[0], *x.shape[2:])
+    if t.shape != expected:
+        raise ShapeError(
+            f"{op}: target shape {t.shape} does not match input shape {x.shape}; expected target"
+            f" {expected} (input (N, C, d1, ...) takes class indices (N, d1, ...))"
+        )
+    if t.dtype.kind == "f":
+        if not np.array_equal(t, np.round(t)):
+            raise ShapeError(
+                f"{op}: target must hold class indices (integers); got non-integer values such as"
+                f" {t[t != np.round(t)].flat[0]!r}"
+            )
+    elif t.dtype.kind not in "iu":
+        raise ShapeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
+    t = t.astype(np.int64)
+    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ShapeError(
+            f"{op}: target class {t[pos]} at position {pos} is out of range for {n_classes} classes;"
+            f" class indices must be in 0..{n_classes - 1} (or ignore_index={ignore_index})"
+        )
+    return t
+
+
+def cross_entropy_forward(
+    x, *, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+):
+    """Loss of logits x (N, C, ...) against class indices; scalar unless reduction="none"."""
+    t = check_classification(
+        "cross_entropy", x, target, weight, ignore_index, reduction, label_smoothing
+    )
+    logp, _ = log_softmax_forward(x, dim=1)
+    loss, cache = _nll(logp, t, weight, ignore_index, reduction, label_smoothing)
+    return loss, (logp, cache)
+
+
+def cross_entropy_backward(dy, cache):
+    """dx = G - softmax(x) * sum_c G,  G = dL/d log_softmax(x)."""
+    logp, nll_cache = cache
+    g = _nll_grad(dy, nll_cache)
+    return (g - np.exp(logp) * g.sum(axis=1, keepdims=True),)
+
+
+def nll_loss_forward(x, *, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Loss of log-probabilities x (N, C, ...) against class indices."""
+    t = check_classification("nll_loss", x, target, weight, ignore_index, reduction)
+    return _nll(x, t, weight, ignore_index, reduction, 0.0)
+
+
+def nll_loss_backward(dy, cache):
+    return (_nll_grad(dy, cache),)
+
+
+def _nll(logp, t, weight, ignore_index, reduction, smoothing):
+    """Per-sample terms of the formula in the module docstring, then the reduction."""
+    n_classes, dtype = logp.shape[1], logp.dtype
+    valid = t != ignore_index
+    tc = np.where(valid, t, 0)
+    onehot = np.expand_dims(tc, 1) == np.arange(n_classes).reshape((1, -1) + (1,) * (t.ndim - 1))
+    w = np.ones(n_classes, dtype) if weight is None else weight.astype(dtype)
+    w_class = w.reshape(onehot.shape[1:2] + (1,) * (t.ndim - 1))
+    w_t = w[tc] * valid
+    loss = -(1 - smoothing) * w_t * np.where(onehot, logp, 0).sum(axis=1)
+    if smoothing:
+        loss -= (smoothing / n_classes) * valid * (w_class * logp).sum(axis=1)
+    denom = w_t.sum()
+    if reduction == "none":
+        out = loss
+    elif reduction == "sum":
+        out = loss.sum()
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as PyTorch
+            out = loss.sum() / denom
+    cache = (onehot, w_class, w_t, valid, denom, reduction, smoothing, dtype)
+    return np.asarray(out, dtype=dtype), cache
+
+
+def _nll_grad(dy, cache):
+    """dL/dp[n, c] = -scale_n * ((1 - e) * w[t_n] * [c == t_n] + (e / C) * w[c] * valid_n)."""
+    onehot, w_class, w_t, valid, denom, reduction, smoothing, dtype = cache
+    with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: denom 0, grad stays 0
+        scale = dy / denom if reduction == "mean" else dy
+    scale = np.expand_dims(np.where(valid, scale, 0), 1)
+    g = onehot * (-(1 - smoothing) * np.expand_dims(w_t, 1) * scale)
+    if smoothing:
+        g -= (smoothing / onehot.shape[1]) * w_class * scale
+    return g.astype(dtype, copy=False)
+
+
+def mse_loss_forward(x, t, *, reduction="mean"):
+    """(x - t)^2 reduced; x and t must have the same shape."""
+    _check_reduction("mse_loss", reduction)
+    if x.shape != t.shape:
+        raise ShapeError(
+            f"mse_loss: target shape {t.shape} does not match input shape {x.shape};"
+            f" reshape the target to {x.shape}"
+        )
+    diff = x - t
+    sq = diff * diff
+    out = sq if reduction == "none" else (sq.sum() if reduction == "sum" else sq.mean())
+    return np.asarray(out, dtype=sq.dtype), (diff, reduction)
+
+
+def mse_loss_backward(dy, cache):
+    diff, reduction = cache
+    scale = dy / diff.size if reduction == "mean" else dy
+    g = 2 * diff * scale
+    return g, -g
+
+
+def _check_reduction(op, reduction):
+    if reduction not in REDUCTIONS:
+        raise ShapeError(f"{op}: reduction={reduction!r} is not one of 'mean', 'sum', 'none'")

@@ -1,0 +1,142 @@
+"""cross_entropy, nll_loss and mse_loss against PyTorch, finite differences and bad targets."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convscope as cs
+import convscope.nn.functional as F
+from convscope import ShapeError
+from torch_oracle_ops import compare
+
+
+@st.composite
+def classification(draw):
+    """Logits (N, C, d...), targets (some ignored), optional class weights, loss options."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    extra = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    dtype = draw(st.sampled_from([np.float64, np.float64, np.float32]))
+    x = (rng.standard_normal((n, c, *extra)) * draw(st.sampled_from([1.0, 10.0]))).astype(dtype)
+    t = rng.integers(0, c, (n, *extra))
+    ignore = draw(st.sampled_from([-100, 0, 2]))
+    if draw(st.booleans()):
+        t[rng.random(t.shape) < 0.3] = ignore
+    weight = rng.random(c).astype(dtype) + 0.1 if draw(st.booleans()) else None
+    kw = dict(reduction=draw(st.sampled_from(["mean", "sum", "none"])), ignore_index=ignore)
+    return x, t, weight, kw
+
+
+def _torch_kw(weight, kw):
+    return dict(kw, weight=None if weight is None else torch.tensor(weight))
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=classification(), smoothing=st.sampled_from([0.0, 0.0, 0.1, 0.5, 1.0]))
+def test_cross_entropy_matches_torch(case, smoothing):
+    x, t, weight, kw = case
+    kw = dict(kw, label_smoothing=smoothing)
+    compare(
+        lambda a: F.cross_entropy(a, t, weight, **kw),
+        lambda a: TF.cross_entropy(a, torch.tensor(t), **_torch_kw(weight, kw)),
+        [x],
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=classification())
+def test_nll_loss_matches_torch(case):
+    x, t, weight, kw = case
+    compare(
+        lambda a: F.nll_loss(a, t, weight, **kw),
+        lambda a: TF.nll_loss(a, torch.tensor(t), **_torch_kw(weight, kw)),
+        [x],
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_mse_loss_matches_torch_with_gradients_for_both_inputs(shape, reduction, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    compare(
+        lambda a, b: F.mse_loss(a, b, reduction=reduction),
+        lambda a, b: TF.mse_loss(a, b, reduction=reduction),
+        [x, y],
+    )
+
+
+def test_all_targets_ignored_gives_nan_mean_as_torch():
+    x, t = np.zeros((2, 3)), np.array([-100, -100])
+    assert np.isnan(F.cross_entropy(x, t).item())
+    assert np.isnan(TF.cross_entropy(torch.tensor(x), torch.tensor(t)).item())
+
+
+def test_logits_of_1e4_give_finite_loss_and_gradient():
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
+    t = np.array([1, 2])
+    compare(
+        lambda a: F.cross_entropy(a, t, label_smoothing=0.1),
+        lambda a: TF.cross_entropy(a, torch.tensor(t), label_smoothing=0.1),
+        [x],
+    )
+
+
+def test_targets_may_be_a_tensor_of_whole_floats():
+    x = cs.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    t = cs.tensor(np.array([0, 3, 1]))  # ints become float32 in a Tensor
+    assert t.dtype == np.float32
+    np.testing.assert_allclose(
+        F.cross_entropy(x, t).item(),
+        TF.cross_entropy(torch.tensor(x.data), torch.tensor([0, 3, 1])).item(),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fn", "kw"),
+    [
+        (F.cross_entropy, dict(label_smoothing=0.2, weight=np.array([1.0, 2.0, 0.5]))),
+        (F.cross_entropy, dict(reduction="none")),
+        (F.nll_loss, dict(reduction="sum")),
+    ],
+)
+def test_classification_gradcheck(fn, kw):
+    x = np.random.default_rng(5).standard_normal((4, 3, 2))
+    t = np.array([[0, 2], [1, 1], [2, -100], [0, 1]])
+    assert cs.gradcheck(lambda a: fn(a, t, **kw), [x])
+
+
+def test_mse_gradcheck():
+    rng = np.random.default_rng(6)
+    assert cs.gradcheck(F.mse_loss, [rng.standard_normal((3, 4)), rng.standard_normal((3, 4))])
+
+
+X = np.zeros((4, 5))
+BAD = [
+    (lambda: F.cross_entropy(X, np.array([0, 1, 7, 2])), r"target class 7 at position \(2,\) is out of range for 5 classes; class indices must be in 0\.\.4"),
+    (lambda: F.nll_loss(X, np.array([0, -1, 0, 0])), r"nll_loss: target class -1 at position \(1,\) is out of range for 5 classes"),
+    (lambda: F.cross_entropy(np.zeros((2, 3, 4)), np.array([[0, 1, 2, 3], [0, 0, 0, 0]])), r"target class 3 at position \(0, 3\) is out of range for 3 classes"),
+    (lambda: F.cross_entropy(X, np.array([0, 1, 2])), r"target shape \(3,\) does not match input shape \(4, 5\); expected target \(4,\)"),
+    (lambda: F.cross_entropy(X, np.zeros((4, 5), int)), r"target shape \(4, 5\) does not match"),
+    (lambda: F.cross_entropy(np.zeros(5), np.array(1)), r"expected input \(N, C\) or \(N, C, d1, \.\.\.\), got shape \(5,\); for one sample use x\[None\]"),
+    (lambda: F.cross_entropy(X, np.array([0.5, 1, 2, 3])), r"target must hold class indices \(integers\)"),
+    (lambda: F.cross_entropy(X, np.zeros(4, int), weight=np.ones(4)), r"weight has shape \(4,\); expected one weight per class, \(5,\)"),
+    (lambda: F.cross_entropy(X, np.zeros(4, int), reduction="avg"), r"reduction='avg' is not one of"),
+    (lambda: F.cross_entropy(X, np.zeros(4, int), label_smoothing=1.5), r"label_smoothing=1.5 must be in \[0, 1\]"),
+    (lambda: F.mse_loss(X, np.zeros((5, 4))), r"mse_loss: target shape \(5, 4\) does not match input shape \(4, 5\)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "message"), BAD)
+def test_bad_input_is_a_shape_error_with_a_sentence(call, message):
+    with pytest.raises(ShapeError, match=message):
+        call()
