@@ -1,0 +1,189 @@
+"""dilate, downsample, interpolate (nearest) and pad: against PyTorch or hand-made arrays,
+finite differences, and every bad input with its message."""
+
+import numpy as np
+import pytest
+import torch.nn.functional as TF
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import convscope as cs
+import convscope.nn.functional as F
+from convscope import ShapeError
+from torch_oracle_ops import compare
+
+shapes = st.sampled_from([1, 2]).flatmap(
+    lambda nsp: st.tuples(st.integers(1, 2), st.integers(1, 3), *[st.integers(1, 7)] * nsp)
+)
+
+
+def test_dilate_inserts_zeros_between_samples():
+    x = np.arange(1.0, 7.0).reshape(1, 1, 2, 3)
+    expected = np.array(
+        [[1, 0, 0, 2, 0, 0, 3],
+         [0, 0, 0, 0, 0, 0, 0],
+         [4, 0, 0, 5, 0, 0, 6]], dtype=float)  # fmt: skip
+    np.testing.assert_array_equal(F.dilate(x, (2, 3)).data[0, 0], expected)
+    np.testing.assert_array_equal(F.dilate(x[:, :, 0], 2).data[0, 0], [1, 0, 2, 0, 3])
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=shapes, factor=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_downsample_undoes_dilate_and_matches_strided_slicing(shape, factor, seed):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    np.testing.assert_array_equal(F.downsample(F.dilate(x, factor), factor).data, x)
+    every = (..., *[slice(None, None, factor)] * (len(shape) - 2))
+    compare(lambda t: F.downsample(t, factor), lambda t: t[every], [x], seed)
+
+
+@pytest.mark.parametrize("factor", [2, (1, 3), (3, 2)])
+def test_dilate_and_downsample_gradcheck(factor):
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 5))
+    assert cs.gradcheck(lambda t: F.dilate(t, factor), [x])
+    assert cs.gradcheck(lambda t: F.downsample(t, factor), [x])
+
+
+def test_dilate_backward_keeps_the_gradient_of_the_kept_samples():
+    x = cs.tensor(np.ones((1, 1, 3)), requires_grad=True)
+    y = F.dilate(x, 3)
+    y.backward(np.arange(7.0).reshape(1, 1, 7))
+    np.testing.assert_array_equal(x.grad[0, 0], [0, 3, 6])
+
+
+# ---- interpolate (nearest) ------------------------------------------------------------------
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    shape=shapes,
+    by_size=st.booleans(),
+    size=st.integers(1, 15),
+    scale=st.sampled_from([0.3, 0.5, 0.75, 1.0, 1.5, 1.7, 2.0, 2.5, 3.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_interpolate_matches_torch(shape, by_size, size, scale, seed):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    assume(by_size or min(int(n * scale) for n in shape[2:]) >= 1)
+    kw = {"size": size} if by_size else {"scale_factor": scale}
+    compare(
+        lambda t: F.interpolate(t, **kw),
+        lambda t: TF.interpolate(t, mode="nearest", **kw),
+        [x],
+        seed,
+    )
+
+
+def test_interpolate_float32_and_gradcheck():
+    x = np.random.default_rng(0).standard_normal((1, 2, 5, 4))
+    compare(
+        lambda t: F.interpolate(t, size=(7, 3)),
+        lambda t: TF.interpolate(t, size=(7, 3)),
+        [x.astype(np.float32)],
+    )
+    assert cs.gradcheck(lambda t: F.interpolate(t, scale_factor=(1.5, 0.5)), [x])
+    assert cs.gradcheck(lambda t: F.interpolate(t, size=(3, 9)), [x])
+
+
+# ---- pad ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    shape=shapes,
+    mode=st.sampled_from(["constant", "reflect", "replicate", "circular"]),
+    data=st.data(),
+    seed=st.integers(0, 2**16),
+)
+def test_pad_matches_torch(shape, mode, data, seed):
+    sizes = shape[:1:-1]  # last axis first, as the pad tuple
+    pad = []
+    for n in sizes:
+        hi = {"reflect": n - 1, "circular": n}.get(mode, 3)
+        lo = -(n // 2) if mode == "constant" else 0
+        pad += [data.draw(st.integers(lo, hi)), data.draw(st.integers(lo, hi))]
+    value = data.draw(st.sampled_from([None, 1.5])) if mode == "constant" else None
+    x = np.random.default_rng(seed).standard_normal(shape)
+    kw = {"mode": mode, "value": value}
+    compare(lambda t: F.pad(t, tuple(pad), **kw), lambda t: TF.pad(t, tuple(pad), **kw), [x], seed)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_gradcheck_and_float32(mode):
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 5))
+    pad = (2, 1, 3, 0)
+    assert cs.gradcheck(lambda t: F.pad(t, pad, mode=mode), [x])
+    compare(
+        lambda t: F.pad(t, pad, mode=mode),
+        lambda t: TF.pad(t, pad, mode=mode),
+        [x.astype(np.float32)],
+    )
+
+
+def test_constant_pad_of_the_batch_and_channel_axes():
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    pad = (1, 0, 0, 2, 1, -1)
+    compare(lambda t: F.pad(t, pad, value=-2.0), lambda t: TF.pad(t, pad, value=-2.0), [x])
+
+
+# ---- bad input ------------------------------------------------------------------------------
+
+X = np.zeros((1, 2, 3, 4))
+
+BAD = [
+    (
+        lambda: F.dilate(np.zeros((3, 4)), 2),
+        r"dilate: expected a 3-D or 4-D input \(N, C, L\) or \(N, C, H, W\), got shape \(3, 4\); for a single image add a batch axis",
+    ),
+    (lambda: F.dilate(X, 0), r"dilate: factor must be a positive integer, got factor=0"),
+    (lambda: F.downsample(X, (2, 1.5)), r"downsample: factor=\(2, 1.5\) must hold integers"),
+    (
+        lambda: F.downsample(X, (2, 2, 2)),
+        r"downsample: factor=\(2, 2, 2\) must be an integer or a tuple of 2 integers",
+    ),
+    (
+        lambda: F.interpolate(X, size=4, mode="bilinear"),
+        r"interpolate: mode='bilinear' is not supported; use mode='nearest'",
+    ),
+    (
+        lambda: F.interpolate(X, size=4, scale_factor=2.0),
+        r"interpolate: give exactly one of size and scale_factor",
+    ),
+    (lambda: F.interpolate(X), r"interpolate: give exactly one of size and scale_factor"),
+    (
+        lambda: F.interpolate(X, scale_factor=0.2),
+        r"interpolate: scale_factor=0.2 shrinks the input \(3, 4\) to \(0, 0\)",
+    ),
+    (lambda: F.interpolate(X, scale_factor=-1.0), r"scale_factor=-1.0 must be a positive number"),
+    (lambda: F.interpolate(X, size=(0, 2)), r"interpolate: size must be a positive integer"),
+    (
+        lambda: F.pad(X, (1, 2, 3)),
+        r"pad: pad=\(1, 2, 3\) must be a tuple of an even number of integers",
+    ),
+    (
+        lambda: F.pad(X, (1, 1) * 5),
+        r"pad: pad=\(1, 1, 1, 1, 1, 1, 1, 1, 1, 1\) pads 5 axes but the input \(1, 2, 3, 4\) has only 4",
+    ),
+    (
+        lambda: F.pad(X, (1, 1), mode="wrap"),
+        r"pad: mode='wrap' is not one of constant, reflect, replicate, circular",
+    ),
+    (
+        lambda: F.pad(X, (0, 0, 3, 0), mode="reflect"),
+        r"pad: mode='reflect' needs padding < the axis size, got \(3, 0\) on axis 2 of size 3",
+    ),
+    (
+        lambda: F.pad(X, (5, 0), mode="circular"),
+        r"pad: mode='circular' needs padding <= the axis size, got \(5, 0\) on axis 3 of size 4",
+    ),
+    (
+        lambda: F.pad(X, (-1, 0), mode="replicate"),
+        r"pad: negative padding \(-1, 0\) on axis 3 needs mode='constant'",
+    ),
+    (lambda: F.pad(X, (-3, -2)), r"pad: pad \(-3, -2\) crops axis 3 of size 4 below zero"),
+]
+
+
+@pytest.mark.parametrize(("call", "match"), BAD)
+def test_bad_input_raises_a_sentence(call, match):
+    with pytest.raises(ShapeError, match=match):
+        call()
