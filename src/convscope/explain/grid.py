@@ -33,6 +33,12 @@ def fmt(value, digits=None):
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
 
 
+def term(value):
+    """A number as a summand: negatives in parentheses, so '3 + (-2)' reads unambiguously."""
+    text = fmt(value)
+    return f"({text})" if text.startswith("-") else text
+
+
 def format_grid(a, name=None, focus=(), muted=(), color=False):
     """Lines showing a 2-D array (a 3-D one as one block per channel) with index rows and columns.
 

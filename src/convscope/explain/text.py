@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .grid import fmt, format_grid, legend
+from .grid import decimals, fmt, format_grid, legend
 
 
 def render(trace, color=False):
@@ -19,8 +19,8 @@ def render(trace, color=False):
         if changed and step.section:
             lines.append(f"-- {step.section} --")
         section = step.section
-        lines += _named(step.operands, step.marks, color, blank=False)
         lines += step.formula.splitlines()
+        lines += _named(step.operands, step.marks, color, blank=False)
     lines += _named(trace.results, trace.marks, color)
     if trace.checks:
         lines.append("")
@@ -43,6 +43,10 @@ def _named(values, marks, color, blank=True):
         scalar_run = scalar
         if scalar:
             lines.append(f"{name} = {fmt(value)}")
+            continue
+        if np.ndim(value) == 1:
+            d = decimals(value)
+            lines.append(f"{name} = [{', '.join(fmt(v, d) for v in value)}]")
             continue
         mark = marks.get(name, {})
         lines += format_grid(value, name, mark.get("focus", ()), mark.get("muted", ()), color)

@@ -10,7 +10,7 @@ A Trace is what every topic returns. The text, PNG, GIF and JSON front ends only
       output                       the final result (an array, or a scalar for the chain rule)
       checks   [Check]             the trace's numbers compared with the engine (ops / autograd)
       marks    {name: {"focus": cells, "muted": cells}}   cells to highlight in named grids
-      panels   [Panel]             a figure of one step, for --png
+      panels   [[Panel]]           a figure of one step, row by row, for --png
       animation  Animation | None  one frame per output element, for --gif
 
 ``to_dict()`` / ``to_json()`` give the same content with arrays as nested lists and the final
@@ -57,12 +57,14 @@ class Check:
 
 @dataclass
 class Panel:
-    """One picture in a figure: a 2-D grid with highlighted (focus) and muted cells."""
+    """One picture in a figure: a 2-D grid with highlighted (focus) and muted cells,
+    or (kind="image") an (H, W) / (H, W, 3) picture with intensities 0..255."""
 
     title: str
     values: np.ndarray
     focus: list = field(default_factory=list)
     muted: list = field(default_factory=list)
+    kind: str = "grid"
 
 
 @dataclass

@@ -1,0 +1,235 @@
+"""The ``backward`` topic: a conv layer's gradients, term by term, and the two identities behind them.
+
+For O = X (*) W + b at stride S, padding P (Xp = X zero-padded) and an upstream gradient dL/dO:
+
+    dL/dW[c,u,v] = sum_{i,j} Xp[c, i*S + u, j*S + v] * dO[i,j]
+                 = correlation of Xp with dilate(dO, S)           (its first KH x KW)
+    dL/dXp[c,r,q] = sum over (i,j,u,v) with i*S+u = r, j*S+v = q of W[c,u,v] * dO[i,j]
+                 = full convolution: correlation of dilate(dO, S), zero-padded by K-1,
+                   with rot180(W); dL/dX = dL/dXp without its padding
+    dL/db = sum_{i,j} dO[i,j]
+
+The gradients come from ``ops.conv.conv2d_backward``; the term sums and both identities (run
+through ``conv2d_forward``) are checked against it, and it against the engine's autograd.
+"""
+
+import math
+
+import numpy as np
+
+from ..autograd import tensor
+from ..errors import ShapeError
+from ..nn import functional as F
+from ..ops.conv import conv2d_backward, conv2d_forward
+from ..ops.resample import dilate_forward
+from .grid import fmt, term
+from .trace import INDEX_NOTE, Animation, Check, Panel, Step, Trace
+from .windows import (
+    index,
+    input_and_kernel,
+    operand,
+    pad_chw,
+    padding_cells,
+    pads_for,
+    scalar_bias,
+    sum_check,
+)
+
+IDENTITIES = "the identities, computed with conv2d_forward"
+
+
+class _Layer:
+    """One filter's forward and the engine's backward, with what the steps need."""
+
+    def __init__(self, x, w, b, do, stride, padding):
+        self.x, self.w, self.b, self.do, self.s = x, w, b, do, stride
+        self.kh, self.kw = w.shape[1:]
+        self.pads = pads_for("conv2d", padding, (self.kh, self.kw), stride, 1)
+        self.xp = pad_chw(x, self.pads)
+        self.xname = "Xp" if self.xp.shape != x.shape else "X"
+        self.many = w.shape[0] > 1  # several channels print with a channel index
+        self.top, self.left = self.pads[0][0], self.pads[1][0]
+
+    def crop(self, a):
+        """A padded (C, Hp, Wp) gradient without its padding -> (C, H, W)."""
+        return a[:, self.top : self.top + self.x.shape[1], self.left : self.left + self.x.shape[2]]
+
+    def show(self, a):
+        return a if self.many else a[0]
+
+
+def backward(input=None, kernel=None, grad=None, bias=None, *, stride=1, padding=0, seed=0,
+             size=None, kernel_size=None):  # fmt: skip
+    """dL/dW, dL/dX and dL/db of one filter, written out and checked.
+
+    input X (H, W) or (C, H, W); kernel W (KH, KW) or (C, KH, KW); grad dL/dO (OH, OW).
+    Defaults: seeded integers, 3x3 X, 2x2 W, dO of the output's shape.
+    Output: {"dX": (C, H, W), "dW": (C, KH, KW), "db": float}.
+    """
+    x, w = input_and_kernel(input, kernel, seed, size, kernel_size, (3, 3), (2, 2))
+    b = scalar_bias(bias)
+    o, cache = conv2d_forward(x[None], w[None], np.array([b]), stride=stride, padding=padding)
+    do = _upstream(grad, o.shape[2:], seed, x.shape, w.shape, stride, padding)
+    dx, dw, db = conv2d_backward(do[None, None], cache)
+    dx, dw, db = dx[0], dw[0], float(db[0])
+    L = _Layer(x, w, b, do, stride, padding)
+    dw_steps, dw_hand = _dw_terms(L, dw)
+    dx_steps, dx_hand = _dx_terms(L, dx)
+    id_steps, dw_id, dx_id, full = _identities(L)
+    xt, wt = tensor(x[None], requires_grad=True), tensor(w[None], requires_grad=True)
+    bt = tensor(np.array([b]), requires_grad=True)
+    F.conv2d(xt, wt, bt, stride=stride, padding=padding).backward(do[None, None])
+    s, xn = stride, L.xname
+    checks = [
+        sum_check(dw_hand, dw, "dW: sum of the printed terms vs ops.conv.conv2d_backward"),
+        sum_check(dw_id, dw, f"dW = correlation of {xn} with dilate(dO, {s}) (conv2d_forward)"),
+        sum_check(dx_hand, dx, "dX: sum of the printed terms vs ops.conv.conv2d_backward"),
+        sum_check(
+            dx_id, dx, f"dX = full convolution of rot180(W) with dilate(dO, {s}) (conv2d_forward)"
+        ),
+        *(_autograd_check(n, t.grad[0], v) for n, t, v in (("dW", wt, dw), ("dX", xt, dx), ("db", bt, db))),
+    ]  # fmt: skip
+    db_text = f"db = sum of dO = {' + '.join(term(v) for v in do.ravel())} = {fmt(db)}"
+    return Trace(
+        topic="backward",
+        title=f"gradients of O = X (*) W + b, stride {s}, padding {padding}",
+        notes=[
+            INDEX_NOTE,
+            f"dL/dW[u,v] = sum over i,j of {xn}[i*S+u, j*S+v] * dO[i,j]",
+            "dL/dX[r,q] = sum of W[u,v] * dO[i,j] over the (i,j,u,v) with i*S+u = r, j*S+v = q",
+            "dO is the upstream gradient dL/dO; dL/db = sum of dO",
+        ],
+        inputs={
+            "X": L.show(x),
+            **({"Xp": L.show(L.xp)} if xn == "Xp" else {}),
+            "W": L.show(w),
+            "dO": do,
+        },  # fmt: skip
+        steps=[*dw_steps, *dx_steps, *id_steps, Step("db", db_text, db, section="dL/db")],
+        results={"dW": L.show(dw), "dX": L.show(dx), "db": db},
+        output={"dX": dx, "dW": dw, "db": db},
+        checks=checks,
+        marks={"Xp": {"muted": padding_cells(L.xp.shape, L.pads, channels=L.many)}},
+        panels=_panels(L, dw, dx),
+        animation=_animation(L, full),
+    )
+
+
+def _upstream(grad, out_shape, seed, x_shape, w_shape, stride, padding):
+    do = operand(grad, "grad", tuple(out_shape), seed + 2)
+    do = do[0] if do.ndim == 3 and do.shape[0] == 1 else do
+    if do.shape != tuple(out_shape):
+        oh, ow = out_shape
+        raise ShapeError(
+            f"backward: grad dL/dO has shape {do.shape} but the output O is {oh}x{ow}"
+            f" (input {x_shape[1]}x{x_shape[2]}, kernel {w_shape[1]}x{w_shape[2]}, stride {stride},"
+            f" padding {padding}); give one value per output cell"
+        )
+    return do
+
+
+def _two_lines(label, sym, num, value):
+    return f"{label} = {sym} = {fmt(value)}\n{' ' * len(label)} = {num} = {fmt(value)}"
+
+
+def _dw_terms(L, dw):
+    """dW[c,u,v] = sum_ij Xp[c, i*S+u, j*S+v] * dO[i,j]: steps and the term sums."""
+    steps, hand = [], np.zeros_like(dw)
+    oh, ow = L.do.shape
+    for c, u, v in np.ndindex(*dw.shape):
+        pairs = [(i * L.s + u, j * L.s + v, i, j) for i in range(oh) for j in range(ow)]
+        hand[c, u, v] = math.fsum(L.xp[c, r, q] * L.do[i, j] for r, q, i, j in pairs)
+        sym = " + ".join(f"({index(L.xname, c, r, q, L.many)}*dO[{i},{j}])" for r, q, i, j in pairs)
+        num = " + ".join(f"({fmt(L.xp[c, r, q])}*{fmt(L.do[i, j])})" for r, q, i, j in pairs)
+        label = index("dW", c, u, v, L.many)
+        text = _two_lines(label, sym, num, dw[c, u, v])
+        steps.append(Step(label, text, float(dw[c, u, v]), section="dL/dW: each weight meets every window"))  # fmt: skip
+    return steps, hand
+
+
+def _dx_terms(L, dx):
+    """dX[c,r,q] = sum of W[c,u,v] * dO[i,j] over i*S+u = r+P, j*S+v = q+P: steps and sums."""
+    oh, ow = L.do.shape
+    hand = np.zeros_like(L.xp)
+    uses = {}
+    for c, i, j, u, v in np.ndindex(L.w.shape[0], oh, ow, L.kh, L.kw):
+        r, q = i * L.s + u, j * L.s + v
+        hand[c, r, q] += L.w[c, u, v] * L.do[i, j]
+        uses.setdefault((c, r, q), []).append((u, v, i, j))
+    steps = []
+    for c, r, q in np.ndindex(*dx.shape):
+        terms = uses.get((c, r + L.top, q + L.left), [])
+        label = index("dX", c, r, q, L.many)
+        if terms:
+            sym = " + ".join(f"({index('W', c, u, v, L.many)}*dO[{i},{j}])" for u, v, i, j in terms)
+            num = " + ".join(f"({fmt(L.w[c, u, v])}*{fmt(L.do[i, j])})" for u, v, i, j in terms)
+            text = _two_lines(label, sym, num, dx[c, r, q])
+        else:
+            text = f"{label} = 0   (no window covers this pixel: it never reached the output)"
+        section = "dL/dX: each pixel collects from every window that used it"
+        steps.append(Step(label, text, float(dx[c, r, q]), section=section))
+    return steps, L.crop(hand)
+
+
+def _identities(L):
+    """dW and dX again, as the correlation and the full convolution DESIGN.md states."""
+    s, kh, kw = L.s, L.kh, L.kw
+    dod, _ = dilate_forward(L.do[None, None], factor=s)
+    corr, _ = conv2d_forward(L.xp[:, None], dod)  # (C, 1, ., .): each channel of Xp (*) dilate(dO)
+    dw_id = corr[:, 0, :kh, :kw]
+    rot = L.w[:, ::-1, ::-1]
+    full, _ = conv2d_forward(dod, rot[:, None].copy(), padding=(kh - 1, kw - 1))  # (1, C, ., .)
+    dxp = np.zeros_like(L.xp)
+    dxp[:, : full.shape[2], : full.shape[3]] = full[0]  # rows no window reached stay 0
+    dx_id = L.crop(dxp)
+    steps = []
+    if s > 1:
+        text = (
+            f"dilate(dO, {s}): {s - 1} zero(s) between neighbouring gradients (the stride undone)"
+        )
+        steps.append(Step("dilate", text, dod[0, 0], operands={f"dilate(dO, {s})": dod[0, 0]}))
+    steps += [
+        Step("dW identity", f"dW = {L.xname} (*) dilate(dO, {s}), its first {kh}x{kw}", dw_id,
+             operands={"dW": L.show(dw_id)}),
+        Step("rot180", "rot180(W): W flipped upside down and left to right", rot,
+             operands={"rot180(W)": L.show(rot)}),
+        Step("dX identity",
+             f"dXp = (dilate(dO, {s}) zero-padded by {kh - 1},{kw - 1}) (*) rot180(W): the full"
+             f" convolution; dX = dXp without its padding", dx_id, operands={"dX": L.show(dx_id)}),
+    ]  # fmt: skip
+    for step in steps:
+        step.section = IDENTITIES
+    return steps, dw_id, dx_id, full
+
+
+def _panels(L, dw, dx):
+    rows = []
+    for c in range(L.w.shape[0]):
+        tag = f"[{c}]" if L.many else ""
+        rows.append([Panel(f"X{tag}", L.x[c]), Panel("dO", L.do), Panel(f"dW{tag}", dw[c]),
+                     Panel(f"rot180(W){tag}", L.w[c, ::-1, ::-1]), Panel(f"dX{tag}", dx[c])])  # fmt: skip
+    return rows
+
+
+def _animation(L, full):
+    """rot180(W) sliding over the zero-padded, dilated dO (channel 0): the full convolution."""
+    s, kh, kw = L.s, L.kh, L.kw
+    dod, _ = dilate_forward(L.do[None, None], factor=s)
+    src = np.pad(dod[0, 0], ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    real = np.zeros(src.shape, dtype=bool)
+    real[kh - 1 : kh - 1 + dod.shape[2] : s, kw - 1 : kw - 1 + dod.shape[3] : s] = True
+    name = f"dilate(dO,{s}), padded" if s > 1 else "dO, padded"
+    return Animation(
+        source=src[None],
+        kernel=L.w[:1, ::-1, ::-1].copy(),
+        output=full[0, :1],
+        window=(kh, kw),
+        muted=[(int(r), int(q)) for r, q in zip(*np.nonzero(~real), strict=True)],
+        names=(name, "rot180(W)", "dXp"),
+        caption="dX = full convolution of rot180(W) with dO" + (" (channel 0)" if L.many else ""),
+    )
+
+
+def _autograd_check(name, autograd, ops):
+    err = float(np.max(np.abs(np.asarray(autograd) - np.asarray(ops))))
+    return Check(f"{name}: ops.conv.conv2d_backward vs autograd (F.conv2d(...).backward(dO))", err)

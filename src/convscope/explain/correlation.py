@@ -1,0 +1,270 @@
+"""The topics of one filter sliding over an input: ``conv``, ``stride`` and ``padding``.
+
+    conv:     Z[i,j] = b + sum_{c,u,v} Ap[c, i*S + u*D, j*S + v*D] * W[c,u,v]
+    stride:   Z_S = Z_1[::S, ::S]          (stride S = stride 1, then downsampling)
+    padding:  Ap = A with P zeros around it; out = floor((in + 2P - D*(K-1) - 1) / S) + 1
+
+Every number comes from ``ops.conv.conv2d_forward``; the printed terms are checked to sum to it.
+"""
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..ops.conv import conv2d_forward
+from ..ops.resample import downsample_forward
+from ..ops.shapes import formula
+from .grid import window_cells
+from .trace import INDEX_NOTE, Animation, Check, Panel, Step, Trace
+from .windows import (
+    cell_terms,
+    input_and_kernel,
+    pad_chw,
+    padding_cells,
+    pads_for,
+    product_formula,
+    scalar_bias,
+    sum_check,
+    term_sum,
+)
+
+FORMULA = "Z[i,j] = b + sum over c,u,v of Ap[c, i*S + u*D, j*S + v*D] * W[c,u,v]"
+
+
+def engine_conv(a, w, b, stride, padding, dilation):
+    """The engine's answer for one filter: A (C, H, W), W (C, KH, KW) -> Z (OH, OW)."""
+    z, _ = conv2d_forward(
+        a[None], w[None], np.array([b]), stride=stride, padding=padding, dilation=dilation
+    )
+    return z[0, 0]
+
+
+def check_at(at, shape, name="Z"):
+    """``at`` must name a cell of the output; returns it as a tuple or None."""
+    if at is None:
+        return None
+    i, j = (int(v) for v in at)
+    if not (0 <= i < shape[0] and 0 <= j < shape[1]):
+        raise ShapeError(
+            f"at=({i},{j}) is outside the output {name}, which is {shape[0]}x{shape[1]};"
+            f" choose 0 <= i < {shape[0]} and 0 <= j < {shape[1]} (indices are 0-based)"
+        )
+    return (i, j)
+
+
+class Sliding:
+    """One filter over one (padded) input: the per-cell steps, the check, the figure, the animation."""
+
+    def __init__(self, a, w, b, stride, padding, dilation, z, out_name="Z"):
+        self.a, self.w, self.b, self.z = a, w, b, z
+        self.stride, self.dilation, self.out_name = stride, dilation, out_name
+        self.pads = pads_for("conv2d", padding, w.shape[1:], stride, dilation)
+        self.ap = pad_chw(a, self.pads)
+        self.padded = any(p for pair in self.pads for p in pair)
+        self.a_name = "Ap" if self.padded else "A"
+        self.one = a.shape[0] == 1  # a single channel prints as a matrix with 2 indices
+        self.muted = padding_cells(self.ap.shape, self.pads, channels=not self.one)
+
+    def show(self, arr):
+        return arr[0] if self.one else arr
+
+    def window(self, i, j):
+        kh, kw = self.w.shape[1:]
+        chans = None if self.one else self.a.shape[0]
+        return window_cells(i * self.stride, j * self.stride, kh, kw, chans, self.dilation)
+
+    def steps(self, cells, focus=False, label=None):
+        """One step per output cell; with ``focus`` each shows the input with its window marked."""
+        steps, by_hand = [], []
+        for i, j in cells:
+            terms = cell_terms(self.ap, self.w, i, j, self.stride, self.dilation)
+            value = self.z[i, j]
+            by_hand.append(term_sum(terms, self.ap, self.w, self.b))
+            name = (label or f"{self.out_name}[{{}},{{}}]").format(i, j)
+            text = product_formula(name, terms, self.ap, self.w, self.b, value, (self.a_name, "W"))
+            step = Step(name, text, float(value), cell=(i, j))
+            if focus:
+                step.operands = {self.a_name: self.show(self.ap)}
+                step.marks = {self.a_name: {"focus": self.window(i, j), "muted": self.muted}}
+            steps.append(step)
+        engine = [self.z[i, j] for i, j in cells]
+        check = sum_check(
+            by_hand, engine, "sum of the printed products + b vs ops.conv.conv2d_forward"
+        )
+        return steps, check
+
+    def inputs(self):
+        shown = {"A": self.show(self.a)}
+        if self.padded:
+            shown["Ap"] = self.show(self.ap)
+        shown.update({"W": self.show(self.w), "b": self.b})
+        return shown
+
+    def panels(self, cell):
+        i, j = cell
+        kh, kw = self.w.shape[1:]
+        d, s = self.dilation, self.stride
+        win = self.ap[:, i * s : i * s + d * (kh - 1) + 1 : d, j * s : j * s + d * (kw - 1) + 1 : d]
+        cells2d = window_cells(i * s, j * s, kh, kw, None, d)
+        muted2d = padding_cells(self.ap.shape, self.pads, channels=False)
+        rows = []
+        for c in range(self.a.shape[0]):
+            tag = "" if self.one else f"[{c}]"
+            rows.append(
+                [
+                    Panel(f"{self.a_name}{tag}", self.ap[c], cells2d, muted2d),
+                    Panel(f"W{tag}", self.w[c]),
+                    Panel(f"products{tag}", win[c] * self.w[c]),
+                ]
+            )
+        rows[0].append(Panel(f"{self.out_name} (+ b = {self.b:g})", self.z, [cell]))
+        return rows
+
+    def animation(self):
+        return Animation(
+            source=self.ap,
+            kernel=self.w,
+            output=self.z[None],
+            window=tuple(self.w.shape[1:]),
+            stride=self.stride,
+            dilation=self.dilation,
+            muted=padding_cells(self.ap.shape, self.pads, channels=False),
+            names=(self.a_name, "W", self.out_name),
+            caption=f"stride {self.stride}, padding {self.pads[0][0]}",
+        )
+
+
+def _notes(sliding, extra=()):
+    notes = [INDEX_NOTE, FORMULA]
+    if sliding.padded:
+        (t, bt), (l, r) = sliding.pads
+        notes.append(f"Ap = A with zeros added: {t} row(s) on top, {bt} below, {l} left, {r} right")
+    return notes + list(extra)
+
+
+def _focus(at, z):
+    return check_at(at, z.shape) or (z.shape[0] // 2, z.shape[1] // 2)
+
+
+def conv(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1, at=None,
+         seed=0, size=None, kernel_size=None):  # fmt: skip
+    """Each output element as the sum of products that makes it.
+
+    input (H, W) or (C, H, W), kernel (KH, KW) or (C, KH, KW), bias a number; any of them may be
+    inline text ("0 2 -3; -2 -2 -2; 1 0 1"). Defaults: seeded integers, 4x4 input, 3x3 kernel, b=0.
+    ``at=(i, j)`` explains one cell with its window marked. Output: Z (OH, OW).
+    """
+    a, w = input_and_kernel(input, kernel, seed, size, kernel_size, (4, 4), (3, 3))
+    b = scalar_bias(bias)
+    z = engine_conv(a, w, b, stride, padding, dilation)
+    sl = Sliding(a, w, b, stride, padding, dilation, z)
+    cell = check_at(at, z.shape)
+    cells = [cell] if cell else [(i, j) for i in range(z.shape[0]) for j in range(z.shape[1])]
+    steps, check = sl.steps(cells, focus=cell is not None)
+    return Trace(
+        topic="conv",
+        title=f"Z = A (*) W + b, stride {stride}, padding {padding}, dilation {dilation}",
+        notes=_notes(sl),
+        inputs=sl.inputs(),
+        steps=steps,
+        results={"Z": z},
+        output=z,
+        checks=[check],
+        marks={"Ap": {"muted": sl.muted}},
+        panels=sl.panels(_focus(at, z)),
+        animation=sl.animation(),
+    )
+
+
+def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=1, at=None,
+           seed=0, size=None, kernel_size=None):  # fmt: skip
+    """Stride S output beside the stride-1 output: Z_S = Z_1[::S, ::S] (stride = downsampling).
+
+    Defaults: seeded integers, 5x5 input, 3x3 kernel, stride 2. Output: Z_S (OH, OW).
+    """
+    a, w = input_and_kernel(input, kernel, seed, size, kernel_size, (5, 5), (3, 3))
+    b = scalar_bias(bias)
+    s = stride
+    z1 = engine_conv(a, w, b, 1, padding, dilation)
+    zs = engine_conv(a, w, b, s, padding, dilation)
+    down, _ = downsample_forward(z1[None, None], factor=s)
+    kept = [(i * s, j * s) for i in range(zs.shape[0]) for j in range(zs.shape[1])]
+    dropped = [(i, j) for i in range(z1.shape[0]) for j in range(z1.shape[1]) if (i, j) not in kept]
+    sl = Sliding(a, w, b, s, padding, dilation, zs, out_name=f"Z_{s}")
+    cell = check_at(at, zs.shape, f"Z_{s}")
+    cells = [cell] if cell else [(i, j) for i in range(zs.shape[0]) for j in range(zs.shape[1])]
+    steps, check = sl.steps(cells, focus=cell is not None, label=f"Z_{s}[{{}},{{}}]")
+    for step in steps:
+        i, j = step.cell
+        step.formula = f"{step.label} = Z_1[{i * s},{j * s}]\n" + step.formula
+    downsample_step = Step(
+        f"Z_{s} = Z_1[::{s}, ::{s}]",
+        f"Z_{s} = downsample(Z_1, {s}) = Z_1[::{s}, ::{s}]: keep the [marked] cells,"
+        f" drop the {len(dropped)} (intermediate) ones",
+        down[0, 0],
+        operands={"Z_1": z1},
+        marks={"Z_1": {"focus": kept, "muted": dropped}},
+        section="stride = stride 1, then downsampling",
+    )
+    err = float(np.max(np.abs(down[0, 0] - zs))) if down.shape[2:] == zs.shape else np.inf
+    return Trace(
+        topic="stride",
+        title=f"stride {s} = stride 1 with the intermediate outputs dropped",
+        notes=_notes(sl, [f"stride {s}: the window jumps {s} cells; Z_1 is the stride-1 output"]),
+        inputs=sl.inputs(),
+        steps=[downsample_step, *steps],
+        results={"Z_1": z1, f"Z_{s}": zs},
+        output=zs,
+        checks=[check, Check(f"Z_1[::{s}, ::{s}] vs conv2d_forward at stride {s}", err)],
+        marks={"Ap": {"muted": sl.muted}, "Z_1": {"focus": kept, "muted": dropped}},
+        panels=[[Panel("Z_1 (stride 1)", z1, kept, dropped), Panel(f"Z_{s}", zs)]],
+        animation=sl.animation(),
+    )
+
+
+def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation=1, at=None,
+            seed=0, size=None, kernel_size=None):  # fmt: skip
+    """The padded input (zeros marked) and how the output grows or keeps its size ("same").
+
+    Defaults: seeded integers, 4x4 input, 3x3 kernel, padding 1 (= "same"). Output: Z (OH, OW).
+    """
+    a, w = input_and_kernel(input, kernel, seed, size, kernel_size, (4, 4), (3, 3))
+    b = scalar_bias(bias)
+    z = engine_conv(a, w, b, stride, padding, dilation)
+    sl = Sliding(a, w, b, stride, padding, dilation, z)
+    size_steps = [
+        _size_step(axis, n, k, stride, pair, dilation, out)
+        for axis, n, k, pair, out in zip(
+            "HW", a.shape[1:], w.shape[1:], sl.pads, z.shape, strict=True
+        )
+    ]
+    cell = check_at(at, z.shape)
+    cells = [cell] if cell else [(i, j) for i in range(z.shape[0]) for j in range(z.shape[1])]
+    steps, check = sl.steps(cells, focus=cell is not None)
+    grows = "keeps its size ('same')" if z.shape == a.shape[1:] else f"is {z.shape[0]}x{z.shape[1]}"
+    return Trace(
+        topic="padding",
+        title=f"padding {padding}: the {a.shape[1]}x{a.shape[2]} input's output {grows}",
+        notes=_notes(sl, ["(v) marks the zeros that padding added"]),
+        inputs=sl.inputs(),
+        steps=size_steps + steps,
+        results={"Z": z},
+        output=z,
+        checks=[check],
+        marks={"Ap": {"muted": sl.muted}},
+        panels=sl.panels(_focus(at, z)),
+        animation=sl.animation(),
+    )
+
+
+def _size_step(axis, n, k, s, pair, d, out):
+    before, after = pair
+    span = d * (k - 1) + 1
+    without = (n - span) // s + 1 if n >= span else 0
+    with_pad = f"floor(({n} + {before} + {after} - {d}*({k}-1) - 1) / {s}) + 1 = {out}"
+    if before == after:
+        with_pad = formula(n, k, s, before, d)
+    text = (
+        f"{axis}: without padding floor(({n} - {d}*({k}-1) - 1) / {s}) + 1 = {without};"
+        f" with padding {with_pad}"
+    )
+    return Step(f"{axis}_out", text, out, section="output size")

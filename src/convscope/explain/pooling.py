@@ -1,0 +1,182 @@
+"""The ``pool`` topic: max, mean and min over windows, channel by channel, and where the gradient goes.
+
+    Y[c,i,j] = reduce over u,v of Ap[c, i*S + u, j*S + v]          (channels are kept)
+    backward: max/min send dY[c,i,j] to the window's first extreme element (argmax routing);
+              mean splits it evenly: each of the K*K cells gets dY[c,i,j] / (K*K)
+
+Numbers come from ``ops.pool``; the listed window values and the routed gradient are checked
+against it, and the gradient against the engine's autograd (``F.max_pool2d`` etc.).
+"""
+
+import numpy as np
+
+from ..autograd import tensor
+from ..errors import ShapeError
+from ..nn import functional as F
+from ..ops import pool as pool_ops
+from .correlation import check_at
+from .grid import fmt, term, window_cells
+from .matrix import as_chw
+from .trace import INDEX_NOTE, Animation, Check, Panel, Step, Trace
+from .windows import operand, sum_check
+
+MODES = {
+    "max": ("max_pool2d", -np.inf, np.max, np.argmax),
+    "mean": ("avg_pool2d", 0.0, np.mean, None),
+    "min": ("min_pool2d", np.inf, np.min, np.argmin),
+}
+
+
+def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=None, at=None,
+         seed=0, size=None, channels=2):  # fmt: skip
+    """Each window's max/mean/min, channel by channel, then the gradient's route back.
+
+    input (H, W) or (C, H, W); grad dL/dY (OH, OW) or (C, OH, OW) (default: seeded integers).
+    Defaults: seeded integers, 2 channels of 4x4, 2x2 windows, stride = kernel_size.
+    Output: Y (C, OH, OW) (a single-channel input gives (1, OH, OW)).
+    """
+    if mode not in MODES:
+        raise ShapeError(f"pool: mode={mode!r} is not one of max, mean, min")
+    name, pad_value, reduce, pick = MODES[mode]
+    size = size or (4, 4)
+    a = as_chw(operand(input, "input", (channels, *_pair(size)), seed), "input")
+    forward = getattr(pool_ops, f"{name}_forward")
+    hyper = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
+    y, cache = forward(a[None], **hyper)
+    y = y[0]
+    k, s, p = _pair(kernel_size), _pair(stride or kernel_size), _pair(padding)
+    c_count, oh, ow = y.shape
+    dy = as_chw(operand(grad, "grad", y.shape, seed + 2), "grad")
+    if dy.shape != y.shape:
+        raise ShapeError(
+            f"pool: grad has shape {dy.shape} but the output Y is {y.shape}; give one"
+            f" gradient value per output cell"
+        )
+    (dx,) = getattr(pool_ops, f"{name}_backward")(dy[None], cache)
+    dx = dx[0]
+    ap = np.pad(a, ((0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=pad_value)
+    cell = check_at(at, (oh, ow), "Y")
+    cells = [cell] if cell else [(i, j) for i in range(oh) for j in range(ow)]
+    forward_steps, backward_steps, by_hand = [], [], []
+    routed = np.zeros_like(ap)
+    a_name = "Ap" if any(p) else "A"
+    for c in range(c_count):
+        for i, j in [(i, j) for i in range(oh) for j in range(ow)]:
+            win = ap[c, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]]
+            value = reduce(win)
+            by_hand.append(value)
+            if mode == "mean":
+                routed[c, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]] += (
+                    dy[c, i, j] / win.size
+                )
+                where = None
+            else:
+                u, v = np.unravel_index(pick(win), win.shape)  # first extreme, row-major
+                where = (i * s[0] + u, j * s[1] + v)
+                routed[c, where[0], where[1]] += dy[c, i, j]
+            if (i, j) in cells:
+                label = f"Y[{c},{i},{j}]"
+                span = f"{a_name}[{c}, {i * s[0]}:{i * s[0] + k[0]}, {j * s[1]}:{j * s[1] + k[1]}]"
+                forward_steps.append(
+                    _forward_step(label, span, win, mode, where, a_name, c, y[c, i, j])
+                )
+                backward_steps.append(
+                    _backward_step(c, i, j, dy[c, i, j], win.size, mode, where, a_name)
+                )
+                if cell:
+                    forward_steps[-1].operands = {a_name: ap[c]}
+                    forward_steps[-1].marks = {
+                        a_name: {"focus": window_cells(i * s[0], j * s[1], k[0], k[1])}
+                    }
+    routed = routed[:, p[0] : p[0] + a.shape[1], p[1] : p[1] + a.shape[2]]
+    checks = [
+        sum_check(
+            np.reshape(by_hand, y.shape),
+            y,
+            f"the listed window values ({mode}) vs ops.pool.{name}_forward",
+        ),
+        sum_check(routed, dx, f"the routed gradient vs ops.pool.{name}_backward"),
+        _autograd_check(a, dy, dx, name, hyper),
+    ]
+    title = f"{mode} pooling, {k[0]}x{k[1]} windows, stride {s[0] if s[0] == s[1] else s}"
+    return Trace(
+        topic="pool",
+        title=title + f": {c_count} channel(s) in, {c_count} out",
+        notes=[
+            INDEX_NOTE,
+            f"Y[c,i,j] = {mode} of the window {a_name}[c, i*S : i*S+K, j*S : j*S+K]; each channel"
+            f" is pooled on its own, so the number of channels is preserved",
+            "backward: "
+            + (
+                "mean pooling splits dY[c,i,j] evenly over its window's K*K cells"
+                if mode == "mean"
+                else f"{mode} pooling sends dY[c,i,j] to the window's {mode} (the first one on a tie);"
+                " the other cells get 0"
+            ),
+        ],
+        inputs={"A": a, "dY": dy},
+        steps=[
+            *_section(forward_steps, "forward"),
+            *_section(backward_steps, "backward (where the gradient goes)"),
+        ],
+        results={"Y": y, "dA": dx},
+        output=y,
+        checks=checks,
+        panels=[
+            [
+                Panel(f"A[{c}]", a[c]),
+                Panel(f"Y[{c}]", y[c]),
+                Panel(f"dY[{c}]", dy[c]),
+                Panel(f"dA[{c}]", dx[c]),
+            ]
+            for c in range(c_count)
+        ],
+        animation=Animation(
+            source=np.where(np.isfinite(ap), ap, 0.0),
+            kernel=None,
+            output=y,
+            window=k,
+            stride=s[0],
+            names=(a_name, "", "Y"),
+            caption=f"{mode} pooling",
+        ),
+    )
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+
+
+def _section(steps, name):
+    for step in steps:
+        step.section = name
+    return steps
+
+
+def _forward_step(label, span, win, mode, where, a_name, c, engine_value):
+    values = ", ".join(fmt(v) for v in win.ravel())
+    if mode == "mean":
+        total = " + ".join(term(v) for v in win.ravel())
+        text = f"{label} = mean({span}) = ({total}) / {win.size} = {fmt(engine_value)}"
+    else:
+        text = (
+            f"{label} = {mode}({span}) = {mode}({values}) = {fmt(engine_value)}"
+            f"   at {a_name}[{c},{where[0]},{where[1]}]"
+        )
+    return Step(label, text, float(engine_value))
+
+
+def _backward_step(c, i, j, g, count, mode, where, a_name):
+    label = f"dY[{c},{i},{j}]"
+    if mode == "mean":
+        text = f"{label} = {fmt(g)}: each of the {count} cells of its window gets {fmt(g)} / {count} = {fmt(g / count)}"
+    else:
+        text = f"{label} = {fmt(g)} -> d{a_name}[{c},{where[0]},{where[1]}] += {fmt(g)}   (the other {count - 1} cells get 0)"
+    return Step(label, text, float(g))
+
+
+def _autograd_check(a, dy, dx, name, hyper):
+    x = tensor(a[None], requires_grad=True)
+    getattr(F, name)(x, **hyper).backward(dy[None])
+    err = float(np.max(np.abs(x.grad[0] - dx)))
+    return Check(f"dA vs the engine's autograd (F.{name}(...).backward(dY))", err)

@@ -1,0 +1,128 @@
+"""Shared pieces of the sliding-window topics: operands, padding, and sum-of-products terms.
+
+    Z[i,j] = b + sum_{c,u,v} Ap[c, i*S + u*D, j*S + v*D] * W[c,u,v]      (Ap = A zero-padded)
+
+The terms are listed per output cell (a loop: explanations are small); the numbers a trace
+reports come from the engine's op, and ``sum_check`` compares the two.
+"""
+
+import math
+
+import numpy as np
+
+from ..errors import ShapeError
+from .grid import fmt, term
+from .matrix import as_chw, load, seeded
+from .output_size import resolve_padding
+from .trace import Check
+
+
+def operand(value, name, default_shape, seed):
+    """An explicit operand (array or inline text) or a seeded random default of ``default_shape``."""
+    if value is None:
+        return seeded(default_shape, seed)
+    if isinstance(value, str):
+        return load(value, name)
+    return np.asarray(value, dtype=np.float64)
+
+
+def scalar_bias(bias, name="bias"):
+    """A bias given as a number, a 1-element array or inline text -> float."""
+    if bias is None:
+        return 0.0
+    b = load(bias, name) if isinstance(bias, str) else np.asarray(bias, dtype=np.float64)
+    if np.size(b) != 1:
+        raise ShapeError(
+            f"{name}: one filter takes one bias value, got {np.size(b)} values {np.shape(b)};"
+            f" give a single number, e.g. --bias 1"
+        )
+    return float(np.ravel(b)[0])
+
+
+def pads_for(op, padding, kernel, stride, dilation):
+    """((top, bottom), (left, right)) from int | (int, int) | "same" | "valid"."""
+    return resolve_padding(op, padding, kernel, (stride, stride), (dilation, dilation))
+
+
+def pad_chw(a, pads):
+    """A (C, H, W) zero-padded by ((top, bottom), (left, right))."""
+    return np.pad(a, ((0, 0), *pads))
+
+
+def padding_cells(shape_chw, pads, channels=True):
+    """The cells of a padded (C, Hp, Wp) grid that padding added: (c, r, q) or (r, q) for C=1."""
+    (top, bottom), (left, right) = pads
+    c, hp, wp = shape_chw
+    inside = np.zeros((hp, wp), dtype=bool)
+    inside[top : hp - bottom, left : wp - right] = True
+    cells = [(int(r), int(q)) for r, q in zip(*np.nonzero(~inside), strict=True)]
+    if not channels:
+        return cells
+    return [(k, r, q) for k in range(c) for r, q in cells]
+
+
+def index(name, c, r, q, channels):
+    return f"{name}[{c},{r},{q}]" if channels else f"{name}[{r},{q}]"
+
+
+def cell_terms(ap, w, i, j, stride, dilation):
+    """[(c, r, q, u, v)] for output cell (i, j): Ap[c, r, q] meets W[c, u, v]."""
+    c_count, kh, kw = w.shape
+    return [
+        (c, i * stride + u * dilation, j * stride + v * dilation, u, v)
+        for c in range(c_count)
+        for u in range(kh)
+        for v in range(kw)
+    ]
+
+
+def product_formula(label, terms, ap, w, bias, value, names=("A", "W"), bias_name="b"):
+    """Two lines: the symbolic sum of products, then the same with the numbers.
+
+    Z[1,1] = (A[1,1]*W[0,0]) + (A[1,2]*W[0,1]) + ... + b = 9
+           = (-2*0) + (-2*2) + ... + 1 = 9
+    """
+    channels = ap.shape[0] > 1
+    a_name, w_name = names
+    sym = [
+        f"({index(a_name, c, r, q, channels)}*{index(w_name, c, u, v, channels)})"
+        for c, r, q, u, v in terms
+    ]
+    num = [f"({fmt(ap[c, r, q])}*{fmt(w[c, u, v])})" for c, r, q, u, v in terms]
+    if bias_name:
+        sym.append(bias_name)
+        num.append(term(bias))
+    pad = " " * len(label)
+    return f"{label} = {' + '.join(sym)} = {fmt(value)}\n{pad} = {' + '.join(num)} = {fmt(value)}"
+
+
+def term_sum(terms, ap, w, bias):
+    """The sum of the listed products plus bias, in exact-as-possible float arithmetic."""
+    return math.fsum([ap[c, r, q] * w[c, u, v] for c, r, q, u, v in terms]) + bias
+
+
+def sum_check(by_hand, engine, what):
+    """Check: the sums of the printed terms equal the engine's numbers."""
+    by_hand, engine = np.asarray(by_hand, np.float64), np.asarray(engine, np.float64)
+    scale = max(1.0, float(np.max(np.abs(engine), initial=0.0)))
+    err = float(np.max(np.abs(by_hand - engine), initial=0.0))
+    return Check(what, err, tolerance=1e-9 * scale)
+
+
+def input_and_kernel(input, kernel, seed, size, kernel_size, default_size, default_kernel):
+    """(A (C, H, W), W (C, KH, KW), was_2d) with seeded defaults of the given sizes."""
+    size = size or default_size
+    kernel_size = kernel_size or default_kernel
+    a = as_chw(operand(input, "input", _hw(size), seed), "input")
+    w = operand(kernel, "kernel", (a.shape[0], *_hw(kernel_size)), seed + 1)
+    w = as_chw(w, "kernel")
+    if w.shape[0] != a.shape[0]:
+        raise ShapeError(
+            f"kernel: has {w.shape[0]} channel(s) but the input has {a.shape[0]}; a filter needs"
+            f" one channel per input channel (split channels with '|')"
+        )
+    return a, w
+
+
+def _hw(size):
+    return (size, size) if isinstance(size, int) else tuple(size)
