@@ -3,6 +3,7 @@
 - ``load_digits()``: the embedded 8,000 / 2,000 MNIST digits;
 - ``load_idx(folder, split)``: MNIST / Fashion-MNIST / KMNIST IDX files (.gz or raw);
 - ``load_image_folder(root, size, channels)``: one sub-folder of PNG/JPEG images per class;
+- ``open_data(path)`` / ``open_eval_data(path)``: whichever of these ``--data PATH`` names;
 - ``ArrayDataset``, ``DataLoader``, ``Normalize``; ``mnist_style`` prepares a photo of a digit.
 """
 
@@ -11,6 +12,7 @@ from .digits import load_digits
 from .folder import load_image_folder, open_image
 from .idx import find_idx_files, has_idx_files, load_idx, read_idx
 from .preprocess import load_digit_image, mnist_style
+from .source import normalization, open_data, open_eval_data, pixel_stats
 
 __all__ = [
     "ArrayDataset",
@@ -28,4 +30,8 @@ __all__ = [
     "open_image",
     "load_digit_image",
     "mnist_style",
+    "open_data",
+    "open_eval_data",
+    "pixel_stats",
+    "normalization",
 ]

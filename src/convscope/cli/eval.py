@@ -1,0 +1,53 @@
+"""``convscope eval``: accuracy of a checkpoint, per class and overall (the last line)."""
+
+import argparse
+
+import numpy as np
+
+from ..data import DataLoader, Normalize, open_eval_data
+from ..errors import DataError
+from ..train import evaluate, load_model
+
+EXAMPLE = """examples:
+  convscope eval --checkpoint runs/lenet-20260101-120000/model.safetensors
+  convscope eval --checkpoint runs/lenet-20260101-120000 --data ~/data/MNIST
+  convscope eval --checkpoint lenet_from_torch.safetensors --data my_digits/   # my_digits/0/*.png ...
+
+Without --data: the 2,000 held-out embedded digits. An IDX folder is scored on its t10k files
+(or train files if there are none); an image folder on every image, labelled by sub-folder name.
+The last line is always 'accuracy: 0.XXXX'."""
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "eval",
+        help="accuracy of a checkpoint on the held-out digits or your data",
+        description="Evaluate a checkpoint: per-class accuracy, then the overall accuracy.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--checkpoint", required=True, help="model.safetensors or a run folder")
+    p.add_argument("--data", help="IDX folder or image folder (default: embedded test digits)")
+    p.add_argument("--batch-size", type=int, default=500, help="default 500")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    model, facts = load_model(args.checkpoint)
+    shape = tuple(facts.get("input_shape", (1, 28, 28)))
+    data = open_eval_data(args.data, size=shape[1:], channels=shape[0])
+    if tuple(data.sample_shape) != shape:
+        raise DataError(f"{args.data}: images are {data.sample_shape}, the model expects {shape}")
+    norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
+    data.transform = Normalize(norm["mean"], norm["std"])
+    if len(data) == 0:
+        raise DataError(f"{args.data}: no images to evaluate")
+    loss, acc, correct, total = evaluate(model, DataLoader(data, max(1, args.batch_size)))
+    classes = facts.get("classes") or [str(c) for c in range(len(total))]
+    print(f"{len(data)} images, {facts['model']}, loss {loss:.4f}")
+    print(f"{'class':>8}  {'correct':>8}  {'total':>6}  {'accuracy':>8}")
+    for c in np.flatnonzero(total):
+        name = classes[c] if c < len(classes) else str(c)
+        print(f"{name:>8}  {correct[c]:>8}  {total[c]:>6}  {correct[c] / total[c]:>8.4f}")
+    print(f"accuracy: {acc:.4f}")
+    return 0

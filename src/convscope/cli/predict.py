@@ -1,0 +1,62 @@
+"""``convscope predict``: the top-3 classes of pictures of digits, prepared the way MNIST was."""
+
+import argparse
+import json
+
+import numpy as np
+
+from ..data import Normalize, load_digit_image
+from ..train import load_model, predict_logits
+
+EXAMPLE = """examples:
+  convscope predict seven.png --checkpoint runs/lenet-20260101-120000
+  convscope predict a.png b.jpg --checkpoint model.safetensors --json
+
+Each image (any size, colour mode, light or dark background) is converted as MNIST digits were
+made: grayscale, dark background, digit fitted into 20x20 and centred by mass in 28x28."""
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "predict",
+        help="classify PNG/JPEG pictures of digits with a checkpoint",
+        description="Predict the class of each image: the top-3 classes with probabilities.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
+    p.add_argument("--checkpoint", required=True, help="model.safetensors or a run folder")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
+    p.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    model, facts = load_model(args.checkpoint)
+    norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
+    pixels = np.stack([load_digit_image(path) for path in args.images])  # all read before output
+    logits = predict_logits(model, Normalize(norm["mean"], norm["std"])(pixels))
+    probs = _softmax(logits)
+    classes = facts.get("classes") or [str(c) for c in range(probs.shape[1])]
+    results = []
+    for path, p in zip(args.images, probs, strict=True):
+        best = np.argsort(-p, kind="stable")[: max(1, args.top)]
+        results.append(
+            {"file": path, "top": [[_label(classes, c), round(float(p[c]), 6)] for c in best]}
+        )
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for r in results:
+            print(f"{r['file']}: " + "  ".join(f"{label} ({prob:.3f})" for label, prob in r["top"]))
+    return 0
+
+
+def _softmax(logits):
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _label(classes, c):
+    name = classes[c] if c < len(classes) else str(c)
+    return int(name) if name.isdigit() else name
