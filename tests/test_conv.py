@@ -238,3 +238,31 @@ def test_checker_returns_the_geometry():
     assert g.out_size == (4, 8) and g.pads == ((1, 1), (1, 1)) and g.out_channels == 6
     g = conv.check_conv("conv1d", (1, 3, 7), (6, 3, 4), padding="same", dilation=1)
     assert g.out_size == (7,) and g.pads == ((1, 2),)  # the extra zero goes on the right
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    pads=st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * 2),
+    seed=st.integers(0, 2**16),
+)
+def test_scatter_windows_is_the_adjoint_of_gather_windows(kernel, stride, dilation, pads, seed):
+    """<gather(x), d> == <x, scatter(d)>: the contract a compiled twin of either must keep."""
+    size = tuple(d * (k - 1) + 1 + 3 for k, d in zip(kernel, dilation, strict=True))
+    out = tuple(
+        (n + a + b - d * (k - 1) - 1) // s + 1
+        for n, (a, b), k, s, d in zip(size, pads, kernel, stride, dilation, strict=True)
+    )
+    rng = np.random.default_rng(seed)
+    x, d = rng.standard_normal((2, 3, *size)), rng.standard_normal((2, 3, *kernel, *out))
+    cols = conv.gather_windows(x, kernel, stride, dilation, pads, out)
+    back = conv.scatter_windows(d, stride, dilation, pads, size)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.vdot(cols, d), np.vdot(x, back), rtol=1e-12)
+    (t, _), (l, _) = pads
+    n, c, u, v, i, j = 1, 2, kernel[0] - 1, kernel[1] - 1, out[0] - 1, out[1] - 1
+    row, col = i * stride[0] + u * dilation[0] - t, j * stride[1] + v * dilation[1] - l
+    inside = 0 <= row < size[0] and 0 <= col < size[1]
+    assert cols[n, c, u, v, i, j] == (x[n, c, row, col] if inside else 0.0)

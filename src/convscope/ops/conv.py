@@ -174,25 +174,17 @@ def _transposed_sizes(op, sizes, kernel, stride, padding, dilation, output_paddi
 # ---- the array pieces (2-D; 1-D callers add H = 1) ---------------------------------------------
 
 
-def pad_input(x, pads):
-    """Zero-pad the spatial axes of x (N, C, H, W) by ((top, bottom), (left, right))."""
-    (t, b), (l, r) = pads
-    if not (t or b or l or r):
-        return x
-    n, c, h, w = x.shape
-    xp = get_xp(x).zeros((n, c, h + t + b, w + l + r), dtype=x.dtype)
-    xp[:, :, t : t + h, l : l + w] = x
-    return xp
+def gather_windows(x, kernel, stride, dilation, pads, out_size):
+    """cols[n,c,u,v,i,j] = x[n, c, i*SH + u*DH - PT, j*SW + v*DW - PL] (0 outside x).
 
-
-def gather_windows(xpad, kernel, stride, dilation, out_size):
-    """cols[n,c,u,v,i,j] = xpad[n, c, i*SH + u*DH, j*SW + v*DW]; contiguous (N, C, KH, KW, OH, OW)."""
+    x (N, C, H, W) unpadded, pads ((PT, PB), (PL, PR)) -> contiguous (N, C, KH, KW, OH, OW).
+    """
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
+    xpad = _pad(x, pads)
     n, c = xpad.shape[:2]
     if kh == kw == sh == sw == 1 and xpad.shape[2:] == (oh, ow):
         return xpad.reshape(n, c, 1, 1, oh, ow)
-    xp = get_xp(xpad)
-    cols = xp.empty((n, c, kh, kw, oh, ow), dtype=xpad.dtype)
+    cols = get_xp(x).empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
     for u in range(kh):
         rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
         for v in range(kw):
@@ -200,22 +192,33 @@ def gather_windows(xpad, kernel, stride, dilation, out_size):
     return cols
 
 
-def scatter_windows(dcols, padded_size, stride, dilation):
-    """Adjoint of gather_windows: dxpad[n,c,i*SH+u*DH, j*SW+v*DW] += dcols[n,c,u,v,i,j]."""
+def scatter_windows(dcols, stride, dilation, pads, size):
+    """Adjoint of gather_windows: dx[n,c,i*SH+u*DH-PT, j*SW+v*DW-PL] += dcols[n,c,u,v,i,j].
+
+    dcols (N, C, KH, KW, OH, OW) -> dx (N, C, H, W) with (H, W) = size; positions that fall
+    in the padding are dropped.
+    """
     n, c, kh, kw, oh, ow = dcols.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    dxpad = get_xp(dcols).zeros((n, c, *padded_size), dtype=dcols.dtype)
+    (sh, sw), (dh, dw), ((t, b), (l, r)) = stride, dilation, pads
+    dxpad = get_xp(dcols).zeros((n, c, size[0] + t + b, size[1] + l + r), dtype=dcols.dtype)
     for u in range(kh):
         rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
         for v in range(kw):
             dxpad[:, :, rows, v * dw : v * dw + sw * (ow - 1) + 1 : sw] += dcols[:, :, u, v]
-    return dxpad
+    if not (t or b or l or r):
+        return dxpad
+    return dxpad[:, :, t : t + size[0], l : l + size[1]].copy()
 
 
-def crop(xpad, pads, size):
-    """Undo pad_input: the (H, W) interior of a padded (N, C, Hp, Wp) array."""
-    (t, _), (l, _) = pads
-    return xpad[:, :, t : t + size[0], l : l + size[1]]
+def _pad(x, pads):
+    """Zero-pad the spatial axes of x (N, C, H, W) by ((top, bottom), (left, right))."""
+    (t, b), (l, r) = pads
+    if not (t or b or l or r):
+        return x
+    n, c, h, w = x.shape
+    xpad = get_xp(x).zeros((n, c, h + t + b, w + l + r), dtype=x.dtype)
+    xpad[:, :, t : t + h, l : l + w] = x
+    return xpad
 
 
 def windows_times_weight(cols, w, groups):
@@ -312,8 +315,7 @@ def _conv_forward(x, w, b, geom):
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
     dtype = np.result_type(*(d for d in dtypes if d is not None))
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-    xpad = pad_input(x, geom.pads)
-    cols = gather_windows(xpad, geom.kernel, geom.stride, geom.dilation, geom.out_size)
+    cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
     y = windows_times_weight(cols, w, geom.groups)
     if b is not None:
         y += b.astype(dtype, copy=False)[:, None, None]
@@ -327,9 +329,8 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
     dx = dw = db = None
     if needs[0]:
         dcols = weight_t_times(dy, w, geom.groups, geom.kernel)
-        padded = tuple(n + a + b for n, (a, b) in zip(geom.in_size, geom.pads, strict=True))
-        dxpad = scatter_windows(dcols, padded, geom.stride, geom.dilation)
-        dx = crop(dxpad, geom.pads, geom.in_size).astype(x_dtype)
+        dx = scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.in_size)
+        dx = dx.astype(x_dtype, copy=False)
     if needs[1]:
         dw = windows_grad_weight(dy, cols, geom.groups).astype(w_dtype, copy=False)
     if b_dtype is not None and needs[2]:

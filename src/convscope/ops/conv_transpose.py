@@ -1,6 +1,6 @@
 """Transposed convolution, 1-D and 2-D: the adjoint of conv, built from conv's pieces.
 
-    y = crop_P( scatter_S,D( W^T x ) ) + b
+    y = scatter_windows(W^T x) + b     (scatter: stride S, dilation D, padding P cropped off)
     x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW), b (C_out,) -> y (N, C_out, OH, OW)
     OH = (H - 1)*S - 2P + D*(KH - 1) + output_padding + 1
 
@@ -17,10 +17,8 @@ import numpy as np
 from .conv import (
     ConvGeometry,
     check_conv,
-    crop,
     gather_windows,
     lift,
-    pad_input,
     scatter_windows,
     weight_t_times,
     windows_grad_weight,
@@ -77,16 +75,10 @@ def _forward(x, w, b, geom):
     dtype = np.result_type(*(d for d in dtypes if d is not None))
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     dcols = weight_t_times(x, w, geom.groups, geom.kernel)
-    padded = _padded_size(geom)
-    y = crop(scatter_windows(dcols, padded, geom.stride, geom.dilation), geom.pads, geom.out_size)
-    y = y.copy()
+    y = scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.out_size)
     if b is not None:
         y += b.astype(dtype, copy=False)[:, None, None]
     return y, ConvTransposeCache(x, w, geom, dtypes)
-
-
-def _padded_size(geom):
-    return tuple(n + a + b for n, (a, b) in zip(geom.out_size, geom.pads, strict=True))
 
 
 def conv_transpose2d_backward(dy, cache, needs=(True, True, True)):
@@ -95,9 +87,7 @@ def conv_transpose2d_backward(dy, cache, needs=(True, True, True)):
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
     if needs[0] or needs[1]:
-        cols = gather_windows(
-            pad_input(dy, geom.pads), geom.kernel, geom.stride, geom.dilation, geom.in_size
-        )
+        cols = gather_windows(dy, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.in_size)
         if needs[0]:
             dx = windows_times_weight(cols, w, geom.groups).astype(x_dtype, copy=False)
         if needs[1]:
