@@ -105,6 +105,23 @@ def test_all_equal_input_routes_each_window_gradient_to_its_first_element(kind, 
     assert y.shape[2:] == ((3, 3) if kw.get("stride") is None else (6, 6))
 
 
+@pytest.mark.parametrize("kind", ["max", "min"])
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_nan_propagates_and_its_gradient_goes_to_the_last_nan_of_the_window_as_torch(kind, kw):
+    x = np.random.default_rng(5).integers(0, 3, (2, 2, 6, 7)).astype(np.float64)
+    x[np.random.default_rng(6).random(x.shape) < 0.3] = np.nan
+    y = compare(ours_pool(kind, 2, **kw), torch_pool(kind, 2, **kw), [x])
+    assert np.isnan(y.data).any()
+
+
+@pytest.mark.parametrize("kind", ["max", "min"])
+def test_infinite_inputs_tie_with_padding_but_the_gradient_stays_on_the_input(kind):
+    x = np.full((1, 2, 4, 5), -np.inf if kind == "max" else np.inf)
+    x[0, 1, 1:3, 2:4] = 1.0
+    kw = dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)
+    compare(ours_pool(kind, 2, **kw), torch_pool(kind, 2, **kw), [x])
+
+
 def test_max_pool_ties_give_one_gradient_per_window():
     x = cs.tensor(np.zeros((1, 1, 4, 4)), requires_grad=True)
     F.max_pool2d(x, 2).sum().backward()

@@ -10,7 +10,8 @@ with ceil_mode, on the right up to the end of the last window. Per spatial dimen
 
 The forward reduces KH*KW strided slices of xpad (one pass per kernel offset, no
 window copies). Backward: max/min send each window's gradient to its FIRST extreme
-element in row-major order (PyTorch's tie rule); avg splits it evenly over the
+element in row-major order (PyTorch's tie rule; a NaN window's to its last NaN, as
+PyTorch's; padding never takes it, even from a -inf input); avg splits it evenly over the
 window's divisor. Overlapping windows accumulate; disjoint ones (stride >= kernel) store.
 Strided slices beat a (N, C, OH, KH, OW, KW) reshape here: the reshape's reduction over
 two inner axes measured ~40x slower for 2x2 max pooling. 1-D pooling is 2-D pooling with H = 1.
@@ -104,7 +105,11 @@ def _pool_backward(dy, cache):
     if c.kind == "avg":
         _spread(dxpad, dy / c.divisor, c.kernel, c.stride, out)
     else:
-        _route(dxpad, dy, c.xpad, c.y, c.kernel, c.stride, out)
+        real = None
+        if not direct:  # which xpad slots hold input: a padding slot may tie with a +-inf input
+            real = np.zeros((1, 1) + c.padded_shape, dtype=bool)
+            real[:, :, ph : ph + inner[0], pw : pw + inner[1]] = True
+        _route(dxpad, dy, c.xpad, c.y, c.kernel, c.stride, out, real)
     if not direct:
         dx[:, :, : inner[0], : inner[1]] = dxpad[:, :, ph : ph + inner[0], pw : pw + inner[1]]
     return ((dx[:, :, 0] if c.squeeze else dx),)
@@ -141,17 +146,30 @@ def _reduce(xpad, kernel, stride, out, ufunc):
     return y
 
 
-def _route(dxpad, dy, xpad, y, kernel, stride, out):
-    """Give each window's dy to its first element (row-major) equal to y: PyTorch's tie rule."""
+def _route(dxpad, dy, xpad, y, kernel, stride, out, real=None):
+    """Give each window's dy to its first input element (row-major) equal to y: PyTorch's
+    tie rule. real: (1, 1, *xpad spatial) bool, True on input slots; None without padding."""
     disjoint = all(s >= k for s, k in zip(stride, kernel, strict=True))
     finite = bool(np.isfinite(dy).all())  # dy * mask is exact only for finite dy (0 * inf = nan)
+    infinite = None if real is None else np.isinf(y)
+    if infinite is not None and not infinite.any():
+        infinite = None
     free = np.ones(y.shape, dtype=bool)
     for u, v in _offsets(kernel):
         hit = _window(xpad, u, v, stride, out) == y
+        if infinite is not None:
+            hit &= ~infinite | _window(real, u, v, stride, out)
         hit &= free
         free ^= hit
         part = dy * hit if finite else np.where(hit, dy, 0)
         _accumulate(_window(dxpad, u, v, stride, out), part, disjoint)
+    pending = np.isnan(y)  # NaN equals nothing; PyTorch lets each NaN replace the max: LAST wins
+    if pending.any():
+        for u, v in reversed(list(_offsets(kernel))):
+            hit = np.isnan(_window(xpad, u, v, stride, out)) & pending
+            pending ^= hit
+            target = _window(dxpad, u, v, stride, out)
+            target += np.where(hit, dy, 0)
 
 
 def _spread(dxpad, g, kernel, stride, out):
