@@ -32,6 +32,7 @@ from .windows import (
     padding_cells,
     pads_for,
     scalar_bias,
+    single,
     sum_check,
 )
 
@@ -68,6 +69,7 @@ def backward(input=None, kernel=None, grad=None, bias=None, *, stride=1, padding
     """
     x, w = input_and_kernel(input, kernel, seed, size, kernel_size, (3, 3), (2, 2))
     b = scalar_bias(bias)
+    stride = single(stride, "stride")
     o, cache = conv2d_forward(x[None], w[None], np.array([b]), stride=stride, padding=padding)
     do = _upstream(grad, o.shape[2:], seed, x.shape, w.shape, stride, padding)
     dx, dw, db = conv2d_backward(do[None, None], cache)

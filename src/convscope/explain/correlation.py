@@ -23,6 +23,7 @@ from .windows import (
     pads_for,
     product_formula,
     scalar_bias,
+    single,
     sum_check,
     term_sum,
 )
@@ -55,6 +56,7 @@ class Sliding:
     """One filter over one (padded) input: the per-cell steps, the check, the figure, the animation."""
 
     def __init__(self, a, w, b, stride, padding, dilation, z, out_name="Z"):
+        stride, dilation = single(stride, "stride"), single(dilation, "dilation")
         self.a, self.w, self.b, self.z = a, w, b, z
         self.stride, self.dilation, self.out_name = stride, dilation, out_name
         self.pads = pads_for("conv2d", padding, w.shape[1:], stride, dilation)
@@ -183,7 +185,7 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
     """
     a, w = input_and_kernel(input, kernel, seed, size, kernel_size, (5, 5), (3, 3))
     b = scalar_bias(bias)
-    s = stride
+    s = stride = single(stride, "stride")
     z1 = engine_conv(a, w, b, 1, padding, dilation)
     zs = engine_conv(a, w, b, s, padding, dilation)
     down, _ = downsample_forward(z1[None, None], factor=s)

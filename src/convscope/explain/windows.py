@@ -26,6 +26,20 @@ def operand(value, name, default_shape, seed):
     return np.asarray(value, dtype=np.float64)
 
 
+def single(value, name):
+    """A stride or dilation that must be one integer for this explanation (same along H and W)."""
+    if isinstance(value, (tuple, list)):
+        if len(set(value)) != 1:
+            raise ShapeError(
+                f"{name}={tuple(value)}: this explanation takes one {name} for both axes;"
+                f" give a single integer, e.g. {name}={value[0]}"
+            )
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ShapeError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def scalar_bias(bias, name="bias"):
     """A bias given as a number, a 1-element array or inline text -> float."""
     if bias is None:
