@@ -74,6 +74,19 @@ def test_naive_twin_agrees_with_vectorised_forward(c, size, k, stride, padding, 
             np.testing.assert_allclose(y[n, f], z, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "kwargs"),
+    [
+        ((4, 16, 20, 20), (32, 8, 3, 3), dict(stride=2, padding=1, groups=2)),  # dW: batched GEMMs
+        ((3, 8, 3, 3), (40, 8, 3, 3), dict(padding=0)),  # more filters than pixels: folded GEMM
+        ((2, 32, 9, 9), (32, 1, 5, 5), dict(padding="same", groups=32)),  # depthwise
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv2d_matches_torch_at_layer_sizes(x_shape, w_shape, kwargs, dtype):
+    run_case(2, (x_shape, w_shape, kwargs, True), 0, dtype)
+
+
 GRADCHECK_CASES = [
     (2, (2, 4, 5, 6), (4, 2, 3, 2), dict(stride=2, padding=1, dilation=(1, 2), groups=2)),
     (2, (1, 3, 4, 4), (3, 1, 2, 2), dict(padding="same", dilation=2, groups=3)),

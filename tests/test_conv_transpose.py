@@ -44,6 +44,14 @@ def test_conv_transpose_matches_torch_float32(nsp, data, seed):
     run_case(nsp, data.draw(conv_transpose_cases(nsp)), seed, np.float32)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_transpose2d_matches_torch_at_layer_sizes(dtype):
+    """A DCGAN-style upsampling layer: 8x8 -> 16x16, kernel 4, stride 2, padding 1."""
+    run_case(
+        2, ((4, 32, 8, 8), (32, 16, 4, 4), dict(stride=2, padding=1, groups=1), True), 0, dtype
+    )
+
+
 GRADCHECK_CASES = [
     (2, (2, 4, 3, 4), (4, 1, 3, 2), dict(stride=2, padding=1, output_padding=1, groups=2)),
     (2, (1, 2, 3, 3), (2, 3, 2, 2), dict(stride=(1, 3), dilation=(2, 1), output_padding=(1, 2))),
