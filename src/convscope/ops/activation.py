@@ -8,8 +8,9 @@
     log_softmax(x)_i = (x_i - m) - log sum_j exp(x_j - m)
 
 Subtracting the max keeps exp from overflowing (logits of 1e4 are fine); sigmoid
-evaluates exp(-|x|) only. NumPy has no erf: gelu uses math.erf elementwise (libm, exact
-to the last bit, ~85 ns per element, i.e. ~0.35 s for a 4M-element tensor).
+evaluates exp(-|x|) only. NumPy has no erf: gelu uses math.erf elementwise (libm, correctly
+rounded or nearly; ~55 ns per element, i.e. ~0.2 s for a 4M-element tensor, so prefer
+approximate="tanh" on large activations).
 """
 
 import math
@@ -19,7 +20,6 @@ import numpy as np
 
 from ..errors import ShapeError
 
-_ERF = np.frompyfunc(math.erf, 1, 1)
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TANH_BETA = math.sqrt(2.0 / math.pi)
@@ -27,8 +27,10 @@ _TANH_KAPPA = 0.044715
 
 
 def erf(x):
-    """The error function, elementwise, in x's dtype."""
-    return np.asarray(_ERF(x), dtype=x.dtype)
+    """The error function, elementwise, in x's dtype (math.erf over a Python list: ~55 ns per
+    element, faster than np.frompyfunc or np.vectorize)."""
+    values = np.fromiter(map(math.erf, x.ravel().tolist()), dtype=np.float64, count=x.size)
+    return values.reshape(x.shape).astype(x.dtype, copy=False)
 
 
 def relu_forward(x):
