@@ -92,7 +92,7 @@ def run(args):
         state = None
         config = _config(args)
         setup = {"data": args.data, "limit": args.limit}
-        out = _new_run_folder(args.out, config.model)
+        out = _run_folder(args.out, config.model)
 
     train_set, test_set = open_data(setup["data"], seed=config.seed)
     if setup["limit"]:
@@ -114,6 +114,7 @@ def run(args):
                 f"{out / 'state.safetensors'}: bad optimizer state ({exc})"
             ) from None
         progress, history = Progress(**state["progress"]), state["history"]
+    out.mkdir(parents=True, exist_ok=True)  # only once data and model are ready
 
     mean, std = normalization(train_set)
     facts = {
@@ -257,7 +258,7 @@ def _config(args):
         raise ConvscopeError(str(exc)) from None
 
 
-def _new_run_folder(out, model):
+def _run_folder(out, model):
     if out is None:
         out = Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out)
@@ -265,7 +266,6 @@ def _new_run_folder(out, model):
         raise ConvscopeError(
             f"{out} already holds a run; continue it with --resume {out} or pick another --out"
         )
-    out.mkdir(parents=True, exist_ok=True)
     return out
 
 

@@ -47,7 +47,7 @@ def save_tensors(path, tensors, metadata):
     """Atomic safetensors file from {name: ndarray} and {str: str} metadata."""
     from safetensors.numpy import save
 
-    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    arrays = {k: np.asarray(v, order="C") for k, v in tensors.items()}  # keeps 0-d arrays 0-d
     atomic_write(path, save(arrays, metadata=metadata))
 
 

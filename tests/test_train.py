@@ -1,0 +1,137 @@
+"""Training loop: the loss falls, interrupted-and-resumed runs end exactly where straight runs end."""
+
+import math
+
+import numpy as np
+import pytest
+
+import convscope as cs
+from convscope.data import DataLoader, load_digits
+from convscope.errors import ConvscopeError
+from convscope.models import get_model
+from convscope.train import (
+    EpochEvent,
+    Progress,
+    StepEvent,
+    Stopped,
+    TrainConfig,
+    cosine,
+    evaluate,
+    fit,
+    load_state,
+    save_state,
+)
+
+
+@pytest.fixture(scope="module")
+def small():
+    train, test = load_digits()
+    return train.subset(np.arange(640)), test.subset(np.arange(300))
+
+
+def setup(small, name="lenet", optimizer="adam", seed=0, batch_size=32, epochs=2):
+    config = TrainConfig(
+        model=name, optimizer=optimizer, seed=seed, batch_size=batch_size, epochs=epochs
+    )
+    cs.nn.init.manual_seed(seed)
+    model = get_model(name, **({"channels": (4, 8), "hidden": 16} if name == "vgg" else {}))
+    opt = config.build_optimizer(model.parameters())
+    loader = DataLoader(small[0], batch_size, shuffle=True, seed=seed)
+    return config, model, opt, loader, DataLoader(small[1], 100)
+
+
+def run(config, model, opt, loader, test_loader, **kwargs):
+    return list(
+        fit(
+            model,
+            opt,
+            loader,
+            test_loader,
+            config.epochs,
+            lr_at=config.lr_schedule(len(loader)),
+            **kwargs,
+        )
+    )
+
+
+def test_two_epochs_on_a_subset_lower_the_loss(small):
+    events = run(*setup(small))
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    assert [e.epoch for e in epochs] == [1, 2] and len(steps) == 2 * 20
+    assert epochs[1].train_loss < epochs[0].train_loss < math.log(10)
+    assert epochs[1].test_loss < epochs[0].test_loss
+    assert epochs[1].test_acc > 0.7 and 0 <= epochs[1].train_acc <= 1
+    assert steps[0].lr == pytest.approx(2e-3) and steps[-1].lr < 1e-4  # cosine decay per step
+
+
+@pytest.mark.parametrize(
+    ("name", "optimizer", "stop_after"),
+    [
+        ("lenet", "adam", 7),
+        ("lenet", "sgd", 20),
+        ("vgg", "sgd", 26),
+    ],  # mid-epoch, at the boundary, epoch 2
+)
+def test_interrupted_and_resumed_run_equals_the_straight_run(
+    small, tmp_path, name, optimizer, stop_after
+):
+    straight = setup(small, name, optimizer)
+    run(*straight)
+
+    config, model, opt, loader, test_loader = setup(small, name, optimizer)
+    steps = iter(range(1, 10**6))
+    events = run(
+        config, model, opt, loader, test_loader, should_stop=lambda: next(steps) >= stop_after
+    )
+    assert isinstance(events[-1], Stopped)
+    saved = events[-1].progress
+    assert saved.global_step == stop_after
+    path = tmp_path / "state.safetensors"
+    save_state(
+        path,
+        {"model": model.state_dict(), "optimizer": opt.state_dict(), "progress": saved.as_dict()},
+    )
+
+    state = load_state(path)
+    config, model, opt, loader, test_loader = setup(small, name, optimizer, seed=0)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    resumed = run(config, model, opt, loader, test_loader, progress=Progress(**state["progress"]))
+    first = [e for e in resumed if isinstance(e, StepEvent)][0]
+    assert (first.epoch, first.step) == (stop_after // 20 + 1, stop_after % 20 + 1)
+    for k, v in straight[1].state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)
+
+
+def test_evaluate_counts_per_class(small):
+    _, model, _, _, test_loader = setup(small)
+    loss, acc, correct, total = evaluate(model, test_loader)
+    labels = small[1].labels
+    np.testing.assert_array_equal(total, np.bincount(labels, minlength=len(total)))
+    assert correct.sum() == round(acc * len(labels)) and loss > 0
+
+
+def test_cosine_schedule():
+    lr = cosine(0.1, 100)
+    assert (
+        lr(0) == pytest.approx(0.1)
+        and lr(50) == pytest.approx(0.05)
+        and lr(100) == pytest.approx(0)
+    )
+    assert lr(150) == pytest.approx(0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "epochs must be >= 1, got 0"),
+        ({"batch_size": 0}, "batch size must be >= 1, got 0"),
+        ({"optimizer": "rmsprop"}, "optimizer must be sgd or adam, got 'rmsprop'"),
+        ({"lr": -1.0}, "learning rate must be > 0, got -1.0"),
+        ({"schedule": "linear"}, "schedule must be cosine or constant, got 'linear'"),
+    ],
+)
+def test_bad_settings(kwargs, message):
+    with pytest.raises(ConvscopeError, match=message):
+        TrainConfig(**kwargs)
