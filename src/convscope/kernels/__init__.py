@@ -1,1 +1,43 @@
+"""Optional compiled hot loops (Numba), each the twin of a NumPy function in ``ops``.
 
+    from convscope import kernels
+    if kernels.available():
+        cols = kernels.windows().gather(x, cols, kernel, stride, dilation, pads_before)
+
+Numba is imported only when a kernel module is first asked for, so ``import convscope``
+stays NumPy-only. ``available()`` is False when Numba is missing or the environment sets
+``CONVSCOPE_JIT=0``; the ops then take their NumPy path. Kernels are compiled on first
+call (a few seconds per dtype) and cached on disk next to their source, so later
+processes load them in milliseconds.
+"""
+
+import importlib
+import importlib.util
+import os
+
+_MODULES = {}
+
+
+def available():
+    """True when compiled kernels may be used: Numba is installed and CONVSCOPE_JIT != "0"."""
+    if os.environ.get("CONVSCOPE_JIT", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    if "numba" not in _MODULES:
+        _MODULES["numba"] = importlib.util.find_spec("numba") is not None
+    return _MODULES["numba"]
+
+
+def _load(name):
+    if name not in _MODULES:
+        _MODULES[name] = importlib.import_module(f".{name}", __name__)
+    return _MODULES[name]
+
+
+def windows():
+    """The window gather/scatter kernels (im2col / col2im), module ``kernels.windows``."""
+    return _load("windows")
+
+
+def pooling():
+    """The pooling kernels, module ``kernels.pooling``."""
+    return _load("pooling")

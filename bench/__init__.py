@@ -1,0 +1,1 @@
+"""convscope against PyTorch, side by side: ``python -m bench`` (see docs/performance.md)."""

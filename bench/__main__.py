@@ -1,0 +1,123 @@
+"""python -m bench [--quick] [--json FILE] [--rounds N] [--pause S]
+
+Times convscope against PyTorch in one process (alternating, warm-ups, medians) and
+prints a table: milliseconds, the ratio convscope/torch and GFLOP/s per contender.
+Without PyTorch it prints convscope's own numbers. See docs/performance.md.
+"""
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+
+import numpy as np
+
+from convscope import kernels
+
+from . import machine
+from .cases import all_cases
+from .timing import median_ms, time_alternating
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[2])
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 3 conv shapes, few rounds")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--rounds", type=int, default=None, help="timed rounds per case (default 9)")
+    ap.add_argument("--pause", type=float, default=0.03, help="seconds to sleep after each call")
+    ap.add_argument("--no-torch", action="store_true", help="time convscope alone")
+    ap.add_argument("--seed", type=int, default=0)
+    return ap.parse_args(argv)
+
+
+def load_torch(skip):
+    if skip or importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+
+    return torch
+
+
+def run(args):
+    torch = load_torch(args.no_torch)
+    jit_available = kernels.available()
+    info = machine.report(torch)
+    for line in machine.describe(info):
+        print(line)
+    rounds = args.rounds or (3 if args.quick else 9)
+    warmup = 1 if args.quick else 2
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    for group, name, fns, flops in all_cases(args.quick, torch, jit_available, rng):
+        times = time_alternating(fns, warmup=warmup, rounds=rounds, pause=args.pause)
+        ms = {k: median_ms(v) for k, v in times.items()}
+        rows.append({"group": group, "case": name, "ms": ms, "flops": flops})
+        print_row(rows[-1], first=len(rows) == 1)
+    summary = summarise(rows)
+    print()
+    for line in summary["lines"]:
+        print(line)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "rounds": rounds, "rows": rows, "summary": summary}, f,
+                      indent=2)  # fmt: skip
+        print(f"wrote {args.json}")
+
+
+CONTENDERS = ("convscope", "numpy", "torch")
+
+
+def print_row(row, first):
+    names = [c for c in CONTENDERS if c in row["ms"]]
+    if first:
+        head = f"{'group':<13} {'case':<26}" + "".join(f"{c + ' ms':>14}" for c in names)
+        if "torch" in names:
+            head += "".join(f"{c + '/torch':>16}" for c in names if c != "torch")
+        head += "".join(f"{c[:9] + ' GF/s':>15}" for c in names)
+        print(head)
+    line = f"{row['group']:<13} {row['case']:<26}" + "".join(
+        f"{row['ms'][c]:>14.2f}" for c in names
+    )
+    if "torch" in names:
+        line += "".join(
+            f"{row['ms'][c] / row['ms']['torch']:>15.2f}x" for c in names if c != "torch"
+        )
+    line += "".join(f"{row['flops'] / row['ms'][c] / 1e6:>15.1f}" for c in names)
+    print(line)
+
+
+def summarise(rows):
+    """Median ratios to torch per group and contender, and the training step's images/s."""
+    out = {"lines": [], "median_ratio": {}, "worst_ratio": {}}
+    groups = dict.fromkeys(r["group"] for r in rows)
+    for group in groups:
+        sel = [r for r in rows if r["group"] == group and "torch" in r["ms"]]
+        for c in CONTENDERS[:2]:
+            ratios = [r["ms"][c] / r["ms"]["torch"] for r in sel if c in r["ms"]]
+            if ratios:
+                key = f"{group} / {c}"
+                out["median_ratio"][key] = statistics.median(ratios)
+                out["worst_ratio"][key] = max(ratios)
+                out["lines"].append(
+                    f"{group:<13} {c:<10} median {statistics.median(ratios):.2f}x torch,"
+                    f" worst {max(ratios):.2f}x ({len(ratios)} cases)"
+                )
+    for r in rows:
+        if r["group"] == "train":
+            from .cases import LENET_BATCH
+
+            ips = {c: LENET_BATCH / (ms / 1e3) for c, ms in r["ms"].items()}
+            out["images_per_s"] = ips
+            out["lines"].append(
+                "LeNet-5 training images/s: " + ", ".join(f"{c} {v:,.0f}" for c, v in ips.items())
+            )
+    return out
+
+
+def main(argv=None):
+    run(parse_args(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The benchmark cases: six conv layers (forward, forward+backward), 2x2 pooling, a LeNet-5
+training step. Each case builds one zero-argument callable per contender on the same data.
+
+Contenders: "convscope" (the default path: compiled kernels when Numba is there),
+"numpy" (convscope with CONVSCOPE_JIT=0) and "torch".
+"""
+
+import os
+from contextlib import contextmanager
+
+import numpy as np
+
+import convscope as cs
+import convscope.nn as nn
+import convscope.nn.functional as F
+
+# name, (N, C, H, W), (F, K, stride, padding)
+CONV_SHAPES = [
+    ("LeNet conv1", (64, 1, 28, 28), (6, 5, 1, 2)),
+    ("LeNet conv2", (64, 6, 14, 14), (16, 5, 1, 0)),
+    ("VGG 3x3", (32, 64, 32, 32), (64, 3, 1, 1)),
+    ("ResNet 3x3", (8, 64, 56, 56), (64, 3, 1, 1)),
+    ("strided", (16, 32, 64, 64), (64, 3, 2, 1)),
+    ("1x1", (32, 256, 14, 14), (64, 1, 1, 0)),
+]
+POOL_SHAPE = (64, 64, 32, 32)
+LENET_BATCH = 64
+
+
+@contextmanager
+def jit(enabled):
+    """Run convscope with (True) or without (False) its compiled kernels."""
+    old = os.environ.get("CONVSCOPE_JIT")
+    os.environ["CONVSCOPE_JIT"] = "1" if enabled else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["CONVSCOPE_JIT"]
+        else:
+            os.environ["CONVSCOPE_JIT"] = old
+
+
+def _paths(run, jit_available):
+    """The convscope contenders of one case."""
+    fns = {}
+    if jit_available:
+
+        def compiled():
+            with jit(True):
+                run()
+
+        fns["convscope"] = compiled
+
+    def numpy_path():
+        with jit(False):
+            run()
+
+    fns["numpy" if jit_available else "convscope"] = numpy_path
+    return fns
+
+
+def conv_flops(n, c, h, w, f, k, s, p):
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    return 2.0 * n * f * oh * ow * c * k * k
+
+
+def conv_case(shape, layer, backward, torch, jit_available, rng):
+    """Callables for one conv layer; forward only, or forward + backward of all three grads."""
+    (n, c, h, w), (f, k, s, p) = shape, layer
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    wt = rng.standard_normal((f, c, k, k), dtype=np.float32) / np.float32(np.sqrt(c * k * k))
+    b = rng.standard_normal(f, dtype=np.float32)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    dy = rng.standard_normal((n, f, oh, ow), dtype=np.float32)
+
+    def run_cs():
+        if not backward:
+            F.conv2d(x, wt, b, stride=s, padding=p)
+            return
+        xs, ws, bs = (cs.tensor(a, requires_grad=True) for a in (x, wt, b))
+        F.conv2d(xs, ws, bs, stride=s, padding=p).backward(dy)
+
+    fns = _paths(run_cs, jit_available)
+    if torch is not None:
+        tx, tw, tb, tdy = (torch.from_numpy(a) for a in (x, wt, b, dy))
+
+        def run_torch():
+            if not backward:
+                with torch.no_grad():
+                    torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p)
+                return
+            xs, ws, bs = (t.clone().requires_grad_() for t in (tx, tw, tb))
+            torch.nn.functional.conv2d(xs, ws, bs, stride=s, padding=p).backward(tdy)
+
+        fns["torch"] = run_torch
+    flops = conv_flops(n, c, h, w, f, k, s, p) * (3 if backward else 1)
+    return fns, flops
+
+
+def pool_case(kind, backward, torch, jit_available, rng):
+    """Callables for a 2x2 max or avg pool (stride 2) on POOL_SHAPE."""
+    x = rng.standard_normal(POOL_SHAPE, dtype=np.float32)
+    n, c, h, w = POOL_SHAPE
+    dy = rng.standard_normal((n, c, h // 2, w // 2), dtype=np.float32)
+    pool = F.max_pool2d if kind == "max" else F.avg_pool2d
+
+    def run_cs():
+        if not backward:
+            pool(x, 2)
+            return
+        xs = cs.tensor(x, requires_grad=True)
+        pool(xs, 2).backward(dy)
+
+    fns = _paths(run_cs, jit_available)
+    if torch is not None:
+        tpool = getattr(torch.nn.functional, f"{kind}_pool2d")
+        tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
+
+        def run_torch():
+            if not backward:
+                with torch.no_grad():
+                    tpool(tx, 2)
+                return
+            xs = tx.clone().requires_grad_()
+            tpool(xs, 2).backward(tdy)
+
+        fns["torch"] = run_torch
+    return fns, float(x.size * (2 if backward else 1))
+
+
+def lenet5(nn_mod):
+    """LeNet-5 for 1x28x28 inputs, built from a module namespace with PyTorch's layer names."""
+    return nn_mod.Sequential(
+        nn_mod.Conv2d(1, 6, 5, padding=2), nn_mod.ReLU(), nn_mod.MaxPool2d(2),
+        nn_mod.Conv2d(6, 16, 5), nn_mod.ReLU(), nn_mod.MaxPool2d(2),
+        nn_mod.Flatten(),
+        nn_mod.Linear(400, 120), nn_mod.ReLU(),
+        nn_mod.Linear(120, 84), nn_mod.ReLU(),
+        nn_mod.Linear(84, 10),
+    )  # fmt: skip
+
+
+def lenet_case(torch, jit_available, rng):
+    """Callables for one SGD training step of LeNet-5 on a batch of LENET_BATCH images."""
+    x = rng.random((LENET_BATCH, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, LENET_BATCH)
+    model = lenet5(nn)
+    opt = cs.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def run_cs():
+        opt.zero_grad()
+        loss_fn(model(cs.tensor(x)), y).backward()
+        opt.step()
+
+    fns = _paths(run_cs, jit_available)
+    if torch is not None:
+        tmodel = lenet5(torch.nn)
+        topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9)
+        tloss = torch.nn.CrossEntropyLoss()
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def run_torch():
+            topt.zero_grad()
+            tloss(tmodel(tx), ty).backward()
+            topt.step()
+
+        fns["torch"] = run_torch
+    # forward conv+linear flops, x3 for the backward pass
+    flops = 3 * (conv_flops(64, 1, 28, 28, 6, 5, 1, 2) + conv_flops(64, 6, 14, 14, 16, 5, 1, 0))
+    flops += 3 * 2.0 * LENET_BATCH * (400 * 120 + 120 * 84 + 84 * 10)
+    return fns, flops
+
+
+def all_cases(quick, torch, jit_available, rng):
+    """Yield (group, name, callables, flops) in table order."""
+    shapes = CONV_SHAPES[:2] + CONV_SHAPES[-1:] if quick else CONV_SHAPES
+    for backward in (False, True):
+        for name, shape, layer in shapes:
+            fns, flops = conv_case(shape, layer, backward, torch, jit_available, rng)
+            yield ("conv fwd+bwd" if backward else "conv fwd"), name, fns, flops
+    for backward in (False, True):
+        for kind in ("max", "avg"):
+            fns, flops = pool_case(kind, backward, torch, jit_available, rng)
+            yield ("pool fwd+bwd" if backward else "pool fwd"), f"{kind} 2x2", fns, flops
+    fns, flops = lenet_case(torch, jit_available, rng)
+    yield "train", f"LeNet-5 step (batch {LENET_BATCH})", fns, flops

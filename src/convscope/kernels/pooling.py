@@ -1,0 +1,221 @@
+"""2-D pooling forward and backward, compiled with Numba; one (n, c) plane per thread.
+
+    max/min: y[n,c,i,j] = extreme of x[n, c, i*SH - PT + u, j*SW - PL + v] over the window
+             clipped to the input; arg[n,c,i,j] = its flat index h*W + w in the plane.
+             The FIRST extreme in row-major order wins (PyTorch's tie rule); a NaN wins
+             over numbers and propagates (PyTorch's rule: take v if v > best or v is NaN).
+    avg:     y = window sum / divisor, with PyTorch's divisor: the window clipped to the
+             padded input (count_include_pad) or to the input itself.
+
+Backward of max/min adds dy[n,c,i,j] at arg (overlapping windows accumulate); backward
+of avg spreads dy/divisor over the window. Output sizes come from the caller (ceil_mode
+is already in them). Min pooling is max pooling of -x. The common 2x2 stride-2 unpadded
+case has its own kernels with fixed loop bounds (LLVM unrolls and vectorises them, ~10x
+faster than the general loops, whose trip counts are only known at run time).
+"""
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(inline="always")
+def _valid(k, stride, pad, size, out):
+    """Outputs j in [lo, hi) whose input j*stride + k - pad lies in [0, size)."""
+    off = k - pad
+    lo = 0 if off >= 0 else (-off + stride - 1) // stride
+    hi = (size - 1 - off) // stride + 1 if size - 1 - off >= 0 else 0
+    lo = min(lo, out)
+    return lo, max(min(hi, out), lo)
+
+
+@nb.njit(cache=True)
+def _divisor(out, kernel, stride, pad, size, count_include_pad):
+    """Per-output window length along one axis (PyTorch's avg_pool divisor factor)."""
+    d = np.empty(out, dtype=np.float64)
+    for i in range(out):
+        start = i * stride - pad
+        end = min(start + kernel, size + pad)
+        if not count_include_pad:
+            start, end = max(start, 0), min(end, size)
+        d[i] = end - start
+    return d
+
+
+@nb.njit(cache=True, parallel=True)
+def _max_forward(x, y, arg, kh, kw, sh, sw, pt, pl):
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2:]
+    for p in nb.prange(n * c):
+        xs, ys, args = x[p // c, p % c], y[p // c, p % c], arg[p // c, p % c]
+        for i in range(oh):
+            r0 = max(i * sh - pt, 0)
+            for j in range(ow):
+                ys[i, j] = -np.inf
+                args[i, j] = r0 * w + max(j * sw - pl, 0)  # first in-input element
+            for u in range(kh):
+                r = i * sh + u - pt
+                if r < 0 or r >= h:
+                    continue
+                for v in range(kw):
+                    j0, j1 = _valid(v, sw, pl, w, ow)
+                    for j in range(j0, j1):
+                        val = xs[r, j * sw + v - pl]
+                        if val > ys[i, j] or val != val:
+                            ys[i, j] = val
+                            args[i, j] = r * w + j * sw + v - pl
+
+
+@nb.njit(cache=True, parallel=True)
+def _max_forward_2x2(x, y, arg):
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2:]
+    for p in nb.prange(n * c):
+        b, ch = p // c, p % c
+        for i in range(oh):
+            for j in range(ow):
+                best = 2 * i * w + 2 * j
+                val = x[b, ch, 2 * i, 2 * j]
+                for u in range(2):
+                    for v in range(2):
+                        t = x[b, ch, 2 * i + u, 2 * j + v]
+                        if t > val or (t != t and val == val):
+                            val = t
+                            best = (2 * i + u) * w + 2 * j + v
+                y[b, ch, i, j] = val
+                arg[b, ch, i, j] = best
+
+
+@nb.njit(cache=True, parallel=True)
+def _extreme_backward(dy, arg, dx):
+    n, c, h, w = dx.shape
+    oh, ow = dy.shape[2:]
+    for p in nb.prange(n * c):
+        dys, args = dy[p // c, p % c].reshape(-1), arg[p // c, p % c].reshape(-1)
+        dxs = dx[p // c, p % c].reshape(-1)
+        dxs[:] = 0
+        for k in range(oh * ow):
+            dxs[args[k]] += dys[k]
+
+
+@nb.njit(cache=True, parallel=True)
+def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2:]
+    dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
+    dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
+    for p in nb.prange(n * c):
+        xs, ys = x[p // c, p % c], y[p // c, p % c]
+        ys[:] = 0
+        for i in range(oh):
+            for u in range(kh):
+                r = i * sh + u - pt
+                if r < 0 or r >= h:
+                    continue
+                for v in range(kw):
+                    j0, j1 = _valid(v, sw, pl, w, ow)
+                    for j in range(j0, j1):
+                        ys[i, j] += xs[r, j * sw + v - pl]
+            for j in range(ow):
+                ys[i, j] /= dh[i] * dw[j]
+
+
+@nb.njit(cache=True, parallel=True)
+def _avg_forward_2x2(x, y):
+    n, c = x.shape[:2]
+    oh, ow = y.shape[2:]
+    for p in nb.prange(n * c):
+        b, ch = p // c, p % c
+        for i in range(oh):
+            for j in range(ow):
+                top = x[b, ch, 2 * i, 2 * j] + x[b, ch, 2 * i, 2 * j + 1]
+                bottom = x[b, ch, 2 * i + 1, 2 * j] + x[b, ch, 2 * i + 1, 2 * j + 1]
+                y[b, ch, i, j] = (top + bottom) / 4
+
+
+@nb.njit(cache=True, parallel=True)
+def _avg_backward_2x2(dy, dx):
+    n, c = dx.shape[:2]
+    oh, ow = dy.shape[2:]
+    for p in nb.prange(n * c):
+        b, ch = p // c, p % c
+        for i in range(oh):
+            for j in range(ow):
+                g = dy[b, ch, i, j] / 4
+                dx[b, ch, 2 * i, 2 * j] = g
+                dx[b, ch, 2 * i, 2 * j + 1] = g
+                dx[b, ch, 2 * i + 1, 2 * j] = g
+                dx[b, ch, 2 * i + 1, 2 * j + 1] = g
+
+
+@nb.njit(cache=True, parallel=True)
+def _avg_backward(dy, dx, kh, kw, sh, sw, pt, pl, count_include_pad):
+    n, c, h, w = dx.shape
+    oh, ow = dy.shape[2:]
+    dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
+    dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
+    for p in nb.prange(n * c):
+        dys, dxs = dy[p // c, p % c], dx[p // c, p % c]
+        dxs[:] = 0
+        g = np.empty(ow, dtype=dx.dtype)
+        for i in range(oh):
+            for j in range(ow):
+                g[j] = dys[i, j] / (dh[i] * dw[j])
+            for u in range(kh):
+                r = i * sh + u - pt
+                if r < 0 or r >= h:
+                    continue
+                for v in range(kw):
+                    j0, j1 = _valid(v, sw, pl, w, ow)
+                    for j in range(j0, j1):
+                        dxs[r, j * sw + v - pl] += g[j]
+
+
+def _is_2x2(kernel, stride, padding, in_size, out_size):
+    """The fast path: 2x2 windows, stride 2, no padding, every window inside the input."""
+    inside = 2 * out_size[0] <= in_size[0] and 2 * out_size[1] <= in_size[1]
+    return tuple(kernel) == tuple(stride) == (2, 2) and tuple(padding) == (0, 0) and inside
+
+
+def extreme_forward(x, kernel, stride, padding, out_size, minimum=False):
+    """Max (or min) pool of x (N, C, H, W) -> (y (N, C, OH, OW), arg: int64 flat plane indices)."""
+    x = -x if minimum else np.ascontiguousarray(x)
+    y = np.empty(x.shape[:2] + tuple(out_size), dtype=x.dtype)
+    arg = np.empty(y.shape, dtype=np.int64)
+    if _is_2x2(kernel, stride, padding, x.shape[2:], out_size):
+        _max_forward_2x2(x, y, arg)
+    else:
+        _max_forward(x, y, arg, *kernel, *stride, *padding)
+    if minimum:
+        np.negative(y, out=y)
+    return y, arg
+
+
+def extreme_backward(dy, arg, in_shape):
+    """dx (N, C, H, W): each dy[n,c,i,j] added at plane index arg[n,c,i,j]."""
+    dx = np.empty(in_shape, dtype=dy.dtype)
+    _extreme_backward(np.ascontiguousarray(dy), arg, dx)
+    return dx
+
+
+def avg_forward(x, kernel, stride, padding, out_size, count_include_pad=True):
+    """Average pool of x (N, C, H, W) -> y (N, C, OH, OW) with PyTorch's divisor."""
+    x = np.ascontiguousarray(x)
+    y = np.empty(x.shape[:2] + tuple(out_size), dtype=x.dtype)
+    if _is_2x2(kernel, stride, padding, x.shape[2:], out_size):
+        _avg_forward_2x2(x, y)
+    else:
+        _avg_forward(x, y, *kernel, *stride, *padding, count_include_pad)
+    return y
+
+
+def avg_backward(dy, in_shape, kernel, stride, padding, count_include_pad=True):
+    """dx (N, C, H, W): dy[n,c,i,j] / divisor spread over window (i, j)."""
+    dy = np.ascontiguousarray(dy)
+    if _is_2x2(kernel, stride, padding, in_shape[2:], dy.shape[2:]):
+        full = 2 * dy.shape[2] == in_shape[2] and 2 * dy.shape[3] == in_shape[3]
+        dx = np.empty(in_shape, dtype=dy.dtype) if full else np.zeros(in_shape, dtype=dy.dtype)
+        _avg_backward_2x2(dy, dx)
+        return dx
+    dx = np.empty(in_shape, dtype=dy.dtype)
+    _avg_backward(dy, dx, *kernel, *stride, *padding, count_include_pad)
+    return dx
