@@ -1,0 +1,298 @@
+"""Every layer against its torch.nn twin with the same weights: forward and all gradients (float64)."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convscope as cs
+import convscope.nn as nn
+from convscope.errors import ShapeError
+
+TOL = dict(rtol=1e-10, atol=1e-12)
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # torch's implicit-dim notices
+
+
+def _twins(make, double=True):
+    """The same layer built in both libraries, convscope's loaded with torch's weights."""
+    theirs = make(torch.nn)
+    ours = make(nn)
+    if double:
+        theirs = theirs.double()
+        ours = ours.double()
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+def check_layer(make, shape, seed=0, train=True, x=None):
+    """Forward, dL/dx and dL/dparam of convscope vs torch for L = sum(y * R), R random."""
+    ours, theirs = _twins(make)
+    ours.train(train)
+    theirs.train(train)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) if x is None else x
+    xt = torch.tensor(x, requires_grad=True)
+    xo = cs.tensor(x.copy(), requires_grad=True)
+    yt, yo = theirs(xt), ours(xo)
+    np.testing.assert_allclose(yo.data, yt.detach().numpy(), **TOL)
+    proj = rng.standard_normal(yt.shape)
+    (yt * torch.tensor(proj)).sum().backward()
+    (yo * proj).sum().backward()
+    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), **TOL)
+    tparams = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, tparams[name].grad.numpy(), **TOL, err_msg=name)
+    for (name, b), (_, tb) in zip(ours.named_buffers(), theirs.named_buffers(), strict=True):
+        np.testing.assert_allclose(b, tb.numpy(), **TOL, err_msg=name)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    ("kernel", "kw"),
+    [
+        (3, dict(padding=1)),
+        ((3, 2), dict(padding=(2, 1), stride=(2, 1))),
+        ((4, 3), dict(padding="same", dilation=(1, 2))),
+        (3, dict(padding="valid", groups=2, bias=False)),
+        (5, dict(padding=2, stride=3, dilation=1)),
+    ],
+)
+def test_conv2d_every_padding_mode_matches_torch(mode, kernel, kw):
+    check_layer(lambda lib: lib.Conv2d(4, 6, kernel, padding_mode=mode, **kw), (2, 4, 7, 6))
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv1d_padding_modes_match_torch(mode):
+    check_layer(
+        lambda lib: lib.Conv1d(3, 6, 4, padding="same", padding_mode=mode, groups=3), (2, 3, 9)
+    )
+    check_layer(lambda lib: lib.Conv1d(3, 2, 3, stride=2, padding=2, padding_mode=mode), (2, 3, 8))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2),
+    st.sampled_from([1, 2]), st.integers(3, 6), st.booleans(), st.integers(0, 10**6),
+)  # fmt: skip
+def test_conv_transpose2d_matches_torch(k, s, p, d, g, size, bias, seed):
+    out_pad = max(s, d) - 1 if seed % 2 else 0
+    p = min(p, d * (k - 1) // 2)  # keeps the output size >= 1
+    check_layer(
+        lambda lib: lib.ConvTranspose2d(
+            2, 4, (k, k + 1), stride=s, padding=(p, 0), output_padding=out_pad, groups=g,
+            bias=bias, dilation=d,
+        ),
+        (2, 2, size, size + 1),
+        seed,
+    )  # fmt: skip
+
+
+def test_conv_transpose1d_matches_torch():
+    check_layer(
+        lambda lib: lib.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2),
+        (3, 4, 5),
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.MaxPool2d(2),
+        lambda lib: lib.MaxPool2d((3, 2), stride=(2, 1), padding=1, ceil_mode=True),
+        lambda lib: lib.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
+        lambda lib: lib.AvgPool2d(2, ceil_mode=True),
+    ],
+)
+def test_pool2d_layers_match_torch(make):
+    check_layer(make, (2, 3, 7, 6))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.MaxPool1d(3, stride=2, padding=1),
+        lambda lib: lib.AvgPool1d(2, ceil_mode=True),
+    ],
+)
+def test_pool1d_layers_match_torch(make):
+    check_layer(make, (2, 3, 9))
+
+
+def test_min_pool_is_minus_max_pool_of_minus_x():
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 6))
+    np.testing.assert_array_equal(nn.MinPool2d(2)(x).data, -nn.MaxPool2d(2)(-x).data)
+    np.testing.assert_array_equal(
+        nn.MinPool1d(3, 1)(x[:, :, 0]).data, -nn.MaxPool1d(3, 1)(-x[:, :, 0]).data
+    )
+    assert repr(nn.MinPool2d(2)) == "MinPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=False)"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.ReLU(),
+        lambda lib: lib.LeakyReLU(0.2),
+        lambda lib: lib.Sigmoid(),
+        lambda lib: lib.Tanh(),
+        lambda lib: lib.GELU(),
+        lambda lib: lib.GELU(approximate="tanh"),
+        lambda lib: lib.Softmax(dim=1),
+        lambda lib: lib.LogSoftmax(dim=-1),
+        lambda lib: lib.Softmax(),  # PyTorch's implicit dim: 1 for a 4-D input
+        lambda lib: lib.Upsample(scale_factor=2),
+        lambda lib: lib.Upsample(size=(5, 9)),
+        lambda lib: lib.Identity(),
+    ],
+)
+def test_activation_and_resample_layers_match_torch(make):
+    x = np.random.default_rng(1).standard_normal((2, 3, 4, 5))
+    x[0, 0, 0, :2] = 0.0  # relu's kink: torch's gradient there is 0
+    check_layer(make, x.shape, x=x)
+    assert repr(make(nn)) == repr(make(torch.nn))
+
+
+def test_softmax_implicit_dim_follows_torch_for_3d_inputs():
+    x = np.random.default_rng(2).standard_normal((2, 3, 4))
+    np.testing.assert_allclose(
+        nn.Softmax()(x).data, torch.nn.Softmax()(torch.tensor(x)).numpy(), **TOL
+    )
+
+
+def test_float32_layers_stay_float32_and_agree_with_torch():
+    ours, theirs = _twins(
+        lambda lib: lib.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"), double=False
+    )
+    x = np.random.default_rng(3).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    y = ours(x)
+    assert y.dtype == np.float32 and ours.weight.dtype == np.float32
+    np.testing.assert_allclose(
+        y.data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_layers_accept_ndarrays_and_report_bad_inputs_with_the_layer_numbers():
+    conv = nn.Conv2d(3, 4, 5)
+    with pytest.raises(ShapeError, match="input has 2 channels"):
+        conv(np.zeros((1, 2, 8, 8)))
+    with pytest.raises(ShapeError, match="kernel 5 is larger than the padded input 4"):
+        conv(np.zeros((1, 3, 4, 8)))
+    with pytest.raises(ShapeError, match="expected a 4-D input"):
+        conv(np.zeros((3, 8, 8)))
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda lib: lib.Linear(5, 3), (4, 5)),
+        (lambda lib: lib.Linear(5, 3, bias=False), (2, 3, 5)),
+        (lambda lib: lib.Flatten(), (2, 3, 4, 5)),
+        (lambda lib: lib.Flatten(0, 2), (2, 3, 4, 5)),
+    ],
+)
+def test_linear_and_flatten_match_torch(make, shape):
+    check_layer(make, shape)
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda lib: lib.BatchNorm2d(3), (4, 3, 5, 6)),
+        (lambda lib: lib.BatchNorm2d(3, momentum=None, eps=1e-3), (4, 3, 2, 3)),
+        (lambda lib: lib.BatchNorm2d(3, affine=False), (2, 3, 4, 4)),
+        (lambda lib: lib.BatchNorm2d(3, track_running_stats=False), (2, 3, 4, 4)),
+        (lambda lib: lib.BatchNorm1d(4), (6, 4)),
+        (lambda lib: lib.BatchNorm1d(4, momentum=0.3), (3, 4, 5)),
+    ],
+)
+def test_batch_norm_train_then_eval_matches_torch(make, shape):
+    ours, theirs = _twins(make)
+    for seed in range(3):  # running statistics after three training batches
+        check_layer(lambda lib, o=ours, t=theirs: o if lib is nn else t, shape, seed=seed)
+    check_layer(lambda lib, o=ours, t=theirs: o if lib is nn else t, shape, seed=9, train=False)
+    state = ours.state_dict()
+    if "num_batches_tracked" in state:
+        assert state["num_batches_tracked"] == 3 and state["num_batches_tracked"].dtype == np.int64
+
+
+def test_batch_norm_rejects_wrong_channels_and_dimensions():
+    with pytest.raises(ShapeError, match=r"input has 4 channels .* num_features=3"):
+        nn.BatchNorm2d(3)(np.zeros((2, 4, 5, 5)))
+    with pytest.raises(
+        ShapeError, match=r"BatchNorm2d: expected a 4-D input \(N, C, H, W\), got shape \(2, 3\)"
+    ):
+        nn.BatchNorm2d(3)(np.zeros((2, 3)))
+    with pytest.raises(ShapeError, match="BatchNorm1d: expected a 2-D or 3-D input"):
+        nn.BatchNorm1d(3)(np.zeros((2, 3, 4, 4)))
+
+
+def test_dropout_drops_in_training_and_is_identity_in_eval():
+    x = np.ones((200, 100))
+    drop = nn.Dropout(0.3, rng=np.random.default_rng(0))
+    y = drop(x).data
+    kept = y != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    np.testing.assert_allclose(y[kept], 1 / 0.7)
+    again = nn.Dropout(0.3, rng=np.random.default_rng(0))(x).data
+    np.testing.assert_array_equal(y, again)  # the layer's generator decides the mask
+    drop.eval()
+    np.testing.assert_array_equal(drop(x).data, x)
+    xt = cs.tensor(x, requires_grad=True)
+    nn.Dropout(0.5, rng=np.random.default_rng(1))(xt).sum().backward()
+    assert set(np.unique(xt.grad)) <= {0.0, 2.0}
+    nn.init.manual_seed(5)
+    a = nn.Dropout(0.5)(x).data
+    nn.init.manual_seed(5)
+    np.testing.assert_array_equal(nn.Dropout(0.5)(x).data, a)
+
+
+def test_model_eval_switches_dropout_and_batch_norm():
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Dropout(0.5))
+    x = np.random.default_rng(0).standard_normal((4, 2, 6, 6))
+    net.eval()
+    a, b = net(x).data, net(x).data
+    np.testing.assert_array_equal(a, b)  # no dropout, running statistics (untouched in eval)
+    assert net[1].num_batches_tracked == 0
+    net.train()
+    net(x)
+    assert net[1].num_batches_tracked == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "target_kind"),
+    [
+        (lambda lib: lib.CrossEntropyLoss(), "class"),
+        (lambda lib: lib.CrossEntropyLoss(reduction="sum", label_smoothing=0.1), "class"),
+        (lambda lib: lib.CrossEntropyLoss(reduction="none"), "class"),
+        (lambda lib: lib.NLLLoss(), "class"),
+        (lambda lib: lib.NLLLoss(reduction="sum"), "class"),
+        (lambda lib: lib.NLLLoss(torch.tensor([1.0, 2.0, 0.5, 3.0], dtype=torch.float64)), "class"),
+        (
+            lambda lib: lib.CrossEntropyLoss(
+                torch.tensor([1.0, 2.0, 0.5, 3.0], dtype=torch.float64),
+                ignore_index=2,
+                label_smoothing=0.2,
+            ),
+            "class",
+        ),
+        (lambda lib: lib.MSELoss(), "real"),
+        (lambda lib: lib.MSELoss(reduction="none"), "real"),
+    ],
+)
+def test_loss_layers_match_torch(make, target_kind):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 4))
+    target = rng.integers(0, 4, 6) if target_kind == "class" else rng.standard_normal((6, 4))
+    xo, xt = cs.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    lo, lt = make(nn)(xo, target), make(torch.nn)(xt, torch.tensor(target))
+    np.testing.assert_allclose(lo.data, lt.detach().numpy(), **TOL)
+    lo.sum().backward()
+    lt.sum().backward()
+    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), **TOL)
+    assert repr(make(nn)) == repr(make(torch.nn))
+    assert _shapes(make(nn).state_dict()) == _shapes(make(torch.nn).state_dict())
+
+
+def _shapes(state):
+    return [(k, tuple(v.shape)) for k, v in state.items()]
