@@ -156,8 +156,10 @@ def test_load_state_dict_lists_every_missing_unexpected_and_misshaped_key():
     assert "missing" not in str(err.value)
     state["3.weight"] = before["3.weight"]
     state["7.bias"] = before["7.bias"]
-    missing, unexpected = net.load_state_dict(state, strict=False)
-    assert missing == ["0.bias", "11.weight"] and unexpected == ["fc.weight"]
+    result = net.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["0.bias", "11.weight"] and result.unexpected_keys == [
+        "fc.weight"
+    ]
 
 
 def test_train_eval_zero_grad_apply():

@@ -204,3 +204,15 @@ def test_schedulers_match_torch(ours, theirs):
     resumed = ours(SGD([p], lr=0.1))
     resumed.load_state_dict(json.loads(json.dumps(sched.state_dict())))
     assert resumed.get_last_lr() == sched.get_last_lr()
+
+
+def test_load_state_dict_accepts_scalars_saved_as_0d_arrays():
+    p = cs.tensor(np.ones(3), requires_grad=True)
+    opt = Adam([p])
+    p.grad = np.ones(3)
+    opt.step()
+    state = opt.state_dict()
+    state["state"][0]["step"] = np.array(1)
+    again = Adam([cs.tensor(np.ones(3), requires_grad=True)])
+    again.load_state_dict(state)
+    assert again.state_dict()["state"][0]["step"] == 1

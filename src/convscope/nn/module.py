@@ -6,11 +6,20 @@ buffers, then its children, giving exactly PyTorch's keys (``conv1.weight``,
 ``bn.running_mean``, ``bn.num_batches_tracked``, ...). Buffers are plain ndarrays.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..autograd import Tensor
 from ..errors import CheckpointError
 from .parameter import Parameter
+
+
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict(strict=False) skipped."""
+
+    missing_keys: list
+    unexpected_keys: list
 
 
 class Module:
@@ -263,7 +272,7 @@ class Module:
                 value = getattr(module, store)[name]
                 target = value.data if isinstance(value, Tensor) else value
                 target[...] = arrays[key]
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----------------------------------------------------------
     def extra_repr(self):

@@ -131,6 +131,9 @@ class Optimizer:
                     restored[k] = v
                     continue
                 arr = np.asarray(v)
+                if arr.ndim == 0 and p.ndim != 0:  # a scalar (e.g. "step") saved as a 0-d array
+                    restored[k] = arr.item()
+                    continue
                 if arr.shape != p.shape:
                     problems.append(f"state.{i}.{k} expects {p.shape}, got {arr.shape}")
                 restored[k] = arr.astype(p.dtype)
