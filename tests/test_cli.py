@@ -1,0 +1,371 @@
+"""Every convscope command: exit status, output, files written, one-line errors with status 2."""
+
+import json
+import signal
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from safetensors.numpy import load_file, save_file
+
+from convscope.cli.main import main
+from convscope.data import load_digits
+from test_data import idx_folder, write_idx
+
+TRAIN = ["train", "--limit", "640", "--epochs", "2", "--batch-size", "32"]
+
+
+def cli(capsys, *argv):
+    """(exit status, stdout, stderr) of ``convscope argv...``."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exc:  # argparse's --help and usage errors
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_one_line_error(status, err, *parts):
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    for part in parts:
+        assert part in err
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "lenet"
+    assert main([*TRAIN, "--out", str(out)]) == 0
+    return out
+
+
+def digit_png(path, digit_image):
+    """A digit from the test split, drawn dark on a light, larger, RGB canvas."""
+    img = Image.fromarray(255 - digit_image).resize((84, 84)).convert("RGB")
+    img.save(path)
+    return path
+
+
+# ---- train --------------------------------------------------------------------------------
+
+
+def test_train_writes_a_run_folder(run_dir, capsys):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    for r in rows:
+        assert set(r) == {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"}
+        assert 0 <= r["train_acc"] <= 1 and 0 <= r["test_acc"] <= 1
+    assert rows[1]["train_loss"] < rows[0]["train_loss"]
+    assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    weights = load_file(run_dir / "model.safetensors")
+    assert set(weights) == {
+        f"{l}.{p}" for l in ("conv1", "conv2", "fc1", "fc2", "fc3") for p in ("weight", "bias")
+    }
+
+
+def test_train_prints_one_row_per_epoch(tmp_path, capsys):
+    status, out, err = cli(
+        capsys,
+        "train",
+        "--model",
+        "vgg",
+        "--limit",
+        "64",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "r"),
+    )
+    assert status == 0 and err == ""  # no progress bar when not on a terminal
+    lines = out.splitlines()
+    assert lines[0].startswith("training vgg on the embedded digits (64 train / 64 test)")
+    assert lines[1].split() == [
+        "epoch",
+        "train",
+        "loss",
+        "train",
+        "acc",
+        "test",
+        "loss",
+        "test",
+        "acc",
+        "seconds",
+    ]
+    assert lines[2].split()[0] == "1" and len(lines[2].split()) == 6
+    assert lines[-1].startswith("test accuracy: ")
+
+
+def test_train_refuses_to_overwrite_a_run(run_dir, capsys):
+    status, _, err = cli(capsys, *TRAIN, "--out", str(run_dir))
+    assert_one_line_error(status, err, "already holds a run", "--resume")
+
+
+def test_ctrl_c_saves_and_resume_ends_where_a_straight_run_ends(
+    run_dir, tmp_path, capsys, monkeypatch
+):
+    import convscope.train.loop as loop
+
+    step = loop.train_step
+    calls = iter(range(1, 10**6))
+
+    def step_then_ctrl_c(*args):
+        result = step(*args)
+        if next(calls) == 25:  # Ctrl-C during the 25th step (mid epoch 2 of 20 steps each)
+            signal.raise_signal(signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(loop, "train_step", step_then_ctrl_c)
+    out = tmp_path / "run"
+    status, stdout, err = cli(capsys, *TRAIN, "--out", str(out))
+    assert status == 130 and "interrupted in epoch 2 after step 5" in err and "--resume" in err
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 1
+    monkeypatch.setattr(loop, "train_step", step)
+    status, stdout, err = cli(capsys, "train", "--resume", str(out))
+    assert status == 0, err
+    assert stdout.splitlines()[0].startswith("resuming lenet")
+    resumed, straight = (
+        load_file(out / "model.safetensors"),
+        load_file(run_dir / "model.safetensors"),
+    )
+    for k, v in straight.items():
+        np.testing.assert_array_equal(resumed[k], v, err_msg=k)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    expected = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["train_loss"], r["test_acc"]) for r in rows] == [
+        (r["train_loss"], r["test_acc"]) for r in expected
+    ]
+
+
+def test_train_on_idx_and_image_folders(tmp_path, capsys):
+    idx_folder(tmp_path / "idx", n_train=40, n_test=10, compress=True, torchvision=True)
+    status, out, err = cli(
+        capsys,
+        "train",
+        "--data",
+        str(tmp_path / "idx"),
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "a"),
+    )
+    assert status == 0, err
+    assert "(40 train / 10 test)" in out
+    for label in ("0", "1"):
+        (tmp_path / "img" / label).mkdir(parents=True)
+        for i in range(5):
+            Image.new("L", (30, 30), 40 * i + 100 * int(label)).save(
+                tmp_path / "img" / label / f"{i}.png"
+            )
+    status, out, err = cli(
+        capsys,
+        "train",
+        "--data",
+        str(tmp_path / "img"),
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert status == 0, err
+    assert "(8 train / 2 test)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "parts"),
+    [
+        (["--data", "/nonexistent/mnist"], ["/nonexistent/mnist: no such file or directory"]),
+        (["--epochs", "0"], ["--epochs", "must be >= 1, got 0"]),
+        (["--lr", "fast"], ["--lr", "'fast' is not a number"]),
+        (["--optimizer", "rmsprop"], ["--optimizer", "invalid choice"]),
+        (["--model", "resnet"], ["unknown model 'resnet'"]),
+        (["--resume", "/nonexistent/run"], ["state.safetensors: no such checkpoint file"]),
+    ],
+)
+def test_train_bad_arguments(tmp_path, capsys, argv, parts):
+    status, _, err = cli(capsys, "train", *argv, "--out", str(tmp_path / "r"))
+    assert_one_line_error(status, err, *parts)
+    assert not (tmp_path / "r").exists()  # nothing half-written
+
+
+def test_train_on_corrupt_idx_files(tmp_path, capsys):
+    idx_folder(tmp_path)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + bytes(10))
+    status, _, err = cli(capsys, "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"))
+    assert_one_line_error(status, err, "train-images-idx3-ubyte: truncated IDX header")
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((11, 28, 28), np.uint8))
+    status, _, err = cli(capsys, "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"))
+    assert_one_line_error(
+        status, err, "holds 11 images but train-labels-idx1-ubyte holds 12 labels"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+# ---- eval ---------------------------------------------------------------------------------
+
+
+def test_eval_on_the_embedded_test_split(run_dir, capsys):
+    status, out, err = cli(capsys, "eval", "--checkpoint", str(run_dir / "model.safetensors"))
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("2000 images, lenet")
+    assert len([line for line in lines[1:] if line.split()[0].isdigit()]) == 10  # one row per class
+    assert lines[-1].startswith("accuracy: ") and 0.5 < float(lines[-1].split()[1]) <= 1
+
+
+def test_eval_on_idx_and_image_folders(run_dir, tmp_path, capsys):
+    idx_folder(tmp_path / "idx", n_test=7)
+    status, out, _ = cli(
+        capsys, "eval", "--checkpoint", str(run_dir), "--data", str(tmp_path / "idx")
+    )
+    assert (
+        status == 0 and out.startswith("7 images") and out.splitlines()[-1].startswith("accuracy: ")
+    )
+    _, test = load_digits()
+    for i in range(6):
+        label = int(test.labels[i])
+        (tmp_path / "img" / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(test.images[i, 0]).save(tmp_path / "img" / str(label) / f"{i}.png")
+    status, out, _ = cli(
+        capsys, "eval", "--checkpoint", str(run_dir), "--data", str(tmp_path / "img")
+    )
+    assert status == 0 and out.startswith("6 images")
+
+
+def test_eval_errors(run_dir, tmp_path, capsys):
+    status, _, err = cli(capsys, "eval", "--checkpoint", str(tmp_path / "missing.safetensors"))
+    assert_one_line_error(status, err, "missing.safetensors: no such checkpoint file")
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"garbage" * 10)
+    status, _, err = cli(capsys, "eval", "--checkpoint", str(corrupt))
+    assert_one_line_error(status, err, "corrupt.safetensors: not a readable safetensors file")
+    wrong = tmp_path / "wrong.safetensors"
+    save_file({"conv1.weight": np.zeros((6, 1, 3, 3), np.float32)}, wrong)
+    status, _, err = cli(capsys, "eval", "--checkpoint", str(wrong))
+    assert_one_line_error(status, err, "wrong.safetensors", "fit no known model")
+    (tmp_path / "empty" / "3").mkdir(parents=True)
+    status, _, err = cli(
+        capsys, "eval", "--checkpoint", str(run_dir), "--data", str(tmp_path / "empty")
+    )
+    assert_one_line_error(status, err, "3: empty class folder")
+
+
+# ---- predict ------------------------------------------------------------------------------
+
+
+def test_predict_text_and_json(run_dir, tmp_path, capsys):
+    _, test = load_digits()
+    paths = [str(digit_png(tmp_path / f"d{i}.png", test.images[i, 0])) for i in range(2)]
+    status, out, err = cli(capsys, "predict", *paths, "--checkpoint", str(run_dir))
+    assert status == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{paths[0]}: ") and lines[0].count("(") == 3
+    status, out, _ = cli(capsys, "predict", *paths, "--checkpoint", str(run_dir), "--json")
+    result = json.loads(out)
+    assert [r["file"] for r in result] == paths
+    for r in result:
+        assert len(r["top"]) == 3 and all(isinstance(label, int) for label, _ in r["top"])
+        probs = [p for _, p in r["top"]]
+        assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+
+
+def test_predict_recognises_a_drawn_one(run_dir, tmp_path, capsys):
+    img = Image.new("RGBA", (200, 300), (0, 0, 0, 0))  # transparent canvas, dark stroke
+    ImageDraw.Draw(img).line([(100, 30), (100, 270)], fill=(20, 20, 20, 255), width=22)
+    img.save(tmp_path / "one.png")
+    status, out, _ = cli(
+        capsys, "predict", str(tmp_path / "one.png"), "--checkpoint", str(run_dir), "--json"
+    )
+    assert status == 0 and json.loads(out)[0]["top"][0][0] == 1
+
+
+def test_predict_errors(run_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG not really")
+    status, out, err = cli(capsys, "predict", str(bad), "--checkpoint", str(run_dir))
+    assert_one_line_error(status, err, "bad.png: not a readable PNG/JPEG image")
+    assert out == ""
+    status, _, err = cli(
+        capsys, "predict", str(tmp_path / "nope.png"), "--checkpoint", str(run_dir)
+    )
+    assert_one_line_error(status, err, "nope.png: no such image file")
+    Image.new("L", (20, 20), 255).save(tmp_path / "blank.png")
+    status, _, err = cli(
+        capsys, "predict", str(tmp_path / "blank.png"), "--checkpoint", str(run_dir)
+    )
+    assert_one_line_error(status, err, "blank.png: no digit found")
+
+
+# ---- summary and shape --------------------------------------------------------------------
+
+
+def test_summary_table(capsys):
+    status, out, _ = cli(capsys, "summary", "--model", "lenet")
+    assert status == 0
+    assert "Receptive field" in out and "Mult-adds" in out
+    conv2 = next(line for line in out.splitlines() if line.startswith("conv2 (Conv2d)"))
+    assert conv2.split()[-4:] == ["10]", "2,416", "240,000", "14x14"]
+    assert "Total params: 61,706" in out and "Total mult-adds per image: 416,520" in out
+    status, out, _ = cli(capsys, "summary", "--model", "vgg")
+    assert status == 0 and "BatchNorm2d" in out
+
+
+def test_summary_of_a_checkpoint_and_errors(run_dir, capsys):
+    status, out, _ = cli(capsys, "summary", "--checkpoint", str(run_dir))
+    assert status == 0 and out.startswith("lenet")
+    status, _, err = cli(capsys, "summary", "--model", "alexnet")
+    assert_one_line_error(status, err, "unknown model 'alexnet'")
+    status, _, err = cli(capsys, "summary", "--input", "28x28")
+    assert_one_line_error(status, err, "give three positive sizes CxHxW")
+
+
+def test_shape(capsys):
+    status, out, _ = cli(capsys, "shape", "--input", "28", "--kernel", "5", "--padding", "2")
+    assert status == 0
+    assert out.splitlines() == [
+        "out =   floor((28 + 2*2 - 1*(5-1) - 1) / 1) + 1 = 28",
+        "output: 28",
+    ]
+    status, out, _ = cli(
+        capsys, "shape", "--input", "32x28", "--kernel", "3", "--stride", "2", "--dilation", "2"
+    )
+    assert status == 0
+    assert out.splitlines() == [
+        "height: floor((32 + 2*0 - 2*(3-1) - 1) / 2) + 1 = 14",
+        "width:  floor((28 + 2*0 - 2*(3-1) - 1) / 2) + 1 = 12",
+        "output: 14x12",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "parts"),
+    [
+        (
+            ["--input", "4", "--kernel", "5"],
+            ["kernel 5 is larger than the padded input 4", "= 0 < 1"],
+        ),
+        (
+            ["--input", "28", "--kernel", "5", "--stride", "0"],
+            ["stride must be an integer >= 1, got 0"],
+        ),
+        (
+            ["--input", "28", "--kernel", "5", "--padding", "-1"],
+            ["padding must be an integer >= 0, got -1"],
+        ),
+        (["--input", "28x", "--kernel", "5"], ["'28x' is not an integer or HxW"]),
+        (["--kernel", "5"], ["the following arguments are required: --input"]),
+    ],
+)
+def test_shape_errors(capsys, argv, parts):
+    status, out, err = cli(capsys, "shape", *argv)
+    assert_one_line_error(status, err, *parts)
+    assert out == ""
+
+
+# ---- help ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "predict", "summary", "shape"])
+def test_every_command_has_help_with_an_example(command, capsys):
+    status, out, _ = cli(capsys, command, "--help")
+    assert status == 0
+    assert "examples:" in out and f"convscope {command}" in out.split("examples:")[1]
