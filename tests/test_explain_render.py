@@ -1,0 +1,64 @@
+"""PNG, GIF and JSON outputs of explain: valid files, one GIF frame per output element."""
+
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import convscope.explain as ex
+from convscope.errors import ConvscopeError
+
+
+@pytest.mark.parametrize(
+    ("topic", "kwargs", "frames"),
+    [
+        ("conv", {}, 4),  # 4x4 input, 3x3 kernel -> 2x2
+        ("stride", {"size": 6, "stride": 2}, 4),  # 6x6, 3x3, stride 2 -> 2x2
+        ("padding", {}, 16),  # 4x4, 3x3, padding 1 -> 4x4
+        ("pool", {"size": 6, "kernel_size": 2}, 9),  # 6x6, 2x2 windows -> 3x3
+        ("backward", {"size": 5, "kernel_size": 2, "stride": 2}, 16),  # full conv -> 4x4 dXp
+    ],
+)
+def test_gif_has_one_frame_per_output_element(topic, kwargs, frames):
+    trace = getattr(ex, topic)(**kwargs)
+    gif = Image.open(io.BytesIO(ex.render_gif(trace)))
+    assert gif.format == "GIF"
+    assert gif.n_frames == frames == trace.animation.frames
+
+
+@pytest.mark.parametrize(
+    "topic", ["image", "conv", "stride", "padding", "channels", "pool", "backward"]
+)
+def test_png_is_a_valid_image(topic):
+    png = Image.open(io.BytesIO(ex.render_png(getattr(ex, topic)())))
+    png.verify()
+    assert png.format == "PNG" and png.size[0] > 100
+
+
+def test_topics_without_pictures_say_so():
+    with pytest.raises(ConvscopeError, match=r"explain chain: this topic has no picture"):
+        ex.render_png(ex.chain())
+    with pytest.raises(ConvscopeError, match=r"explain channels: this topic has no animation"):
+        ex.render_gif(ex.channels())
+
+
+@pytest.mark.parametrize("topic", ex.TOPICS)
+def test_json_holds_the_output_as_nested_lists(topic):
+    trace = getattr(ex, topic)()
+    data = json.loads(trace.to_json())
+    assert data["topic"] == topic and "output" in data and data["steps"]
+    assert all(c["ok"] for c in data["checks"])
+    if isinstance(trace.output, np.ndarray):
+        np.testing.assert_array_equal(np.array(data["output"]), trace.output)
+
+
+def test_a_28x28_conv_animation_renders_in_under_10_seconds():
+    trace = ex.conv(size=28, kernel_size=3)
+    start = time.perf_counter()
+    gif = ex.render_gif(trace)
+    seconds = time.perf_counter() - start
+    assert Image.open(io.BytesIO(gif)).n_frames == 26 * 26
+    assert seconds < 10, f"28x28 conv GIF took {seconds:.1f} s"
