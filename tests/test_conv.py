@@ -279,3 +279,17 @@ def test_scatter_windows_is_the_adjoint_of_gather_windows(kernel, stride, dilati
     row, col = i * stride[0] + u * dilation[0] - t, j * stride[1] + v * dilation[1] - l
     inside = 0 <= row < size[0] and 0 <= col < size[1]
     assert cols[n, c, u, v, i, j] == (x[n, c, row, col] if inside else 0.0)
+
+
+def test_empty_batch_and_non_contiguous_input():
+    x = cs.tensor(np.zeros((0, 3, 5, 5)), requires_grad=True)
+    w = cs.tensor(np.ones((2, 3, 3, 3)), requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    y.sum().backward()
+    assert y.shape == (0, 2, 5, 5) and x.grad.shape == x.shape
+    np.testing.assert_array_equal(w.grad, np.zeros((2, 3, 3, 3)))
+    x_t = np.random.default_rng(0).standard_normal((5, 6, 3, 2)).transpose(3, 2, 0, 1)
+    w = np.ones((4, 3, 2, 2))
+    ours = F.conv2d(x_t, w, stride=2).data
+    theirs = TF.conv2d(torch.tensor(x_t), torch.tensor(w), stride=2).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)

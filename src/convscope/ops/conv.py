@@ -224,32 +224,33 @@ def _pad(x, pads):
 def windows_times_weight(cols, w, groups):
     """y[n,f,i,j] = sum_{c,u,v} w[f,c,u,v] cols[n,g*Cg+c,u,v,i,j]: (N,C,KH,KW,OH,OW) -> (N,F,OH,OW)."""
     n, c, kh, kw, oh, ow = cols.shape
-    f = w.shape[0]
-    wm = w.reshape(groups, f // groups, -1)
-    y = get_xp(cols, w).matmul(wm, cols.reshape(n, groups, -1, oh * ow))
+    f, k = w.shape[0], c // groups * kh * kw
+    wm = w.reshape(groups, f // groups, k)
+    y = get_xp(cols, w).matmul(wm, cols.reshape(n, groups, k, oh * ow))
     return y.reshape(n, f, oh, ow)
 
 
 def weight_t_times(dy, w, groups, kernel):
     """dcols = W^T dy per group: dy (N,F,OH,OW), w (F,C/g,KH,KW) -> (N, C, KH, KW, OH, OW)."""
     n, f, oh, ow = dy.shape
-    wm = w.reshape(groups, f // groups, -1).transpose(0, 2, 1)
+    c_per_group = w.shape[1]
+    wm = w.reshape(groups, f // groups, c_per_group * kernel[0] * kernel[1]).transpose(0, 2, 1)
     dcols = get_xp(dy, w).matmul(wm, dy.reshape(n, groups, f // groups, oh * ow))
-    return dcols.reshape(n, -1, *kernel, oh, ow)
+    return dcols.reshape(n, groups * c_per_group, *kernel, oh, ow)
 
 
 def windows_grad_weight(dy, cols, groups):
     """dw[f,c,u,v] = sum_{n,i,j} dy[n,f,i,j] cols[n,g*Cg+c,u,v,i,j] -> (F, C/g, KH, KW)."""
     n, f, oh, ow = dy.shape
-    kh, kw = cols.shape[2:4]
+    c, kh, kw = cols.shape[1:4]
     dym = dy.reshape(n, groups, f // groups, oh * ow)
-    cm = cols.reshape(n, groups, -1, oh * ow)
+    cm = cols.reshape(n, groups, c // groups * kh * kw, oh * ow)
     xp = get_xp(dy, cols)
     if f // groups <= oh * ow:  # per-sample GEMMs, then a sum: the partial sums are small
         dw = xp.matmul(dym, cm.transpose(0, 1, 3, 2)).sum(axis=0)
     else:  # fold the batch into the contraction: one GEMM per group, no large partial sums
         dw = xp.matmul(_fold_batch(dym), _fold_batch(cm).transpose(0, 2, 1))
-    return dw.reshape(f, -1, kh, kw)
+    return dw.reshape(f, c // groups, kh, kw)
 
 
 def _fold_batch(a):
