@@ -56,8 +56,9 @@ def chain(expr=DEFAULT_EXPR, values=None):
     checks = [_autograd_check(tree.body, values, graph.used, grads)]
     notes = [
         f"{out.name} = {expr} at " + ", ".join(f"{k}={fmt(values[k])}" for k in graph.used),
-        "forward: each node's value; local: the gradient of each node with respect to each input"
-        " edge; backward: upstream gradient * local gradient, summed over a variable's uses",
+        "forward: each node's value from its inputs",
+        "local: the gradient of each node with respect to each of its inputs (one per edge)",
+        "backward: upstream gradient * local gradient, summed over a variable's uses",
     ]
     return Trace(
         topic="chain",

@@ -30,7 +30,7 @@ def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1):
     kernel = positive(as_tuple(kernel_size, 2, op, "kernel_size"), op, "kernel_size")
     stride = positive(as_tuple(stride, 2, op, "stride"), op, "stride")
     dilation = positive(as_tuple(dilation, 2, op, "dilation"), op, "dilation")
-    steps, out, why = [], [], []
+    steps, out, why, failed = [], [], [], {}
     try:
         pads = resolve_padding(op, padding, kernel, stride, dilation)
     except ShapeError as exc:
@@ -44,13 +44,14 @@ def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1):
             steps.append(step)
             out.append(size_out)
             if reason:
-                why.append(reason)
+                failed.setdefault(reason, []).append(axis)
     pad_text = padding if isinstance(padding, str) else pads and [p[0] for p in pads]
     notes = [
         f"input {size[0]}x{size[1]}, kernel {kernel[0]}x{kernel[1]}, stride {_one(stride)},"
         f" padding {_one(pad_text)}, dilation {_one(dilation)}",
         "out = floor((in + 2P - D*(K-1) - 1) / S) + 1   (D=1: floor((in - K + 2P) / S) + 1)",
     ]
+    why += [f"along {' and '.join(axes)} {reason}" for reason, axes in failed.items()]
     output = out if not why else None
     title = "output size = " + "x".join(map(str, out)) if output else "invalid configuration"
     verdict = f"output size: {out[0]}x{out[1]}" if output else "invalid: " + "; ".join(why)
@@ -75,7 +76,7 @@ def _axis(axis, n, k, s, pad, d):
     if num < 0:
         spread = f" (dilation {d} spreads it to {span})" if d > 1 else ""
         reason = (
-            f"along {axis} the kernel {k}{spread} is larger than the padded input {padded}"
+            f"the kernel {k}{spread} is larger than the padded input {padded}"
             f" (input {n}, padding {before}+{after}): no window fits;"
             f" use a smaller kernel or more padding"
         )
