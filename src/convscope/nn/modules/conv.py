@@ -66,7 +66,9 @@ class _ConvNd(Module):
             )
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.padding_mode = padding_mode
-        self.output_padding = self._output_padding(output_padding)
+        self.output_padding = non_negative(
+            as_tuple(output_padding, n, name, "output_padding"), name, "output_padding"
+        )
         shape = (
             (in_channels, out_channels // self.groups) if self.transposed
             else (out_channels, in_channels // self.groups)
@@ -77,15 +79,6 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(rng)
-
-    def _output_padding(self, output_padding):
-        name = type(self).__name__
-        value = non_negative(
-            as_tuple(output_padding, self.nsp, name, "output_padding"), name, "output_padding"
-        )
-        if any(value) and not self.transposed:
-            raise ShapeError(f"{name}: output_padding applies only to transposed convolutions")
-        return value
 
     def reset_parameters(self, rng=None):
         """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) bias."""
