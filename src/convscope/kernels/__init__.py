@@ -2,7 +2,7 @@
 
     from convscope import kernels
     if kernels.available():
-        cols = kernels.windows().gather(x, cols, kernel, stride, dilation, pads_before)
+        cols = kernels.windows().gather_windows(x, kernel, stride, dilation, pads, out_size)
 
 Numba is imported only when a kernel module is first asked for, so ``import convscope``
 stays NumPy-only. ``available()`` is False when Numba is missing or the environment sets
@@ -27,17 +27,17 @@ def available():
     return _MODULES["numba"]
 
 
-def _load(name):
+def _load(name):  # the accessors are named apart from the modules they import
     if name not in _MODULES:
         _MODULES[name] = importlib.import_module(f".{name}", __name__)
     return _MODULES[name]
 
 
 def windows():
-    """The window gather/scatter kernels (im2col / col2im), module ``kernels.windows``."""
-    return _load("windows")
+    """The window gather/scatter kernels (im2col / col2im), module ``kernels.im2col``."""
+    return _load("im2col")
 
 
 def pooling():
-    """The pooling kernels, module ``kernels.pooling``."""
-    return _load("pooling")
+    """The pooling kernels, module ``kernels.pool2d``."""
+    return _load("pool2d")

@@ -78,13 +78,19 @@ def _scatter(dcols, dx, sh, sw, dh, dw, pt, pl):
                             xf[dst + j * sw] += df[src + j]
 
 
-def gather(x, cols, stride, dilation, pads_before):
-    """Fill cols (N, C, KH, KW, OH, OW) with the windows of x (N, C, H, W); returns cols."""
-    _gather(np.ascontiguousarray(x), cols, *stride, *dilation, *pads_before)
+def gather_windows(x, kernel, stride, dilation, pads, out_size, out=None):
+    """The twin of ops.conv.gather_windows: x (N, C, H, W), pads ((PT, PB), (PL, PR))
+    -> cols (N, C, KH, KW, OH, OW), written into ``out`` when given."""
+    n, c = x.shape[:2]
+    cols = np.empty((n, c, *kernel, *out_size), dtype=x.dtype) if out is None else out
+    _gather(np.ascontiguousarray(x), cols, *stride, *dilation, pads[0][0], pads[1][0])
     return cols
 
 
-def scatter(dcols, dx, stride, dilation, pads_before):
-    """Overwrite dx (N, C, H, W) with the adjoint of gather applied to dcols; returns dx."""
-    _scatter(np.ascontiguousarray(dcols), dx, *stride, *dilation, *pads_before)
+def scatter_windows(dcols, stride, dilation, pads, size, out=None):
+    """The twin of ops.conv.scatter_windows: dcols (N, C, KH, KW, OH, OW) -> dx (N, C, *size),
+    written into ``out`` when given (every element is overwritten)."""
+    n, c = dcols.shape[:2]
+    dx = np.empty((n, c, *size), dtype=dcols.dtype) if out is None else out
+    _scatter(np.ascontiguousarray(dcols), dx, *stride, *dilation, pads[0][0], pads[1][0])
     return dx

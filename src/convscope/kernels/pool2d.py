@@ -78,7 +78,7 @@ def _max_forward_2x2(x, y, arg):
                 for u in range(2):
                     for v in range(2):
                         t = x[b, ch, 2 * i + u, 2 * j + v]
-                        if t > val or (t != t and val == val):
+                        if t > val or t != t:  # a later NaN wins, as in PyTorch
                             val = t
                             best = (2 * i + u) * w + 2 * j + v
                 y[b, ch, i, j] = val

@@ -1,0 +1,113 @@
+"""Each compiled kernel equals its NumPy twin in ops (float32 to 1e-6 relative, float64 to 1e-12)."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from convscope import ShapeError, kernels
+from convscope.ops import conv, pool
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="Numba missing or CONVSCOPE_JIT=0")
+
+DTYPES = st.sampled_from([np.float32, np.float64])
+TOL = {np.float32: {"rtol": 1e-6, "atol": 1e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-12}}
+
+
+def test_available_follows_convscope_jit(monkeypatch):
+    monkeypatch.setenv("CONVSCOPE_JIT", "0")
+    assert not kernels.available()
+    monkeypatch.setenv("CONVSCOPE_JIT", "1")
+    assert kernels.available()
+
+
+@st.composite
+def window_configs(draw):
+    """x shape, kernel, stride, dilation, (before, after) pads and the output size of a valid conv."""
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    size, kernel, stride, dilation, pads, out = [], [], [], [], [], []
+    for _ in range(2):
+        k, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        before, after = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+        h = draw(st.integers(1, 10))
+        span = d * (k - 1) + 1
+        assume(h + before + after >= span)
+        size.append(h), kernel.append(k), stride.append(s), dilation.append(d)
+        pads.append((before, after))
+        out.append((h + before + after - span) // s + 1)
+    return (n, c, *size), tuple(kernel), tuple(stride), tuple(dilation), tuple(pads), tuple(out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cfg=window_configs(), dtype=DTYPES, seed=st.integers(0, 2**16))
+def test_gather_and_scatter_equal_the_numpy_twins(cfg, dtype, seed):
+    shape, kernel, stride, dilation, pads, out = cfg
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    twin = conv.gather_windows(x, kernel, stride, dilation, pads, out)
+    cols = kernels.windows().gather_windows(x, kernel, stride, dilation, pads, out)
+    np.testing.assert_array_equal(cols, twin)  # a copy: exact
+
+    dcols = rng.standard_normal(cols.shape).astype(dtype)
+    twin = conv.scatter_windows(dcols, stride, dilation, pads, shape[2:])
+    dx = np.full(shape, np.nan, dtype=dtype)  # the kernel overwrites every element
+    kernels.windows().scatter_windows(dcols, stride, dilation, pads, shape[2:], out=dx)
+    np.testing.assert_allclose(dx, twin, **TOL[dtype])
+
+
+@st.composite
+def pool_configs(draw):
+    """A 2-D pool call the ops accept, with its output size."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    if draw(st.booleans()):  # the 2x2 fast path, often
+        kh = kw = 2
+    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    padding = (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2)))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)),
+             draw(st.integers(1, 9)), draw(st.integers(1, 9)))  # fmt: skip
+    ceil_mode = draw(st.booleans())
+    try:
+        k, s, p, out = pool.check_pool("max_pool2d", shape, 2, (kh, kw), stride, padding, ceil_mode)
+    except ShapeError:
+        assume(False)
+    return shape, k, s, p, out, ceil_mode
+
+
+def _data(rng, shape, dtype, special):
+    """Small integers (many ties), sometimes with NaN and infinities."""
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    if special:
+        x.flat[rng.integers(0, x.size, 3)] = rng.choice([np.nan, np.inf, -np.inf], 3)
+    return x
+
+
+@settings(max_examples=150, deadline=None)
+@given(cfg=pool_configs(), dtype=DTYPES, seed=st.integers(0, 2**16), special=st.booleans(),
+       kind=st.sampled_from(["max", "min"]))  # fmt: skip
+def test_max_and_min_pool_equal_the_numpy_twin(cfg, dtype, seed, special, kind):
+    shape, k, s, p, out, ceil_mode = cfg
+    rng = np.random.default_rng(seed)
+    x = _data(rng, shape, dtype, special)
+    fwd = getattr(pool, f"{kind}_pool2d_forward")
+    y, cache = fwd(x, kernel_size=k, stride=s, padding=p, ceil_mode=ceil_mode)
+    yk, arg = kernels.pooling().extreme_forward(x, k, s, p, out, minimum=kind == "min")
+    np.testing.assert_array_equal(yk, y)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    (dx,) = pool.max_pool2d_backward(dy, cache)
+    np.testing.assert_allclose(kernels.pooling().extreme_backward(dy, arg, shape), dx, **TOL[dtype])
+
+
+@settings(max_examples=150, deadline=None)
+@given(cfg=pool_configs(), dtype=DTYPES, seed=st.integers(0, 2**16), include=st.booleans())
+def test_avg_pool_equals_the_numpy_twin(cfg, dtype, seed, include):
+    shape, k, s, p, out, ceil_mode = cfg
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    y, cache = pool.avg_pool2d_forward(x, kernel_size=k, stride=s, padding=p,
+                                       ceil_mode=ceil_mode, count_include_pad=include)  # fmt: skip
+    yk = kernels.pooling().avg_forward(x, k, s, p, out, count_include_pad=include)
+    np.testing.assert_allclose(yk, y, **TOL[dtype])
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    (dx,) = pool.avg_pool2d_backward(dy, cache)
+    dxk = kernels.pooling().avg_backward(dy, shape, k, s, p, count_include_pad=include)
+    np.testing.assert_allclose(dxk, dx, **TOL[dtype])
