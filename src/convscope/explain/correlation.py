@@ -28,7 +28,7 @@ from .windows import (
     term_sum,
 )
 
-FORMULA = "Z[i,j] = b + sum over c,u,v of Ap[c, i*S + u*D, j*S + v*D] * W[c,u,v]"
+FORMULA = "Z[i,j] = b + sum over c,u,v of {a}[c, i*S + u*D, j*S + v*D] * W[c,u,v]"
 
 
 def engine_conv(a, w, b, stride, padding, dilation):
@@ -136,7 +136,7 @@ class Sliding:
 
 
 def _notes(sliding, extra=()):
-    notes = [INDEX_NOTE, FORMULA]
+    notes = [INDEX_NOTE, FORMULA.format(a=sliding.a_name)]
     if sliding.padded:
         (t, bt), (l, r) = sliding.pads
         notes.append(f"Ap = A with zeros added: {t} row(s) on top, {bt} below, {l} left, {r} right")
@@ -246,7 +246,7 @@ def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation
     return Trace(
         topic="padding",
         title=f"padding {padding}: the {a.shape[1]}x{a.shape[2]} input's output {grows}",
-        notes=_notes(sl, ["(v) marks the zeros that padding added"]),
+        notes=_notes(sl),
         inputs=sl.inputs(),
         steps=size_steps + steps,
         results={"Z": z},
@@ -261,7 +261,7 @@ def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation
 def _size_step(axis, n, k, s, pair, d, out):
     before, after = pair
     span = d * (k - 1) + 1
-    without = (n - span) // s + 1 if n >= span else 0
+    without = f"{(n - span) // s + 1}" if n >= span else "0 (no window fits)"
     with_pad = f"floor(({n} + {before} + {after} - {d}*({k}-1) - 1) / {s}) + 1 = {out}"
     if before == after:
         with_pad = formula(n, k, s, before, d)
