@@ -177,19 +177,22 @@ def _transposed_sizes(op, sizes, kernel, stride, padding, dilation, output_paddi
 def gather_windows(x, kernel, stride, dilation, pads, out_size):
     """cols[n,c,u,v,i,j] = x[n, c, i*SH + u*DH - PT, j*SW + v*DW - PL] (0 outside x).
 
-    x (N, C, H, W) unpadded, pads ((PT, PB), (PL, PR)) -> contiguous (N, C, KH, KW, OH, OW).
+    x (N, C, H, W) unpadded, pads ((PT, PB), (PL, PR)) -> contiguous (N, C, KH, KW, OH, OW):
+    a strided view of every window of the padded input, copied once.
     """
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
     xpad = _pad(x, pads)
     n, c = xpad.shape[:2]
     if kh == kw == sh == sw == 1 and xpad.shape[2:] == (oh, ow):
         return xpad.reshape(n, c, 1, 1, oh, ow)
-    cols = get_xp(x).empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-    for u in range(kh):
-        rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
-        for v in range(kw):
-            cols[:, :, u, v] = xpad[:, :, rows, v * dw : v * dw + sw * (ow - 1) + 1 : sw]
-    return cols
+    xp = get_xp(x)
+    s_n, s_c, s_h, s_w = xpad.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        xpad,
+        shape=(n, c, kh, kw, oh, ow),
+        strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw),
+    )
+    return xp.ascontiguousarray(windows)
 
 
 def scatter_windows(dcols, stride, dilation, pads, size):
