@@ -105,6 +105,23 @@ def test_pool_keeps_channels_and_matches_pytorch_with_overlap():
     assert "Y[0,1,1] = max(A[0, 1:3, 1:3])" in ex.render_text(trace)
 
 
+@pytest.mark.parametrize("mode", ["max", "mean", "min"])
+def test_pool_with_padding_matches_pytorch(mode):
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(2, 5, 5))
+    trace = ex.pool(a, kernel_size=3, stride=2, padding=1, mode=mode)
+    sign = -1.0 if mode == "min" else 1.0  # min pooling = -max_pool(-x)
+    xt = torch.tensor(sign * a[None], requires_grad=True)
+    pool = torch.nn.functional.avg_pool2d if mode == "mean" else torch.nn.functional.max_pool2d
+    y = sign * pool(xt, 3, 2, 1)
+    y.backward(torch.tensor(trace.inputs["dY"][None]))
+    np.testing.assert_allclose(trace.output, y.detach().numpy()[0], rtol=1e-12)
+    np.testing.assert_allclose(
+        trace.results["dA"], sign * xt.grad.numpy()[0], rtol=1e-12, atol=1e-15
+    )
+    assert trace.ok
+
+
 def test_pool_text_says_where_the_gradient_goes():
     text = ex.render_text(ex.pool(A, grad=DY, at=(0, 1)))
     assert "Y[0,0,1] = max(A[0, 0:2, 2:4]) = max(2, 4, 1, 2) = 4   at A[0,0,3]" in text

@@ -18,7 +18,7 @@ from .correlation import check_at
 from .grid import fmt, term, window_cells
 from .matrix import as_chw
 from .trace import INDEX_NOTE, Animation, Check, Panel, Step, Trace
-from .windows import operand, sum_check
+from .windows import operand, padding_cells, sum_check
 
 MODES = {
     "max": ("max_pool2d", -np.inf, np.max, np.argmax),
@@ -55,43 +55,28 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
     (dx,) = getattr(pool_ops, f"{name}_backward")(dy[None], cache)
     dx = dx[0]
     ap = np.pad(a, ((0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=pad_value)
+    values, routed, where = _walk(ap, dy, k, s, reduce, pick)
     cell = check_at(at, (oh, ow), "Y")
-    cells = [cell] if cell else [(i, j) for i in range(oh) for j in range(ow)]
-    forward_steps, backward_steps, by_hand = [], [], []
-    routed = np.zeros_like(ap)
     a_name = "Ap" if any(p) else "A"
-    for c in range(c_count):
-        for i, j in [(i, j) for i in range(oh) for j in range(ow)]:
-            win = ap[c, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]]
-            value = reduce(win)
-            by_hand.append(value)
-            if mode == "mean":
-                routed[c, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]] += (
-                    dy[c, i, j] / win.size
-                )
-                where = None
-            else:
-                u, v = np.unravel_index(pick(win), win.shape)  # first extreme, row-major
-                where = (i * s[0] + u, j * s[1] + v)
-                routed[c, where[0], where[1]] += dy[c, i, j]
-            if (i, j) in cells:
-                label = f"Y[{c},{i},{j}]"
-                span = f"{a_name}[{c}, {i * s[0]}:{i * s[0] + k[0]}, {j * s[1]}:{j * s[1] + k[1]}]"
-                forward_steps.append(
-                    _forward_step(label, span, win, mode, where, a_name, c, y[c, i, j])
-                )
-                backward_steps.append(
-                    _backward_step(c, i, j, dy[c, i, j], win.size, mode, where, a_name)
-                )
-                if cell:
-                    forward_steps[-1].operands = {a_name: ap[c]}
-                    forward_steps[-1].marks = {
-                        a_name: {"focus": window_cells(i * s[0], j * s[1], k[0], k[1])}
-                    }
+    forward_steps, backward_steps = [], []
+    for c, i, j in np.ndindex(c_count, oh, ow):
+        if cell and (i, j) != cell:
+            continue
+        win = ap[c, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]]
+        span = f"{a_name}[{c}, {i * s[0]}:{i * s[0] + k[0]}, {j * s[1]}:{j * s[1] + k[1]}]"
+        at_c = where.get((c, i, j))
+        step = _forward_step(f"Y[{c},{i},{j}]", span, win, mode, at_c, a_name, c, y[c, i, j])
+        if cell:
+            step.operands = {a_name: ap[c]}
+            pads = padding_cells((1, *ap.shape[1:]), ((p[0], p[0]), (p[1], p[1])), channels=False)
+            focus = window_cells(i * s[0], j * s[1], k[0], k[1])
+            step.marks = {a_name: {"focus": focus, "muted": pads}}
+        forward_steps.append(step)
+        backward_steps.append(_backward_step(c, i, j, dy[c, i, j], win.size, mode, at_c, a_name))
     routed = routed[:, p[0] : p[0] + a.shape[1], p[1] : p[1] + a.shape[2]]
     checks = [
         sum_check(
-            np.reshape(by_hand, y.shape),
+            values,
             y,
             f"the listed window values ({mode}) vs ops.pool.{name}_forward",
         ),
@@ -104,6 +89,7 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         title=title + f": {c_count} channel(s) in, {c_count} out",
         notes=[
             INDEX_NOTE,
+            *([_pad_note(mode, pad_value)] if any(p) else []),
             f"Y[c,i,j] = {mode} of the window {a_name}[c, i*S : i*S+K, j*S : j*S+K]; each channel"
             f" is pooled on its own, so the number of channels is preserved",
             "backward: "
@@ -141,6 +127,32 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
             caption=f"{mode} pooling",
         ),
     )
+
+
+def _walk(ap, dy, k, s, reduce, pick):
+    """Per window (c, i, j): its reduced value, and where dY[c,i,j] goes in backward.
+
+    Returns (values like dY, the routed gradient on the padded input, {(c,i,j): (r,q)} of the
+    chosen extreme for max/min; mean spreads dY[c,i,j] / (KH*KW) over the whole window).
+    """
+    values, routed, where = np.zeros_like(dy), np.zeros_like(ap), {}
+    for c, i, j in np.ndindex(*dy.shape):
+        rows, cols = slice(i * s[0], i * s[0] + k[0]), slice(j * s[1], j * s[1] + k[1])
+        win = ap[c, rows, cols]
+        values[c, i, j] = reduce(win)
+        if pick is None:
+            routed[c, rows, cols] += dy[c, i, j] / win.size
+            continue
+        u, v = np.unravel_index(pick(win), win.shape)  # the first extreme, row-major
+        where[c, i, j] = (i * s[0] + int(u), j * s[1] + int(v))
+        routed[c, where[c, i, j][0], where[c, i, j][1]] += dy[c, i, j]
+    return values, routed, where
+
+
+def _pad_note(mode, value):
+    if mode == "mean":
+        return "Ap = A padded with zeros, which count in each mean (PyTorch's count_include_pad)"
+    return f"Ap = A padded with {fmt(value)}, which never wins a {mode}"
 
 
 def _pair(v):
