@@ -13,6 +13,7 @@ import convscope as cs
 import convscope.nn.functional as F
 from convscope import ShapeError
 from convscope.ops import naive, pool
+from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from torch_oracle_ops import compare
 
 

@@ -15,12 +15,17 @@ PyTorch's; padding never takes it, even from a -inf input); avg splits it evenly
 window's divisor. Overlapping windows accumulate; disjoint ones (stride >= kernel) store.
 Strided slices beat a (N, C, OH, KH, OW, KW) reshape here: the reshape's reduction over
 two inner axes measured ~40x slower for 2x2 max pooling. 1-D pooling is 2-D pooling with H = 1.
+
+When ``kernels.available()`` (Numba installed, CONVSCOPE_JIT not 0) the compiled twins in
+``kernels.pool2d`` do the work in one pass: max/min keep each window's argmax, so the
+backward is a scatter; the cache records which path made it.
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
+from .. import kernels
 from ..backend import default_float
 from ..errors import ShapeError
 from .shapes import as_tuple, check_ndim, non_negative, out_sizes, positive
@@ -64,6 +69,9 @@ class PoolCache(NamedTuple):
     y: np.ndarray | None  # max/min: the 4-D output
     divisor: np.ndarray | float | None  # avg: per-window element count, (OH, OW) or a scalar
     squeeze: bool  # True for a 1-D op: y and dx lose the H axis
+    compiled: bool = False  # made by the compiled path (kernels.pooling())
+    arg: np.ndarray | None = None  # compiled max/min: flat plane index of each window's extreme
+    count_include_pad: bool = True  # compiled avg: the divisor rule
 
 
 def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad=True):
@@ -75,6 +83,9 @@ def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, coun
     if nd == 1:
         x = x[:, :, None, :]
         kernel, stride, padding, out = (1, *kernel), (1, *stride), (0, *padding), (1, *out)
+    if kernels.available():
+        y, cache = _compiled_forward(kind, x, kernel, stride, padding, out, count_include_pad)
+        return (y[:, :, 0] if nd == 1 else y), cache._replace(squeeze=nd == 1)
     need = tuple((o - 1) * s + k for o, s, k in zip(out, stride, kernel, strict=True))
     xpad = _pad(x, need, padding, _PAD_VALUE[kind])
     y = _reduce(xpad, kernel, stride, out, _REDUCE[kind])
@@ -89,10 +100,32 @@ def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, coun
     return (y[:, :, 0] if nd == 1 else y), cache
 
 
+def _compiled_forward(kind, x, kernel, stride, padding, out, count_include_pad):
+    k = kernels.pooling()
+    arg = None
+    if kind == "avg":
+        y = k.avg_forward(x, kernel, stride, padding, out, count_include_pad)
+    else:
+        y, arg = k.extreme_forward(x, kernel, stride, padding, out, minimum=kind == "min")
+    cache = PoolCache(kind, x.shape, None, kernel, stride, padding, None, None, None, False,
+                      compiled=True, arg=arg, count_include_pad=count_include_pad)  # fmt: skip
+    return y, cache
+
+
+def _compiled_backward(dy, c):
+    k = kernels.pooling()
+    if c.kind == "avg":
+        return k.avg_backward(dy, c.x_shape, c.kernel, c.stride, c.padding, c.count_include_pad)
+    return k.extreme_backward(dy, c.arg, c.x_shape)
+
+
 def _pool_backward(dy, cache):
     c = cache
     if c.squeeze:
         dy = dy[:, :, None, :]
+    if c.compiled:
+        dx = _compiled_backward(dy, c)
+        return ((dx[:, :, 0] if c.squeeze else dx),)
     dx = np.zeros(c.x_shape, dtype=dy.dtype)
     (ph, pw), (h, w) = c.padding, c.x_shape[2:]
     inner = (min(h, c.padded_shape[0] - ph), min(w, c.padded_shape[1] - pw))  # input rows/cols used
