@@ -178,7 +178,8 @@ def gather_windows(x, kernel, stride, dilation, pads, out_size):
     """cols[n,c,u,v,i,j] = x[n, c, i*SH + u*DH - PT, j*SW + v*DW - PL] (0 outside x).
 
     x (N, C, H, W) unpadded, pads ((PT, PB), (PL, PR)) -> contiguous (N, C, KH, KW, OH, OW):
-    a strided view of every window of the padded input, copied once.
+    a strided view of every window of the padded input, copied once (a 1x1, stride-1,
+    unpadded kernel needs no copy: x itself, reshaped).
     """
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
     xpad = _pad(x, pads)
