@@ -51,7 +51,7 @@ def image(input=None):
     picture = a[0] if c == 1 else np.moveaxis(a[:3], 0, -1)
     return Trace(
         topic="image",
-        title=f"a {kind} image is a ({c}, {h}, {w}) array of intensities",
+        title=f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind} image is a ({c}, {h}, {w}) array of intensities",
         notes=[
             INDEX_NOTE,
             "I[c][i][j] = intensity of pixel (i, j) in channel c; 0 = dark, 255 = bright",

@@ -4,6 +4,8 @@ import numpy as np
 
 from .grid import decimals, fmt, format_grid, legend
 
+GRID_MAX = 32  # larger grids print their top-left corner
+
 
 def render(trace, color=False):
     """The whole trace as one string; ``color`` uses ANSI marks (only for a terminal)."""
@@ -49,5 +51,12 @@ def _named(values, marks, color, blank=True):
             lines.append(f"{name} = [{', '.join(fmt(v, d) for v in value)}]")
             continue
         mark = marks.get(name, {})
-        lines += format_grid(value, name, mark.get("focus", ()), mark.get("muted", ()), color)
+        arr = np.asarray(value)
+        if max(arr.shape[-2:]) > GRID_MAX:
+            h, w = arr.shape[-2:]
+            lines.append(
+                f"{name}: top-left {GRID_MAX}x{GRID_MAX} of {h}x{w} shown (--json has all)"
+            )
+            arr = arr[..., :GRID_MAX, :GRID_MAX]
+        lines += format_grid(arr, name, mark.get("focus", ()), mark.get("muted", ()), color)
     return lines
