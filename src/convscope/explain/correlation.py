@@ -190,7 +190,8 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
     zs = engine_conv(a, w, b, s, padding, dilation)
     down, _ = downsample_forward(z1[None, None], factor=s)
     kept = [(i * s, j * s) for i in range(zs.shape[0]) for j in range(zs.shape[1])]
-    dropped = [(i, j) for i in range(z1.shape[0]) for j in range(z1.shape[1]) if (i, j) not in kept]
+    keep = set(kept)
+    dropped = [(i, j) for i in range(z1.shape[0]) for j in range(z1.shape[1]) if (i, j) not in keep]
     sl = Sliding(a, w, b, s, padding, dilation, zs, out_name=f"Z_{s}")
     cell = check_at(at, zs.shape, f"Z_{s}")
     cells = [cell] if cell else [(i, j) for i in range(zs.shape[0]) for j in range(zs.shape[1])]
