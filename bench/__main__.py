@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--json FILE] [--rounds N] [--pause S]
+"""python -m bench [--quick] [--json FILE] [--threads N] [--memory] [--rounds N] [--pause S]
 
 Times convscope against PyTorch in one process (alternating, warm-ups, medians) and
 prints a table: milliseconds, the ratio convscope/torch and GFLOP/s per contender.
@@ -16,7 +16,7 @@ import numpy as np
 from convscope import kernels
 
 from . import machine
-from .cases import all_cases
+from .cases import LENET_BATCH, all_cases
 from .timing import median_ms, time_alternating
 
 
@@ -25,7 +25,12 @@ def parse_args(argv):
     ap.add_argument("--quick", action="store_true", help="a smoke run: 3 conv shapes, few rounds")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds per case (default 9)")
-    ap.add_argument("--pause", type=float, default=0.03, help="seconds to sleep after each call")
+    ap.add_argument("--pause", type=float, default=0.15,
+                    help="seconds to sleep after each call (BLAS threads spin ~0.1 s)")  # fmt: skip
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for OpenBLAS, Numba and PyTorch (default: their own)")  # fmt: skip
+    ap.add_argument("--memory", action="store_true",
+                    help="also measure peak RSS of the ResNet layer's fwd+bwd per contender")  # fmt: skip
     ap.add_argument("--no-torch", action="store_true", help="time convscope alone")
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
@@ -42,6 +47,8 @@ def load_torch(skip):
 def run(args):
     torch = load_torch(args.no_torch)
     jit_available = kernels.available()
+    if args.threads:
+        machine.set_threads(args.threads, torch)
     info = machine.report(torch)
     for line in machine.describe(info):
         print(line)
@@ -55,6 +62,14 @@ def run(args):
         rows.append({"group": group, "case": name, "ms": ms, "flops": flops})
         print_row(rows[-1], first=len(rows) == 1)
     summary = summarise(rows)
+    if args.memory:
+        summary["memory_mb"] = measure_memory(jit_available, torch is not None)
+        summary["lines"].append(
+            "ResNet 3x3 fwd+bwd memory above baseline (peak RSS): "
+            + ", ".join(
+                f"{c} {v[1]:.0f} MB ({v[0]:.0f})" for c, v in summary["memory_mb"].items() if v
+            )
+        )
     print()
     for line in summary["lines"]:
         print(line)
@@ -105,14 +120,19 @@ def summarise(rows):
                 )
     for r in rows:
         if r["group"] == "train":
-            from .cases import LENET_BATCH
-
             ips = {c: LENET_BATCH / (ms / 1e3) for c, ms in r["ms"].items()}
             out["images_per_s"] = ips
             out["lines"].append(
                 "LeNet-5 training images/s: " + ", ".join(f"{c} {v:,.0f}" for c, v in ips.items())
             )
     return out
+
+
+def measure_memory(jit_available, with_torch):
+    from .memory import peak_rss
+
+    names = ["convscope", "numpy"] if jit_available else ["numpy"]
+    return {n: peak_rss(n) for n in names + (["torch"] if with_torch else [])}
 
 
 def main(argv=None):

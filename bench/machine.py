@@ -50,6 +50,23 @@ def openblas_core():
     return None, None
 
 
+def set_threads(n, torch=None):
+    """Use n threads in OpenBLAS, Numba (once loaded) and PyTorch."""
+    libdir = os.path.dirname(np.__file__) + ".libs"
+    for path in glob.glob(os.path.join(libdir, "*openblas*.so*")):
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads"):
+            if hasattr(lib, name):
+                getattr(lib, name)(int(n))
+                break
+    if importlib.util.find_spec("numba"):
+        import numba
+
+        numba.set_num_threads(min(int(n), numba.config.NUMBA_NUM_THREADS))
+    if torch is not None:
+        torch.set_num_threads(int(n))
+
+
 def expected_core(flags):
     """The OpenBLAS kernel DYNAMIC_ARCH would pick from the CPU's vector width."""
     if {"avx512f", "avx512bw", "avx512vl"} <= flags:
