@@ -40,15 +40,10 @@ def window_configs(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(cfg=window_configs(), dtype=DTYPES, seed=st.integers(0, 2**16))
-def test_gather_and_scatter_equal_the_numpy_twins(cfg, dtype, seed):
+def test_scatter_equals_the_numpy_twin(cfg, dtype, seed):
     shape, kernel, stride, dilation, pads, out = cfg
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape).astype(dtype)
-    twin = conv.gather_windows(x, kernel, stride, dilation, pads, out)
-    cols = kernels.windows().gather_windows(x, kernel, stride, dilation, pads, out)
-    np.testing.assert_array_equal(cols, twin)  # a copy: exact
-
-    dcols = rng.standard_normal(cols.shape).astype(dtype)
+    dcols = rng.standard_normal(shape[:2] + kernel + out).astype(dtype)
     twin = conv.scatter_windows(dcols, stride, dilation, pads, shape[2:])
     dx = np.full(shape, np.nan, dtype=dtype)  # the kernel overwrites every element
     kernels.windows().scatter_windows(dcols, stride, dilation, pads, shape[2:], out=dx)

@@ -2,7 +2,7 @@
 
     from convscope import kernels
     if kernels.available():
-        cols = kernels.windows().gather_windows(x, kernel, stride, dilation, pads, out_size)
+        dx = kernels.windows().scatter_windows(dcols, stride, dilation, pads, size)
 
 Numba is imported only when a kernel module is first asked for, so ``import convscope``
 stays NumPy-only. ``available()`` is False when Numba is missing or the environment sets
@@ -29,12 +29,18 @@ def available():
 
 def _load(name):  # the accessors are named apart from the modules they import
     if name not in _MODULES:
+        if "NUMBA_THREADING_LAYER" not in os.environ:
+            import numba
+
+            # Numba's OpenMP layer stalls ~8 ms per call when the other core is busy (a shared
+            # 2-core machine); its own workqueue layer does not. The user's choice wins.
+            numba.config.THREADING_LAYER = "workqueue"
         _MODULES[name] = importlib.import_module(f".{name}", __name__)
     return _MODULES[name]
 
 
 def windows():
-    """The window gather/scatter kernels (im2col / col2im), module ``kernels.im2col``."""
+    """The window scatter kernel (col2im), module ``kernels.im2col``."""
     return _load("im2col")
 
 
