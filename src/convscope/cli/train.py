@@ -26,7 +26,9 @@ EXAMPLE = """examples:
   convscope train --resume runs/lenet-20260101-120000
 
 --data takes a folder of IDX files (MNIST, Fashion-MNIST, KMNIST; .gz or raw; torchvision's
-raw/ layout) or of images in one sub-folder per class. Nothing is downloaded."""
+raw/ layout) or of images in one sub-folder per class (converted to 28x28 grayscale; with
+train/ and test/ sub-folders those are the splits, otherwise 20% is held out). Nothing is
+downloaded."""
 
 COLUMNS = ("epoch", "train loss", "train acc", "test loss", "test acc", "seconds")
 
@@ -77,10 +79,17 @@ def register(subparsers):
         "--seed", type=int, default=d.seed, help="seeds weights and shuffling (default 0)"
     )
     p.add_argument(
-        "--limit", type=positive_int, help="use only the first N train and N test images"
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help="use only the first N train and N test images",
     )
     p.add_argument("--out", help="run folder (default runs/<model>-<date>-<time>)")
-    p.add_argument("--resume", metavar="RUN", help="continue the interrupted run in folder RUN")
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue the run saved in folder RUN, with its saved settings",
+    )
     p.set_defaults(func=run)
 
 
