@@ -13,6 +13,7 @@ import convscope.nn.functional as F
 from conv_cases import conv_cases
 from convscope import ShapeError
 from convscope.ops import conv, naive
+from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from torch_oracle_ops import compare
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")

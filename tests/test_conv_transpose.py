@@ -11,6 +11,7 @@ import convscope as cs
 import convscope.nn.functional as F
 from conv_cases import conv_transpose_cases
 from convscope import ShapeError
+from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from torch_oracle_ops import compare
 
 

@@ -7,16 +7,24 @@
 1-D is 2-D with H = 1: one code path. Forward pads once, gathers the windows into
 columns (N, C, KH, KW, OH, OW) and does one batched matmul. Backward:
 dW = columns contracted with dy; dX = W^T dy scattered back onto the padded input
-(a loop over the KH*KW kernel offsets); db = dy summed. ``gather_windows`` and
-``scatter_windows`` are the seams compiled kernels may replace.
+(a loop over the KH*KW kernel offsets); db = dy summed. A 1x1 stride-1 unpadded conv
+is a plain matmul both ways (no windows to gather or scatter).
+
+Speed: the large temporaries (padded input, columns, their gradient) come from
+``buffers.scratch`` and are reused across calls instead of being mapped afresh each time;
+``scatter_windows`` runs the compiled twin in ``kernels.im2col`` when ``kernels.available()``
+(one pass per plane instead of KH*KW passes, a padded buffer and a crop). The gather stays
+NumPy on both paths: one strided view copied once runs at memory speed.
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
+from .. import kernels
 from ..backend import get_xp
 from ..errors import ShapeError
+from .buffers import scratch
 from .shapes import as_tuple, check_ndim, non_negative, out_sizes, positive, same_padding
 
 
@@ -193,7 +201,9 @@ def gather_windows(x, kernel, stride, dilation, pads, out_size):
         shape=(n, c, kh, kw, oh, ow),
         strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw),
     )
-    return xp.ascontiguousarray(windows)
+    cols = _empty(xp, windows.shape, x.dtype)
+    cols[...] = windows
+    return cols
 
 
 def scatter_windows(dcols, stride, dilation, pads, size):
@@ -202,9 +212,16 @@ def scatter_windows(dcols, stride, dilation, pads, size):
     dcols (N, C, KH, KW, OH, OW) -> dx (N, C, H, W) with (H, W) = size; positions that fall
     in the padding are dropped.
     """
+    xp = get_xp(dcols)
+    if xp is np and kernels.available():
+        return kernels.windows().scatter_windows(dcols, stride, dilation, pads, size)
     n, c, kh, kw, oh, ow = dcols.shape
     (sh, sw), (dh, dw), ((t, b), (l, r)) = stride, dilation, pads
-    dxpad = get_xp(dcols).zeros((n, c, size[0] + t + b, size[1] + l + r), dtype=dcols.dtype)
+    if not (t or b or l or r):  # dx itself: a fresh array
+        dxpad = xp.zeros((n, c, *size), dtype=dcols.dtype)
+    else:  # a reused buffer, cropped into a fresh dx below
+        dxpad = _empty(xp, (n, c, size[0] + t + b, size[1] + l + r), dcols.dtype)
+        dxpad.fill(0)
     for u in range(kh):
         rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
         for v in range(kw):
@@ -220,9 +237,18 @@ def _pad(x, pads):
     if not (t or b or l or r):
         return x
     n, c, h, w = x.shape
-    xpad = get_xp(x).zeros((n, c, h + t + b, w + l + r), dtype=x.dtype)
+    xpad = _empty(get_xp(x), (n, c, h + t + b, w + l + r), x.dtype)
+    xpad[:, :, :t] = 0
+    xpad[:, :, t + h :] = 0
+    xpad[:, :, t : t + h, :l] = 0
+    xpad[:, :, t : t + h, l + w :] = 0
     xpad[:, :, t : t + h, l : l + w] = x
     return xpad
+
+
+def _empty(xp, shape, dtype):
+    """An uninitialised temporary: a reused buffer for NumPy arrays (see ops.buffers)."""
+    return scratch(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
 
 
 def windows_times_weight(cols, w, groups):
@@ -234,12 +260,20 @@ def windows_times_weight(cols, w, groups):
     return y.reshape(n, f, oh, ow)
 
 
-def weight_t_times(dy, w, groups, kernel):
-    """dcols = W^T dy per group: dy (N,F,OH,OW), w (F,C/g,KH,KW) -> (N, C, KH, KW, OH, OW)."""
+def weight_t_times(dy, w, groups, kernel, temporary=True):
+    """dcols = W^T dy per group: dy (N,F,OH,OW), w (F,C/g,KH,KW) -> (N, C, KH, KW, OH, OW).
+
+    temporary=True writes into a reused buffer (the caller consumes it before the next call);
+    False returns a fresh array the caller may hand out.
+    """
     n, f, oh, ow = dy.shape
     c_per_group = w.shape[1]
-    wm = w.reshape(groups, f // groups, c_per_group * kernel[0] * kernel[1]).transpose(0, 2, 1)
-    dcols = get_xp(dy, w).matmul(wm, dy.reshape(n, groups, f // groups, oh * ow))
+    k = c_per_group * kernel[0] * kernel[1]
+    wm = w.reshape(groups, f // groups, k).transpose(0, 2, 1)
+    xp = get_xp(dy, w)
+    dtype = xp.result_type(dy, w)
+    out = _empty(xp, (n, groups, k, oh * ow), dtype) if temporary else None
+    dcols = xp.matmul(wm, dy.reshape(n, groups, f // groups, oh * ow), out=out)
     return dcols.reshape(n, groups * c_per_group, *kernel, oh, ow)
 
 
@@ -333,8 +367,12 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
     if needs[0]:
-        dcols = weight_t_times(dy, w, geom.groups, geom.kernel)
-        dx = scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.in_size)
+        pointwise = geom.kernel == geom.stride == (1, 1) and geom.pads == ((0, 0), (0, 0))
+        dcols = weight_t_times(dy, w, geom.groups, geom.kernel, temporary=not pointwise)
+        if pointwise:  # dx = W^T dy: the columns are dx itself
+            dx = dcols.reshape(dy.shape[0], -1, *geom.in_size)
+        else:
+            dx = scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.in_size)
         dx = dx.astype(x_dtype, copy=False)
     if needs[1]:
         dw = windows_grad_weight(dy, cols, geom.groups).astype(w_dtype, copy=False)
