@@ -200,8 +200,10 @@ def _consume(events, history, progress, train_loader, config, out, save):
                     leave=False,
                     disable=quiet,
                 )
+            bar.set_postfix(
+                loss=f"{event.running_loss:.4f}", acc=f"{event.running_acc:.4f}", refresh=False
+            )
             bar.update(progress.seen - bar.n)
-            bar.set_postfix(loss=f"{event.running_loss:.4f}", acc=f"{event.running_acc:.4f}")
         elif isinstance(event, EpochEvent):
             if bar is not None:
                 bar.close()
