@@ -15,7 +15,8 @@ EXAMPLE = """examples:
 
 Without --data: the 2,000 held-out embedded digits. An IDX folder is scored on its t10k files
 (or train files if there are none); an image folder on every image, labelled by sub-folder name.
-The last line is always 'accuracy: 0.XXXX'."""
+The last line is always 'accuracy: 0.XXXX'. A checkpoint saved by PyTorch (no convscope metadata)
+is taken to expect MNIST-normalised input, (pixel/255 - 0.1307) / 0.3081."""
 
 
 def register(subparsers):
