@@ -63,6 +63,7 @@ def test_two_epochs_on_a_subset_lower_the_loss(small):
     assert epochs[1].test_loss < epochs[0].test_loss
     assert epochs[1].test_acc > 0.7 and 0 <= epochs[1].train_acc <= 1
     assert steps[0].lr == pytest.approx(2e-3) and steps[-1].lr < 1e-4  # cosine decay per step
+    assert all(s.images_per_s > 0 and s.running_acc <= 1 for s in steps)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@
 from .dataset import ArrayDataset, DataLoader, Dataset, Normalize, ToFloat, permutation
 from .digits import load_digits
 from .folder import load_image_folder, open_image
-from .idx import find_idx_files, has_idx_files, load_idx, read_idx
+from .idx import find_idx_files, load_idx, read_idx
 from .preprocess import load_digit_image, mnist_style
 from .source import normalization, open_data, open_eval_data, pixel_stats
 
@@ -25,7 +25,6 @@ __all__ = [
     "load_idx",
     "read_idx",
     "find_idx_files",
-    "has_idx_files",
     "load_image_folder",
     "open_image",
     "load_digit_image",

@@ -83,10 +83,6 @@ def find_idx_files(root):
     return found
 
 
-def has_idx_files(root):
-    return bool(find_idx_files(root))
-
-
 def load_idx(root, split="train", transform=None):
     """ArrayDataset of one split ("train" or "test") of an IDX folder; images (N, 1, H, W)."""
     files = find_idx_files(root)
