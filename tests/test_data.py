@@ -16,6 +16,9 @@ from convscope.data import (
     load_idx,
     load_image_folder,
     mnist_style,
+    normalization,
+    open_data,
+    open_eval_data,
     read_idx,
 )
 from convscope.data.digits import split_indices
@@ -252,3 +255,36 @@ def test_mnist_style_rejects_blank_and_unreadable(tmp_path):
     bad.write_bytes(b"\xff\xd8garbage")
     with pytest.raises(DataError, match="x.jpg: not a readable PNG/JPEG image"):
         load_digit_image(bad)
+
+
+# ---- --data sources -----------------------------------------------------------------------
+
+
+def test_open_data_picks_the_source_and_normalises_with_train_statistics(tmp_path):
+    idx_folder(tmp_path / "idx", n_train=12, n_test=5)
+    train, test = open_data(tmp_path / "idx")
+    assert (len(train), len(test)) == (12, 5)
+    mean, std = normalization(train)
+    assert normalization(test) == (mean, std)
+    x, _ = train.batch(np.arange(12))
+    assert abs(float(x.mean())) < 1e-5 and abs(float(x.std()) - 1) < 1e-4
+    assert len(open_eval_data(tmp_path / "idx")) == 5  # the t10k files
+    for split, n in (("train", 3), ("test", 2)):
+        for label in ("0", "1"):
+            (tmp_path / "img" / split / label).mkdir(parents=True)
+            for i in range(n):
+                Image.new("L", (10, 10), 50 * i).save(tmp_path / "img" / split / label / f"{i}.png")
+    train, test = open_data(tmp_path / "img")
+    assert (len(train), len(test)) == (6, 4)
+    assert len(open_eval_data(tmp_path / "img")) == 4  # the test/ folder
+    train, test = open_data(tmp_path / "img" / "train", seed=1)  # no split folders: 80/20
+    assert (len(train), len(test)) == (5, 1)
+    assert len(load_digits()[1]) == len(open_eval_data(None)) == 2000
+
+
+def test_open_data_bad_paths(tmp_path):
+    with pytest.raises(DataError, match="nope: no such file or directory"):
+        open_data(tmp_path / "nope")
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(DataError, match="f.txt: --data needs a folder"):
+        open_data(tmp_path / "f.txt")
