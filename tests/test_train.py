@@ -11,14 +11,15 @@ from convscope.errors import ConvscopeError
 from convscope.models import get_model
 from convscope.train import (
     EpochEvent,
-    Progress,
     StepEvent,
     Stopped,
     TrainConfig,
+    capture,
     cosine,
     evaluate,
     fit,
     load_state,
+    restore,
     save_state,
 )
 
@@ -34,7 +35,17 @@ def setup(small, name="lenet", optimizer="adam", seed=0, batch_size=32, epochs=2
         model=name, optimizer=optimizer, seed=seed, batch_size=batch_size, epochs=epochs
     )
     cs.nn.init.manual_seed(seed)
-    model = get_model(name, **({"channels": (4, 8), "hidden": 16} if name == "vgg" else {}))
+    if name == "dropout":  # masks drawn from nn.init's default generator
+        nn = cs.nn
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 5, stride=2),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Flatten(),
+            nn.Linear(576, 10),
+        )
+    else:
+        model = get_model(name, **({"channels": (4, 8), "hidden": 16} if name == "vgg" else {}))
     opt = config.build_optimizer(model.parameters())
     loader = DataLoader(small[0], batch_size, shuffle=True, seed=seed)
     return config, model, opt, loader, DataLoader(small[1], 100)
@@ -68,11 +79,8 @@ def test_two_epochs_on_a_subset_lower_the_loss(small):
 
 @pytest.mark.parametrize(
     ("name", "optimizer", "stop_after"),
-    [
-        ("lenet", "adam", 7),
-        ("lenet", "sgd", 20),
-        ("vgg", "sgd", 26),
-    ],  # mid-epoch, at the boundary, epoch 2
+    # mid-epoch, at the epoch boundary, in epoch 2 with batch norm, with dropout
+    [("lenet", "adam", 7), ("lenet", "sgd", 20), ("vgg", "sgd", 26), ("dropout", "adam", 13)],
 )
 def test_interrupted_and_resumed_run_equals_the_straight_run(
     small, tmp_path, name, optimizer, stop_after
@@ -89,16 +97,12 @@ def test_interrupted_and_resumed_run_equals_the_straight_run(
     saved = events[-1].progress
     assert saved.global_step == stop_after
     path = tmp_path / "state.safetensors"
-    save_state(
-        path,
-        {"model": model.state_dict(), "optimizer": opt.state_dict(), "progress": saved.as_dict()},
-    )
+    save_state(path, capture(model, opt, saved))
 
-    state = load_state(path)
     config, model, opt, loader, test_loader = setup(small, name, optimizer, seed=0)
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
-    resumed = run(config, model, opt, loader, test_loader, progress=Progress(**state["progress"]))
+    progress = restore(load_state(path), model, opt, path)
+    assert progress == saved
+    resumed = run(config, model, opt, loader, test_loader, progress=progress)
     first = [e for e in resumed if isinstance(e, StepEvent)][0]
     assert (first.epoch, first.step) == (stop_after // 20 + 1, stop_after % 20 + 1)
     for k, v in straight[1].state_dict().items():

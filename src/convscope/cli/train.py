@@ -17,7 +17,8 @@ from ..data import DataLoader, normalization, open_data
 from ..errors import CheckpointError, ConvscopeError
 from ..models import canonical_name, get_model
 from ..train import EpochEvent, Progress, StepEvent, Stopped, TrainConfig, fit, load_state
-from ..train.checkpoint import atomic_write, load_weights, save_model, save_state
+from ..train.checkpoint import atomic_write, save_model, save_state
+from ..train.state import capture, restore
 
 EXAMPLE = """examples:
   convscope train                                  # LeNet-5 on the embedded digits, ~98.7%
@@ -95,8 +96,14 @@ def register(subparsers):
 
 def run(args):
     if args.resume:
-        state = load_state(Path(args.resume) / "state.safetensors")
-        config, setup, out = TrainConfig(**state["config"]), state["setup"], Path(args.resume)
+        out = Path(args.resume)
+        state = load_state(out / "state.safetensors")
+        try:
+            config, setup = TrainConfig(**state["config"]), state["setup"]
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(
+                f"{out / 'state.safetensors'}: damaged settings ({exc})"
+            ) from None
     else:
         state = None
         config = _config(args)
@@ -115,14 +122,8 @@ def run(args):
     test_loader = DataLoader(test_set, 500)
     progress, history = Progress(), []
     if state is not None:
-        load_weights(model, state["model"], out / "state.safetensors")
-        try:
-            optimizer.load_state_dict(state["optimizer"])
-        except (KeyError, TypeError) as exc:
-            raise CheckpointError(
-                f"{out / 'state.safetensors'}: bad optimizer state ({exc})"
-            ) from None
-        progress, history = Progress(**state["progress"]), state["history"]
+        progress = restore(state, model, optimizer, out / "state.safetensors")
+        history = state["history"]
     out.mkdir(parents=True, exist_ok=True)  # only once data and model are ready
 
     mean, std = normalization(train_set)
@@ -148,14 +149,9 @@ def run(args):
         )
         save_state(
             out / "state.safetensors",
-            {
-                "config": config.as_dict(),
-                "setup": setup,
-                "progress": progress.as_dict(),
-                "history": history,
-                "optimizer": optimizer.state_dict(),
-                "model": model.state_dict(),
-            },
+            capture(
+                model, optimizer, progress, config=config.as_dict(), setup=setup, history=history
+            ),
         )
 
     stop = _StopFlag()

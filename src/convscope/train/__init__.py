@@ -3,6 +3,7 @@
 from .checkpoint import load_model, load_state, load_tensors, load_weights, save_model, save_state
 from .config import TrainConfig
 from .loop import EpochEvent, Progress, StepEvent, Stopped, cosine, evaluate, fit, predict_logits
+from .state import capture, restore
 
 __all__ = [
     "TrainConfig",
@@ -20,4 +21,6 @@ __all__ = [
     "load_tensors",
     "save_state",
     "load_state",
+    "capture",
+    "restore",
 ]
