@@ -200,6 +200,18 @@ def test_train_on_corrupt_idx_files(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_train_on_bad_image_folders(tmp_path, capsys):
+    (tmp_path / "0").mkdir()
+    (tmp_path / "1").mkdir()
+    Image.new("L", (28, 28)).save(tmp_path / "0" / "fine.png")
+    status, _, err = cli(capsys, "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"))
+    assert_one_line_error(status, err, "1: empty class folder")
+    (tmp_path / "1" / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
+    status, _, err = cli(capsys, "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"))
+    assert_one_line_error(status, err, "photo.jpg: not a readable PNG/JPEG image")
+    assert not (tmp_path / "r").exists()
+
+
 # ---- eval ---------------------------------------------------------------------------------
 
 
@@ -229,6 +241,15 @@ def test_eval_on_idx_and_image_folders(run_dir, tmp_path, capsys):
         capsys, "eval", "--checkpoint", str(run_dir), "--data", str(tmp_path / "img")
     )
     assert status == 0 and out.startswith("6 images")
+
+
+def test_eval_on_an_idx_file_with_the_wrong_magic(run_dir, tmp_path, capsys):
+    idx_folder(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"PK\x03\x04 a zip file")
+    status, _, err = cli(capsys, "eval", "--checkpoint", str(run_dir), "--data", str(tmp_path))
+    assert_one_line_error(
+        status, err, "t10k-labels-idx1-ubyte: not an IDX file: wrong magic number"
+    )
 
 
 def test_eval_errors(run_dir, tmp_path, capsys):
