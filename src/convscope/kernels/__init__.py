@@ -44,6 +44,11 @@ def windows():
     return _load("im2col")
 
 
+def winograd():
+    """The Winograd F(2x2, 3x3) tile transforms, module ``kernels.winograd_tiles``."""
+    return _load("winograd_tiles")
+
+
 def pooling():
     """The pooling kernels, module ``kernels.pool2d``."""
     return _load("pool2d")

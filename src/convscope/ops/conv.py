@@ -14,7 +14,8 @@ Speed: the large temporaries (padded input, columns, their gradient) come from
 ``buffers.scratch`` and are reused across calls instead of being mapped afresh each time;
 ``scatter_windows`` runs the compiled twin in ``kernels.im2col`` when ``kernels.available()``
 (one pass per plane instead of KH*KW passes, a padded buffer and a crop). The gather stays
-NumPy on both paths: one strided view copied once runs at memory speed.
+NumPy on both paths: one strided view copied once runs at memory speed. With the compiled
+kernels, 3x3 stride-1 layers with >= 16 channels take Winograd F(2x2, 3x3) (ops.winograd).
 """
 
 from typing import NamedTuple
@@ -24,6 +25,7 @@ import numpy as np
 from .. import kernels
 from ..backend import get_xp
 from ..errors import ShapeError
+from . import winograd
 from .buffers import scratch
 from .shapes import as_tuple, check_ndim, non_negative, out_sizes, positive, same_padding
 
@@ -354,6 +356,8 @@ def _conv_forward(x, w, b, geom):
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
     dtype = np.result_type(*(d for d in dtypes if d is not None))
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    if winograd.usable(geom, dtype):
+        return winograd.forward(x, w, b, geom, dtypes)
     cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
     y = windows_times_weight(cols, w, geom.groups)
     if b is not None:
@@ -363,6 +367,8 @@ def _conv_forward(x, w, b, geom):
 
 def conv2d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db) for y = conv2d(x, w, b); None for an input that needs no grad or was None."""
+    if isinstance(cache, winograd.WinogradCache):
+        return winograd.backward(dy, cache, needs)
     cols, w, geom, (x_dtype, w_dtype, b_dtype) = cache
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None

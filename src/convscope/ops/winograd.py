@@ -1,0 +1,94 @@
+"""3x3 stride-1 convolution by Winograd F(2x2, 3x3): 16 GEMMs over channels between tile
+transforms, 2.25x fewer multiplies than the windows + one GEMM of ops.conv.
+
+    V = B^T d B (input tiles),  U = G g G^T (weights),  M[xi] = U[xi] V[xi],  y = A^T M A
+
+Backward is the adjoint of each step: dM = A dY A^T, dU = sum_tiles dM V^T (then
+dg = G^T dU G), dV = U^T dM (then dx = sum_tiles B dV B^T). The transforms are the
+compiled kernels of ``kernels.winograd_tiles`` (NumPy would spend more time in them than the
+GEMMs save), so conv2d takes this path only when ``kernels.available()``; the GEMMs are
+np.matmul. F(2x2, 3x3) transforms hold only +, - and halves: float32 keeps its accuracy.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import kernels
+from .buffers import scratch
+
+MIN_CHANNELS = 16  # fewer input or output channels: the windows path is as fast
+
+
+class WinogradCache(NamedTuple):
+    v: np.ndarray  # (16, N, C, T) transformed input tiles
+    u: np.ndarray  # (16, F, C) transformed weights
+    geom: object  # the ConvGeometry
+    dtypes: tuple  # the inputs' dtypes (x, w, b); grads come back in them
+
+
+def usable(geom, dtype):
+    """3x3, stride 1, no dilation, one group, float32/64, channels and image big enough that
+    the GEMMs dominate (small layers stay on the windows path), compiled kernels present."""
+    return (
+        geom.kernel == (3, 3)
+        and geom.stride == (1, 1)
+        and geom.dilation == (1, 1)
+        and geom.groups == 1
+        and min(geom.in_channels, geom.out_channels) >= MIN_CHANNELS
+        and min(geom.out_size) >= 4
+        and np.dtype(dtype) in (np.float32, np.float64)
+        and kernels.available()
+    )
+
+
+def _tile_scratch(k, n, c, t, dtype):
+    """A reused (16, N, C, T) tile array (see kernels.winograd_tiles.tile_array)."""
+    return k.tile_array(n, c, t, dtype, flat=scratch((k.tile_array_size(n, c, t),), dtype))
+
+
+def _g(dtype):
+    return kernels.winograd().G.astype(dtype)
+
+
+def forward(x, w, b, geom, dtypes):
+    """y (N, F, OH, OW) and the cache; x, w (and b) already in one float dtype."""
+    k = kernels.winograd()
+    n, c = x.shape[:2]
+    f = w.shape[0]
+    th, tw = k.tiles(geom.out_size)
+    before = (geom.pads[0][0], geom.pads[1][0])
+    v = k.input_transform(x, before, geom.out_size, out=_tile_scratch(k, n, c, th * tw, x.dtype))
+    g = _g(x.dtype)
+    u = np.einsum("ru,fcuv,sv->rsfc", g, w, g).reshape(16, f, c)
+    m = np.matmul(u[:, None], v, out=_tile_scratch(k, n, f, th * tw, x.dtype))
+    y = k.output_transform(m, geom.out_size, b)
+    return y, WinogradCache(v, u, geom, dtypes)
+
+
+def backward(dy, cache, needs):
+    """(dx, dw, db) in the inputs' dtypes; None where not needed."""
+    v, u, geom, (x_dtype, w_dtype, b_dtype) = cache
+    k = kernels.winograd()
+    dy = np.ascontiguousarray(dy, dtype=u.dtype)
+    n, f = dy.shape[:2]
+    dx = dw = db = None
+    if needs[0] or needs[1]:
+        dm = k.grad_output_transform(dy, out=_tile_scratch(k, n, f, v.shape[3], u.dtype))
+    if needs[1]:
+        du = np.matmul(dm, v.transpose(0, 1, 3, 2)).sum(axis=1)  # (16, F, C)
+        g = _g(u.dtype)
+        dw = np.einsum("ru,rsfc,sv->fcuv", g, du.reshape(4, 4, *du.shape[1:]), g)
+        dw = dw.astype(w_dtype, copy=False)
+    if needs[0]:
+        c = v.shape[2]
+        dv = np.matmul(
+            u.transpose(0, 2, 1)[:, None], dm, out=_tile_scratch(k, n, c, v.shape[3], u.dtype)
+        )
+        before = (geom.pads[0][0], geom.pads[1][0])
+        dx = k.grad_input_transform(dv, before, geom.in_size, geom.out_size).astype(
+            x_dtype, copy=False
+        )
+    if b_dtype is not None and needs[2]:
+        db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
+    return dx, dw, db

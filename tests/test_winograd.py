@@ -1,0 +1,135 @@
+"""Winograd F(2x2, 3x3): its tile transforms equal their definitions (NumPy twins written with
+the B, G, A matrices), and conv2d on the shapes that take it matches PyTorch, forward and
+every gradient (float64 to 1e-10, float32 to 1e-4)."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import convscope as cs
+import convscope.nn.functional as F
+from convscope import kernels
+from convscope.ops import conv, winograd
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="Numba missing or CONVSCOPE_JIT=0")
+TOL = {np.float32: {"rtol": 1e-6, "atol": 1e-5}, np.float64: {"rtol": 1e-12, "atol": 1e-12}}
+
+
+def _tiles_of(a, size, step):
+    """(N, C, TH, TW, size, size) windows of a (N, C, H', W') every `step` pixels."""
+    n, c, h, w = a.shape
+    th, tw = (h - size) // step + 1, (w - size) // step + 1
+    s = a.strides
+    return np.lib.stride_tricks.as_strided(
+        a, (n, c, th, tw, size, size), (s[0], s[1], s[2] * step, s[3] * step, s[2], s[3])
+    )
+
+
+def _planes(t):
+    """(N, C, TH, TW, 4, 4) -> (16, N, C, T)."""
+    n, c, th, tw = t.shape[:4]
+    return t.reshape(n, c, th * tw, 16).transpose(3, 0, 1, 2)
+
+
+def twin_input_transform(x, pads_before, out_size):
+    k = kernels.winograd()
+    th, tw = k.tiles(out_size)
+    n, c, h, w = x.shape
+    pad = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), x.dtype)
+    pad[:, :, pads_before[0] : pads_before[0] + h, pads_before[1] : pads_before[1] + w] = x
+    bt = k.BT.astype(x.dtype)
+    return _planes(np.einsum("ir,nctars,js->nctaij", bt, _tiles_of(pad, 4, 2), bt))
+
+
+def twin_output_transform(m, out_size, th, tw):
+    at = kernels.winograd().AT.astype(m.dtype)
+    _, n, f, _ = m.shape
+    mt = m.transpose(1, 2, 3, 0).reshape(n, f, th, tw, 4, 4)
+    y = np.einsum("ir,nfabrs,js->nfaibj", at, mt, at).reshape(n, f, 2 * th, 2 * tw)
+    return y[:, :, : out_size[0], : out_size[1]]
+
+
+@st.composite
+def geometries(draw):
+    n, c, f = draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    pads = tuple(draw(st.integers(0, 2)) for _ in range(4))  # top, bottom, left, right
+    oh, ow = h + pads[0] + pads[1] - 2, w + pads[2] + pads[3] - 2
+    return (n, c, f, h, w), pads, (max(oh, 1), max(ow, 1)), oh >= 1 and ow >= 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(geo=geometries(), dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 999))
+def test_tile_transforms_equal_their_definitions(geo, dtype, seed):
+    (n, c, f, h, w), (pt, pb, pl, pr), out, valid = geo
+    assume(valid)
+    k = kernels.winograd()
+    th, tw = k.tiles(out)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    v = k.input_transform(x, (pt, pl), out)
+    np.testing.assert_allclose(v, twin_input_transform(x, (pt, pl), out), **TOL[dtype])
+
+    m = rng.standard_normal((16, n, f, th * tw)).astype(dtype)
+    y = k.output_transform(m, out)
+    np.testing.assert_allclose(y, twin_output_transform(m, out, th, tw), **TOL[dtype])
+
+    # the backward transforms are the adjoints: <T a, b> == <a, T* b>
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dm = k.grad_output_transform(dy)
+    np.testing.assert_allclose(
+        np.vdot(y, dy), np.vdot(m, dm), rtol=1e-4 if dtype == np.float32 else 1e-10
+    )
+    dv = rng.standard_normal(v.shape).astype(dtype)
+    dx = k.grad_input_transform(dv, (pt, pl), (h, w), out)
+    np.testing.assert_allclose(
+        np.vdot(v, dv), np.vdot(x, dx), rtol=1e-4 if dtype == np.float32 else 1e-10
+    )
+
+
+@st.composite
+def layers(draw):
+    """conv2d calls that take the Winograd path: 3x3, stride 1, >= 16 channels."""
+    n = draw(st.integers(1, 2))
+    c, f = draw(st.integers(16, 20)), draw(st.integers(16, 20))
+    h, w = draw(st.integers(4, 11)), draw(st.integers(4, 11))
+    padding = draw(st.one_of(st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(0, 2)),
+                             st.just("same")))  # fmt: skip
+    return (n, c, h, w), (f, c, 3, 3), padding, draw(st.booleans())
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=layers(), dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 999))
+def test_winograd_conv2d_matches_torch(layer, dtype, seed):
+    x_shape, w_shape, padding, bias = layer
+    geom = conv.check_conv("conv2d", x_shape, w_shape, 1, padding, 1, 1)
+    assume(min(geom.out_size) >= 4)
+    assert winograd.usable(geom, dtype)
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
+    arrays += [rng.standard_normal(w_shape[0])] if bias else []
+    arrays = [a.astype(dtype) for a in arrays]
+    ours = [cs.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.from_numpy(a).requires_grad_() for a in arrays]
+    y = F.conv2d(*ours, padding=padding)
+    ty = torch.nn.functional.conv2d(*theirs, padding=padding)
+    dy = rng.standard_normal(ty.shape).astype(dtype)
+    y.backward(dy)
+    ty.backward(torch.from_numpy(dy))
+    tol = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-4}
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), **tol)
+    for a, t in zip(ours, theirs, strict=True):
+        assert a.grad.dtype == dtype
+        np.testing.assert_allclose(a.grad, t.grad.numpy(), **tol)
+
+
+def test_backward_skips_what_is_not_needed():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 16, 6, 6)), rng.standard_normal((16, 16, 3, 3))
+    y, cache = conv.conv2d_forward(x, w, padding=1)
+    assert isinstance(cache, winograd.WinogradCache)
+    dx, dw, db = conv.conv2d_backward(np.ones_like(y), cache, needs=(False, True, False))
+    assert dx is None and db is None and dw.shape == w.shape
