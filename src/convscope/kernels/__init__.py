@@ -9,6 +9,11 @@ stays NumPy-only. ``available()`` is False when Numba is missing or the environm
 ``CONVSCOPE_JIT=0``; the ops then take their NumPy path. Kernels are compiled on first
 call (a few seconds per dtype) and cached on disk next to their source, so later
 processes load them in milliseconds.
+
+The kernels run in the calling thread (no ``parallel=True``): OpenBLAS keeps its worker
+threads spinning for a while after every GEMM, and a Numba thread pool competing with
+them for the cores made whole training steps 3x slower on a 2-core machine; the GEMMs
+between the kernels get the threads instead.
 """
 
 import importlib
@@ -29,12 +34,6 @@ def available():
 
 def _load(name):  # the accessors are named apart from the modules they import
     if name not in _MODULES:
-        if "NUMBA_THREADING_LAYER" not in os.environ:
-            import numba
-
-            # Numba's OpenMP layer stalls ~8 ms per call when the other core is busy (a shared
-            # 2-core machine); its own workqueue layer does not. The user's choice wins.
-            numba.config.THREADING_LAYER = "workqueue"
         _MODULES[name] = importlib.import_module(f".{name}", __name__)
     return _MODULES[name]
 

@@ -3,7 +3,7 @@
     dx[n, c, i*SH + u*DH - PT, j*SW + v*DW - PL] += dcols[n, c, u, v, i, j]
 
 dx is the unpadded input gradient (N, C, H, W), PT/PL the top/left paddings; sums that
-land in the padding are dropped. One (n, c) plane per thread: zeroing, the KH*KW adds
+land in the padding are dropped. One (n, c) plane at a time: zeroing, the KH*KW adds
 and the crop happen in one pass over a plane that stays in cache, where NumPy needs a
 padded buffer, KH*KW passes over all of it and a copy to crop it. The valid column range
 of each kernel offset is computed once, so the inner loop is a plain add.
@@ -25,12 +25,12 @@ def _valid(k, stride, dilation, pad, size, out):
     return min(lo, out), max(min(hi, out), min(lo, out))
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _scatter(dcols, dx, sh, sw, dh, dw, pt, pl):
     n, c, h, w = dx.shape
     kh, kw, oh, ow = dcols.shape[2:]
     df, xf = dcols.reshape(-1), dx.reshape(-1)
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         for k in range(p * h * w, (p + 1) * h * w):
             xf[k] = 0
         for u in range(kh):

@@ -1,4 +1,4 @@
-"""2-D pooling forward and backward, compiled with Numba; one (n, c) plane per thread.
+"""2-D pooling forward and backward, compiled with Numba; one (n, c) plane at a time.
 
     max/min: y[n,c,i,j] = extreme of x[n, c, i*SH - PT + u, j*SW - PL + v] over the window
              clipped to the input; arg[n,c,i,j] = its flat index h*W + w in the plane.
@@ -41,11 +41,11 @@ def _divisor(out, kernel, stride, pad, size, count_include_pad):
     return d
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _max_forward(x, y, arg, kh, kw, sh, sw, pt, pl):
     n, c, h, w = x.shape
     oh, ow = y.shape[2:]
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         xs, ys, args = x[p // c, p % c], y[p // c, p % c], arg[p // c, p % c]
         for i in range(oh):
             r0 = max(i * sh - pt, 0)
@@ -65,11 +65,11 @@ def _max_forward(x, y, arg, kh, kw, sh, sw, pt, pl):
                             args[i, j] = r * w + j * sw + v - pl
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _max_forward_2x2(x, y, arg):
     n, c, h, w = x.shape
     oh, ow = y.shape[2:]
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         b, ch = p // c, p % c
         for i in range(oh):
             for j in range(ow):
@@ -85,11 +85,11 @@ def _max_forward_2x2(x, y, arg):
                 arg[b, ch, i, j] = best
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _extreme_backward(dy, arg, dx):
     n, c, h, w = dx.shape
     oh, ow = dy.shape[2:]
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         dys, args = dy[p // c, p % c].reshape(-1), arg[p // c, p % c].reshape(-1)
         dxs = dx[p // c, p % c].reshape(-1)
         dxs[:] = 0
@@ -97,13 +97,13 @@ def _extreme_backward(dy, arg, dx):
             dxs[args[k]] += dys[k]
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
     n, c, h, w = x.shape
     oh, ow = y.shape[2:]
     dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
     dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         xs, ys = x[p // c, p % c], y[p // c, p % c]
         ys[:] = 0
         for i in range(oh):
@@ -119,11 +119,11 @@ def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
                 ys[i, j] /= dh[i] * dw[j]
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _avg_forward_2x2(x, y):
     n, c = x.shape[:2]
     oh, ow = y.shape[2:]
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         b, ch = p // c, p % c
         for i in range(oh):
             for j in range(ow):
@@ -132,11 +132,11 @@ def _avg_forward_2x2(x, y):
                 y[b, ch, i, j] = (top + bottom) / 4
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _avg_backward_2x2(dy, dx):
     n, c = dx.shape[:2]
     oh, ow = dy.shape[2:]
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         b, ch = p // c, p % c
         for i in range(oh):
             for j in range(ow):
@@ -147,13 +147,13 @@ def _avg_backward_2x2(dy, dx):
                 dx[b, ch, 2 * i + 1, 2 * j + 1] = g
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _avg_backward(dy, dx, kh, kw, sh, sw, pt, pl, count_include_pad):
     n, c, h, w = dx.shape
     oh, ow = dy.shape[2:]
     dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
     dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         dys, dxs = dy[p // c, p % c], dx[p // c, p % c]
         dxs[:] = 0
         g = np.empty(ow, dtype=dx.dtype)

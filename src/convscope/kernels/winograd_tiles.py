@@ -14,7 +14,7 @@ The backward pass is the exact adjoint of each step:
 
 Layouts: V, dV (16, N, C, T) and M, dM (16, N, F, T) with T = TH*TW tiles per image,
 TH = ceil(OH/2), TW = ceil(OW/2). The transforms use only adds (and halves in G),
-so float32 loses no accuracy. One (n, channel) plane per thread. Tile arrays come from
+so float32 loses no accuracy. One (n, channel) plane at a time. Tile arrays come from
 ``tile_array`` (planes skewed off power-of-two distances).
 """
 
@@ -51,10 +51,10 @@ def _a(y0, y1):
     return y0, y0 + y1, y0 - y1, -y1
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _input_transform(x, v, pt, pl, th, tw):
     n, c, h, w = x.shape
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         b, ch = p // c, p % c
         pad = np.zeros((2 * th + 2, 2 * tw + 2), dtype=x.dtype)
         pad[pt : pt + h, pl : pl + w] = x[b, ch]
@@ -86,10 +86,10 @@ def _input_transform(x, v, pt, pl, th, tw):
                 v[12, b, ch, t], v[13, b, ch, t], v[14, b, ch, t], v[15, b, ch, t] = _bt(c30, c31, c32, c33)  # fmt: skip
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _output_transform(m, bias, y, tw):
     n, f, oh, ow = y.shape
-    for p in nb.prange(n * f):
+    for p in range(n * f):
         b, ch = p // f, p % f
         for r in range(0, oh, 2):
             for q in range(0, ow, 2):
@@ -110,11 +110,11 @@ def _output_transform(m, bias, y, tw):
                         y[b, ch, r + 1, q + 1] = y11 + bias[ch]
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _grad_output_transform(dy, dm, tw):
     n, f, oh, ow = dy.shape
     zero = dy.dtype.type(0)
-    for p in nb.prange(n * f):
+    for p in range(n * f):
         b, ch = p // f, p % f
         for r in range(0, oh, 2):
             for q in range(0, ow, 2):
@@ -132,10 +132,10 @@ def _grad_output_transform(dy, dm, tw):
                 dm[12, b, ch, t], dm[13, b, ch, t], dm[14, b, ch, t], dm[15, b, ch, t] = _a(c30, c31)  # fmt: skip
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _grad_input_transform(dv, dx, pt, pl, th, tw):
     n, c, h, w = dx.shape
-    for p in nb.prange(n * c):
+    for p in range(n * c):
         b, ch = p // c, p % c
         acc = np.zeros((2 * th + 2, 2 * tw + 2), dtype=dx.dtype)
         for ta in range(th):
