@@ -89,7 +89,9 @@ def test_max_and_min_pool_equal_the_numpy_twin(cfg, dtype, seed, special, kind):
     np.testing.assert_array_equal(yk, y)
     dy = rng.standard_normal(y.shape).astype(dtype)
     (dx,) = pool.max_pool2d_backward(dy, cache)
-    np.testing.assert_allclose(kernels.pooling().extreme_backward(dy, arg, shape), dx, **TOL[dtype])
+    np.testing.assert_allclose(
+        kernels.pooling().extreme_backward(dy, arg, shape, k, s, p), dx, **TOL[dtype]
+    )
 
 
 @settings(max_examples=150, deadline=None)

@@ -1,7 +1,7 @@
 """2-D pooling forward and backward, compiled with Numba; one (n, c) plane at a time.
 
     max/min: y[n,c,i,j] = extreme of x[n, c, i*SH - PT + u, j*SW - PL + v] over the window
-             clipped to the input; arg[n,c,i,j] = its flat index h*W + w in the plane.
+             clipped to the input; arg[n,c,i,j] = its flat index h*W + w in the plane (int32).
              The FIRST extreme in row-major order wins (PyTorch's tie rule); a NaN wins
              over numbers and propagates (PyTorch's rule: take v if v > best or v is NaN).
     avg:     y = window sum / divisor, with PyTorch's divisor: the window clipped to the
@@ -98,6 +98,22 @@ def _extreme_backward(dy, arg, dx):
 
 
 @nb.njit(cache=True)
+def _extreme_backward_2x2(dy, arg, dx):
+    n, c, h, w = dx.shape
+    oh, ow = dy.shape[2:]
+    zero = dx.dtype.type(0)
+    for p in range(n * c):
+        b, ch = p // c, p % c
+        for i in range(oh):
+            for j in range(ow):
+                g, at = dy[b, ch, i, j], arg[b, ch, i, j]
+                for u in range(2):
+                    for v in range(2):
+                        here = (2 * i + u) * w + 2 * j + v
+                        dx[b, ch, 2 * i + u, 2 * j + v] = g if here == at else zero
+
+
+@nb.njit(cache=True)
 def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
     n, c, h, w = x.shape
     oh, ow = y.shape[2:]
@@ -176,11 +192,19 @@ def _is_2x2(kernel, stride, padding, in_size, out_size):
     return tuple(kernel) == tuple(stride) == (2, 2) and tuple(padding) == (0, 0) and inside
 
 
-def extreme_forward(x, kernel, stride, padding, out_size, minimum=False):
-    """Max (or min) pool of x (N, C, H, W) -> (y (N, C, OH, OW), arg: int64 flat plane indices)."""
+def _fresh(in_shape, dy):
+    """dx for the 2x2 kernels, which write every element their windows cover: uninitialised
+    when the windows tile the input, zeros when a last odd row/column is left out."""
+    full = 2 * dy.shape[2] == in_shape[2] and 2 * dy.shape[3] == in_shape[3]
+    return np.empty(in_shape, dtype=dy.dtype) if full else np.zeros(in_shape, dtype=dy.dtype)
+
+
+def extreme_forward(x, kernel, stride, padding, out_size, minimum=False, arg=None):
+    """Max (or min) pool of x (N, C, H, W) -> (y (N, C, OH, OW), arg: int32 flat plane
+    indices of each window's extreme, written into ``arg`` when given)."""
     x = -x if minimum else np.ascontiguousarray(x)
     y = np.empty(x.shape[:2] + tuple(out_size), dtype=x.dtype)
-    arg = np.empty(y.shape, dtype=np.int64)
+    arg = np.empty(y.shape, dtype=np.int32) if arg is None else arg
     if _is_2x2(kernel, stride, padding, x.shape[2:], out_size):
         _max_forward_2x2(x, y, arg)
     else:
@@ -190,10 +214,15 @@ def extreme_forward(x, kernel, stride, padding, out_size, minimum=False):
     return y, arg
 
 
-def extreme_backward(dy, arg, in_shape):
+def extreme_backward(dy, arg, in_shape, kernel, stride, padding):
     """dx (N, C, H, W): each dy[n,c,i,j] added at plane index arg[n,c,i,j]."""
+    dy = np.ascontiguousarray(dy)
+    if _is_2x2(kernel, stride, padding, in_shape[2:], dy.shape[2:]):
+        dx = _fresh(in_shape, dy)
+        _extreme_backward_2x2(dy, arg, dx)
+        return dx
     dx = np.empty(in_shape, dtype=dy.dtype)
-    _extreme_backward(np.ascontiguousarray(dy), arg, dx)
+    _extreme_backward(dy, arg, dx)
     return dx
 
 
@@ -212,8 +241,7 @@ def avg_backward(dy, in_shape, kernel, stride, padding, count_include_pad=True):
     """dx (N, C, H, W): dy[n,c,i,j] / divisor spread over window (i, j)."""
     dy = np.ascontiguousarray(dy)
     if _is_2x2(kernel, stride, padding, in_shape[2:], dy.shape[2:]):
-        full = 2 * dy.shape[2] == in_shape[2] and 2 * dy.shape[3] == in_shape[3]
-        dx = np.empty(in_shape, dtype=dy.dtype) if full else np.zeros(in_shape, dtype=dy.dtype)
+        dx = _fresh(in_shape, dy)
         _avg_backward_2x2(dy, dx)
         return dx
     dx = np.empty(in_shape, dtype=dy.dtype)

@@ -28,6 +28,7 @@ import numpy as np
 from .. import kernels
 from ..backend import default_float
 from ..errors import ShapeError
+from .buffers import scratch
 from .shapes import as_tuple, check_ndim, non_negative, out_sizes, positive
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
@@ -106,7 +107,8 @@ def _compiled_forward(kind, x, kernel, stride, padding, out, count_include_pad):
     if kind == "avg":
         y = k.avg_forward(x, kernel, stride, padding, out, count_include_pad)
     else:
-        y, arg = k.extreme_forward(x, kernel, stride, padding, out, minimum=kind == "min")
+        arg = scratch(x.shape[:2] + tuple(out), np.int32)  # held by the cache until backward
+        y, arg = k.extreme_forward(x, kernel, stride, padding, out, kind == "min", arg)
     cache = PoolCache(kind, x.shape, None, kernel, stride, padding, None, None, None, False,
                       compiled=True, arg=arg, count_include_pad=count_include_pad)  # fmt: skip
     return y, cache
@@ -116,7 +118,7 @@ def _compiled_backward(dy, c):
     k = kernels.pooling()
     if c.kind == "avg":
         return k.avg_backward(dy, c.x_shape, c.kernel, c.stride, c.padding, c.count_include_pad)
-    return k.extreme_backward(dy, c.arg, c.x_shape)
+    return k.extreme_backward(dy, c.arg, c.x_shape, c.kernel, c.stride, c.padding)
 
 
 def _pool_backward(dy, cache):
