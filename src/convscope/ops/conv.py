@@ -373,18 +373,39 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
     if needs[0]:
-        pointwise = geom.kernel == geom.stride == (1, 1) and geom.pads == ((0, 0), (0, 0))
-        dcols = weight_t_times(dy, w, geom.groups, geom.kernel, temporary=not pointwise)
-        if pointwise:  # dx = W^T dy: the columns are dx itself
-            dx = dcols.reshape(dy.shape[0], -1, *geom.in_size)
-        else:
-            dx = scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.in_size)
-        dx = dx.astype(x_dtype, copy=False)
+        dx = _input_grad(dy, w, geom).astype(x_dtype, copy=False)
     if needs[1]:
         dw = windows_grad_weight(dy, cols, geom.groups).astype(w_dtype, copy=False)
     if b_dtype is not None and needs[2]:
         db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
     return dx, dw, db
+
+
+def _input_grad(dy, w, geom):
+    """dX. Pointwise: W^T dy. Stride 1 on the NumPy path with no more output than input
+    channels: the full correlation of dy with the flipped, transposed kernel, as windows +
+    GEMM (copying windows measured ~25% faster than scattering them). Otherwise W^T dy
+    scattered onto the windows (compiled when the kernels are available)."""
+    (pt, pb), (pl, pr) = geom.pads
+    reach = tuple(d * (k - 1) for d, k in zip(geom.dilation, geom.kernel, strict=True))
+    if geom.kernel == geom.stride == (1, 1) and (pt, pb, pl, pr) == (0, 0, 0, 0):
+        dcols = weight_t_times(dy, w, geom.groups, geom.kernel, temporary=False)
+        return dcols.reshape(dy.shape[0], -1, *geom.in_size)
+    if (
+        geom.stride == (1, 1)
+        and geom.out_channels <= geom.in_channels
+        and max(pt, pb) <= reach[0]
+        and max(pl, pr) <= reach[1]
+        and not (get_xp(dy) is np and kernels.available())
+    ):
+        g, (f, cg, kh, kw) = geom.groups, w.shape
+        flipped = w[:, :, ::-1, ::-1].reshape(g, f // g, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+        flipped = flipped.reshape(g * cg, f // g, kh, kw)
+        pads = ((reach[0] - pt, reach[0] - pb), (reach[1] - pl, reach[1] - pr))
+        cols = gather_windows(dy, geom.kernel, (1, 1), geom.dilation, pads, geom.in_size)
+        return windows_times_weight(cols, flipped, g)
+    dcols = weight_t_times(dy, w, geom.groups, geom.kernel)
+    return scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.in_size)
 
 
 def conv1d_backward(dy, cache, needs=(True, True, True)):
