@@ -24,6 +24,7 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[2])
     ap.add_argument("--quick", action="store_true", help="a smoke run: 3 conv shapes, few rounds")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds per case (default 9)")
     ap.add_argument("--pause", type=float, default=0.15,
                     help="seconds to sleep after each call (BLAS threads spin ~0.1 s)")  # fmt: skip
@@ -73,6 +74,10 @@ def run(args):
     print()
     for line in summary["lines"]:
         print(line)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(rows, info, summary, args))
+        print(f"wrote {args.markdown}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "rounds": rounds, "rows": rows, "summary": summary}, f,
@@ -100,6 +105,27 @@ def print_row(row, first):
         )
     line += "".join(f"{row['flops'] / row['ms'][c] / 1e6:>15.1f}" for c in names)
     print(line)
+
+
+def markdown(rows, info, summary, args):
+    """The table and summary as Markdown, for docs/performance.md."""
+    names = [c for c in CONTENDERS if c in rows[0]["ms"]]
+    ratios = [c for c in names if c != "torch" and "torch" in names]
+    head = ["group", "case", *(f"{c} ms" for c in names), *(f"{c}/torch" for c in ratios)]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        cells = [r["group"], r["case"], *(f"{r['ms'][c]:.2f}" for c in names)]
+        cells += [f"{r['ms'][c] / r['ms']['torch']:.2f}x" for c in ratios]
+        lines.append(" | ".join(cells))
+    env = " ".join(f"{k}={v}" for k, v in info["env"].items()) or "none"
+    threads = args.threads or "library defaults"
+    intro = (
+        f"{info['cpu']}, {info['cores']} cores, threads: {threads}; BLAS kernel"
+        f" {info['blas_core']} (expected {info['blas_core_expected']}); OPENBLAS_* etc.: {env};"
+        f" numpy {info['numpy']}, numba {info['numba']}, torch {info['torch']}; medians of"
+        f" {args.rounds or 9} alternating rounds."
+    )
+    return "\n".join([intro, "", *[f"| {line} |" for line in lines], "", *summary["lines"], ""])
 
 
 def summarise(rows):
