@@ -7,8 +7,8 @@
 Numba is imported only when a kernel module is first asked for, so ``import convscope``
 stays NumPy-only. ``available()`` is False when Numba is missing or the environment sets
 ``CONVSCOPE_JIT=0``; the ops then take their NumPy path. Kernels are compiled on first
-call (a few seconds per dtype) and cached on disk next to their source, so later
-processes load them in milliseconds.
+call (all of them, float32 and float64: ~10-15 s) and cached on disk next to their source, so later
+processes load them in ~0.4 s.
 
 The kernels run in the calling thread (no ``parallel=True``): OpenBLAS keeps its worker
 threads spinning for a while after every GEMM, and a Numba thread pool competing with
