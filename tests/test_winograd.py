@@ -91,9 +91,9 @@ def test_tile_transforms_equal_their_definitions(geo, dtype, seed):
 
 @st.composite
 def layers(draw):
-    """conv2d calls that take the Winograd path: 3x3, stride 1, >= 16 channels."""
+    """conv2d calls that take the Winograd path: 3x3, stride 1, >= 8 channels."""
     n = draw(st.integers(1, 2))
-    c, f = draw(st.integers(16, 20)), draw(st.integers(16, 20))
+    c, f = draw(st.integers(8, 20)), draw(st.integers(8, 20))
     h, w = draw(st.integers(4, 11)), draw(st.integers(4, 11))
     padding = draw(st.one_of(st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(0, 2)),
                              st.just("same")))  # fmt: skip

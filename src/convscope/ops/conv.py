@@ -15,7 +15,7 @@ Speed: the large temporaries (padded input, columns, their gradient) come from
 ``scatter_windows`` runs the compiled twin in ``kernels.im2col`` when ``kernels.available()``
 (one pass per plane instead of KH*KW passes, a padded buffer and a crop). The gather stays
 NumPy on both paths: one strided view copied once runs at memory speed. With the compiled
-kernels, 3x3 stride-1 layers with >= 16 channels take Winograd F(2x2, 3x3) (ops.winograd).
+kernels, 3x3 stride-1 layers with >= 8 channels take Winograd F(2x2, 3x3) (ops.winograd).
 """
 
 from typing import NamedTuple
