@@ -315,3 +315,61 @@ def test_init_functions():
 def test_bad_layer_arguments_raise_a_sentence(make, match):
     with pytest.raises(ShapeError, match=match):
         make()
+
+
+def test_shared_layer_appears_under_every_name_in_state_dict_like_torch():
+    def build(lib):
+        net = lib.Module()
+        lin = lib.Linear(3, 2)
+        net.a, net.b = lin, lin
+        net.c = lib.Sequential(lin, lib.ReLU())
+        return net
+
+    ours, theirs = build(nn), build(torch.nn)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert len(list(ours.parameters())) == len(list(theirs.parameters())) == 2
+    state = {k: v.numpy() * 0 + 7 for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(state)
+    np.testing.assert_array_equal(ours.a.weight.data, 7)
+    with pytest.raises(CheckpointError, match=r"missing keys: b.weight \(2, 3\)"):
+        ours.load_state_dict({k: v for k, v in state.items() if not k.startswith("b.")})
+
+
+def test_load_state_dict_of_a_non_mapping_is_a_sentence():
+    with pytest.raises(CheckpointError, match="expects a mapping name -> array.*got a list"):
+        nn.Linear(2, 2).load_state_dict([1, 2])
+
+
+def test_to_casts_dtype_and_accepts_cpu_only():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    assert net.to(np.float64) is net
+    assert net[0].weight.dtype == np.float64 and net[1].running_mean.dtype == np.float64
+    net.to("cpu", dtype="float32")
+    assert net[0].weight.dtype == np.float32 and net[1].num_batches_tracked.dtype == np.int64
+    for bad in ("cuda", np.int32, "float16"):
+        with pytest.raises(cs.errors.ConvscopeError, match="Sequential.to: cannot move to"):
+            net.to(bad)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: nn.Dropout("0.5"), r"Dropout: p must be a probability in \[0, 1\], got p='0.5'"),
+        (lambda: nn.Dropout2d(-0.1), r"Dropout2d: p must be a probability"),
+        (lambda: nn.MaxPool2d(0), "MaxPool2d: kernel_size must be a positive integer"),
+        (lambda: nn.MaxPool1d(2, stride=0), "MaxPool1d: stride must be a positive integer"),
+        (lambda: nn.AvgPool2d(2, padding=2), "AvgPool2d: padding=2 is more than half"),
+        (lambda: nn.AvgPool2d(2, count_include_pad="no"), "count_include_pad must be True or"),
+        (lambda: nn.MaxPool2d(2, ceil_mode="yes"), "MaxPool2d: ceil_mode must be True or False"),
+        (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), "mode='bilinear' is not supported"),
+        (lambda: nn.Upsample(), "give exactly one of size and scale_factor"),
+    ],
+)
+def test_layer_constructors_reject_bad_arguments(make, match):
+    with pytest.raises(ShapeError, match=match):
+        make()
+
+
+def test_functional_avg_pool_rejects_a_non_bool_flag():
+    with pytest.raises(ShapeError, match="avg_pool2d: count_include_pad must be True or False"):
+        nn.functional.avg_pool2d(np.ones((1, 1, 4, 4)), 2, count_include_pad="no")

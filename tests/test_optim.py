@@ -216,3 +216,19 @@ def test_load_state_dict_accepts_scalars_saved_as_0d_arrays():
     again = Adam([cs.tensor(np.ones(3), requires_grad=True)])
     again.load_state_dict(state)
     assert again.state_dict()["state"][0]["step"] == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda m: cs.optim.SGD(m, lr=0.1), "SGD: got the model Linear itself; pass model.param"),
+        (lambda m: cs.optim.SGD(3, lr=0.1), "params must be an iterable of Tensors, got int"),
+        (lambda m: cs.optim.Adam(m.parameters(), lr="0.1"), "Adam: lr must be a number, got '0.1'"),
+        (lambda m: cs.optim.SGD(m.parameters(), momentum=None), "momentum must be a number"),
+        (lambda m: cs.optim.Adam(m.parameters(), betas=("a", 1)), "betas must be two numbers"),
+        (lambda m: cs.optim.lr_scheduler.StepLR(None, 2), "StepLR: expects an optimizer, got None"),
+    ],
+)
+def test_misuse_is_a_sentence(make, match):
+    with pytest.raises(cs.errors.ConvscopeError, match=match):
+        make(cs.nn.Linear(2, 2))

@@ -4,14 +4,17 @@ Assigning a Parameter, a Module or (via ``register_buffer``) an ndarray to an at
 registers it, in order. ``state_dict()`` walks each module's parameters, then its
 buffers, then its children, giving exactly PyTorch's keys (``conv1.weight``,
 ``bn.running_mean``, ``bn.num_batches_tracked``, ...). Buffers are plain ndarrays.
+As in PyTorch, a layer registered under two names appears under both in ``state_dict()``
+(``a.weight`` and ``b.weight``), while ``parameters()`` yields each Parameter once.
 """
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
 
 from ..autograd import Tensor
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConvscopeError
 from .parameter import Parameter
 
 
@@ -197,6 +200,26 @@ class Module:
         """Cast parameters, gradients and float buffers to float32 in place; returns self."""
         return self._cast(np.float32)
 
+    def to(self, *args, dtype=None, device=None):
+        """``to(np.float64)``, ``to("float32")``, ``to(dtype=...)``; a device "cpu" is a no-op.
+
+        convscope computes on the CPU with NumPy, so any other device is an error. Returns self.
+        """
+        for arg in (*args, device, dtype):
+            if arg is None or (isinstance(arg, str) and arg == "cpu"):
+                continue
+            try:
+                dt = np.dtype(arg)
+            except TypeError:
+                dt = None
+            if dt is None or dt.kind != "f" or dt.itemsize not in (4, 8):
+                raise ConvscopeError(
+                    f"{type(self).__name__}.to: cannot move to {arg!r}; convscope runs on the CPU"
+                    f" in float32 or float64: use .to(np.float32), .to(np.float64) or .to('cpu')"
+                )
+            self._cast(dt.type)
+        return self
+
     def _cast(self, dtype):
         for p in self.parameters():
             p.data = p.data.astype(dtype)
@@ -210,26 +233,26 @@ class Module:
 
     # ---- checkpoints -------------------------------------------------------
     def state_dict(self):
-        """name -> ndarray copy: each module's parameters, then its buffers, then its children."""
+        """name -> ndarray copy: each module's parameters, then its buffers, then its children.
+
+        A shared layer or parameter appears under every name it is registered as (PyTorch's rule).
+        """
         state = {}
-        for prefix, module in self.named_modules():
-            dot = f"{prefix}." if prefix else ""
-            for store in (module._parameters, module._buffers):
-                for name, value in store.items():
-                    if value is not None:
-                        arr = value.data if isinstance(value, Tensor) else value
-                        state[dot + name] = arr.copy()
+        for key, (module, store, name) in self._state_slots().items():
+            value = getattr(module, store)[name]
+            state[key] = (value.data if isinstance(value, Tensor) else value).copy()
         return state
 
-    def _state_slots(self):
-        """name -> (module, store, key) for every entry state_dict() would hold."""
+    def _state_slots(self, prefix=""):
+        """name -> (module, store, key) for every entry state_dict() holds, duplicates included."""
         slots = {}
-        for prefix, module in self.named_modules():
-            dot = f"{prefix}." if prefix else ""
-            for store in ("_parameters", "_buffers"):
-                for name, value in getattr(module, store).items():
-                    if value is not None:
-                        slots[dot + name] = (module, store, name)
+        for store in ("_parameters", "_buffers"):
+            for name, value in getattr(self, store).items():
+                if value is not None:
+                    slots[prefix + name] = (self, store, name)
+        for name, child in self._modules.items():
+            if child is not None:
+                slots.update(child._state_slots(f"{prefix}{name}."))
         return slots
 
     def load_state_dict(self, state_dict, strict=True):
@@ -239,6 +262,11 @@ class Module:
         missing and unexpected key, with shapes. Returns (missing_keys, unexpected_keys).
         Nothing is copied unless every key fits.
         """
+        if not isinstance(state_dict, Mapping):
+            raise CheckpointError(
+                f"load_state_dict: expects a mapping name -> array, e.g. from state_dict() or"
+                f" safetensors' load_file, got a {type(state_dict).__name__}"
+            )
         slots = self._state_slots()
         arrays = {k: _to_numpy(v) for k, v in state_dict.items()}
         missing = [k for k in slots if k not in arrays]

@@ -3,6 +3,8 @@
 linear:  y = x @ W.T + b      x (*, in), W (out, in), b (out,) -> y (*, out)   (one matmul)
 flatten: (d0, ..., d_start, ..., d_end, ...) -> (d0, ..., d_start * ... * d_end, ...)
 dropout: y = x * m / (1 - p),  m ~ Bernoulli(1 - p) per element  (inverted dropout)
+dropout2d: the same with one m per (n, c) channel plane
+unflatten: (..., d_dim, ...) -> (..., *sizes, ...)  (the inverse of flatten)
 """
 
 import numbers
@@ -67,28 +69,75 @@ def flatten_backward(dy, x_shape):
     return (dy.reshape(x_shape),)
 
 
+def unflatten_forward(x, *, dim, sizes):
+    """Split axis dim into sizes (one entry may be -1); backward is flatten_backward."""
+    axis = _axis("unflatten", x.ndim, dim, "dim")
+    sizes = tuple(sizes) if isinstance(sizes, (tuple, list)) else (sizes,)
+    n = x.shape[axis]
+    ints = [int(s) for s in sizes if isinstance(s, numbers.Integral) and not isinstance(s, bool)]
+    known = int(np.prod([s for s in ints if s != -1]))
+    free = ints.count(-1)
+    if (
+        not sizes
+        or len(ints) != len(sizes)
+        or any(s < 1 and s != -1 for s in ints)
+        or free > 1
+        or (known != n if free == 0 else n % known != 0)
+    ):
+        raise ShapeError(
+            f"unflatten: sizes {sizes!r} cannot split axis {dim} of size {n} (input {x.shape});"
+            f" give positive integers whose product is {n} (at most one -1 to infer)"
+        )
+    sizes = tuple(n // known if s == -1 else s for s in ints)
+    return x.reshape(x.shape[:axis] + sizes + x.shape[axis + 1 :]), x.shape
+
+
 def dropout_forward(x, *, p=0.5, training=True, rng=None):
     """Zero each element with probability p and scale the rest by 1/(1-p); the identity when
     p == 0 or not training. rng: a numpy Generator (a fresh unseeded one when None)."""
-    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
-        raise ShapeError(f"dropout: p={p!r} must be a probability in [0, 1]; e.g. p=0.5")
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise ShapeError(
-            f"dropout: rng must be a numpy.random.Generator, got {type(rng).__name__};"
-            f" use rng=np.random.default_rng(seed)"
-        )
+    _check_dropout("dropout", p, rng)
     if not training or p == 0:
         return x, None
-    if p == 1:
-        mask = np.zeros_like(x)
-    else:
-        rng = rng or np.random.default_rng()
-        draw = rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
-        mask = (draw >= p) * x.dtype.type(1.0 / (1.0 - p))
+    mask = _keep_mask(x.shape, x.dtype, p, rng)
     return x * mask, mask
 
 
+def dropout2d_forward(x, *, p=0.5, training=True, rng=None):
+    """Channel dropout of x (N, C, H, W) or (N, C, L): one draw per (n, c) plane, mask
+    (N, C, 1, ...) broadcast over the plane; backward is dropout_backward."""
+    _check_dropout("dropout2d", p, rng)
+    if x.ndim not in (3, 4):
+        raise ShapeError(
+            f"dropout2d: expected a 4-D input (N, C, H, W) (or 3-D (N, C, L)), got shape {x.shape};"
+            f" use F.dropout for other shapes"
+        )
+    if not training or p == 0:
+        return x, None
+    mask = _keep_mask(x.shape[:2] + (1,) * (x.ndim - 2), x.dtype, p, rng)
+    return x * mask, mask
+
+
+def _check_dropout(op, p, rng):
+    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ShapeError(f"{op}: p={p!r} must be a probability in [0, 1]; e.g. p=0.5")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise ShapeError(
+            f"{op}: rng must be a numpy.random.Generator, got {type(rng).__name__};"
+            f" use rng=np.random.default_rng(seed)"
+        )
+
+
+def _keep_mask(shape, dtype, p, rng):
+    """Bernoulli(1 - p) draws scaled by 1/(1-p), in dtype (all zeros when p == 1)."""
+    if p == 1:
+        return np.zeros(shape, dtype)
+    rng = rng or np.random.default_rng()
+    draw = rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    return (draw >= p) * dtype.type(1.0 / (1.0 - p))
+
+
 def dropout_backward(dy, mask):
+    """dx = dy * mask (the mask broadcasts for dropout2d)."""
     return (dy if mask is None else dy * mask,)
 
 

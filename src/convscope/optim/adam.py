@@ -1,6 +1,7 @@
 """Adam and AdamW, with PyTorch's update rules (bias correction, optional AMSGrad)."""
 
 import math
+import numbers
 
 import numpy as np
 
@@ -34,9 +35,11 @@ class Adam(Optimizer):
         name = type(self).__name__
         require(g["lr"] >= 0, f"{name}: learning rate must be >= 0, got lr={g['lr']}")
         require(g["eps"] >= 0, f"{name}: eps must be >= 0, got eps={g['eps']}")
-        betas = tuple(g["betas"])
+        betas = tuple(g["betas"]) if isinstance(g["betas"], (tuple, list)) else (g["betas"],)
         require(
-            len(betas) == 2 and all(0 <= b < 1 for b in betas),
+            len(betas) == 2
+            and all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in betas)
+            and all(0 <= b < 1 for b in betas),
             f"{name}: betas must be two numbers in [0, 1), got betas={betas}; e.g. (0.9, 0.999)",
         )
         require(

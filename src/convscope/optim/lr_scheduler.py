@@ -13,6 +13,11 @@ class LRScheduler:
     """Base: remembers each group's starting ``lr`` (``base_lrs``) and the epoch counter."""
 
     def __init__(self, optimizer, last_epoch=-1):
+        if not hasattr(optimizer, "param_groups"):
+            raise ConvscopeError(
+                f"{type(self).__name__}: expects an optimizer, got {type(optimizer).__name__};"
+                f" build one first, e.g. optim.SGD(model.parameters(), lr=0.1)"
+            )
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])

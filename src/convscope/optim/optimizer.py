@@ -16,6 +16,7 @@ Parameters are numbered across groups in order. ``flatten_state_dict`` splits it
 inverts it.
 """
 
+import inspect
 import numbers
 
 import numpy as np
@@ -31,7 +32,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = {}
         self.param_groups = []
-        groups = list(params) if not isinstance(params, Tensor) else [params]
+        groups = _as_list(params, type(self).__name__)
         if not groups:
             raise ConvscopeError(
                 f"{type(self).__name__}: got an empty parameter list; pass model.parameters()"
@@ -56,6 +57,13 @@ class Optimizer:
         if any(id(p) in seen for p in params):
             raise ConvscopeError(f"{name}: a parameter appears in more than one parameter group")
         full = {**self.defaults, **group, "params": params}
+        for key, default in _numeric_defaults(type(self)).items():
+            value = full.get(key, default)
+            if not _is_number(value):
+                raise ConvscopeError(
+                    f"{name}: {key} must be a number, got {value!r} ({type(value).__name__});"
+                    f" e.g. {key}={default}"
+                )
         self._validate(full)
         self.param_groups.append(full)
 
@@ -183,6 +191,33 @@ def unflatten_state_dict(arrays, meta):
         _, i, name = key.split(".", 2)
         state.setdefault(int(i), {})[name] = np.asarray(arr)
     return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _as_list(params, name):
+    """The parameters (or param-group dicts) as a list; a model or a non-iterable gets a sentence."""
+    if isinstance(params, Tensor):
+        return [params]
+    if hasattr(params, "parameters") and hasattr(params, "state_dict"):
+        raise ConvscopeError(
+            f"{name}: got the model {type(params).__name__} itself; pass model.parameters()"
+        )
+    try:
+        return list(params)
+    except TypeError:
+        raise ConvscopeError(
+            f"{name}: params must be an iterable of Tensors, got {type(params).__name__};"
+            f" pass model.parameters()"
+        ) from None
+
+
+def _numeric_defaults(cls):
+    """name -> default of the constructor's numeric hyper-parameters (lr, momentum, eps, ...)."""
+    params = inspect.signature(cls).parameters.values()
+    return {p.name: p.default for p in params if _is_number(p.default)}
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def require(ok, message):

@@ -1,4 +1,4 @@
-"""F.linear, flatten, dropout and batch_norm (PyTorch's signatures).
+"""F.linear, flatten, unflatten, dropout, dropout2d and batch_norm (PyTorch's signatures).
 
 dropout takes an explicit ``rng`` (numpy Generator) for reproducible masks; batch_norm
 updates ``running_mean``/``running_var`` (arrays or Tensors) in place when training.
@@ -9,7 +9,7 @@ import numpy as np
 from ...autograd import Tensor, apply
 from ...ops import basic, norm
 
-__all__ = ["linear", "flatten", "dropout", "batch_norm"]
+__all__ = ["linear", "flatten", "unflatten", "dropout", "dropout2d", "batch_norm"]
 
 
 def linear(x, weight, bias=None):
@@ -24,10 +24,22 @@ def flatten(x, start_dim=1, end_dim=-1):
     )
 
 
+def unflatten(x, dim, sizes):
+    """Split axis dim into sizes, e.g. (N, 32) -> (N, 2, 4, 4) with dim=1, sizes=(2, 4, 4)."""
+    return apply(basic.unflatten_forward, basic.flatten_backward, (x,), dim=dim, sizes=sizes)
+
+
 def dropout(x, p=0.5, training=True, rng=None):
     """Inverted dropout: zero with probability p, scale the rest by 1/(1-p); identity in eval."""
     return apply(
         basic.dropout_forward, basic.dropout_backward, (x,), p=p, training=training, rng=rng
+    )
+
+
+def dropout2d(x, p=0.5, training=True, rng=None):
+    """Channel dropout of (N, C, H, W): zero whole planes with probability p, scale by 1/(1-p)."""
+    return apply(
+        basic.dropout2d_forward, basic.dropout_backward, (x,), p=p, training=training, rng=rng
     )
 
 

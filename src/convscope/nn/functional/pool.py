@@ -4,7 +4,10 @@ x (N, C, L) or (N, C, H, W); stride defaults to kernel_size; 0 <= padding <= ker
 out = floor((in + 2P - K) / S) + 1 (ceil with ceil_mode). min_pool is max_pool of -x, negated.
 """
 
+import numpy as np
+
 from ...autograd import apply
+from ...errors import ShapeError
 from ...ops import pool
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "min_pool1d", "min_pool2d"]
@@ -39,6 +42,7 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    check_flag("avg_pool1d", count_include_pad=count_include_pad, ceil_mode=ceil_mode)
     return apply(
         pool.avg_pool1d_forward, pool.avg_pool1d_backward, (x,),
         kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
@@ -47,8 +51,16 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    check_flag("avg_pool2d", count_include_pad=count_include_pad, ceil_mode=ceil_mode)
     return apply(
         pool.avg_pool2d_forward, pool.avg_pool2d_backward, (x,),
         kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
         count_include_pad=count_include_pad,
     )  # fmt: skip
+
+
+def check_flag(op, **flags):
+    """Each flag (ceil_mode, count_include_pad) must be a bool: a string such as 'no' is truthy."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ShapeError(f"{op}: {name} must be True or False, got {value!r}")

@@ -4,15 +4,21 @@ x (N, C, H, W) -> (N, C, H_out, W_out),  H_out = floor((H + 2P - K) / S) + 1
 (ceil with ceil_mode); stride defaults to kernel_size; channels are preserved.
 """
 
+from ...errors import ShapeError
+from ...ops.shapes import as_tuple, non_negative, positive
 from .. import functional as F
+from ..functional.pool import check_flag
 from ..module import Module
 
 
 class _Pool(Module):
     fn = None
+    nd = 2
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
+        check_pool_args(type(self).__name__, self.nd, kernel_size, stride, padding)
+        check_flag(type(self).__name__, ceil_mode=ceil_mode)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -32,6 +38,7 @@ class _Pool(Module):
 class MaxPool1d(_Pool):
     """Maximum over each window of (N, C, L)."""
 
+    nd = 1
     fn = staticmethod(F.max_pool1d)
 
 
@@ -44,6 +51,7 @@ class MaxPool2d(_Pool):
 class MinPool1d(_Pool):
     """Minimum over each window of (N, C, L)."""
 
+    nd = 1
     fn = staticmethod(F.min_pool1d)
 
 
@@ -58,6 +66,7 @@ class _AvgPool(_Pool):
         self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
     ):
         super().__init__(kernel_size, stride, padding, ceil_mode)
+        check_flag(type(self).__name__, count_include_pad=count_include_pad)
         self.count_include_pad = count_include_pad
         if self.one_d:  # PyTorch stores AvgPool1d's arguments as 1-tuples
             self.kernel_size, self.stride, self.padding = (
@@ -78,6 +87,7 @@ class AvgPool1d(_AvgPool):
     """Mean over each window of (N, C, L) (padding zeros counted unless count_include_pad=False)."""
 
     one_d = True
+    nd = 1
 
     fn = staticmethod(F.avg_pool1d)
 
@@ -88,3 +98,17 @@ class AvgPool2d(_AvgPool):
     one_d = False
 
     fn = staticmethod(F.avg_pool2d)
+
+
+def check_pool_args(op, nd, kernel_size, stride, padding):
+    """The checks a pool layer can make before seeing an input (the rest: ops.pool.check_pool)."""
+    kernel = positive(as_tuple(kernel_size, nd, op, "kernel_size"), op, "kernel_size")
+    if stride is not None:
+        positive(as_tuple(stride, nd, op, "stride"), op, "stride")
+    pads = non_negative(as_tuple(padding, nd, op, "padding"), op, "padding")
+    for p, k in zip(pads, kernel, strict=True):
+        if 2 * p > k:
+            raise ShapeError(
+                f"{op}: padding={p} is more than half of kernel_size={k}; a window would then"
+                f" hold more padding than input; use padding <= {k // 2} (kernel_size // 2)"
+            )

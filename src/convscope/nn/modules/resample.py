@@ -1,5 +1,6 @@
 """Upsample: nearest-neighbour upsampling, (N, C, H, W) -> (N, C, H*s, W*s) (or to ``size``)."""
 
+from ...errors import ShapeError
 from .. import functional as F
 from ..module import Module
 
@@ -9,6 +10,15 @@ class Upsample(Module):
 
     def __init__(self, size=None, scale_factor=None, mode="nearest"):
         super().__init__()
+        if mode != "nearest":
+            raise ShapeError(
+                f"Upsample: mode={mode!r} is not supported; convscope implements mode='nearest'"
+            )
+        if (size is None) == (scale_factor is None):
+            raise ShapeError(
+                f"Upsample: give exactly one of size and scale_factor, got size={size!r},"
+                f" scale_factor={scale_factor!r}; e.g. Upsample(scale_factor=2)"
+            )
         self.size = size
         self.scale_factor = (
             float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
