@@ -60,7 +60,7 @@ def test_every_step_lists_the_products_of_its_window():
     assert first == (
         "Z[1,1] = (A[1,1]*W[0,0]) + (A[1,2]*W[0,1]) + (A[2,1]*W[1,0]) + (A[2,2]*W[1,1]) + b = 1"
     )
-    assert numbers.strip() == "= (1*1) + (3*-1) + (1*2) + (0*0) + 1 = 1"
+    assert numbers.strip() == "= (1*1) + (3*(-1)) + (1*2) + (0*0) + 1 = 1"
     assert step.result == Z_S1_P0[1][1] + 1
 
 

@@ -17,7 +17,7 @@ def test_chain_default_is_the_classic_example():
     text = ex.render_text(trace)
     assert "q = x + y = (-2) + 5 = 3" in text
     assert "f = q * z = 3 * (-4) = -12" in text
-    assert "df/dx = df/dq * dq/dx = -4 * 1 = -4" in text
+    assert "df/dx = df/dq * dq/dx = (-4) * 1 = -4" in text
     assert trace.ok and "autograd" in trace.checks[0].what
 
 

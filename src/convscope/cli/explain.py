@@ -99,8 +99,8 @@ OPTIONS["stride"] = OPTIONS["padding"] = OPTIONS["conv"]
 TOPIC_ARGS = {"expr", "values"} | set().union(*OPTIONS.values())
 
 
-def pair(text):
-    """'28' -> 28; '32x28' or '32,28' -> (32, 28)."""
+def pair(text, least=1):
+    """'28' -> 28; '32x28' or '32,28' -> (32, 28); every number must be >= ``least``."""
     parts = re.split(r"[x,]", text.strip().lower())
     try:
         values = [int(v) for v in parts]
@@ -110,20 +110,44 @@ def pair(text):
         ) from None
     if len(values) > 2:
         raise argparse.ArgumentTypeError(f"{text!r}: give one number or two (HxW)")
+    if min(values) < least:
+        raise argparse.ArgumentTypeError(f"{text!r}: {_at_least(least)}")
     return values[0] if len(values) == 1 else tuple(values)
 
 
 def padding_arg(text):
-    """An integer, HxW, 'same' or 'valid'."""
-    return text if text in ("same", "valid") else pair(text)
+    """An integer >= 0, HxW, 'same' or 'valid'."""
+    return text if text in ("same", "valid") else pair(text, least=0)
+
+
+def count(text, least=1):
+    """An integer >= ``least`` (--channels, --filters)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (e.g. 3)") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text!r}: {_at_least(least)}")
+    return value
+
+
+def seed(text):
+    """An integer >= 0 (NumPy's generators take no negative seeds)."""
+    return count(text, least=0)
+
+
+def _at_least(least):
+    return "must be 1 or more" if least == 1 else "must be 0 or more"
 
 
 def cell(text):
-    """'1,2' -> (1, 2)."""
+    """'1,2' -> (1, 2), both >= 0 (0-based)."""
     try:
         i, j = (int(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a cell 'i,j' (e.g. 1,1)") from None
+    if min(i, j) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: indices are 0-based, 0 or more (e.g. 0,1)")
     return (i, j)
 
 
@@ -152,15 +176,15 @@ def register(subparsers):
     add("--dilation", type=pair, help="spacing of kernel taps, e.g. 2 (default 1)")
     add("--size", type=pair, help="size of the random default input, e.g. 28 or 5x6")
     add("--kernel-size", type=pair, help="random kernel / pool window size, e.g. 3")
-    add("--channels", type=int, help="input channels of the random default, e.g. 3")
-    add("--filters", type=int, help="number of filters (channels topic), e.g. 2")
+    add("--channels", type=count, help="input channels of the random default, e.g. 3")
+    add("--filters", type=count, help="number of filters (channels topic), e.g. 2")
     add(
         "--mode", choices=("max", "mean", "min"), help="pooling: max, mean or min, e.g. --mode mean"
     )
     add("--at", type=cell, help="explain one output cell only, e.g. 1,1 (0-based)")
     add("--expr", help='chain: the expression, e.g. "(x + y) * z"')
     add("--values", help='chain: the inputs, e.g. "x=-2, y=5, z=-4"')
-    add("--seed", type=int, help="seed of the random defaults, e.g. 3 (default 0)")
+    add("--seed", type=seed, help="seed of the random defaults, e.g. 3 (default 0)")
     add("--png", metavar="FILE", help="write a figure of the step, e.g. conv.png")
     add(
         "--gif",
@@ -172,6 +196,8 @@ def register(subparsers):
 
 
 def run(args):
+    import numpy as np
+
     from .. import explain
     from ..errors import ConvscopeError
 
@@ -184,21 +210,32 @@ def run(args):
         raise ConvscopeError(
             f"explain {args.topic}: {flags} {verb} not apply to this topic; it reads {reads}"
         )
+    files = explain.unsupported_files(args.topic, png=bool(args.png), gif=bool(args.gif))
+    if files:
+        raise ConvscopeError(files)
     kwargs = {k: getattr(args, k) for k in given}
     if args.topic == "shape":
         kwargs = _shape_kwargs(kwargs)
     elif args.topic == "chain":
         kwargs = _chain_kwargs(kwargs)
     trace = getattr(explain, args.topic)(**kwargs)
+    if args.gif:
+        from ..explain.animation import check_animation
+
+        check_animation(trace)  # refuse an overlong animation before printing anything
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    sys.stdout.write(explain.render_text(trace, color=color))
-    _write(args.png, lambda: explain.render_png(trace), "figure")
-    _write(
-        args.gif,
-        lambda: explain.render_gif(trace),
-        f"{trace.animation and trace.animation.frames} frames",
-    )
-    _write(args.json, lambda: trace.to_json().encode(), "trace")
+    with np.errstate(all="ignore"):
+        sys.stdout.write(explain.render_text(trace, color=color))
+        _write(args.png, lambda: explain.render_png(trace), "figure")
+        frames = trace.animation.frames if trace.animation else 0
+        _write(args.gif, lambda: explain.render_gif(trace), f"{frames} frames")
+        _write(args.json, lambda: trace.to_json().encode(), "trace")
+    if args.topic == "shape" and trace.output is None:
+        why = "; ".join(trace.steps[-1].operands["invalid"])
+        print(
+            f"error: explain shape: invalid configuration (explained above): {why}", file=sys.stderr
+        )
+        return 2
     if not trace.ok:
         print("error: a check against the engine failed (see above)", file=sys.stderr)
         return 1

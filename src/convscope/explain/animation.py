@@ -22,15 +22,30 @@ from .figure import (
 )
 from .grid import fmt
 
+FRAMES_MAX = 1024  # longer animations are refused: nobody watches them, and they take minutes
 
-def render(trace, dpi=72, max_seconds=20.0):
-    """GIF bytes with ``trace.animation.frames`` frames; ConvscopeError if the topic has none."""
+
+def check_animation(trace):
+    """ConvscopeError if the trace has no animation or one of more than FRAMES_MAX frames."""
+    from . import unsupported_files
+
     anim = trace.animation
     if anim is None:
+        raise ConvscopeError(unsupported_files(trace.topic, gif=True))
+    if anim.frames > FRAMES_MAX:
+        oh, ow = anim.output.shape[1:]
         raise ConvscopeError(
-            f"explain {trace.topic}: this topic has no animation; --gif works for conv, stride,"
-            f" padding, pool and backward"
+            f"explain {trace.topic}: the animation would have {anim.frames} frames (one per"
+            f" cell of the {oh}x{ow} output), more than {FRAMES_MAX}; use a smaller input (e.g."
+            f" --size 16), a larger stride, or --at i,j with --png for one cell"
         )
+    return anim
+
+
+def render(trace, dpi=72, max_seconds=20.0):
+    """GIF bytes with ``trace.animation.frames`` frames; ConvscopeError if the topic has none
+    or it would be longer than FRAMES_MAX frames."""
+    anim = check_animation(trace)
     from PIL import Image
 
     scene = _Scene(anim, dpi)

@@ -15,7 +15,7 @@ from ..autograd import tensor
 from ..errors import ConvscopeError
 from ..ops import arith
 from .grid import fmt
-from .trace import Check, Step, Trace
+from .trace import Check, Step, Trace, difference, quiet
 
 DEFAULT_EXPR = "(x + y) * z"
 DEFAULT_VALUES = {"x": -2.0, "y": 5.0, "z": -4.0}
@@ -36,6 +36,7 @@ class _Node:
         self.name, self.op, self.args, self.value, self.cache = name, op, args, value, cache
 
 
+@quiet
 def chain(expr=DEFAULT_EXPR, values=None):
     """Trace of f = ``expr`` at ``values`` (default: f = (x + y) * z at x=-2, y=5, z=-4)."""
     values = dict(DEFAULT_VALUES if values is None else values)
@@ -43,13 +44,15 @@ def chain(expr=DEFAULT_EXPR, values=None):
     graph = _Graph(values)
     out = graph.build(tree.body, final=True)
     steps = [
-        Step(f"forward {n.name}", _forward_text(n, graph), n.value, section="forward pass")
+        Step(f"forward {n.name}", _forward_text(n, graph), n.value,
+             operands={_label(a): graph.value(a) for a in n.args}, section="forward pass")
         for n in graph.nodes
-    ]
+    ]  # fmt: skip
     steps += [
-        Step(f"local d{n.name}", _local_text(n, graph), _locals(n), section="local gradients")
+        Step(f"local d{n.name}", _local_text(n, graph), _locals(n),
+             operands={_label(a): graph.value(a) for a in n.args}, section="local gradients")
         for n in graph.nodes
-    ]
+    ]  # fmt: skip
     grads = _backward(graph, out, steps)
     output = {out.name: float(out.value)}
     output.update({f"d{out.name}/d{v}": grads[v] for v in graph.used})
@@ -193,7 +196,8 @@ def _backward(graph, out, steps):
     f = out.name
     up = {out.name: 1.0}
     back = "backward pass (chain rule)"
-    steps.append(Step(f"backward d{f}/d{f}", f"d{f}/d{f} = 1", 1.0, section=back))
+    steps.append(Step(f"backward d{f}/d{f}", f"d{f}/d{f} = 1", 1.0, operands={f: out.value},
+                      section=back))  # fmt: skip
     grads = dict.fromkeys(graph.used, 0.0)
     terms = {v: [] for v in graph.used}
     for n in reversed(graph.nodes):
@@ -204,8 +208,10 @@ def _backward(graph, out, steps):
                     Step(
                         f"backward d{f}/d{arg.name}",
                         f"d{f}/d{arg.name} = d{f}/d{n.name} * d{n.name}/d{arg.name}"
-                        f" = {fmt(up[n.name])} * {_paren(fmt(local))} = {fmt(up[arg.name])}",
+                        f" = {_paren(fmt(up[n.name]))} * {_paren(fmt(local))}"
+                        f" = {fmt(up[arg.name])}",
                         up[arg.name],
+                        operands={"upstream": up[n.name], "local": local},
                         section=back,
                     )
                 )
@@ -214,12 +220,16 @@ def _backward(graph, out, steps):
                 terms[arg].append((n.name, up[n.name], local))
     for v in graph.used:
         symbolic = " + ".join(f"d{f}/d{q} * d{q}/d{v}" for q, _, _ in terms[v])
-        numbers = " + ".join(f"{fmt(u)} * {_paren(fmt(loc))}" for _, u, loc in terms[v])
+        numbers = " + ".join(f"{_paren(fmt(u))} * {_paren(fmt(loc))}" for _, u, loc in terms[v])
         steps.append(
             Step(
                 f"backward d{f}/d{v}",
                 f"d{f}/d{v} = {symbolic} = {numbers} = {fmt(grads[v])}",
                 grads[v],
+                operands={
+                    "upstream": [u for _, u, _ in terms[v]],
+                    "local": [loc for _, _, loc in terms[v]],
+                },  # fmt: skip
                 section=back,
             )
         )
@@ -249,5 +259,5 @@ def _autograd_check(body, values, used, grads):
     if not used or not getattr(result, "requires_grad", False):
         return Check("f has no variable inputs; nothing to differentiate", 0.0)
     result.backward()
-    err = max(abs(float(leaves[v].grad) - grads[v]) for v in used)
+    err = difference([float(leaves[v].grad) for v in used], [grads[v] for v in used])
     return Check("df/d(input) vs the engine's autograd (Tensor.backward)", err)

@@ -1,6 +1,7 @@
 """The topics of one filter sliding over an input: ``conv``, ``stride`` and ``padding``.
 
     conv:     Z[i,j] = b + sum_{c,u,v} Ap[c, i*S + u*D, j*S + v*D] * W[c,u,v]
+              (*) is cross-correlation, as in PyTorch: the kernel is not flipped
     stride:   Z_S = Z_1[::S, ::S]          (stride S = stride 1, then downsampling)
     padding:  Ap = A with P zeros around it; out = floor((in + 2P - D*(K-1) - 1) / S) + 1
 
@@ -14,10 +15,12 @@ from ..ops.conv import conv2d_forward
 from ..ops.resample import downsample_forward
 from ..ops.shapes import formula
 from .grid import window_cells
-from .trace import INDEX_NOTE, Animation, Check, Panel, Step, Trace
+from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
 from .windows import (
     cell_terms,
     input_and_kernel,
+    limited,
+    more_step,
     pad_chw,
     padding_cells,
     pads_for,
@@ -26,9 +29,11 @@ from .windows import (
     single,
     sum_check,
     term_sum,
+    window_operands,
 )
 
 FORMULA = "Z[i,j] = b + sum over c,u,v of {a}[c, i*S + u*D, j*S + v*D] * W[c,u,v]"
+CROSS_CORRELATION = "(*) is cross-correlation, as in PyTorch: the kernel is not flipped"
 
 
 def engine_conv(a, w, b, stride, padding, dilation):
@@ -74,25 +79,32 @@ class Sliding:
         chans = None if self.one else self.a.shape[0]
         return window_cells(i * self.stride, j * self.stride, kh, kw, chans, self.dilation)
 
-    def steps(self, cells, focus=False, label=None):
-        """One step per output cell; with ``focus`` each shows the input with its window marked."""
+    def steps(self, cells, focus=False, label=None, max_cells=CELLS_MAX):
+        """One step per output cell (the first ``max_cells``, then a line counting the rest);
+        with ``focus`` each shows the input with its window marked."""
         steps, by_hand = [], []
+        total = len(cells)
+        cells, left_out = limited(cells, max_cells)
         for i, j in cells:
             terms = cell_terms(self.ap, self.w, i, j, self.stride, self.dilation)
             value = self.z[i, j]
             by_hand.append(term_sum(terms, self.ap, self.w, self.b))
             name = (label or f"{self.out_name}[{{}},{{}}]").format(i, j)
             text = product_formula(name, terms, self.ap, self.w, self.b, value, (self.a_name, "W"))
-            step = Step(name, text, float(value), cell=(i, j))
+            operands = window_operands(
+                self.ap, self.w, self.b, i * self.stride, j * self.stride, self.dilation, self.one
+            )
+            step = Step(name, text, float(value), operands=operands, cell=(i, j))
             if focus:
-                step.operands = {self.a_name: self.show(self.ap)}
+                step.grids = {self.a_name: self.show(self.ap)}
                 step.marks = {self.a_name: {"focus": self.window(i, j), "muted": self.muted}}
             steps.append(step)
         engine = [self.z[i, j] for i, j in cells]
-        check = sum_check(
-            by_hand, engine, "sum of the printed products + b vs ops.conv.conv2d_forward"
-        )
-        return steps, check
+        what = "sum of the printed products + b vs ops.conv.conv2d_forward"
+        if left_out:
+            steps.append(more_step(left_out, "output cells", total))
+            what += f" (the {len(cells)} cells written out)"
+        return steps, sum_check(by_hand, engine, what)
 
     def inputs(self):
         shown = {"A": self.show(self.a)}
@@ -131,12 +143,14 @@ class Sliding:
             dilation=self.dilation,
             muted=padding_cells(self.ap.shape, self.pads, channels=False),
             names=(self.a_name, "W", self.out_name),
-            caption=f"stride {self.stride}, padding {self.pads[0][0]}",
+            caption=f"{self.out_name} = {self.a_name} (*) W + b: stride {self.stride},"
+            f" padding {self.pads[0][0]}, dilation {self.dilation}",
+            bias=self.b,
         )
 
 
 def _notes(sliding, extra=()):
-    notes = [INDEX_NOTE, FORMULA.format(a=sliding.a_name)]
+    notes = [INDEX_NOTE, FORMULA.format(a=sliding.a_name), CROSS_CORRELATION]
     if sliding.padded:
         (t, bt), (l, r) = sliding.pads
         notes.append(f"Ap = A with zeros added: {t} row(s) on top, {bt} below, {l} left, {r} right")
@@ -147,13 +161,15 @@ def _focus(at, z):
     return check_at(at, z.shape) or (z.shape[0] // 2, z.shape[1] // 2)
 
 
+@quiet
 def conv(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1, at=None,
-         seed=0, size=None, kernel_size=None):  # fmt: skip
+         seed=0, size=None, kernel_size=None, max_cells=CELLS_MAX):  # fmt: skip
     """Each output element as the sum of products that makes it.
 
     input (H, W) or (C, H, W), kernel (KH, KW) or (C, KH, KW), bias a number; any of them may be
     inline text ("0 2 -3; -2 -2 -2; 1 0 1"). Defaults: seeded integers, 4x4 input, 3x3 kernel, b=0.
-    ``at=(i, j)`` explains one cell with its window marked. Output: Z (OH, OW).
+    ``at=(i, j)`` explains one cell with its window marked; otherwise the first ``max_cells``
+    cells are written out (None: all). Output: Z (OH, OW).
     """
     a, w = input_and_kernel(input, kernel, seed, size, kernel_size, (4, 4), (3, 3))
     b = scalar_bias(bias)
@@ -161,7 +177,7 @@ def conv(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1,
     sl = Sliding(a, w, b, stride, padding, dilation, z)
     cell = check_at(at, z.shape)
     cells = [cell] if cell else [(i, j) for i in range(z.shape[0]) for j in range(z.shape[1])]
-    steps, check = sl.steps(cells, focus=cell is not None)
+    steps, check = sl.steps(cells, focus=cell is not None, max_cells=max_cells)
     return Trace(
         topic="conv",
         title=f"Z = A (*) W + b, stride {stride}, padding {padding}, dilation {dilation}",
@@ -177,8 +193,9 @@ def conv(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1,
     )
 
 
+@quiet
 def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=1, at=None,
-           seed=0, size=None, kernel_size=None):  # fmt: skip
+           seed=0, size=None, kernel_size=None, max_cells=CELLS_MAX):  # fmt: skip
     """Stride S output beside the stride-1 output: Z_S = Z_1[::S, ::S] (stride = downsampling).
 
     Defaults: seeded integers, 5x5 input, 3x3 kernel, stride 2. Output: Z_S (OH, OW).
@@ -195,37 +212,57 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
     sl = Sliding(a, w, b, s, padding, dilation, zs, out_name=f"Z_{s}")
     cell = check_at(at, zs.shape, f"Z_{s}")
     cells = [cell] if cell else [(i, j) for i in range(zs.shape[0]) for j in range(zs.shape[1])]
-    steps, check = sl.steps(cells, focus=cell is not None, label=f"Z_{s}[{{}},{{}}]")
+    label = f"Z_{s}[{{}},{{}}]"
+    steps, check = sl.steps(cells, focus=cell is not None, label=label, max_cells=max_cells)
     for step in steps:
-        i, j = step.cell
-        step.formula = f"{step.label} = Z_1[{i * s},{j * s}]\n" + step.formula
+        if step.cell:
+            i, j = step.cell
+            step.formula = f"{step.label} = Z_1[{i * s},{j * s}]\n" + step.formula
+    keep_text = (
+        f"keep the [marked] cells, drop the {len(dropped)} (intermediate) ones"
+        if s > 1
+        else "stride 1 keeps every cell and drops nothing"
+    )
     downsample_step = Step(
         f"Z_{s} = Z_1[::{s}, ::{s}]",
-        f"Z_{s} = downsample(Z_1, {s}) = Z_1[::{s}, ::{s}]: keep the [marked] cells,"
-        f" drop the {len(dropped)} (intermediate) ones",
+        f"Z_{s} = downsample(Z_1, {s}) = Z_1[::{s}, ::{s}]: {keep_text}",
         down[0, 0],
-        operands={"Z_1": z1},
+        operands={"Z_1": z1, "factor": s},
+        grids={"Z_1": z1},
         marks={"Z_1": {"focus": kept, "muted": dropped}},
         section="stride = stride 1, then downsampling",
     )
-    err = float(np.max(np.abs(down[0, 0] - zs))) if down.shape[2:] == zs.shape else np.inf
+    title = (
+        f"stride {s} = stride 1 with the intermediate outputs dropped"
+        if s > 1
+        else "stride 1: the window moves one cell at a time, no output is dropped"
+    )
     return Trace(
         topic="stride",
-        title=f"stride {s} = stride 1 with the intermediate outputs dropped",
-        notes=_notes(sl, [f"stride {s}: the window jumps {s} cells; Z_1 is the stride-1 output"]),
+        title=title,
+        notes=_notes(
+            sl,
+            [
+                f"stride {s}: the window jumps {s} cell{'s' if s > 1 else ''}; Z_1 is the stride-1 output"
+            ],
+        ),
         inputs=sl.inputs(),
         steps=[downsample_step, *steps],
         results={"Z_1": z1, f"Z_{s}": zs},
         output=zs,
-        checks=[check, Check(f"Z_1[::{s}, ::{s}] vs conv2d_forward at stride {s}", err)],
+        checks=[
+            check,
+            Check(f"Z_1[::{s}, ::{s}] vs conv2d_forward at stride {s}", difference(down[0, 0], zs)),
+        ],
         marks={"Ap": {"muted": sl.muted}, "Z_1": {"focus": kept, "muted": dropped}},
         panels=[[Panel("Z_1 (stride 1)", z1, kept, dropped), Panel(f"Z_{s}", zs)]],
         animation=sl.animation(),
     )
 
 
+@quiet
 def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation=1, at=None,
-            seed=0, size=None, kernel_size=None):  # fmt: skip
+            seed=0, size=None, kernel_size=None, max_cells=CELLS_MAX):  # fmt: skip
     """The padded input (zeros marked) and how the output grows or keeps its size ("same").
 
     Defaults: seeded integers, 4x4 input, 3x3 kernel, padding 1 (= "same"). Output: Z (OH, OW).
@@ -242,7 +279,7 @@ def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation
     ]
     cell = check_at(at, z.shape)
     cells = [cell] if cell else [(i, j) for i in range(z.shape[0]) for j in range(z.shape[1])]
-    steps, check = sl.steps(cells, focus=cell is not None)
+    steps, check = sl.steps(cells, focus=cell is not None, max_cells=max_cells)
     grows = "keeps its size ('same')" if z.shape == a.shape[1:] else f"is {z.shape[0]}x{z.shape[1]}"
     return Trace(
         topic="padding",
@@ -270,4 +307,5 @@ def _size_step(axis, n, k, s, pair, d, out):
         f"{axis}: without padding floor(({n} - {d}*({k}-1) - 1) / {s}) + 1 = {without};"
         f" with padding {with_pad}"
     )
-    return Step(f"{axis}_out", text, out, section="output size")
+    operands = {"in": n, "kernel": k, "stride": s, "padding": [before, after], "dilation": d}
+    return Step(f"{axis}_out", text, out, operands=operands, section="output size")

@@ -25,12 +25,11 @@ def new_figure(width, height, dpi=100):
 
 def render(trace, dpi=100):
     """PNG bytes of ``trace.panels``; raises ConvscopeError for a topic without a picture."""
+    from . import unsupported_files
+
     rows = trace.panels
     if not rows:
-        raise ConvscopeError(
-            f"explain {trace.topic}: this topic has no picture; --png works for image, conv,"
-            f" stride, padding, channels, pool and backward"
-        )
+        raise ConvscopeError(unsupported_files(trace.topic, png=True))
     ncols = max(len(r) for r in rows)
     fig = new_figure(2.3 * ncols, 2.5 * len(rows) + 0.5, dpi)
     for r, row in enumerate(rows):

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ..errors import DataError, ShapeError
+from ..errors import ConvscopeError, DataError, ShapeError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
@@ -65,19 +65,38 @@ def _same_shapes(name, what, shapes, sep):
         raise ShapeError(f"{name}: every {what} split by {sep} needs the same shape, got {listed}")
 
 
-def load_image(path):
-    """An image file as its (C, H, W) intensity matrix, float64 in 0..255 (grayscale: C=1, colour: C=3)."""
+GRAY_MODES = ("1", "L", "LA")  # 8-bit gray (alpha dropped)
+WIDE_MODES = ("I", "F")  # 16/32-bit integer or float gray: values kept as stored (I;16 -> I)
+
+
+def read_image(path):
+    """(intensities (C, H, W) float64, white) of an image file: grayscale C=1, colour C=3.
+
+    8-bit images (and palette images, through their palette as RGB) give 0..255 and white=255;
+    16-bit grayscale keeps its 0..65535 values (white=65535), float images their own values.
+    """
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError as exc:  # pragma: no cover - pillow is a dependency
         raise DataError(f"reading {path} needs Pillow: pip install pillow") from exc
     try:
         with Image.open(path) as img:
-            mode = "L" if img.mode in ("1", "L", "LA", "I", "I;16", "F", "P") else "RGB"
-            arr = np.asarray(img.convert(mode), dtype=np.float64)
+            mode = img.mode
+            if mode.startswith("I;16") or mode in WIDE_MODES:
+                arr = np.asarray(img, dtype=np.float64)
+                top = float(np.max(arr, initial=0.0))
+                white = max(1.0, top) if mode == "F" else max(65535.0, top)
+            else:
+                arr = np.asarray(img.convert("L" if mode in GRAY_MODES else "RGB"), np.float64)
+                white = 255.0
     except UnidentifiedImageError:
         raise DataError(f"{path}: not an image Pillow can read (PNG, JPEG, BMP, ...)") from None
-    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), white
+
+
+def load_image(path):
+    """An image file as its (C, H, W) intensity matrix (see ``read_image``)."""
+    return read_image(path)[0]
 
 
 def load_npy(path):
@@ -101,13 +120,13 @@ def load(spec, name, default=None):
     text = str(spec).strip()
     lower = text.lower()
     if lower.endswith(".npy"):
-        return load_npy(_existing(text, name))
+        return load_npy(existing(text, name))
     if lower.endswith(IMAGE_SUFFIXES):
-        return load_image(_existing(text, name))
+        return load_image(existing(text, name))
     return parse_inline(text, name)
 
 
-def _existing(path, name):
+def existing(path, name):
     if not os.path.isfile(path):
         raise DataError(
             f"{name}: no such file {path!r}; give a .npy/image path or an inline matrix"
@@ -117,6 +136,8 @@ def _existing(path, name):
 
 def seeded(shape, seed, low=-3, high=3):
     """Small integers low..high from a seeded generator: defaults a person can multiply by hand."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConvscopeError(f"seed must be an integer >= 0, got {seed!r}; e.g. seed=3")
     rng = np.random.default_rng(seed)
     return rng.integers(low, high + 1, size=shape).astype(np.float64)
 

@@ -6,7 +6,7 @@ configuration is invalid when it is.
 
 from ..errors import ShapeError
 from ..ops.shapes import as_tuple, non_negative, positive, same_padding
-from .trace import Step, Trace
+from .trace import Step, Trace, quiet
 
 AXES = ("H", "W")
 
@@ -23,6 +23,7 @@ def resolve_padding(op, padding, kernel, stride, dilation):
     return tuple((p, p) for p in pads)
 
 
+@quiet
 def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1):
     """Trace of the output size of a 2-D convolution or pooling window; output [OH, OW] or None."""
     op = "shape"
@@ -55,7 +56,7 @@ def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1):
     output = out if not why else None
     title = "output size = " + "x".join(map(str, out)) if output else "invalid configuration"
     verdict = f"output size: {out[0]}x{out[1]}" if output else "invalid: " + "; ".join(why)
-    steps.append(Step("result", verdict, output))
+    steps.append(Step("result", verdict, output, operands={"per_axis": out, "invalid": why}))
     return Trace(topic="shape", title=title, notes=notes, steps=steps, output=output)
 
 
@@ -73,6 +74,7 @@ def _axis(axis, n, k, s, pad, d):
     pad_text = f"2*{before}" if before == after else f"{before} + {after}"
     num = padded - span
     head = f"{axis}_out = floor(({n} + {pad_text} - {d}*({k}-1) - 1) / {s}) + 1"
+    operands = {"in": n, "kernel": k, "stride": s, "padding": [before, after], "dilation": d}
     if num < 0:
         spread = f" (dilation {d} spreads it to {span})" if d > 1 else ""
         reason = (
@@ -81,14 +83,31 @@ def _axis(axis, n, k, s, pad, d):
             f" use a smaller kernel or more padding"
         )
         text = f"{head}\n      = floor({num} / {s}) + 1 = {num // s + 1} < 1: invalid"
-        return Step(f"{axis}_out", text, None), None, reason
+        return Step(f"{axis}_out", text, None, operands=operands), None, reason
     out = num // s + 1
     lines = [head, f"      = floor({num} / {s}) + 1 = {num // s} + 1 = {out}"]
     if num % s:
         lines.append(
-            f"      ({num} is not a multiple of stride {s}: the last {num % s} padded"
-            f" {'row' if axis == 'H' else 'column'}(s) are never reached by a window)"
+            f"      ({num} is not a multiple of stride {s}: {_unreached(axis, n, after, num % s)})"
         )
     if out == n:
         lines.append(f"      output size equals input size {n} ('same')")
-    return Step(f"{axis}_out", "\n".join(lines), out), out, None
+    return Step(f"{axis}_out", "\n".join(lines), out, operands=operands), out, None
+
+
+def _unreached(axis, n, after, count):
+    """Which of the last ``count`` rows of the padded input no window reaches: input or padding."""
+    line = "row" if axis == "H" else "column"
+    pad, real = min(count, after), count - min(count, after)
+    lines = f"{count} {line}s" if count > 1 else line
+    head = (
+        f"the last {lines} of the padded input {'are' if count > 1 else 'is'} reached by no window"
+    )
+    if not real:
+        what = "it is" if count == 1 else "they are"
+        return f"{head}: {what} padding (zeros), so no input value is lost"
+    rows = f"{line} {n - 1}" if real == 1 else f"{line}s {n - real}..{n - 1}"
+    lost = f"input {rows} (0-based), which never {'influences' if real == 1 else 'influence'} the output"
+    if not pad:
+        return f"{head}: {lost}"
+    return f"{head}: {lost}, and {pad} padding {line}{'s' if pad > 1 else ''} (zeros)"

@@ -16,13 +16,13 @@ def render(trace, color=False):
     section = None
     for step in trace.steps:
         changed = step.section != section
-        if changed or step.operands or "\n" in step.formula:
+        if changed or step.grids or "\n" in step.formula:
             lines.append("")
         if changed and step.section:
             lines.append(f"-- {step.section} --")
         section = step.section
         lines += step.formula.splitlines()
-        lines += _named(step.operands, step.marks, color, blank=False)
+        lines += _named(step.grids, step.marks, color, blank=False)
     lines += _named(trace.results, trace.marks, color)
     if trace.checks:
         lines.append("")

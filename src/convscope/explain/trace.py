@@ -5,7 +5,8 @@ A Trace is what every topic returns. The text, PNG, GIF and JSON front ends only
     Trace
       topic, title, notes          what is shown and how to read it (index convention, marks)
       inputs   {name: array}       operands shown before the steps (A, W, b, ...)
-      steps    [Step]              one per computed quantity: label, formula text, result
+      steps    [Step]              one per computed quantity: label, formula text, its operands
+                                   (numbers, nested lists), result, and the grids text shows
       results  {name: array}       grids shown after the steps; the final one is ``output``
       output                       the final result (an array, or a scalar for the chain rule)
       checks   [Check]             the trace's numbers compared with the engine (ops / autograd)
@@ -17,12 +18,40 @@ A Trace is what every topic returns. The text, PNG, GIF and JSON front ends only
 result under the key ``"output"``.
 """
 
+import functools
 import json
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 INDEX_NOTE = "indices are 0-based, as in NumPy: A[i,j] is row i, column j"
+CELLS_MAX = 64  # per-cell steps written out; the rest are summed up in one line
+TERMS_MAX = 64  # terms written out in one sum
+
+
+def quiet(topic):
+    """Run a topic with NumPy's floating-point warnings off: nan and inf are shown, not warned about."""
+
+    @functools.wraps(topic)
+    def run(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return topic(*args, **kwargs)
+
+    return run
+
+
+def difference(ours, engine):
+    """max |ours - engine| over finite pairs; equal non-finite values (nan, inf) count as equal,
+    unequal ones (nan vs 1, inf vs -inf) as an infinite difference."""
+    ours = np.asarray(ours, dtype=np.float64)
+    engine = np.asarray(engine, dtype=np.float64)
+    if ours.shape != engine.shape:
+        return np.inf
+    finite = np.isfinite(ours) & np.isfinite(engine)
+    same = (ours == engine) | (np.isnan(ours) & np.isnan(engine))
+    if np.any(~finite & ~same):
+        return np.inf
+    return float(np.max(np.abs(ours[finite] - engine[finite]), initial=0.0))
 
 
 @dataclass
@@ -32,8 +61,9 @@ class Step:
     label: str
     formula: str
     result: object
-    operands: dict = field(default_factory=dict)  # grids shown with this step
-    marks: dict = field(default_factory=dict)  # operand name -> {"focus": cells, "muted": cells}
+    operands: dict = field(default_factory=dict)  # the numbers the formula combines
+    grids: dict = field(default_factory=dict)  # grids the text shows with this step
+    marks: dict = field(default_factory=dict)  # grid name -> {"focus": cells, "muted": cells}
     cell: tuple | None = None  # the output index this step writes
     section: str = ""  # a heading printed when it changes (e.g. "forward pass")
 
@@ -58,13 +88,15 @@ class Check:
 @dataclass
 class Panel:
     """One picture in a figure: a 2-D grid with highlighted (focus) and muted cells,
-    or (kind="image") an (H, W) / (H, W, 3) picture with intensities 0..255."""
+    or (kind="image") an (H, W) / (H, W, 3) picture with intensities 0..255.
+    ``boxes``: (top, left, height, width) rectangles outlined on the grid (pooling windows)."""
 
     title: str
     values: np.ndarray
     focus: list = field(default_factory=list)
     muted: list = field(default_factory=list)
     kind: str = "grid"
+    boxes: list = field(default_factory=list)
 
 
 @dataclass
@@ -73,7 +105,9 @@ class Animation:
 
     Frame k places the window at (i*stride, j*stride) for output cell (i, j) = divmod(k, OW)
     and fills ``output[:, i, j]`` (Co, OH, OW); ``kernel`` (C, KH, KW) or None (pooling);
-    ``window`` (KH, KW) and ``dilation`` give the cells the window covers.
+    ``window`` (KH, KW) and ``dilation`` give the cells the window covers. Each frame's caption
+    writes the cell out: ``op="sum"`` as the sum of products + ``bias``, "max"/"mean"/"min" as
+    that reduction of the window.
     """
 
     source: np.ndarray
@@ -85,6 +119,8 @@ class Animation:
     muted: list = field(default_factory=list)  # (row, col) cells of source that are padding
     names: tuple = ("A", "W", "Z")
     caption: str = ""
+    bias: float = 0.0
+    op: str = "sum"
 
     @property
     def frames(self):

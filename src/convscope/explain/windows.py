@@ -11,10 +11,11 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
+from ..ops.shapes import as_tuple, positive
 from .grid import fmt, term
 from .matrix import as_chw, load, seeded
 from .output_size import resolve_padding
-from .trace import Check
+from .trace import CELLS_MAX, TERMS_MAX, Check, Step, difference
 
 
 def operand(value, name, default_shape, seed):
@@ -102,12 +103,57 @@ def product_formula(label, terms, ap, w, bias, value, names=("A", "W"), bias_nam
         f"({index(a_name, c, r, q, channels)}*{index(w_name, c, u, v, channels)})"
         for c, r, q, u, v in terms
     ]
-    num = [f"({fmt(ap[c, r, q])}*{fmt(w[c, u, v])})" for c, r, q, u, v in terms]
+    num = [f"({term(ap[c, r, q])}*{term(w[c, u, v])})" for c, r, q, u, v in terms]
     if bias_name:
         sym.append(bias_name)
         num.append(term(bias))
+    return two_lines(label, sym, num, value)
+
+
+def two_lines(label, sym, num, value):
+    """'label = sym terms = value' over 'label-wide blank = number terms = value', each sum
+    shortened to its first TERMS_MAX terms and a count of the rest."""
     pad = " " * len(label)
-    return f"{label} = {' + '.join(sym)} = {fmt(value)}\n{pad} = {' + '.join(num)} = {fmt(value)}"
+    return f"{label} = {joined(sym)} = {fmt(value)}\n{pad} = {joined(num)} = {fmt(value)}"
+
+
+def joined(terms, limit=TERMS_MAX):
+    """'t0 + t1 + ...', with at most ``limit`` terms written out."""
+    if len(terms) <= limit:
+        return " + ".join(terms)
+    return " + ".join(terms[:limit]) + f" + ... ({len(terms) - limit} more terms)"
+
+
+def window_operands(ap, w, bias, top, left, dilation, one):
+    """The numbers of one output cell: the window it reads, the kernel, the bias, the products."""
+    kh, kw = w.shape[1:]
+    win = ap[
+        :,
+        top : top + dilation * (kh - 1) + 1 : dilation,
+        left : left + dilation * (kw - 1) + 1 : dilation,
+    ]
+    show = (lambda x: x[0]) if one else (lambda x: x)
+    return {"window": show(win), "window_top_left": [top, left], "kernel": show(w),
+            "products": show(win * w), "bias": bias}  # fmt: skip
+
+
+def limited(cells, max_cells=CELLS_MAX):
+    """The first ``max_cells`` cells (None: all) and how many were left out."""
+    cells = list(cells)
+    if max_cells is None or len(cells) <= max_cells:
+        return cells, 0
+    return cells[:max_cells], len(cells) - max_cells
+
+
+def more_step(left_out, what, total, section=""):
+    """The line that stands for the cells not written out."""
+    text = (
+        f"... {left_out} more {what} not written out ({total} in all); explain one with"
+        f" --at i,j (at=(i, j)), or write every number with --json FILE"
+    )
+    return Step(
+        "more", text, None, operands={"left_out": left_out, "total": total}, section=section
+    )
 
 
 def term_sum(terms, ap, w, bias):
@@ -117,18 +163,18 @@ def term_sum(terms, ap, w, bias):
 
 def sum_check(by_hand, engine, what):
     """Check: the sums of the printed terms equal the engine's numbers."""
-    by_hand, engine = np.asarray(by_hand, np.float64), np.asarray(engine, np.float64)
-    scale = max(1.0, float(np.max(np.abs(engine), initial=0.0)))
-    err = float(np.max(np.abs(by_hand - engine), initial=0.0))
-    return Check(what, err, tolerance=1e-9 * scale)
+    engine = np.asarray(engine, np.float64)
+    finite = np.abs(engine[np.isfinite(engine)])
+    scale = max(1.0, float(np.max(finite, initial=0.0)))
+    return Check(what, difference(by_hand, engine), tolerance=1e-9 * scale)
 
 
 def input_and_kernel(input, kernel, seed, size, kernel_size, default_size, default_kernel):
-    """(A (C, H, W), W (C, KH, KW), was_2d) with seeded defaults of the given sizes."""
-    size = size or default_size
-    kernel_size = kernel_size or default_kernel
+    """(A (C, H, W), W (C, KH, KW)) with seeded defaults of the given sizes."""
+    size = default_size if size is None else size
+    kernel_size = default_kernel if kernel_size is None else kernel_size
     a = as_chw(operand(input, "input", _hw(size), seed), "input")
-    w = operand(kernel, "kernel", (a.shape[0], *_hw(kernel_size)), seed + 1)
+    w = operand(kernel, "kernel", (a.shape[0], *_hw(kernel_size, "kernel_size")), seed + 1)
     w = as_chw(w, "kernel")
     if w.shape[0] != a.shape[0]:
         raise ShapeError(
@@ -138,5 +184,5 @@ def input_and_kernel(input, kernel, seed, size, kernel_size, default_size, defau
     return a, w
 
 
-def _hw(size):
-    return (size, size) if isinstance(size, int) else tuple(size)
+def _hw(size, name="size"):
+    return positive(as_tuple(size, 2, "explain", name), "explain", name)
