@@ -28,10 +28,16 @@ PAIRS = {
     "softmax_0": (lambda x: F.softmax(x, dim=0), lambda x: TF.softmax(x, dim=0)),
     "log_softmax_last": (lambda x: F.log_softmax(x, -1), lambda x: TF.log_softmax(x, -1)),
     "log_softmax_0": (lambda x: F.log_softmax(x, 0), lambda x: TF.log_softmax(x, 0)),
+    "relu6": (F.relu6, TF.relu6),
+    "elu": (F.elu, TF.elu),
+    "elu_alpha": (lambda x: F.elu(x, 0.5), lambda x: TF.elu(x, 0.5)),
+    "silu": (F.silu, TF.silu),
+    "softplus": (F.softplus, TF.softplus),
+    "softplus_beta": (lambda x: F.softplus(x, 2.0, 5.0), lambda x: TF.softplus(x, 2.0, 5.0)),
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
     name=st.sampled_from(sorted(PAIRS)),
     shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=5),
@@ -49,6 +55,12 @@ def test_activation_matches_torch(name, shape, scale, dtype, seed):
 def test_relu_and_leaky_relu_gradient_at_zero_is_zero_slope_as_torch():
     x = np.array([-1.0, 0.0, 0.0, 2.0])
     for name in ["relu", "leaky_relu"]:
+        compare(*PAIRS[name], [x])
+
+
+def test_kinks_of_relu6_elu_and_softplus_take_torchs_gradient():
+    x = np.array([-1.0, 0.0, 6.0, 7.0, 3.0, 10.0, 2.5, -1e-9])
+    for name in ["relu6", "elu", "elu_alpha", "softplus", "softplus_beta"]:
         compare(*PAIRS[name], [x])
 
 
@@ -96,6 +108,9 @@ def test_integer_input_is_promoted_to_float32():
         (lambda x: F.softmax(x, 1.0), r"softmax: dim must be an integer, got 1.0"),
         (lambda x: F.gelu(x, "fast"), r"gelu: approximate='fast' is not supported"),
         (lambda x: F.leaky_relu(x, "0.1"), r"negative_slope must be a real number"),
+        (lambda x: F.elu(x, None), r"elu: alpha must be a real number, got None"),
+        (lambda x: F.softplus(x, 0), r"softplus: beta=0 divides by zero"),
+        (lambda x: F.softplus(x, 1, "20"), r"softplus: threshold must be a real number"),
     ],
 )
 def test_bad_arguments_raise_shape_error(call, message):

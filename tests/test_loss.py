@@ -46,6 +46,33 @@ def test_cross_entropy_matches_torch(case, smoothing):
     )
 
 
+@settings(max_examples=120, deadline=None)
+@given(
+    case=classification(),
+    smoothing=st.sampled_from([0.0, 0.1, 1.0]),
+    normalised=st.booleans(),
+)
+def test_cross_entropy_with_class_probabilities_matches_torch(case, smoothing, normalised):
+    x, _, weight, kw = case
+    q = np.random.default_rng(x.size).random(x.shape).astype(x.dtype)
+    if normalised:
+        q /= q.sum(axis=1, keepdims=True)
+    kw = dict(reduction=kw["reduction"], label_smoothing=smoothing)
+    compare(
+        lambda a: F.cross_entropy(a, q, weight, **kw),
+        lambda a: TF.cross_entropy(a, torch.tensor(q), **_torch_kw(weight, kw)),
+        [x],
+    )
+
+
+def test_cross_entropy_loss_layer_takes_class_probabilities():
+    x = np.random.default_rng(3).standard_normal((6, 5))
+    q = np.full((6, 5), 0.2)
+    ours = cs.nn.CrossEntropyLoss(label_smoothing=0.1)(x, q)
+    theirs = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(torch.tensor(x), torch.tensor(q))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+
+
 @settings(max_examples=100, deadline=None)
 @given(case=classification())
 def test_nll_loss_matches_torch(case):
@@ -72,6 +99,63 @@ def test_mse_loss_matches_torch_with_gradients_for_both_inputs(shape, reduction,
         lambda a, b: TF.mse_loss(a, b, reduction=reduction),
         [x, y],
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    dtype=st.sampled_from([np.float64, np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_l1_loss_matches_torch_with_gradients_for_both_inputs(shape, reduction, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x, t = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    t.flat[0] = x.flat[0]  # |x - t| at its kink: the gradient is 0, as torch's sign
+    compare(
+        lambda a, b: F.l1_loss(a, b, reduction=reduction),
+        lambda a, b: TF.l1_loss(a, b, reduction=reduction),
+        [x, t],
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    weighted=st.booleans(),
+    pos_weighted=st.booleans(),
+    scale=st.sampled_from([1.0, 30.0]),
+    dtype=st.sampled_from([np.float64, np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_bce_with_logits_matches_torch(
+    shape, reduction, weighted, pos_weighted, scale, dtype, seed
+):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * scale).astype(dtype)
+    t = rng.random(shape).astype(dtype)
+    t[rng.random(shape) < 0.3] = 1.0
+    w = (rng.random(shape[-1:]) + 0.5).astype(dtype) if weighted else None
+    pw = (rng.random(shape[-1:]) * 3).astype(dtype) if pos_weighted else None
+    compare(
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, reduction, pw),
+        lambda a, b: TF.binary_cross_entropy_with_logits(
+            a, b, None if w is None else torch.tensor(w), reduction=reduction,
+            pos_weight=None if pw is None else torch.tensor(pw),
+        ),
+        [x, t],
+    )  # fmt: skip
+
+
+def test_bce_with_logits_of_1e4_is_finite_and_matches_torch():
+    x, t = np.array([1e4, -1e4, 1e4, -1e4, 0.0]), np.array([0.0, 1.0, 1.0, 0.0, 0.5])
+    y = compare(
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction="none"),
+        lambda a, b: TF.binary_cross_entropy_with_logits(a, b, reduction="none"),
+        [x, t],
+    )
+    np.testing.assert_array_equal(y.data[:4], [1e4, 1e4, 0.0, 0.0])
 
 
 def test_all_targets_ignored_gives_nan_mean_as_torch():
@@ -115,9 +199,17 @@ def test_classification_gradcheck(fn, kw):
     assert cs.gradcheck(lambda a: fn(a, t, **kw), [x])
 
 
-def test_mse_gradcheck():
+@pytest.mark.parametrize("fn", [F.mse_loss, F.l1_loss, F.binary_cross_entropy_with_logits])
+def test_elementwise_loss_gradcheck(fn):
     rng = np.random.default_rng(6)
-    assert cs.gradcheck(F.mse_loss, [rng.standard_normal((3, 4)), rng.standard_normal((3, 4))])
+    assert cs.gradcheck(fn, [rng.standard_normal((3, 4)), rng.random((3, 4))])
+
+
+def test_cross_entropy_with_probabilities_gradcheck():
+    rng = np.random.default_rng(7)
+    q = rng.random((3, 4, 2))
+    w = rng.random(4)
+    assert cs.gradcheck(lambda a: F.cross_entropy(a, q, w, label_smoothing=0.2), [q * 3 - 1])
 
 
 X = np.zeros((4, 5))
@@ -126,7 +218,12 @@ BAD = [
     (lambda: F.nll_loss(X, np.array([0, -1, 0, 0])), r"nll_loss: target class -1 at position \(1,\) is out of range for 5 classes"),
     (lambda: F.cross_entropy(np.zeros((2, 3, 4)), np.array([[0, 1, 2, 3], [0, 0, 0, 0]])), r"target class 3 at position \(0, 3\) is out of range for 3 classes"),
     (lambda: F.cross_entropy(X, np.array([0, 1, 2])), r"target shape \(3,\) does not match input shape \(4, 5\); expected target \(4,\)"),
-    (lambda: F.cross_entropy(X, np.zeros((4, 5), int)), r"target shape \(4, 5\) does not match"),
+    (lambda: F.cross_entropy(X, np.zeros((4, 5), int)), r"target shape \(4, 5\) does not match.*or class probabilities of the input's shape \(4, 5\) with a float dtype"),
+    (lambda: F.cross_entropy(X, np.zeros((4, 5)), weight=np.ones(3)), r"weight has shape \(3,\); expected one weight per class, \(5,\)"),
+    (lambda: F.cross_entropy(X, np.zeros((4, 5)), reduction="avg"), r"reduction='avg' is not one of"),
+    (lambda: F.l1_loss(X, np.zeros((5, 4))), r"l1_loss: target shape \(5, 4\) does not match input shape \(4, 5\)"),
+    (lambda: F.binary_cross_entropy_with_logits(X, np.zeros(5)), r"binary_cross_entropy_with_logits: target shape \(5,\) does not match"),
+    (lambda: F.binary_cross_entropy_with_logits(X, X, pos_weight=np.ones(4)), r"pos_weight of shape \(4,\) does not broadcast to the input shape \(4, 5\); give e.g. one value per class, shape \(5,\)"),
     (lambda: F.cross_entropy(np.zeros(5), np.array(1)), r"expected input \(N, C\) or \(N, C, d1, \.\.\.\), got shape \(5,\); for one sample use x\[None\]"),
     (lambda: F.cross_entropy(X, np.array([0.5, 1, 2, 3])), r"target must hold class indices \(integers\)"),
     (lambda: F.cross_entropy(X, np.zeros(4, int), weight=np.ones(4)), r"weight has shape \(4,\); expected one weight per class, \(5,\)"),

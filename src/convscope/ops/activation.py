@@ -4,6 +4,9 @@
     sigmoid(x) = 1 / (1 + exp(-x))          tanh(x)
     gelu(x) = x * Phi(x) = x/2 * (1 + erf(x / sqrt 2))        (approximate="none", exact)
             ~ x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))  (approximate="tanh")
+    silu(x) = x * sigmoid(x)                relu6(x) = min(max(x, 0), 6)
+    elu(x) = x if x > 0 else alpha * (exp(x) - 1)
+    softplus(x) = log(1 + exp(beta x)) / beta   (x where beta x > threshold)
     softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m),   m = max_j x_j
     log_softmax(x)_i = (x_i - m) - log sum_j exp(x_j - m)
 
@@ -95,6 +98,62 @@ def gelu_backward(dy, cache):
         return (dy * (c + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)),)
     inner = _TANH_BETA * (1 + 3 * _TANH_KAPPA * x * x)
     return (dy * (0.5 * (1 + c) + 0.5 * x * (1 - c * c) * inner),)
+
+
+def silu_forward(x):
+    s, _ = sigmoid_forward(x)
+    return x * s, (x, s)
+
+
+def silu_backward(dy, cache):
+    """d/dx x s(x) = s (1 + x (1 - s))."""
+    x, s = cache
+    return (dy * s * (1 + x * (1 - s)),)
+
+
+def relu6_forward(x):
+    inside = (x > 0) & (x < 6)  # the gradient flows strictly inside (0, 6), as PyTorch's hardtanh
+    return np.clip(x, 0, 6), inside
+
+
+def relu6_backward(dy, inside):
+    return (np.where(inside, dy, 0),)
+
+
+def elu_forward(x, *, alpha=1.0):
+    _real("elu", "alpha", alpha, "alpha=1.0")
+    pos = x > 0
+    alpha = x.dtype.type(alpha)
+    return np.where(pos, x, alpha * np.expm1(np.minimum(x, 0))), (pos, x, alpha)
+
+
+def elu_backward(dy, cache):
+    """1 for x > 0, alpha * exp(x) otherwise."""
+    pos, x, alpha = cache
+    return (np.where(pos, dy, dy * alpha * np.exp(np.minimum(x, 0))),)
+
+
+def softplus_forward(x, *, beta=1.0, threshold=20.0):
+    _real("softplus", "beta", beta, "beta=1.0")
+    _real("softplus", "threshold", threshold, "threshold=20.0")
+    if beta == 0:
+        raise ShapeError("softplus: beta=0 divides by zero; use a non-zero beta, e.g. beta=1.0")
+    z = x * x.dtype.type(beta)
+    linear = z > threshold
+    soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / x.dtype.type(beta)
+    return np.where(linear, x, soft), (linear, z)
+
+
+def softplus_backward(dy, cache):
+    """1 where linear, sigmoid(beta x) elsewhere."""
+    linear, z = cache
+    s, _ = sigmoid_forward(z)
+    return (np.where(linear, dy, dy * s),)
+
+
+def _real(op, name, value, example):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ShapeError(f"{op}: {name} must be a real number, got {value!r}; e.g. {example}")
 
 
 def softmax_forward(x, *, dim):

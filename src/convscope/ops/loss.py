@@ -7,7 +7,10 @@ indices; class weights w (C,) (all ones when absent); valid = (t != ignore_index
     cross_entropy (label smoothing e, p = log_softmax(x, dim=1)):
            l_n = -(1 - e) * w[t_n] * p[n, t_n]  -  (e / C) * sum_c w[c] * p[n, c]
     reduction: "none" -> l (0 where ignored), "sum" -> sum l, "mean" -> sum l / sum_valid w[t_n]
-    mse:   l = (x - t)^2, reduction "mean" divides by the element count.
+    cross_entropy with class probabilities (a float target q of the input's shape, as PyTorch):
+           l_n = -sum_c w[c] * q'[n, c] * p[n, c],   q' = (1 - e) * q + e / C
+           "mean" divides by the number of samples N * d1 * ... (not by the weights)
+    mse:   l = (x - t)^2,  l1: l = |x - t|; reduction "mean" divides by the element count.
 """
 
 import numbers
@@ -40,9 +43,14 @@ def check_classification(op, x, target, weight, ignore_index, reduction, label_s
     t = np.asarray(target)
     expected = (x.shape[0], *x.shape[2:])
     if t.shape != expected:
+        probs = (
+            f", or class probabilities of the input's shape {x.shape} with a float dtype"
+            if op == "cross_entropy"
+            else ""
+        )
         raise ShapeError(
             f"{op}: target shape {t.shape} does not match input shape {x.shape}; expected target"
-            f" {expected} (input (N, C, d1, ...) takes class indices (N, d1, ...))"
+            f" {expected} (input (N, C, d1, ...) takes class indices (N, d1, ...){probs})"
         )
     if t.dtype.kind == "f":
         if not np.array_equal(t, np.round(t)):
@@ -66,7 +74,11 @@ def check_classification(op, x, target, weight, ignore_index, reduction, label_s
 def cross_entropy_forward(
     x, *, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
 ):
-    """Loss of logits x (N, C, ...) against class indices; scalar unless reduction="none"."""
+    """Loss of logits x (N, C, ...) against class indices (N, ...) or class probabilities (the
+    shape of x, float); scalar unless reduction="none"."""
+    probs = np.asarray(target)
+    if probs.shape == x.shape and probs.dtype.kind == "f":
+        return _soft_cross_entropy(x, probs, weight, reduction, label_smoothing)
     t = check_classification(
         "cross_entropy", x, target, weight, ignore_index, reduction, label_smoothing
     )
@@ -78,8 +90,42 @@ def cross_entropy_forward(
 def cross_entropy_backward(dy, cache):
     """dx = G - softmax(x) * sum_c G,  G = dL/d log_softmax(x)."""
     logp, nll_cache = cache
-    g = _nll_grad(dy, nll_cache)
+    g = _soft_grad(dy, nll_cache) if isinstance(nll_cache[0], str) else _nll_grad(dy, nll_cache)
     return (g - np.exp(logp) * g.sum(axis=1, keepdims=True),)
+
+
+def _soft_cross_entropy(x, q, weight, reduction, smoothing):
+    """The class-probability form in the module docstring (the target gets no gradient)."""
+    op = "cross_entropy"
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: expected input (N, C) or (N, C, d1, ...), got shape {x.shape}")
+    _check_reduction(op, reduction)
+    if not (isinstance(smoothing, numbers.Real) and 0.0 <= smoothing <= 1.0):
+        raise ShapeError(f"{op}: label_smoothing={smoothing!r} must be in [0, 1]; 0 turns it off")
+    n_classes, dtype = x.shape[1], x.dtype
+    if weight is not None and weight.shape != (n_classes,):
+        raise ShapeError(
+            f"{op}: weight has shape {weight.shape}; expected one weight per class, ({n_classes},)"
+        )
+    logp, _ = log_softmax_forward(x, dim=1)
+    wq = q.astype(dtype) * (1 - smoothing) + smoothing / n_classes
+    if weight is not None:
+        wq = wq * weight.astype(dtype).reshape((1, n_classes) + (1,) * (x.ndim - 2))
+    loss = -(wq * logp).sum(axis=1)
+    count = loss.size
+    out = (
+        loss if reduction == "none" else (loss.sum() if reduction == "sum" else loss.sum() / count)
+    )
+    return np.asarray(out, dtype=dtype), (logp, ("soft", wq, reduction, count))
+
+
+def _soft_grad(dy, cache):
+    """dL/dp[n, c] = -scale_n * w[c] * q'[n, c]."""
+    _, wq, reduction, count = cache
+    scale = dy / count if reduction == "mean" else dy
+    if reduction == "none":
+        scale = np.expand_dims(scale, 1)
+    return (-wq * scale).astype(wq.dtype, copy=False)
 
 
 def nll_loss_forward(x, *, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -147,6 +193,76 @@ def mse_loss_backward(dy, cache):
     scale = dy / diff.size if reduction == "mean" else dy
     g = 2 * diff * scale
     return g, -g
+
+
+def l1_loss_forward(x, t, *, reduction="mean"):
+    """|x - t| reduced; x and t must have the same shape."""
+    _check_same_shape("l1_loss", x, t, reduction)
+    diff = x - t
+    a = np.abs(diff)
+    out = a if reduction == "none" else (a.sum() if reduction == "sum" else a.mean())
+    return np.asarray(out, dtype=a.dtype), (np.sign(diff), reduction)
+
+
+def l1_loss_backward(dy, cache):
+    """d/dx = sign(x - t) (0 where x == t, as PyTorch), d/dt = -d/dx."""
+    sign, reduction = cache
+    g = sign * (dy / sign.size if reduction == "mean" else dy)
+    return g, -g
+
+
+def bce_with_logits_forward(x, t, *, weight=None, pos_weight=None, reduction="mean"):
+    """Binary cross-entropy of logits x against targets t in [0, 1] (same shape), stable:
+
+        l = w * ((1 - t) * x + (1 + (pw - 1) * t) * softplus(-x)),
+        softplus(-x) = log1p(exp(-|x|)) + max(-x, 0)
+
+    which is -w * (pw * t * log sigmoid(x) + (1 - t) * log(1 - sigmoid(x))); weight and
+    pos_weight (pw) broadcast against x (pos_weight (C,) weighs the positives of class c).
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_same_shape(op, x, t, reduction)
+    for name, arr in (("weight", weight), ("pos_weight", pos_weight)):
+        if arr is not None and not _broadcasts(arr.shape, x.shape):
+            raise ShapeError(
+                f"{op}: {name} of shape {arr.shape} does not broadcast to the input shape"
+                f" {x.shape}; give e.g. one value per class, shape ({x.shape[-1]},)"
+            )
+    dtype = x.dtype
+    w = 1 if weight is None else weight.astype(dtype)
+    pw = 1 if pos_weight is None else pos_weight.astype(dtype)
+    sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)  # softplus(-x) = -log sigmoid(x)
+    coef = 1 + (pw - 1) * t
+    loss = w * ((1 - t) * x + coef * sp)
+    out = loss if reduction == "none" else (loss.sum() if reduction == "sum" else loss.mean())
+    return np.asarray(out, dtype=dtype), (x, t, w, pw, coef, sp, reduction, loss.size)
+
+
+def bce_with_logits_backward(dy, cache):
+    """dl/dx = w * ((1 - t) - coef * sigmoid(-x)),  dl/dt = w * (-x + (pw - 1) * softplus(-x))."""
+    x, t, w, pw, coef, sp, reduction, size = cache
+    scale = dy / size if reduction == "mean" else dy
+    e = np.exp(-np.abs(x))
+    sig_neg = np.where(x >= 0, e, 1) / (1 + e)  # sigmoid(-x), stable
+    dx = w * ((1 - t) - coef * sig_neg) * scale
+    dt = w * ((pw - 1) * sp - x) * scale
+    return dx.astype(x.dtype, copy=False), dt.astype(x.dtype, copy=False)
+
+
+def _broadcasts(shape, target):
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def _check_same_shape(op, x, t, reduction):
+    _check_reduction(op, reduction)
+    if x.shape != t.shape:
+        raise ShapeError(
+            f"{op}: target shape {t.shape} does not match input shape {x.shape};"
+            f" reshape the target to {x.shape}"
+        )
 
 
 def _check_reduction(op, reduction):

@@ -1,7 +1,10 @@
-"""Losses: F.cross_entropy, nll_loss, mse_loss (PyTorch's signatures and reductions).
+"""Losses: F.cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy_with_logits
+(PyTorch's signatures and reductions).
 
-Targets of the classification losses are class indices (an int array, or a Tensor whose
-float values are whole numbers); they and the class weights get no gradient.
+Targets of cross_entropy and nll_loss are class indices (an int array, or a Tensor whose
+float values are whole numbers) or, for cross_entropy, class probabilities (a float array of
+the input's shape); they and the class weights get no gradient. The targets of mse_loss,
+l1_loss and binary_cross_entropy_with_logits do get one.
 """
 
 import numpy as np
@@ -9,13 +12,20 @@ import numpy as np
 from ...autograd import Tensor, apply
 from ...ops import loss
 
-__all__ = ["cross_entropy", "nll_loss", "mse_loss"]
+__all__ = [
+    "cross_entropy",
+    "nll_loss",
+    "mse_loss",
+    "l1_loss",
+    "binary_cross_entropy_with_logits",
+]
 
 
 def cross_entropy(
     input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
 ):
-    """log_softmax over dim 1, then nll_loss (with label smoothing). input (N, C, ...)."""
+    """log_softmax over dim 1, then nll_loss (with label smoothing). input (N, C, ...); target
+    class indices (N, ...) or class probabilities (N, C, ...) in a float dtype."""
     return apply(
         loss.cross_entropy_forward, loss.cross_entropy_backward, (input,),
         target=_raw(target), weight=_raw(weight), ignore_index=ignore_index,
@@ -36,6 +46,20 @@ def mse_loss(input, target, reduction="mean"):
     return apply(
         loss.mse_loss_forward, loss.mse_loss_backward, (input, target), reduction=reduction
     )
+
+
+def l1_loss(input, target, reduction="mean"):
+    """|input - target|, reduced; both get gradients."""
+    return apply(loss.l1_loss_forward, loss.l1_loss_backward, (input, target), reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """-w * (pw * t * log sigmoid(x) + (1 - t) * log(1 - sigmoid(x))), computed without
+    overflow; target of the input's shape; weight and pos_weight broadcast (no gradient)."""
+    return apply(
+        loss.bce_with_logits_forward, loss.bce_with_logits_backward, (input, target),
+        weight=_raw(weight), pos_weight=_raw(pos_weight), reduction=reduction,
+    )  # fmt: skip
 
 
 def _raw(value):
