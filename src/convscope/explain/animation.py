@@ -1,9 +1,12 @@
 """A trace's animation as GIF bytes: the window sliding over the input, one frame per output
 element, the output filling in as it goes (the way lecture slides animate it).
 
+Each frame's caption writes the current cell out (the sum of products, or the pooled values).
+
 Speed: the static parts (input, kernel, axes) are drawn once; each frame restores that
 background and redraws only the moving artists (window boxes, the output image, its new
-number and the caption) on the Agg canvas -- blitting, as matplotlib's animation does. Frames
+number) on the Agg canvas -- blitting, as matplotlib's animation does. The caption is drawn by
+Pillow onto a strip below the figure (matplotlib's text layout would dominate the time). Frames
 are assembled by Pillow with one shared palette. A 28x28 conv (676 frames) takes a few seconds.
 """
 
@@ -20,7 +23,11 @@ from .figure import (
     symmetric_norm,
     write_numbers,
 )
-from .grid import fmt
+from .grid import fmt, term
+
+CAPTION_TERMS = 9  # products written out in a frame's caption
+CAPTION_CHANNELS = 3  # pooling: one caption line per channel, up to this many
+CAPTION_POINTS = 11  # caption font size
 
 FRAMES_MAX = 1024  # longer animations are refused: nobody watches them, and they take minutes
 
@@ -42,7 +49,7 @@ def check_animation(trace):
     return anim
 
 
-def render(trace, dpi=72, max_seconds=20.0):
+def render(trace, dpi=90, max_seconds=20.0):
     """GIF bytes with ``trace.animation.frames`` frames; ConvscopeError if the topic has none
     or it would be longer than FRAMES_MAX frames."""
     anim = check_animation(trace)
@@ -64,11 +71,25 @@ class _Scene:
     """The figure and its moving artists; ``frame(k)`` returns frame k as a PIL image."""
 
     def __init__(self, anim, dpi):
+        from matplotlib import font_manager
+        from PIL import ImageFont
+
         self.anim = anim
         src, ker, out = anim.source, anim.kernel, anim.output
         panels = [*range(src.shape[0])] + ([*range(ker.shape[0])] if ker is not None else [])
         ncols = len(panels) + out.shape[0]
-        self.fig = new_figure(2.2 * ncols, 2.7, dpi)
+        ow = out.shape[2]
+        self.captions = [
+            f"{cell_caption(anim, *divmod(k, ow))}\n(frame {k + 1}/{anim.frames})"
+            for k in range(anim.frames)
+        ]
+        mono = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans Mono"))
+        self.font = ImageFont.truetype(mono, round(CAPTION_POINTS * dpi / 72))
+        widest = max(len(line) for text in self.captions for line in text.splitlines())
+        lines = max(text.count("\n") + 1 for text in self.captions)
+        caption_width = (widest * self.font.getlength("0") + 20) / dpi
+        self.strip = lines * 1.35 * CAPTION_POINTS / 72 + 0.1  # inches below the panels
+        self.fig = new_figure(max(3.0 * ncols, 8.0, caption_width), 3.2 + self.strip, dpi)
         axes = [self.fig.add_subplot(1, ncols, k + 1) for k in range(ncols)]
         for ax in axes:
             ax.set_xticks([])
@@ -88,7 +109,7 @@ class _Scene:
         self.outputs = []
         for c in range(out.shape[0]):
             ax = axes[len(panels) + c]
-            ax.set_title(names[2] + (f"[{c}]" if out.shape[0] > 1 else ""), fontsize=9)
+            ax.set_title(names[2] + (f"[{c}]" if out.shape[0] > 1 else ""), fontsize=11)
             image = ax.imshow(np.full(out.shape[1:], np.nan), cmap="coolwarm",
                               norm=symmetric_norm(out[c]), alpha=0.55, animated=True,
                               interpolation="nearest")  # fmt: skip
@@ -97,12 +118,11 @@ class _Scene:
             texts = {}
             if max(out.shape[1:]) <= NUMBERS_MAX:
                 for i, j in np.ndindex(*out.shape[1:]):
-                    texts[i, j] = ax.text(j, i, "", ha="center", va="center", fontsize=8,
+                    texts[i, j] = ax.text(j, i, "", ha="center", va="center", fontsize=10,
                                           animated=True)  # fmt: skip
             self.outputs.append((image, texts))
-        self.caption = self.fig.text(0.5, 0.02, "", ha="center", fontsize=9, animated=True)
-        self.fig.suptitle(anim.caption, fontsize=9)
-        self.fig.tight_layout(rect=(0, 0.06, 1, 1))
+        self.fig.suptitle(anim.caption, fontsize=11)
+        self.fig.tight_layout(rect=(0, self.strip / (3.2 + self.strip), 1, 1))
         self.fig.canvas.draw()
         self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         self.shown = np.full(out.shape, np.nan)
@@ -118,7 +138,7 @@ class _Scene:
         return box
 
     def frame(self, k):
-        from PIL import Image
+        from PIL import Image, ImageDraw
 
         anim, canvas = self.anim, self.fig.canvas
         ow = anim.output.shape[2]
@@ -136,17 +156,42 @@ class _Scene:
                 for (r, q), text in texts.items():
                     if r * ow + q <= k:
                         text.axes.draw_artist(text)
-        values = ", ".join(fmt(v) for v in anim.output[:, i, j])
-        self.caption.set_text(
-            f"{anim.names[2]}[{i},{j}] = {values}   (frame {k + 1}/{anim.frames})"
-        )
-        self.fig.draw_artist(self.caption)
         rgba = np.asarray(canvas.buffer_rgba())
-        return Image.fromarray(rgba[..., :3].copy())
+        image = Image.fromarray(rgba[..., :3].copy())
+        top = image.height - round(self.strip * self.fig.dpi) + 4
+        ImageDraw.Draw(image).multiline_text((image.width / 2, top), self.captions[k], fill="black",
+                                             font=self.font, anchor="ma", align="center")  # fmt: skip
+        return image
+
+
+def cell_caption(anim, i, j):
+    """Output cell (i, j) written out: 'Z[i,j] = (a*w) + ... + b = v', or 'Y[c,i,j] = max(...) = v'."""
+    kh, kw = anim.window
+    d, s = anim.dilation, anim.stride
+    rows = slice(i * s, i * s + d * (kh - 1) + 1, d)
+    cols = slice(j * s, j * s + d * (kw - 1) + 1, d)
+    window = anim.source[:, rows, cols]
+    if anim.op == "sum":
+        terms = [
+            f"({term(a)}*{term(w)})"
+            for a, w in zip(window.ravel(), anim.kernel.ravel(), strict=True)
+        ]
+        if len(terms) > CAPTION_TERMS:
+            terms = [*terms[: CAPTION_TERMS - 1], f"... ({len(terms) - CAPTION_TERMS + 1} more)"]
+        if anim.bias is not None:
+            terms.append(term(anim.bias))
+        return f"{anim.names[2]}[{i},{j}] = {' + '.join(terms)} = {fmt(anim.output[0, i, j])}"
+    lines = []
+    for c in range(min(anim.output.shape[0], CAPTION_CHANNELS)):
+        values = ", ".join(fmt(v) for v in window[c].ravel())
+        lines.append(
+            f"{anim.names[2]}[{c},{i},{j}] = {anim.op}({values}) = {fmt(anim.output[c, i, j])}"
+        )
+    return "\n".join(lines)
 
 
 def _static_grid(ax, grid, title):
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=11)
     ax.imshow(grid, cmap="coolwarm", norm=symmetric_norm(grid), alpha=0.55)
     if max(grid.shape) <= NUMBERS_MAX:
         write_numbers(ax, grid)

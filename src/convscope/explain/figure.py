@@ -11,6 +11,7 @@ from ..errors import ConvscopeError
 NUMBERS_MAX = 16  # grids up to this many rows/columns get their numbers written in
 FOCUS_COLOUR = "#f5a623"
 MUTED_COLOUR = "#9aa5b1"
+BOX_COLOUR = "#2d3748"
 
 
 def new_figure(width, height, dpi=100):
@@ -57,8 +58,12 @@ def draw_panel(ax, panel):
     image = ax.imshow(grid, cmap="coolwarm", norm=symmetric_norm(grid), alpha=0.55)
     for i, j in panel.muted:
         ax.add_patch(_cell_patch(i, j, MUTED_COLOUR, fill=True))
+    for top, left, height, width in panel.boxes:
+        ax.add_patch(_box_patch(top, left, height, width))
     for i, j in panel.focus:
         ax.add_patch(_cell_patch(i, j, FOCUS_COLOUR, fill=False))
+    ax.set_xlim(-0.5, grid.shape[1] - 0.5)
+    ax.set_ylim(grid.shape[0] - 0.5, -0.5)
     if max(grid.shape) <= NUMBERS_MAX:
         write_numbers(ax, grid)
     return image
@@ -80,6 +85,14 @@ def write_numbers(ax, grid):
     size = 9 if max(grid.shape) <= 6 else 7 if max(grid.shape) <= 10 else 5
     for (i, j), v in np.ndenumerate(grid):
         ax.text(j, i, fmt(v, d), ha="center", va="center", fontsize=size)
+
+
+def _box_patch(top, left, height, width):
+    """A window's outline (pooling): a thin dark frame around height x width cells."""
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((left - 0.5, top - 0.5), width, height, fill=False, edgecolor=BOX_COLOUR,
+                     linewidth=1.8, linestyle="--")  # fmt: skip
 
 
 def _cell_patch(i, j, colour, fill):

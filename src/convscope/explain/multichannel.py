@@ -11,9 +11,10 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ops.conv import conv2d_forward
+from ..ops.shapes import as_tuple, positive
 from .grid import fmt, term
 from .matrix import as_chw, load
-from .trace import INDEX_NOTE, Panel, Step, Trace
+from .trace import INDEX_NOTE, Panel, Step, Trace, quiet
 from .windows import operand, sum_check
 
 
@@ -45,6 +46,7 @@ def _biases(bias, nfilters):
     return b
 
 
+@quiet
 def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1, seed=0,
              size=None, kernel_size=None, channels=3, filters=2):  # fmt: skip
     """Each filter's per-channel maps, their sum and bias: one output map per filter.
@@ -53,10 +55,12 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
     bias (F,). Defaults: seeded integers, 3 channels of 4x4, 2 filters of 2x2, bias 0.
     Output: Z (F, OH, OW).
     """
-    size = size or (4, 4)
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    ks = kernel_size or (2, 2)
-    ks = (ks, ks) if isinstance(ks, int) else tuple(ks)
+    op = "channels"
+    size = positive(as_tuple((4, 4) if size is None else size, 2, op, "size"), op, "size")
+    ks = (2, 2) if kernel_size is None else kernel_size
+    ks = positive(as_tuple(ks, 2, op, "kernel_size"), op, "kernel_size")
+    positive((channels,), op, "channels")
+    positive((filters,), op, "filters")
     a = as_chw(operand(input, "input", (channels, *size), seed), "input")
     c = a.shape[0]
     w = _filters(kernel, c, filters, ks, seed)
@@ -76,7 +80,8 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
                     f"M[{f},{k}]",
                     f"M[{f},{k}] = A[{k}] (*) W[{f},{k}]",
                     m,
-                    operands={f"M[{f},{k}]": m},
+                    operands={f"A[{k}]": a[k], f"W[{f},{k}]": w[f, k]},
+                    grids={f"M[{f},{k}]": m},
                     section=section,
                 )  # fmt: skip
             )
@@ -86,9 +91,10 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
         first = " + ".join(term(m[0, 0]) for m in maps)
         text = (
             f"Z[{f}] = {names} + b[{f}]\n"
-            f"  e.g. Z[{f}][0,0] = {first} + {fmt(b[f])} = {fmt(z[f, 0, 0])}"
+            f"  e.g. Z[{f},0,0] = {first} + {term(b[f])} = {fmt(z[f, 0, 0])}"
         )
-        steps.append(Step(f"Z[{f}]", text, z[f], section=section))
+        operands = {f"M[{f},{k}]": m for k, m in enumerate(maps)} | {f"b[{f}]": b[f]}
+        steps.append(Step(f"Z[{f}]", text, z[f], operands=operands, section=section))
         row = [p for k, m in enumerate(maps) for p in (Panel(f"W[{f},{k}]", w[f, k]),
                                                         Panel(f"M[{f},{k}]", m))]  # fmt: skip
         rows.append([*row, Panel(f"Z[{f}] (+ b = {fmt(b[f])})", z[f])])
@@ -102,6 +108,7 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
         notes=[
             INDEX_NOTE,
             "each filter has one slice per input channel: M[f,c] = A[c] (*) W[f,c]",
+            "(*) is cross-correlation, as in PyTorch: the kernel is not flipped",
             "Z[f] = sum over c of M[f,c] + b[f]; #output channels = #filters",
         ],
         inputs=inputs,

@@ -14,11 +14,12 @@ from ..autograd import tensor
 from ..errors import ShapeError
 from ..nn import functional as F
 from ..ops import pool as pool_ops
+from ..ops.shapes import as_tuple, positive
 from .correlation import check_at
 from .grid import fmt, term, window_cells
 from .matrix import as_chw
-from .trace import INDEX_NOTE, Animation, Check, Panel, Step, Trace
-from .windows import operand, padding_cells, sum_check
+from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
+from .windows import limited, more_step, operand, padding_cells, sum_check
 
 MODES = {
     "max": ("max_pool2d", -np.inf, np.max, np.argmax),
@@ -27,19 +28,22 @@ MODES = {
 }
 
 
+@quiet
 def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=None, at=None,
-         seed=0, size=None, channels=2):  # fmt: skip
+         seed=0, size=None, channels=2, max_cells=CELLS_MAX):  # fmt: skip
     """Each window's max/mean/min, channel by channel, then the gradient's route back.
 
     input (H, W) or (C, H, W); grad dL/dY (OH, OW) or (C, OH, OW) (default: seeded integers).
-    Defaults: seeded integers, 2 channels of 4x4, 2x2 windows, stride = kernel_size.
-    Output: Y (C, OH, OW) (a single-channel input gives (1, OH, OW)).
+    Defaults: seeded integers, 2 channels of 4x4, 2x2 windows, stride = kernel_size. The first
+    ``max_cells`` windows are written out (None: all). Output: Y (C, OH, OW) (a single-channel
+    input gives (1, OH, OW)).
     """
     if mode not in MODES:
         raise ShapeError(f"pool: mode={mode!r} is not one of max, mean, min")
     name, pad_value, reduce, pick = MODES[mode]
-    size = size or (4, 4)
-    a = as_chw(operand(input, "input", (channels, *_pair(size)), seed), "input")
+    size = positive(as_tuple((4, 4) if size is None else size, 2, "pool", "size"), "pool", "size")
+    positive((channels,), "pool", "channels")
+    a = as_chw(operand(input, "input", (channels, *size), seed), "input")
     forward = getattr(pool_ops, f"{name}_forward")
     hyper = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
     y, cache = forward(a[None], **hyper)
@@ -59,20 +63,24 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
     cell = check_at(at, (oh, ow), "Y")
     a_name = "Ap" if any(p) else "A"
     forward_steps, backward_steps = [], []
-    for c, i, j in np.ndindex(c_count, oh, ow):
-        if cell and (i, j) != cell:
-            continue
+    windows = [(c, i, j) for c, i, j in np.ndindex(c_count, oh, ow) if not cell or (i, j) == cell]
+    windows, left_out = limited(windows, max_cells)
+    for c, i, j in windows:
         win = ap[c, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]]
         span = f"{a_name}[{c}, {i * s[0]}:{i * s[0] + k[0]}, {j * s[1]}:{j * s[1] + k[1]}]"
         at_c = where.get((c, i, j))
         step = _forward_step(f"Y[{c},{i},{j}]", span, win, mode, at_c, a_name, c, y[c, i, j])
         if cell:
-            step.operands = {a_name: ap[c]}
+            step.grids = {a_name: ap[c]}
             pads = padding_cells((1, *ap.shape[1:]), ((p[0], p[0]), (p[1], p[1])), channels=False)
             focus = window_cells(i * s[0], j * s[1], k[0], k[1])
             step.marks = {a_name: {"focus": focus, "muted": pads}}
         forward_steps.append(step)
         backward_steps.append(_backward_step(c, i, j, dy[c, i, j], win.size, mode, at_c, a_name))
+    if left_out:
+        total = c_count * oh * ow
+        forward_steps.append(more_step(left_out, "windows", total))
+        backward_steps.append(more_step(left_out, "gradients", total))
     routed = routed[:, p[0] : p[0] + a.shape[1], p[1] : p[1] + a.shape[2]]
     checks = [
         sum_check(
@@ -108,15 +116,7 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         results={"Y": y, "dA": dx},
         output=y,
         checks=checks,
-        panels=[
-            [
-                Panel(f"A[{c}]", a[c]),
-                Panel(f"Y[{c}]", y[c]),
-                Panel(f"dY[{c}]", dy[c]),
-                Panel(f"dA[{c}]", dx[c]),
-            ]
-            for c in range(c_count)
-        ],
+        panels=_panels(a, y, dy, dx, k, s, p, where, mode),
         animation=Animation(
             source=np.where(np.isfinite(ap), ap, 0.0),
             kernel=None,
@@ -124,9 +124,24 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
             window=k,
             stride=s[0],
             names=(a_name, "", "Y"),
-            caption=f"{mode} pooling",
+            caption=f"{mode} pooling, {k[0]}x{k[1]} windows, stride {s[0]}",
+            op=mode,
         ),
     )
+
+
+def _panels(a, y, dy, dx, k, s, p, where, mode):
+    """Per channel: A with every window outlined and its chosen cell marked, Y, dY, and dA with
+    the cells the gradient went to marked (max/min)."""
+    c_count, oh, ow = y.shape
+    boxes = [(i * s[0] - p[0], j * s[1] - p[1], k[0], k[1]) for i in range(oh) for j in range(ow)]
+    rows = []
+    for c in range(c_count):
+        chosen = [(r - p[0], q - p[1]) for (cc, _, _), (r, q) in where.items() if cc == c]
+        title = f"A[{c}]: windows" + (f", {mode} marked" if mode != "mean" else "")
+        rows.append([Panel(title, a[c], focus=chosen, boxes=boxes), Panel(f"Y[{c}]", y[c]),
+                     Panel(f"dY[{c}]", dy[c]), Panel(f"dA[{c}]", dx[c], focus=chosen)])  # fmt: skip
+    return rows
 
 
 def _walk(ap, dy, k, s, reduce, pick):
@@ -170,25 +185,26 @@ def _forward_step(label, span, win, mode, where, a_name, c, engine_value):
     if mode == "mean":
         total = " + ".join(term(v) for v in win.ravel())
         text = f"{label} = mean({span}) = ({total}) / {win.size} = {fmt(engine_value)}"
-    else:
-        text = (
-            f"{label} = {mode}({span}) = {mode}({values}) = {fmt(engine_value)}"
-            f"   at {a_name}[{c},{where[0]},{where[1]}]"
-        )
-    return Step(label, text, float(engine_value))
+        return Step(label, text, float(engine_value), operands={"window": win})
+    text = (
+        f"{label} = {mode}({span}) = {mode}({values}) = {fmt(engine_value)}"
+        f"   at {a_name}[{c},{where[0]},{where[1]}]"
+    )
+    operands = {"window": win, "chosen": [c, *where]}
+    return Step(label, text, float(engine_value), operands=operands)
 
 
 def _backward_step(c, i, j, g, count, mode, where, a_name):
     label = f"dY[{c},{i},{j}]"
     if mode == "mean":
-        text = f"{label} = {fmt(g)}: each of the {count} cells of its window gets {fmt(g)} / {count} = {fmt(g / count)}"
-    else:
-        text = f"{label} = {fmt(g)} -> d{a_name}[{c},{where[0]},{where[1]}] += {fmt(g)}   (the other {count - 1} cells get 0)"
-    return Step(label, text, float(g))
+        text = f"{label} = {fmt(g)}: each of the {count} cells of its window gets {term(g)} / {count} = {fmt(g / count)}"
+        return Step(label, text, float(g), operands={"dY": g, "cells": count})
+    text = f"{label} = {fmt(g)} -> d{a_name}[{c},{where[0]},{where[1]}] += {fmt(g)}   (the other {count - 1} cells get 0)"
+    return Step(label, text, float(g), operands={"dY": g, "to": [c, *where]})
 
 
 def _autograd_check(a, dy, dx, name, hyper):
     x = tensor(a[None], requires_grad=True)
     getattr(F, name)(x, **hyper).backward(dy[None])
-    err = float(np.max(np.abs(x.grad[0] - dx)))
+    err = difference(x.grad[0], dx)
     return Check(f"dA vs the engine's autograd (F.{name}(...).backward(dY))", err)

@@ -106,8 +106,8 @@ class Animation:
     Frame k places the window at (i*stride, j*stride) for output cell (i, j) = divmod(k, OW)
     and fills ``output[:, i, j]`` (Co, OH, OW); ``kernel`` (C, KH, KW) or None (pooling);
     ``window`` (KH, KW) and ``dilation`` give the cells the window covers. Each frame's caption
-    writes the cell out: ``op="sum"`` as the sum of products + ``bias``, "max"/"mean"/"min" as
-    that reduction of the window.
+    writes the cell out: ``op="sum"`` as the sum of products (+ ``bias`` unless None),
+    "max"/"mean"/"min" as that reduction of the window.
     """
 
     source: np.ndarray
@@ -119,7 +119,7 @@ class Animation:
     muted: list = field(default_factory=list)  # (row, col) cells of source that are padding
     names: tuple = ("A", "W", "Z")
     caption: str = ""
-    bias: float = 0.0
+    bias: float | None = None
     op: str = "sum"
 
     @property
