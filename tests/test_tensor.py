@@ -78,7 +78,8 @@ def test_reductions_match_torch(dim, keep):
     for ours, theirs in [
         (x.sum(dim, keep), tx.sum(tdim, keep)),
         (x.mean(dim, keep), tx.mean(tdim, keep)),
-        (x.max(dim, keep), tx.amax(tdim, keep)),
+        (x.amax(dim, keep), tx.amax(tdim, keep)),
+            (x.amin(dim, keep), tx.amin(tdim, keep)),
     ]:
         _close(ours.data, theirs)
         g = rng.standard_normal(ours.shape)

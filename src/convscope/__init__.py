@@ -10,7 +10,25 @@ explain) load on first use.
 
 import importlib
 
-from .autograd import Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad, ones, tensor, zeros
+from .autograd import (
+    Tensor,
+    arange,
+    cat,
+    enable_grad,
+    full,
+    gradcheck,
+    is_grad_enabled,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
 from .errors import CheckpointError, ConvscopeError, DataError, ShapeError
 from .ops.shapes import output_size
 
@@ -32,6 +50,15 @@ __all__ = [
     "tensor",
     "zeros",
     "ones",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "arange",
+    "rand",
+    "randn",
+    "cat",
+    "stack",
+    "where",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",

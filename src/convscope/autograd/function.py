@@ -11,6 +11,7 @@ No math lives here.
 import numpy as np
 
 from ..backend import default_float
+from ..errors import ShapeError
 from .grad_mode import is_grad_enabled
 
 
@@ -43,7 +44,17 @@ def as_array(value):
         return value.data
     if value is None:
         return None
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ShapeError(
+            f"expected an array of numbers, got {type(value).__name__} ({exc})"
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        raise ShapeError(
+            f"expected an array of numbers, got {type(value).__name__} of dtype {arr.dtype};"
+            f" pass a Tensor, an ndarray or nested lists of numbers"
+        )
     if arr.dtype.kind != "f":
         arr = arr.astype(default_float(arr.dtype))
     return arr

@@ -49,7 +49,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 def _as_checked(value):
     """A contiguous float64 copy: the nudges must reach the checked array, never the caller's."""
     if isinstance(value, Tensor):
-        return Tensor(np.array(value.data, dtype=np.float64, order="C"), requires_grad=value.requires_grad)
+        return Tensor(
+            np.array(value.data, dtype=np.float64, order="C"), requires_grad=value.requires_grad
+        )
     return Tensor(np.array(value, dtype=np.float64, order="C"), requires_grad=True)
 
 

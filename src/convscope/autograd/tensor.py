@@ -10,21 +10,27 @@ import numpy as np
 
 from ..backend import default_float
 from ..errors import ShapeError
-from ..ops import arith
 from .function import apply, as_array
+from .grad_mode import is_grad_enabled
+from .tensor_math import TensorMath
 
 
-class Tensor:
+class Tensor(TensorMath):
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        arr = np.asarray(data, dtype=dtype)
+        arr = _numeric_array(data, dtype)
         if dtype is None and (
             arr.dtype.kind != "f" or not isinstance(data, np.ndarray | np.generic)
         ):
             arr = arr.astype(default_float(arr.dtype) if arr.dtype.kind != "f" else np.float32)
+        if requires_grad and arr.dtype.kind != "f":
+            raise ShapeError(
+                f"tensor: only floating-point tensors can require grad, got dtype {arr.dtype};"
+                f" use a float dtype (e.g. dtype=np.float32)"
+            )
         self.data = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -35,7 +41,10 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
+
+    def size(self, dim=None):
+        """The shape (PyTorch's torch.Size), or the length of one axis."""
+        return self.data.shape if dim is None else self.data.shape[dim]
 
     @property
     def is_leaf(self):
@@ -49,7 +58,24 @@ class Tensor:
         return self.data
 
     def item(self):
+        if self.data.size != 1:
+            raise ShapeError(
+                f"item: only a one-element tensor converts to a Python number, got shape"
+                f" {self.shape}; reduce it first (e.g. .sum() or .mean())"
+            )
         return self.data.item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        return bool(self.item())
+
+    def __format__(self, spec):
+        return format(self.item(), spec) if spec else repr(self)
 
     def tolist(self):
         return self.data.tolist()
@@ -79,9 +105,90 @@ class Tensor:
         self._retain = True
         return self
 
-    def zero_(self):
-        self.data[...] = 0
+    # ---- copies, casts and in-place updates -------------------------------
+    def clone(self):
+        """A copy that stays in the graph (gradients flow back to self)."""
+        return self + 0
+
+    def contiguous(self):
         return self
+
+    def to(self, dtype=None, device=None):
+        """Cast to dtype; the only device is "cpu" (CuPy will add more)."""
+        if isinstance(dtype, str) and device is None:
+            dtype, device = None, dtype
+        if device not in (None, "cpu"):
+            raise ShapeError(f"to: device {device!r} is not available; convscope runs on 'cpu'")
+        return self if dtype is None or np.dtype(dtype) == self.dtype else self._cast(dtype)
+
+    def __iadd__(self, other):
+        return self._in_place("+=", np.add, other, lambda: self + other)
+
+    def __isub__(self, other):
+        return self._in_place("-=", np.subtract, other, lambda: self - other)
+
+    def __imul__(self, other):
+        return self._in_place("*=", np.multiply, other, lambda: self * other)
+
+    def __itruediv__(self, other):
+        return self._in_place("/=", np.true_divide, other, lambda: self / other)
+
+    def add_(self, other, alpha=1):
+        return self._in_place("add_", np.add, as_array(other) * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._in_place("sub_", np.subtract, as_array(other) * alpha)
+
+    def mul_(self, other):
+        return self._in_place("mul_", np.multiply, other)
+
+    def div_(self, other):
+        return self._in_place("div_", np.true_divide, other)
+
+    def copy_(self, src):
+        return self._in_place(
+            "copy_", lambda a, b, out, **_: np.copyto(out, b, casting="unsafe"), src
+        )
+
+    def fill_(self, value):
+        return self._in_place(
+            "fill_", lambda a, b, out, **_: np.copyto(out, b, casting="unsafe"), value
+        )
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def __setitem__(self, index, value):
+        self._check_in_place("item assignment")
+        self.data[index.data if isinstance(index, Tensor) else index] = as_array(value)
+
+    def _in_place(self, op, fn, other, out_of_place=None):
+        """Update self.data in place (as PyTorch: parameters under no_grad, plain tensors).
+
+        With grad on, a tensor already in the graph is rebound out of place instead, so its
+        saved values stay intact; a leaf that requires grad is an error, as in PyTorch.
+        """
+        if out_of_place is not None and self._node is not None and is_grad_enabled():
+            return out_of_place()
+        self._check_in_place(op)
+        other = as_array(other)
+        try:
+            np.broadcast_shapes(np.shape(other), self.shape)
+            fn(self.data, other, out=self.data, casting="unsafe")
+        except ValueError:
+            raise ShapeError(
+                f"{op}: a value of shape {np.shape(other)} cannot update a tensor of shape"
+                f" {self.shape} in place; it must broadcast to {self.shape}"
+            ) from None
+        return self
+
+    def _check_in_place(self, op):
+        if self.requires_grad and self._node is None and is_grad_enabled():
+            raise ShapeError(
+                f"{op}: a leaf tensor that requires grad cannot be changed in place while"
+                f" gradients are recorded; do it inside `with cs.no_grad():` (as an optimizer"
+                f" step does) or write x = x + ... to make a new tensor"
+            )
 
     def float(self):
         return self._cast(np.float32)
@@ -143,146 +250,6 @@ class Tensor:
             if not retain_graph:
                 t._node = _Spent(t._node.name)
 
-    # ---- arithmetic --------------------------------------------------------
-    def __add__(self, other):
-        return apply(arith.add_forward, arith.add_backward, (self, _wrap(other, self)))
-
-    def __radd__(self, other):
-        return apply(arith.add_forward, arith.add_backward, (_wrap(other, self), self))
-
-    def __sub__(self, other):
-        return apply(arith.sub_forward, arith.sub_backward, (self, _wrap(other, self)))
-
-    def __rsub__(self, other):
-        return apply(arith.sub_forward, arith.sub_backward, (_wrap(other, self), self))
-
-    def __mul__(self, other):
-        return apply(arith.mul_forward, arith.mul_backward, (self, _wrap(other, self)))
-
-    def __rmul__(self, other):
-        return apply(arith.mul_forward, arith.mul_backward, (_wrap(other, self), self))
-
-    def __truediv__(self, other):
-        return apply(arith.div_forward, arith.div_backward, (self, _wrap(other, self)))
-
-    def __rtruediv__(self, other):
-        return apply(arith.div_forward, arith.div_backward, (_wrap(other, self), self))
-
-    def __matmul__(self, other):
-        return apply(arith.matmul_forward, arith.matmul_backward, (self, _wrap(other, self)))
-
-    def __rmatmul__(self, other):
-        return apply(arith.matmul_forward, arith.matmul_backward, (_wrap(other, self), self))
-
-    def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            return (exponent * self.log()).exp()
-        return apply(arith.pow_forward, arith.pow_backward, (self,), p=exponent)
-
-    def __rpow__(self, base):
-        return (self * float(np.log(base))).exp()
-
-    def __neg__(self):
-        return apply(arith.neg_forward, arith.neg_backward, (self,))
-
-    def __pos__(self):
-        return self
-
-    def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data.astype(np.intp) if index.dtype.kind == "f" else index.data
-        return apply(arith.getitem_forward, arith.getitem_backward, (self,), index=index)
-
-    # comparisons give plain boolean arrays (no gradient flows through them)
-    def __lt__(self, other):
-        return self.data < as_array(other)
-
-    def __le__(self, other):
-        return self.data <= as_array(other)
-
-    def __gt__(self, other):
-        return self.data > as_array(other)
-
-    def __ge__(self, other):
-        return self.data >= as_array(other)
-
-    __hash__ = object.__hash__
-
-    # ---- elementwise math --------------------------------------------------
-    def exp(self):
-        return apply(arith.exp_forward, arith.exp_backward, (self,))
-
-    def log(self):
-        return apply(arith.log_forward, arith.log_backward, (self,))
-
-    def sqrt(self):
-        return apply(arith.sqrt_forward, arith.sqrt_backward, (self,))
-
-    def abs(self):
-        return apply(arith.abs_forward, arith.abs_backward, (self,))
-
-    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        return apply(arith.clamp_forward, arith.clamp_backward, (self,), lo=min, hi=max)
-
-    def relu(self):
-        return self.clamp(min=0)
-
-    # ---- reductions (PyTorch's dim/keepdim, NumPy's axis/keepdims) ---------
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        axis, keep = _reduce_args(dim, keepdim, axis, keepdims)
-        return apply(arith.sum_forward, arith.sum_backward, (self,), axis=axis, keepdims=keep)
-
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        axis, keep = _reduce_args(dim, keepdim, axis, keepdims)
-        return apply(arith.mean_forward, arith.mean_backward, (self,), axis=axis, keepdims=keep)
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        axis, keep = _reduce_args(dim, keepdim, axis, keepdims)
-        return apply(arith.max_forward, arith.max_backward, (self,), axis=axis, keepdims=keep)
-
-    def argmax(self, dim=None):
-        return np.argmax(self.data, axis=dim)
-
-    # ---- shape -------------------------------------------------------------
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return apply(arith.reshape_forward, arith.reshape_backward, (self,), shape=tuple(shape))
-
-    view = reshape
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        shape = self.shape
-        end = end_dim % len(shape) if shape else 0
-        new = shape[:start_dim] + (int(np.prod(shape[start_dim : end + 1])),) + shape[end + 1 :]
-        return self.reshape(new)
-
-    def permute(self, *axes):
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return apply(arith.transpose_forward, arith.transpose_backward, (self,), axes=tuple(axes))
-
-    def transpose(self, dim0=-2, dim1=-1):
-        """Swap two axes (PyTorch semantics; defaults swap the last two)."""
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return self.permute(axes)
-
-    @property
-    def T(self):  # noqa: N802 - NumPy/PyTorch name
-        return self.permute(tuple(reversed(range(self.ndim))))
-
-    def unsqueeze(self, dim):
-        shape = list(self.shape)
-        shape.insert(dim % (self.ndim + 1), 1)
-        return self.reshape(shape)
-
-    def squeeze(self, dim=None):
-        if dim is None:
-            return self.reshape([n for n in self.shape if n != 1])
-        shape = list(self.shape)
-        if shape[dim] == 1:
-            del shape[dim]
-        return self.reshape(shape)
-
 
 class _Spent:
     """Stands in for a node whose saved arrays backward already freed."""
@@ -308,22 +275,6 @@ def _cast_backward(dy, dtype):
     return (dy.astype(dtype),)
 
 
-def _wrap(value, like):
-    """A constant operand: a Tensor as is; a Python scalar in the tensor's dtype; arrays as given."""
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, (int, float, bool)):
-        return np.asarray(value, dtype=like.dtype)
-    return as_array(value)
-
-
-def _reduce_args(dim, keepdim, axis, keepdims):
-    axis = dim if axis is None else axis
-    if isinstance(axis, list):
-        axis = tuple(axis)
-    return axis, bool(keepdim if keepdims is None else keepdims)
-
-
 def _topological(root):
     """Tensors reachable from root, each before every tensor it was computed from (iterative DFS)."""
     order, visited = [], set()
@@ -345,17 +296,17 @@ def _topological(root):
     return order
 
 
-def tensor(data, requires_grad=False, dtype=None):
-    """Make a Tensor. Float arrays keep their dtype; Python numbers and lists become float32
-    (PyTorch's default) and so do integer arrays (raw pixel matrices)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def zeros(*shape, dtype=np.float32, requires_grad=False):
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape, dtype=np.float32, requires_grad=False):
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+def _numeric_array(data, dtype):
+    """np.asarray for numbers only: None, strings, ragged lists and objects get a sentence."""
+    try:
+        arr = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise ShapeError(
+            f"tensor: cannot make a tensor from {type(data).__name__} data ({exc}); pass numbers, e.g. a list of lists of equal length or an ndarray"
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        raise ShapeError(
+            f"tensor: data of dtype {arr.dtype} ({type(data).__name__}) is not real numbers;"
+            f" pass ints, floats or bools (an ndarray, a number, or equal-length nested lists)"
+        )
+    return arr

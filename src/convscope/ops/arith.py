@@ -7,6 +7,37 @@ back to their own shape by ``unbroadcast``.
 
 import numpy as np
 
+from ..errors import ShapeError
+
+
+def check_broadcast(op, *shapes):
+    """The broadcast shape of the operands, or a ShapeError that names them."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        raise ShapeError(
+            f"{op}: shapes {listed} do not broadcast (aligned from the right, each pair of sizes"
+            f" must be equal or 1); reshape or unsqueeze an operand"
+        ) from None
+
+
+def check_matmul(a_shape, b_shape):
+    """Inner sizes must agree: (..., n, k) @ (..., k, m); 1-D operands count as k."""
+    if not a_shape or not b_shape:
+        raise ShapeError(
+            f"matmul: both operands need at least 1 dimension, got {tuple(a_shape)} @"
+            f" {tuple(b_shape)}; use * for scaling by a scalar"
+        )
+    k_a = a_shape[-1]
+    k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    if k_a != k_b:
+        raise ShapeError(
+            f"matmul: {tuple(a_shape)} @ {tuple(b_shape)}: the inner sizes {k_a} and {k_b}"
+            f" differ; transpose an operand (x.T) or fix the shapes"
+        )
+    check_broadcast("matmul (batch dimensions)", a_shape[:-2], b_shape[:-2])
+
 
 def unbroadcast(grad, shape):
     """Sum grad over the axes that broadcasting added or stretched, so grad.shape == shape."""
@@ -22,6 +53,7 @@ def unbroadcast(grad, shape):
 
 
 def add_forward(a, b):
+    check_broadcast("add", np.shape(a), np.shape(b))
     return a + b, (np.shape(a), np.shape(b))
 
 
@@ -31,6 +63,7 @@ def add_backward(dy, cache):
 
 
 def sub_forward(a, b):
+    check_broadcast("sub", np.shape(a), np.shape(b))
     return a - b, (np.shape(a), np.shape(b))
 
 
@@ -40,6 +73,7 @@ def sub_backward(dy, cache):
 
 
 def mul_forward(a, b):
+    check_broadcast("mul", np.shape(a), np.shape(b))
     return a * b, (a, b)
 
 
@@ -49,6 +83,7 @@ def mul_backward(dy, cache):
 
 
 def div_forward(a, b):
+    check_broadcast("div", np.shape(a), np.shape(b))
     return a / b, (a, b)
 
 
@@ -77,6 +112,7 @@ def neg_backward(dy, cache):
 
 def matmul_forward(a, b):
     """y = a @ b with NumPy's matmul rules (1-D operands, batched stacks, broadcasting)."""
+    check_matmul(a.shape, b.shape)
     return a @ b, (a, b)
 
 
@@ -141,87 +177,12 @@ def clamp_backward(dy, cache):
     return (dy * keep,)
 
 
-def sum_forward(a, axis=None, keepdims=False):
-    return np.sum(a, axis=axis, keepdims=keepdims), (a.shape, axis, keepdims)
+def where_forward(a, b, *, cond):
+    """y = a where cond else b (cond a boolean array, broadcast with a and b)."""
+    check_broadcast("where", np.shape(cond), np.shape(a), np.shape(b))
+    return np.where(cond, a, b), (cond, np.shape(a), np.shape(b))
 
 
-def sum_backward(dy, cache):
-    shape, axis, keepdims = cache
-    dy = _restore_axes(dy, shape, axis, keepdims)
-    return (np.broadcast_to(dy, shape).copy(),)
-
-
-def mean_forward(a, axis=None, keepdims=False):
-    count = a.size if axis is None else int(np.prod([a.shape[i] for i in _axes(axis, a.ndim)]))
-    return np.mean(a, axis=axis, keepdims=keepdims), (a.shape, axis, keepdims, count)
-
-
-def mean_backward(dy, cache):
-    shape, axis, keepdims, count = cache
-    dy = _restore_axes(dy, shape, axis, keepdims)
-    return (np.broadcast_to(dy / count, shape).copy(),)
-
-
-def max_forward(a, axis=None, keepdims=False):
-    """Max over axis; the gradient is split evenly among tied maxima (as PyTorch's amax)."""
-    y = np.max(a, axis=axis, keepdims=True)
-    mask = a == y
-    out = y if keepdims else (y.reshape(()) if axis is None else np.squeeze(y, _axes(axis, a.ndim)))
-    return out, (mask, axis, keepdims)
-
-
-def max_backward(dy, cache):
-    mask, axis, keepdims = cache
-    dy = _restore_axes(dy, mask.shape, axis, keepdims)
-    count = mask.sum(axis=axis, keepdims=True)
-    return (mask * (dy / count),)
-
-
-def reshape_forward(a, shape):
-    return np.reshape(a, shape), a.shape
-
-
-def reshape_backward(dy, shape):
-    return (np.reshape(dy, shape),)
-
-
-def transpose_forward(a, axes):
-    """y = a.transpose(axes); axes is a full permutation."""
-    return np.transpose(a, axes), np.argsort(axes)
-
-
-def transpose_backward(dy, inverse):
-    return (np.transpose(dy, inverse),)
-
-
-def getitem_forward(a, index):
-    return a[index], (a.shape, a.dtype, index)
-
-
-def getitem_backward(dy, cache):
-    shape, dtype, index = cache
-    da = np.zeros(shape, dtype=dy.dtype)
-    if _is_basic(index):
-        da[index] = dy  # slices and integers never repeat an element
-    else:
-        np.add.at(da, index, dy)  # repeated (fancy) indices accumulate
-    return (da,)
-
-
-def _is_basic(index):
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
-
-
-def _axes(axis, ndim):
-    axes = (axis,) if np.isscalar(axis) else tuple(axis)
-    return tuple(a % ndim for a in axes)
-
-
-def _restore_axes(dy, shape, axis, keepdims):
-    """Re-insert the reduced axes (size 1) so dy broadcasts against the input shape."""
-    if axis is None:
-        return np.reshape(dy, (1,) * len(shape))
-    if keepdims:
-        return dy
-    return np.expand_dims(dy, _axes(axis, len(shape)))
+def where_backward(dy, cache):
+    cond, sa, sb = cache
+    return unbroadcast(np.where(cond, dy, 0), sa), unbroadcast(np.where(cond, 0, dy), sb)
