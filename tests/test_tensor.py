@@ -79,7 +79,7 @@ def test_reductions_match_torch(dim, keep):
         (x.sum(dim, keep), tx.sum(tdim, keep)),
         (x.mean(dim, keep), tx.mean(tdim, keep)),
         (x.amax(dim, keep), tx.amax(tdim, keep)),
-            (x.amin(dim, keep), tx.amin(tdim, keep)),
+        (x.amin(dim, keep), tx.amin(tdim, keep)),
     ]:
         _close(ours.data, theirs)
         g = rng.standard_normal(ours.shape)
