@@ -8,12 +8,14 @@ import pytest
 from PIL import Image, ImageDraw
 
 from convscope.data import (
+    MNIST_SHAPE,
     ArrayDataset,
     DataLoader,
     Normalize,
     load_digit_image,
     load_digits,
     load_idx,
+    load_image,
     load_image_folder,
     mnist_style,
     normalization,
@@ -31,6 +33,15 @@ def write_idx(path, array, type_byte=0x08, compress=False):
     header = bytes([0, 0, type_byte, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     raw = header + np.asarray(array).astype(dtype).tobytes()
     path.write_bytes(gzip.compress(raw) if compress else raw)
+    return path
+
+
+def mark(path, k=0, size=(30, 30)):
+    """A white stroke on black (something mnist_style finds ink in), shifted by k pixels."""
+    img = Image.new("L", size, 0)
+    ImageDraw.Draw(img).line([(4 + k, 3), (4 + k, size[1] - 4)], fill=255, width=3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
     return path
 
 
@@ -153,14 +164,51 @@ def test_image_folder_loads_resizes_and_labels(tmp_path):
         Image.new("RGB", (40, 30), (colour, colour, colour)).save(tmp_path / str(label) / "a.png")
         Image.new("L", (28, 28), colour).save(tmp_path / str(label) / "b.jpg")
     (tmp_path / "3" / "notes.txt").write_text("ignored")
-    ds = load_image_folder(tmp_path, size=(28, 28), channels=1)
-    assert ds.images.shape == (4, 1, 28, 28)
+    ds = load_image_folder(tmp_path, size=(30, 30), channels=1)  # not a digit model: resized
+    assert ds.images.shape == (4, 1, 30, 30)
     np.testing.assert_array_equal(ds.labels, [0, 0, 3, 3])
     assert int(ds.images[2].mean()) == 200
     x, _ = ds.batch(np.arange(4))
     assert x.dtype == np.float32 and float(x.max()) <= 1.0
     rgb = load_image_folder(tmp_path, size=(16, 20), channels=3)
     assert rgb.images.shape == (4, 3, 16, 20)
+
+
+def test_image_folder_for_a_digit_model_is_prepared_as_predict_prepares(tmp_path):
+    paths = []
+    for label in (2, 5):
+        for k in range(2):
+            img = dark_stroke_on_white((90 + 20 * k, 120))  # dark on light, any size, RGB
+            paths.append(tmp_path / str(label) / f"{k}.jpg")
+            paths[-1].parent.mkdir(exist_ok=True)
+            img.save(paths[-1])
+    ds = load_image_folder(tmp_path, size=(28, 28), channels=1)
+    assert MNIST_SHAPE == (1, 28, 28) and ds.images.shape == (4, 1, 28, 28)
+    np.testing.assert_array_equal(ds.images, np.stack([load_digit_image(p) for p in paths]))
+    np.testing.assert_array_equal(ds.images[0], load_image(paths[0], MNIST_SHAPE))
+    np.testing.assert_array_equal(ds.labels, [2, 2, 5, 5])
+    assert load_image(paths[0], (3, 16, 20)).shape == (3, 16, 20)  # other shapes: resized
+
+
+def test_image_folder_with_the_classes_of_a_model(tmp_path):
+    digits = [str(c) for c in range(10)]
+    for name in ("7", "3"):
+        mark(tmp_path / "digits" / name / "a.png")
+    ds = load_image_folder(tmp_path / "digits", classes=digits)
+    np.testing.assert_array_equal(ds.labels, [3, 7])
+    assert ds.classes == digits
+    mark(tmp_path / "pets" / "dog" / "a.png")
+    assert load_image_folder(tmp_path / "pets", classes=["cat", "dog"]).labels.tolist() == [1]
+    for name in ("run", "run3", "4"):
+        mark(tmp_path / "runs" / name / "a.png")
+    with pytest.raises(
+        DataError,
+        match=r"runs: sub-folders run/, run3/ are not a class of the model;"
+        r" name each class folder by its label: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$",
+    ):
+        load_image_folder(tmp_path / "runs", classes=digits)
+    with pytest.raises(DataError, match=r"sub-folder dog/ is not a class of the model"):
+        open_eval_data(tmp_path / "pets", classes=digits)
 
 
 def test_image_folder_named_classes_are_sorted(tmp_path):
@@ -176,9 +224,8 @@ def test_image_folder_bad_inputs(tmp_path):
         load_image_folder(tmp_path / "missing")
     with pytest.raises(DataError, match="no class sub-folders"):
         load_image_folder(tmp_path)
-    (tmp_path / "0").mkdir()
+    mark(tmp_path / "0" / "ok.png")
     (tmp_path / "1").mkdir()
-    Image.new("L", (8, 8)).save(tmp_path / "0" / "ok.png")
     with pytest.raises(DataError, match=r"1: empty class folder"):
         load_image_folder(tmp_path)
     (tmp_path / "1" / "broken.png").write_bytes(b"not a png at all")
@@ -207,6 +254,50 @@ def test_dataloader_batches_shuffle_and_drop_last():
     np.testing.assert_array_equal(np.concatenate(tail), first[6:])  # resume mid-epoch
     x, _ = next(iter(loader))
     np.testing.assert_allclose(x.ravel(), np.arange(4) / 255, rtol=1e-6)
+
+
+class TorchStyleDataset:
+    """Only __len__ and __getitem__ -> (image (1, 2, 2) float32, label), as in PyTorch."""
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return np.full((1, 2, 2), i, np.float32), np.int64(i % 3)
+
+
+def test_dataloader_takes_datasets_without_batch():
+    ds = TorchStyleDataset()
+    batches = list(DataLoader(ds, batch_size=2, num_workers=0, pin_memory=False))
+    assert [x.shape for x, _ in batches] == [(2, 1, 2, 2), (2, 1, 2, 2), (1, 1, 2, 2)]
+    x, y = batches[1]
+    assert x.dtype == np.float32 and y.dtype == np.int64
+    np.testing.assert_array_equal(x[:, 0, 0, 0], [2, 3])
+    np.testing.assert_array_equal(y, [2, 0])
+    pairs = [ds[i] for i in range(5)]  # a plain list of (image, label) tuples
+    shuffled = DataLoader(pairs, batch_size=5, shuffle=True, seed=3)
+    x, y = next(iter(shuffled))
+    order = DataLoader(pairs, 5, shuffle=True, seed=3).order(0)
+    np.testing.assert_array_equal(x[:, 0, 0, 0], order)
+    np.testing.assert_array_equal(y, order % 3)
+    with pytest.raises(DataError, match=r"dataset\[0\] gave ndarray, not an \(image, label\) pair"):
+        next(iter(DataLoader([np.zeros((1, 2, 2))], batch_size=1)))
+
+
+def test_dataloader_refuses_worker_processes_and_pinned_memory():
+    ds = TorchStyleDataset()
+    with pytest.raises(
+        DataError,
+        match=r"num_workers=4 is not supported: convscope loads batches in a single process;"
+        r" use num_workers=0",
+    ):
+        DataLoader(ds, num_workers=4)
+    with pytest.raises(
+        DataError, match=r"pin_memory=True is not supported: convscope runs on the CPU"
+    ):
+        DataLoader(ds, pin_memory=True)
+    with pytest.raises(DataError, match=r"a dataset needs __len__ and __getitem__, got int"):
+        DataLoader(7)
 
 
 def test_normalize_and_bad_arguments():
@@ -273,7 +364,7 @@ def test_open_data_picks_the_source_and_normalises_with_train_statistics(tmp_pat
         for label in ("0", "1"):
             (tmp_path / "img" / split / label).mkdir(parents=True)
             for i in range(n):
-                Image.new("L", (10, 10), 50 * i).save(tmp_path / "img" / split / label / f"{i}.png")
+                mark(tmp_path / "img" / split / label / f"{i}.png", k=i, size=(10, 10))
     train, test = open_data(tmp_path / "img")
     assert (len(train), len(test)) == (6, 4)
     assert len(open_eval_data(tmp_path / "img")) == 4  # the test/ folder

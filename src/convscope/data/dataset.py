@@ -8,10 +8,16 @@ Images are kept as stored (uint8 pixels stay uint8, 1 byte each) and become floa
 one batch at a time: ``x = transform(pixels)``. An ArrayDataset gathers a batch with one
 fancy-indexing call, never a Python loop over samples.
 
+Any dataset with ``.batch(indices)`` takes that fast path. A PyTorch-style dataset that has only
+``__len__`` and ``__getitem__`` returning (image, label) - or a plain list of such tuples - works
+too: its items are stacked, ``x`` as given (np.stack), ``y`` as int64.
+
 Shuffling is a pure function of (seed, epoch): epoch e visits the samples in the order
 ``permutation(seed, e)``, so a run resumed in the middle of epoch e sees the same batches
 as one that never stopped.
 """
+
+from functools import partial
 
 import numpy as np
 
@@ -29,8 +35,20 @@ class Dataset:
 
     def batch(self, indices):
         """(x, y) for an array of indices; the default stacks ``self[i]`` one by one."""
-        pairs = [self[int(i)] for i in indices]
-        return np.stack([p[0] for p in pairs]), np.asarray([p[1] for p in pairs], dtype=np.int64)
+        return stack_items(self, indices)
+
+
+def stack_items(dataset, indices):
+    """(x, y): ``dataset[i]`` for each index, images stacked (np.stack) and labels int64."""
+    pairs = [dataset[int(i)] for i in indices]
+    for i, pair in zip(indices, pairs, strict=True):
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise DataError(
+                f"DataLoader: dataset[{int(i)}] gave {type(pair).__name__}, not an (image, label)"
+                f" pair; make __getitem__ return (image, label)"
+            )
+    x = np.stack([np.asarray(p[0]) for p in pairs])
+    return x, np.asarray([int(p[1]) for p in pairs], dtype=np.int64)
 
 
 class ArrayDataset(Dataset):
@@ -121,12 +139,38 @@ class DataLoader:
 
     ``set_epoch(e)`` picks the shuffle order of epoch e (each ``iter()`` also advances it);
     ``start`` skips the first batches of the epoch, which is how a run resumes mid-epoch.
+    ``dataset``: anything with ``len()`` and ``[i] -> (image, label)``; ``.batch(indices)``
+    when it has one. ``num_workers=0`` and ``pin_memory=False`` are accepted as in PyTorch
+    (batches are loaded in this process, on the CPU) and nothing else.
     """
 
-    def __init__(self, dataset, batch_size=64, shuffle=False, drop_last=False, seed=0):
+    def __init__(
+        self,
+        dataset,
+        batch_size=64,
+        shuffle=False,
+        drop_last=False,
+        seed=0,
+        num_workers=0,
+        pin_memory=False,
+    ):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise DataError(
                 f"DataLoader: batch_size must be a positive integer, got {batch_size!r}"
+            )
+        if num_workers != 0:
+            raise DataError(
+                f"DataLoader: num_workers={num_workers!r} is not supported: convscope loads"
+                f" batches in a single process; use num_workers=0 (the default)"
+            )
+        if pin_memory:
+            raise DataError(
+                "DataLoader: pin_memory=True is not supported: convscope runs on the CPU, there"
+                " is no GPU memory to pin for; leave pin_memory=False (the default)"
+            )
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise DataError(
+                f"DataLoader: a dataset needs __len__ and __getitem__, got {type(dataset).__name__}"
             )
         self.dataset = dataset
         self.batch_size = batch_size
@@ -150,8 +194,11 @@ class DataLoader:
     def iterate(self, start=0, epoch=None):
         """The batches of an epoch (default: the current one) from batch number ``start`` on."""
         order, b = self.order(epoch), self.batch_size
+        batch = getattr(self.dataset, "batch", None)
+        if not callable(batch):
+            batch = partial(stack_items, self.dataset)
         for k in range(start, len(self)):
-            yield self.dataset.batch(order[k * b : (k + 1) * b])
+            yield batch(order[k * b : (k + 1) * b])
 
     def __iter__(self):
         """The current epoch's batches; the next ``iter()`` gives the next epoch's order."""

@@ -3,8 +3,11 @@
     root/0/a.png, root/0/b.jpg, root/1/c.png, ...   ->  ArrayDataset, images (N, C, H, W) uint8
 
 Classes are the sub-folders in sorted order; when every name is an integer (``0``..``9``)
-the name is the label itself. Each image is converted to grayscale (C=1) or RGB (C=3) and
-resized (bilinear) to the model's input size. Files with other extensions are ignored.
+the name is the label itself. Given the ``classes`` a model knows (``eval``), every sub-folder
+must be named by one of them and is labelled with its index. Each image is read with
+``load_image(path, (C, H, W))``, the same conversion ``predict`` applies: MNIST-style for a
+(1, 28, 28) digit model, grayscale or RGB resized to H x W otherwise. Files with other
+extensions are ignored.
 """
 
 from pathlib import Path
@@ -13,43 +16,14 @@ import numpy as np
 
 from ..errors import DataError
 from .dataset import ArrayDataset
+from .preprocess import load_image
 
 EXTENSIONS = {".png", ".jpg", ".jpeg"}
 
 
-def open_image(path):
-    """A decoded PIL image; DataError naming the file when Pillow cannot read it."""
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such image file")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return img.copy()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable PNG/JPEG image ({exc})") from None
-
-
-def to_array(img, size, channels=1):
-    """PIL image -> uint8 (C, H, W) at size (H, W); transparency is composited on white."""
-    from PIL import Image
-
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, rgba)
-    img = img.convert("L" if channels == 1 else "RGB")
-    h, w = size
-    if img.size != (w, h):
-        img = img.resize((w, h), Image.Resampling.BILINEAR)
-    arr = np.asarray(img, dtype=np.uint8)
-    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
-
-
-def class_folders(root):
-    """[(label, name, folder)] of root's sub-folders; DataError when there are none."""
+def class_folders(root, classes=None):
+    """[(label, name, folder)] of root's sub-folders; DataError when there are none, or when
+    ``classes`` is given and a sub-folder is not named by one of them."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such directory")
@@ -58,28 +32,54 @@ def class_folders(root):
         raise DataError(
             f"{root}: no class sub-folders; put the images of each class in root/<class>/"
         )
+    if classes is not None:
+        return _known_classes(root, folders, [str(c) for c in classes])
     numeric = all(p.name.isdigit() for p in folders)
     if numeric:
         folders.sort(key=lambda p: int(p.name))
     return [(int(p.name) if numeric else i, p.name, p) for i, p in enumerate(folders)]
 
 
-def load_image_folder(root, size=(28, 28), channels=1, transform=None):
-    """ArrayDataset of every image under root/<class>/; DataError for an empty class folder."""
-    images, labels = [], []
-    classes = class_folders(root)
-    for label, _, folder in classes:
-        files = sorted(f for f in folder.iterdir() if f.suffix.lower() in EXTENSIONS)
-        if not files:
+def _known_classes(root, folders, classes):
+    index = {name: i for i, name in enumerate(classes)}
+    for i, name in enumerate(classes):
+        if name.isdigit():
+            index.setdefault(str(int(name)), i)
+
+    def label(name):
+        return index.get(str(int(name)) if name.isdigit() else name)
+
+    unknown = [p.name for p in folders if label(p.name) is None]
+    if unknown:
+        names = ", ".join(f"{n}/" for n in unknown)
+        expected = ", ".join(classes[:20]) + (
+            f", ... ({len(classes)} in all)" if len(classes) > 20 else ""
+        )
+        raise DataError(
+            f"{root}: sub-folder{'s' if len(unknown) > 1 else ''} {names} {'are' if len(unknown) > 1 else 'is'}"
+            f" not a class of the model; name each class folder by its label: {expected}"
+        )
+    return sorted(((label(p.name), p.name, p) for p in folders), key=lambda t: t[0])
+
+
+def load_image_folder(root, size=(28, 28), channels=1, transform=None, classes=None):
+    """ArrayDataset of every image under root/<class>/; DataError for an empty class folder.
+
+    ``classes``: the class names a model knows; sub-folders must be named by them (see above).
+    """
+    found = class_folders(root, classes)
+    files, labels = [], []
+    for label, _, folder in found:  # every folder is checked before any image is decoded
+        in_folder = sorted(f for f in folder.iterdir() if f.suffix.lower() in EXTENSIONS)
+        if not in_folder:
             raise DataError(f"{folder}: empty class folder (no .png/.jpg/.jpeg images)")
-        for f in files:
-            images.append(to_array(open_image(f), size, channels))
-            labels.append(label)
-    n_classes = max(label for label, _, _ in classes) + 1
-    names = {label: name for label, name, _ in classes}
+        files += in_folder
+        labels += [label] * len(in_folder)
+    images = [load_image(f, (channels, *size)) for f in files]
+    if classes is None:
+        n_classes = max(label for label, _, _ in found) + 1
+        names = {label: name for label, name, _ in found}
+        classes = [names.get(c, str(c)) for c in range(n_classes)]
     return ArrayDataset(
-        np.stack(images),
-        np.asarray(labels, dtype=np.int64),
-        transform,
-        classes=[names.get(c, str(c)) for c in range(n_classes)],
+        np.stack(images), np.asarray(labels, dtype=np.int64), transform, classes=list(classes)
     )

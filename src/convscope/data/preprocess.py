@@ -6,14 +6,19 @@
 4. crop to the ink's bounding box (pixels above 10% of the maximum) and resize it,
    keeping the aspect ratio, so that its longer side is 20 pixels;
 5. paste it into a black 28x28 field so that its centre of mass sits at the centre (13.5, 13.5).
+
+``load_image(path, shape)`` is the one rule ``predict``, ``eval`` and ``train`` apply to a picture
+file: for a digit model (input ``MNIST_SHAPE`` = (1, 28, 28)) the steps above, for any other
+input shape a plain conversion to C channels and a resize to H x W.
 """
 
 import numpy as np
 
 from ..errors import DataError
-from .folder import open_image
+from .image import open_image, to_array
 
 FIELD, BOX = 28, 20
+MNIST_SHAPE = (1, FIELD, FIELD)
 
 
 def mnist_style(image, name="image"):
@@ -40,6 +45,18 @@ def load_digit_image(path):
     return mnist_style(open_image(path), name=str(path))
 
 
+def load_image(path, shape=MNIST_SHAPE):
+    """uint8 (C, H, W) = ``shape`` for a model with that input: ``load_digit_image`` for
+    (1, 28, 28), otherwise grayscale (C=1) or RGB (C=3) resized (bilinear) to H x W."""
+    shape = tuple(int(s) for s in shape)
+    if shape == MNIST_SHAPE:
+        return load_digit_image(path)
+    channels, h, w = shape
+    if channels not in (1, 3):
+        raise DataError(f"{path}: images become 1 (grayscale) or 3 (RGB) channels, not {channels}")
+    return to_array(open_image(path), (h, w), channels)
+
+
 def _grayscale(image):
     if isinstance(image, np.ndarray):
         arr = image.astype(np.float64)
@@ -48,8 +65,6 @@ def _grayscale(image):
         if arr.ndim != 2:
             raise DataError(f"mnist_style: expected a 2-D image, got shape {image.shape}")
         return arr
-    from .folder import to_array
-
     return to_array(image, (image.height, image.width))[0].astype(np.float64)
 
 

@@ -39,9 +39,12 @@ def open_data(path=None, size=(28, 28), channels=1, seed=0, test_fraction=0.2):
     return train, test
 
 
-def open_eval_data(path=None, size=(28, 28), channels=1):
+def open_eval_data(path=None, size=(28, 28), channels=1, classes=None):
     """The dataset ``eval --data PATH`` scores: the test split (IDX: t10k if present, else
-    train), or all images of a class folder; not normalised (set ``.transform``)."""
+    train), or all images of a class folder; not normalised (set ``.transform``).
+
+    ``classes``: the model's class names; an image folder's sub-folders must be named by them.
+    """
     if path is None:
         return load_digits()[1]
     path = _existing(path)
@@ -49,8 +52,8 @@ def open_eval_data(path=None, size=(28, 28), channels=1):
     if files:
         return load_idx(path, "test" if ("t10k", "images") in files else "train")
     if (path / "test").is_dir():
-        return load_image_folder(path / "test", size, channels)
-    return load_image_folder(path, size, channels)
+        path = path / "test"
+    return load_image_folder(path, size, channels, classes=classes)
 
 
 def pixel_stats(dataset):
