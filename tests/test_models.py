@@ -150,3 +150,9 @@ def test_summary_of_lenet5():
     ]
     assert by_name["fc1"].receptive_field is None
     assert totals.output_shape == (1, 10)
+
+
+def test_models_state_the_input_they_are_built_for():
+    assert lenet5().input_shape == (1, 28, 28) and lenet5(in_channels=3).input_shape == (3, 28, 28)
+    assert get_model("vgg", in_channels=3, size=32).input_shape == (3, 32, 32)
+    assert "input_shape" not in lenet5().state_dict()  # a plain attribute, not saved state

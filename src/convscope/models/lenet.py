@@ -28,7 +28,10 @@ from .. import nn
 
 
 class LeNet5(nn.Sequential):
-    """LeNet-5 as a named Sequential (the parameter-free layers add no state_dict keys)."""
+    """LeNet-5 as a named Sequential (the parameter-free layers add no state_dict keys).
+
+    ``input_shape``: (in_channels, 28, 28), the (C, H, W) of one image it is built for.
+    """
 
     def __init__(self, num_classes=10, in_channels=1):
         super().__init__(
@@ -47,6 +50,7 @@ class LeNet5(nn.Sequential):
                 "fc3": nn.Linear(84, num_classes),
             }
         )
+        self.input_shape = (in_channels, 28, 28)
 
 
 def lenet5(num_classes=10, in_channels=1):

@@ -12,10 +12,14 @@ from .. import nn
 
 
 class VGG(nn.Module):
-    """features (conv-bn-relu blocks, a max-pool per stage) then a two-layer classifier."""
+    """features (conv-bn-relu blocks, a max-pool per stage) then a two-layer classifier.
+
+    ``input_shape``: (in_channels, size, size), the (C, H, W) of one image it is built for.
+    """
 
     def __init__(self, channels=(16, 32), hidden=128, num_classes=10, in_channels=1, size=28):
         super().__init__()
+        self.input_shape = (in_channels, size, size)
         layers, c_in = [], in_channels
         for c in channels:
             for _ in range(2):
