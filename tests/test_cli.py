@@ -8,9 +8,11 @@ import pytest
 from PIL import Image, ImageDraw
 from safetensors.numpy import load_file, save_file
 
+import convscope
 from convscope.cli.main import main
+from convscope.cli.train import curves_figure
 from convscope.data import load_digits
-from test_data import idx_folder, write_idx
+from test_data import idx_folder, mark, write_idx
 
 TRAIN = ["train", "--limit", "640", "--epochs", "2", "--batch-size", "32"]
 
@@ -151,11 +153,8 @@ def test_train_on_idx_and_image_folders(tmp_path, capsys):
     assert status == 0, err
     assert "(40 train / 10 test)" in out
     for label in ("0", "1"):
-        (tmp_path / "img" / label).mkdir(parents=True)
         for i in range(5):
-            Image.new("L", (30, 30), 40 * i + 100 * int(label)).save(
-                tmp_path / "img" / label / f"{i}.png"
-            )
+            mark(tmp_path / "img" / label / f"{i}.png", k=2 * i + 10 * int(label))
     status, out, err = cli(
         capsys,
         "train",
@@ -201,9 +200,8 @@ def test_train_on_corrupt_idx_files(tmp_path, capsys):
 
 
 def test_train_on_bad_image_folders(tmp_path, capsys):
-    (tmp_path / "0").mkdir()
+    mark(tmp_path / "0" / "fine.png")
     (tmp_path / "1").mkdir()
-    Image.new("L", (28, 28)).save(tmp_path / "0" / "fine.png")
     status, _, err = cli(capsys, "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"))
     assert_one_line_error(status, err, "1: empty class folder")
     (tmp_path / "1" / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
@@ -241,6 +239,45 @@ def test_eval_on_idx_and_image_folders(run_dir, tmp_path, capsys):
         capsys, "eval", "--checkpoint", str(run_dir), "--data", str(tmp_path / "img")
     )
     assert status == 0 and out.startswith("6 images")
+
+
+def test_eval_and_predict_agree_on_the_same_files(run_dir, tmp_path, capsys):
+    _, test = load_digits()
+    paths, labels = [], []
+    for i in range(12):  # dark digits on light 84x84 RGB canvases, as a phone photo would be
+        label = int(test.labels[i])
+        (tmp_path / "img" / str(label)).mkdir(parents=True, exist_ok=True)
+        paths.append(str(digit_png(tmp_path / "img" / str(label) / f"{i}.png", test.images[i, 0])))
+        labels.append(label)
+    status, out, err = cli(capsys, "predict", *paths, "--checkpoint", str(run_dir), "--json")
+    assert status == 0, err
+    top1 = {r["file"]: r["top"][0][0] for r in json.loads(out)}
+    expected = np.mean([top1[p] == label for p, label in zip(paths, labels, strict=True)])
+    assert expected > 0.5  # the digits are recognised, so agreement is not agreement on noise
+    status, out, err = cli(
+        capsys, "eval", "--checkpoint", str(run_dir), "--data", str(tmp_path / "img")
+    )
+    assert status == 0, err
+    assert out.startswith("12 images") and out.splitlines()[-1] == f"accuracy: {expected:.4f}"
+    for line in out.splitlines()[2:-1]:  # per class: predict's hits among that class's files
+        name, correct, total, _ = line.split()
+        hits = [top1[p] == int(name) for p in paths if f"/img/{name}/" in p]
+        assert (int(correct), int(total)) == (sum(hits), len(hits))
+
+
+def test_eval_refuses_folders_that_are_not_classes_of_the_model(run_dir, tmp_path, capsys):
+    for name in ("run", "run3"):
+        mark(tmp_path / "runs" / name / "a.png")
+    status, out, err = cli(
+        capsys, "eval", "--checkpoint", str(run_dir), "--data", str(tmp_path / "runs")
+    )
+    assert_one_line_error(
+        status,
+        err,
+        "sub-folders run/, run3/ are not a class of the model",
+        "name each class folder by its label: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9",
+    )
+    assert out == ""
 
 
 def test_eval_on_an_idx_file_with_the_wrong_magic(run_dir, tmp_path, capsys):
@@ -339,6 +376,15 @@ def test_summary_of_a_checkpoint_and_errors(run_dir, capsys):
     assert_one_line_error(status, err, "give three positive sizes CxHxW")
 
 
+@pytest.mark.parametrize(("model", "shape"), [("lenet", "1x32x32"), ("vgg", "3x28x28")])
+def test_summary_names_the_input_the_model_expects(model, shape, capsys):
+    status, _, err = cli(capsys, "summary", "--model", model, "--input", shape)
+    assert_one_line_error(
+        status, err, f"summary: {model} expects 1x28x28 input, got {shape}; use --input 1x28x28"
+    )
+    assert "linear" not in err and "flatten" not in err
+
+
 def test_shape(capsys):
     status, out, _ = cli(capsys, "shape", "--input", "28", "--kernel", "5", "--padding", "2")
     assert status == 0
@@ -357,9 +403,62 @@ def test_shape(capsys):
     ]
 
 
+def test_shape_with_same_and_valid_padding(capsys):
+    status, out, _ = cli(capsys, "shape", "--input", "28", "--kernel", "4", "--padding", "same")
+    assert status == 0
+    assert out.splitlines() == [
+        "padding 'same': 1*(4-1) = 3 zeros: 1 before, 2 after (the odd one after, as in PyTorch)",
+        "out =   floor((28 + 1 + 2 - 1*(4-1) - 1) / 1) + 1 = 28",
+        "output: 28",
+    ]
+    status, out, _ = cli(
+        capsys,
+        "shape",
+        "--input",
+        "32x28",
+        "--kernel",
+        "3x5",
+        "--dilation",
+        "2",
+        "--padding",
+        "same",
+    )
+    assert status == 0
+    assert out.splitlines()[1:] == [
+        "height: floor((32 + 2*2 - 2*(3-1) - 1) / 1) + 1 = 32",
+        "width:  floor((28 + 2*4 - 2*(5-1) - 1) / 1) + 1 = 28",
+        "output: 32x28",
+    ]
+    status, out, _ = cli(capsys, "shape", "--input", "28", "--kernel", "5", "--padding", "valid")
+    assert status == 0 and out.splitlines()[-1] == "output: 24"
+
+
 @pytest.mark.parametrize(
     ("argv", "parts"),
     [
+        (
+            ["--input", "28", "--kernel", "3", "--stride", "2", "--padding", "same"],
+            ["padding='same' needs stride 1, got stride=2"],
+        ),
+        (
+            ["--input", "28", "--kernel", "3", "--padding", "full"],
+            [
+                "argument --padding: 'full' is not a padding: an integer, HxW, 'same' or"
+                " 'valid' (e.g. 2, 2x1 or same)"
+            ],
+        ),
+        (
+            ["--input", "28", "--kernel", "3x"],
+            ["argument --kernel: '3x' is not a kernel size K or KHxKW (e.g. 5 or 5x3)"],
+        ),
+        (
+            ["--input", "28", "--kernel", "3", "--stride", "two"],
+            ["argument --stride: 'two' is not a stride S or SHxSW (e.g. 2 or 2x1)"],
+        ),
+        (
+            ["--input", "28", "--kernel", "3", "--dilation", "1.5"],
+            ["argument --dilation: '1.5' is not a dilation D or DHxDW (e.g. 2 or 2x1)"],
+        ),
         (
             ["--input", "4", "--kernel", "5"],
             ["kernel 5 is larger than the padded input 4", "= 0 < 1"],
@@ -390,3 +489,49 @@ def test_every_command_has_help_with_an_example(command, capsys):
     status, out, _ = cli(capsys, command, "--help")
     assert status == 0
     assert "examples:" in out and f"convscope {command}" in out.split("examples:")[1]
+
+
+def test_top_level_help_has_one_example_per_command_and_version(capsys):
+    status, out, _ = cli(capsys, "--help")
+    assert status == 0
+    examples = out.split("examples")[1].splitlines()[1:]
+    commands = [line.split()[1] for line in examples if line.strip().startswith("convscope ")]
+    assert commands == ["train", "eval", "predict", "summary", "shape", "explain"]
+    status, out, _ = cli(capsys, "--version")
+    assert status == 0 and out == f"convscope {convscope.__version__}\n"
+
+
+def test_train_help_states_the_measured_default_accuracy(capsys):
+    status, out, _ = cli(capsys, "train", "--help")
+    assert status == 0 and "98.8%" in out and "98.7" not in out
+
+
+def test_curves_have_integer_epoch_ticks():
+    history = [
+        {"epoch": e, "train_loss": 1 / e, "train_acc": 0.9, "test_loss": 1 / e, "test_acc": 0.9}
+        for e in (1, 2, 3)
+    ]
+    fig = curves_figure(history)
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_threads_option(monkeypatch, tmp_path, capsys):
+    import convscope.cli.train as train_cli
+
+    calls = []
+    monkeypatch.setattr(train_cli, "limit_threads", calls.append)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for argv, expected in [([], [1]), (["--threads", "2"], [2]), (["--threads", "0"], [])]:
+        calls.clear()
+        status, _, err = cli(capsys, "eval", "--checkpoint", str(tmp_path / "no"), *argv)
+        assert status == 2 and calls == expected  # the policy is set before anything is read
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    calls.clear()
+    cli(capsys, "eval", "--checkpoint", str(tmp_path / "no"))
+    assert calls == []  # the environment's choice wins
+    status, _, err = cli(capsys, "train", "--threads", "-1")
+    assert_one_line_error(status, err, "argument --threads: must be >= 0, got -1")

@@ -140,3 +140,31 @@ def test_cosine_schedule():
 def test_bad_settings(kwargs, message):
     with pytest.raises(ConvscopeError, match=message):
         TrainConfig(**kwargs)
+
+
+def test_limit_threads_sets_openblas_and_numba(monkeypatch):
+    import ctypes
+
+    from convscope.train import threads
+
+    with open("/proc/self/maps") as f:  # NumPy's OpenBLAS, when it uses one
+        paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
+    libs = [ctypes.CDLL(p) for p in paths if p.startswith("/")]
+    getters = [
+        g
+        for lib in libs
+        for g in [getattr(lib, "scipy_openblas_get_num_threads64_", None)]
+        + [getattr(lib, "openblas_get_num_threads", None)]
+        if g is not None
+    ]
+    before = [g() for g in getters]
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    try:
+        limited = threads.limit_threads(1)
+        assert limited[-1] == "numba" and len(limited) == len(getters) + 1
+        assert [g() for g in getters] == [1] * len(getters)
+    finally:
+        if before:
+            threads.limit_threads(max(before))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.env_sets_threads()

@@ -7,6 +7,7 @@ import numpy as np
 from ..data import DataLoader, Normalize, open_eval_data
 from ..errors import DataError
 from ..train import evaluate, load_model
+from .train import add_threads_option, apply_thread_policy
 
 EXAMPLE = """examples:
   convscope eval --checkpoint runs/lenet-20260101-120000/model.safetensors
@@ -14,7 +15,10 @@ EXAMPLE = """examples:
   convscope eval --checkpoint lenet_from_torch.safetensors --data my_digits/   # my_digits/0/*.png ...
 
 Without --data: the 2,000 held-out embedded digits. An IDX folder is scored on its t10k files
-(or train files if there are none); an image folder on every image, labelled by sub-folder name.
+(or train files if there are none); an image folder (or its test/ sub-folder) on every image,
+labelled by sub-folder name: each sub-folder must be named by a class of the model (0-9 for a
+digit model). Images are converted as 'convscope predict' converts them (for a 1x28x28 digit
+model: grayscale, dark background, fitted into 20x20, centred by mass), so both agree.
 The last line is always 'accuracy: 0.XXXX'. A checkpoint saved by PyTorch (no convscope metadata)
 is taken to expect MNIST-normalised input, (pixel/255 - 0.1307) / 0.3081."""
 
@@ -30,21 +34,30 @@ def register(subparsers):
     p.add_argument("--checkpoint", required=True, help="model.safetensors or a run folder")
     p.add_argument("--data", help="IDX folder or image folder (default: embedded test digits)")
     p.add_argument("--batch-size", type=int, default=500, help="default 500")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 
 def run(args):
+    apply_thread_policy(args.threads)
     model, facts = load_model(args.checkpoint)
     shape = tuple(facts.get("input_shape", (1, 28, 28)))
-    data = open_eval_data(args.data, size=shape[1:], channels=shape[0])
+    classes = facts.get("classes") or [
+        str(c) for c in range(facts["config"].get("num_classes", 10))
+    ]
+    data = open_eval_data(args.data, size=shape[1:], channels=shape[0], classes=classes)
     if tuple(data.sample_shape) != shape:
         raise DataError(f"{args.data}: images are {data.sample_shape}, the model expects {shape}")
+    if len(data) and data.labels.max() >= len(classes):
+        raise DataError(
+            f"{args.data}: labels go up to {data.labels.max()}, but the model knows"
+            f" {len(classes)} classes (labels 0-{len(classes) - 1})"
+        )
     norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
     data.transform = Normalize(norm["mean"], norm["std"])
     if len(data) == 0:
         raise DataError(f"{args.data}: no images to evaluate")
     loss, acc, correct, total = evaluate(model, DataLoader(data, max(1, args.batch_size)))
-    classes = facts.get("classes") or [str(c) for c in range(len(total))]
     print(f"{len(data)} images, {facts['model']}, loss {loss:.4f}")
     print(f"{'class':>8}  {'correct':>8}  {'total':>6}  {'accuracy':>8}")
     for c in np.flatnonzero(total):

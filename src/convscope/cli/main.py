@@ -9,9 +9,18 @@ import argparse
 import importlib
 import sys
 
+from .. import __version__
 from ..errors import ConvscopeError
 
 COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain")
+
+EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
+  convscope train                                   # LeNet-5 on the embedded digits: 98.8% (seed 0)
+  convscope eval --checkpoint runs/lenet-20260101-120000
+  convscope predict seven.png --checkpoint runs/lenet-20260101-120000
+  convscope summary --model lenet
+  convscope shape --input 28 --kernel 5 --padding 2
+  convscope explain conv --at 1,1 --padding 1"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +37,10 @@ def build_parser():
     parser = _Parser(
         prog="convscope",
         description="Train small CNNs in NumPy and see every step, forward and backward.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"convscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         try:

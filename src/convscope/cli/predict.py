@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from ..data import Normalize, load_digit_image
+from ..data import Normalize, load_image
 from ..train import load_model, predict_logits
 
 EXAMPLE = """examples:
@@ -14,7 +14,8 @@ EXAMPLE = """examples:
 
 Each image (any size, colour mode, light or dark background) is converted as MNIST digits were
 made: grayscale, dark background, digit fitted into 20x20 and centred by mass in 28x28, then
-normalised as the checkpoint's training data was (MNIST's 0.1307 / 0.3081 for a PyTorch file)."""
+normalised as the checkpoint's training data was (MNIST's 0.1307 / 0.3081 for a PyTorch file).
+'convscope eval --data DIR' converts the images of a folder the same way."""
 
 
 def register(subparsers):
@@ -35,7 +36,8 @@ def register(subparsers):
 def run(args):
     model, facts = load_model(args.checkpoint)
     norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
-    pixels = np.stack([load_digit_image(path) for path in args.images])  # all read before output
+    shape = tuple(facts.get("input_shape", (1, 28, 28)))
+    pixels = np.stack([load_image(path, shape) for path in args.images])  # all read before output
     logits = predict_logits(model, Normalize(norm["mean"], norm["std"])(pixels))
     probs = _softmax(logits)
     classes = facts.get("classes") or [str(c) for c in range(probs.shape[1])]

@@ -2,6 +2,7 @@
 
 import argparse
 
+from ..errors import ShapeError
 from ..models import canonical_name, get_model
 from ..models.summary import summarize
 from ..train import load_model
@@ -12,7 +13,8 @@ EXAMPLE = """examples:
   convscope summary --checkpoint runs/lenet-20260101-120000
 
 Mult-adds are per image (conv: outputs x in_channels/groups x kH x kW; linear: in x out).
-The receptive field is the input window (height x width) one output value of the layer sees."""
+The receptive field is the input window (height x width) one output value of the layer sees.
+--input defaults to the input the model is built for (lenet and vgg: 1x28x28)."""
 
 
 def input_shape(text):
@@ -36,7 +38,9 @@ def register(subparsers):
     )
     p.add_argument("--model", default="lenet", help="lenet or vgg (default lenet)")
     p.add_argument("--checkpoint", help="summarise the model stored in this checkpoint instead")
-    p.add_argument("--input", type=input_shape, default=(1, 28, 28), help="CxHxW (default 1x28x28)")
+    p.add_argument(
+        "--input", type=input_shape, help="CxHxW (default: the model's input, 1x28x28 for lenet)"
+    )
     p.set_defaults(func=run)
 
 
@@ -47,7 +51,17 @@ def run(args):
     else:
         name = canonical_name(args.model)
         model = get_model(name)
-    rows, totals = summarize(model, args.input)
+    expected = tuple(model.input_shape)
+    shape = args.input or expected
+    try:
+        rows, totals = summarize(model, shape)
+    except ShapeError:
+        if shape == expected:
+            raise
+        raise ShapeError(
+            f"summary: {name} expects {_chw(expected)} input, got {_chw(shape)};"
+            f" use --input {_chw(expected)} (or leave --input out)"
+        ) from None
     table = [("Layer (type)", "Output shape", "Param #", "Mult-adds", "Receptive field")]
     for r in rows:
         rf = "x".join(map(str, r.receptive_field)) if r.receptive_field else "whole input"
@@ -79,3 +93,7 @@ def run(args):
     print(f"Params size (float32): {totals.params * 4 / 1e6:.2f} MB")
     print(rule)
     return 0
+
+
+def _chw(shape):
+    return "x".join(map(str, shape))

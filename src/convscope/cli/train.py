@@ -19,17 +19,20 @@ from ..models import canonical_name, get_model
 from ..train import EpochEvent, Progress, StepEvent, Stopped, TrainConfig, fit, load_state
 from ..train.checkpoint import atomic_write, save_model, save_state
 from ..train.state import capture, restore
+from ..train.threads import env_sets_threads, limit_threads
 
 EXAMPLE = """examples:
-  convscope train                                  # LeNet-5 on the embedded digits, ~98.7%
+  convscope train                                  # LeNet-5 on the embedded digits: 98.8%
   convscope train --model vgg --epochs 3 --out runs/vgg
   convscope train --data ~/data/FashionMNIST --optimizer sgd --lr 0.02
   convscope train --resume runs/lenet-20260101-120000
 
 --data takes a folder of IDX files (MNIST, Fashion-MNIST, KMNIST; .gz or raw; torchvision's
-raw/ layout) or of images in one sub-folder per class (converted to 28x28 grayscale; with
+raw/ layout) or of images in one sub-folder per class (converted as 'convscope predict' converts
+digits: grayscale, dark background, fitted into 20x20 and centred by mass in 28x28; with
 train/ and test/ sub-folders those are the splits, otherwise 20% is held out). Nothing is
-downloaded."""
+downloaded. BLAS and Numba run one thread each unless --threads or OPENBLAS_NUM_THREADS /
+OMP_NUM_THREADS / NUMBA_NUM_THREADS say otherwise (faster for LeNet-sized work on few cores)."""
 
 COLUMNS = ("epoch", "train loss", "train acc", "test loss", "test acc", "seconds")
 
@@ -52,6 +55,34 @@ def positive_float(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def add_threads_option(parser):
+    parser.add_argument(
+        "--threads",
+        type=non_negative_int,
+        metavar="N",
+        help="threads for BLAS and Numba (default 1, or what OPENBLAS_NUM_THREADS etc. say;"
+        " 0: the libraries' own defaults)",
+    )
+
+
+def apply_thread_policy(threads):
+    """--threads N: limit BLAS and Numba to N threads; unset: 1 unless the environment chose."""
+    if threads is None and not env_sets_threads():
+        threads = 1
+    if threads:
+        limit_threads(threads)
 
 
 def register(subparsers):
@@ -91,10 +122,12 @@ def register(subparsers):
         metavar="RUN",
         help="continue the run saved in folder RUN, with its saved settings",
     )
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 
 def run(args):
+    apply_thread_policy(args.threads)
     if args.resume:
         out = Path(args.resume)
         state = load_state(out / "state.safetensors")
@@ -276,11 +309,13 @@ def _run_folder(out, model):
     return out
 
 
-def _write_curves(path, history):
+def curves_figure(history):
+    """A matplotlib figure: loss and accuracy per epoch (integer epoch ticks), train and test."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
@@ -290,9 +325,17 @@ def _write_curves(path, history):
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
+    return fig
+
+
+def _write_curves(path, history):
+    import matplotlib.pyplot as plt
+
+    fig = curves_figure(history)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
