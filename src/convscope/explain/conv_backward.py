@@ -29,6 +29,7 @@ from .grid import term
 from .trace import (
     CELLS_MAX,
     INDEX_NOTE,
+    TERMS_MAX,
     Animation,
     Check,
     Panel,
@@ -168,36 +169,44 @@ def _upstream(grad, out_shape, seed, x_shape, w_shape, stride, padding):
 
 
 def _dw_terms(L, dw):
-    """dW[c,u,v] = sum_ij Xp[c, i*S+u, j*S+v] * dO[i,j]: steps and the term sums."""
+    """dW[c,u,v] = sum_ij Xp[c, i*S+u, j*S+v] * dO[i,j]: steps (the first TERMS_MAX terms of
+    each written out) and the term sums (all terms, one vectorised product per weight)."""
     steps, hand = [], np.zeros_like(dw)
     oh, ow = L.do.shape
+    section = "dL/dW: each weight meets every window"
     for c, u, v in np.ndindex(*dw.shape):
-        pairs = [(i * L.s + u, j * L.s + v, i, j) for i in range(oh) for j in range(ow)]
-        hand[c, u, v] = math.fsum(L.xp[c, r, q] * L.do[i, j] for r, q, i, j in pairs)
+        windows = L.xp[c, u : u + L.s * (oh - 1) + 1 : L.s, v : v + L.s * (ow - 1) + 1 : L.s]
+        hand[c, u, v] = math.fsum((windows * L.do).ravel())
+        pairs = [(i * L.s + u, j * L.s + v, i, j) for i, j in _first(oh, ow, TERMS_MAX)]
         sym = [f"({index(L.xname, c, r, q, L.many)}*dO[{i},{j}])" for r, q, i, j in pairs]
         num = [f"({term(L.xp[c, r, q])}*{term(L.do[i, j])})" for r, q, i, j in pairs]
+        more = [f"... ({oh * ow - len(pairs)} more terms)"] if oh * ow > len(pairs) else []
         label = index("dW", c, u, v, L.many)
         operands = {L.xname: [L.xp[c, r, q] for r, q, _, _ in pairs],
                     "dO": [L.do[i, j] for _, _, i, j in pairs]}  # fmt: skip
-        text = two_lines(label, sym, num, dw[c, u, v])
-        steps.append(Step(label, text, float(dw[c, u, v]), operands=operands,
-                          section="dL/dW: each weight meets every window"))  # fmt: skip
+        text = two_lines(label, sym + more, num + more, dw[c, u, v])
+        steps.append(Step(label, text, float(dw[c, u, v]), operands=operands, section=section))
     return steps, hand
 
 
+def _first(oh, ow, n):
+    """The first ``n`` cells of an oh x ow grid, row by row."""
+    return [divmod(k, ow) for k in range(min(n, oh * ow))]
+
+
 def _dx_terms(L, dx, max_cells):
-    """dX[c,r,q] = sum of W[c,u,v] * dO[i,j] over i*S+u = r+P, j*S+v = q+P: steps and sums."""
+    """dX[c,r,q] = sum of W[c,u,v] * dO[i,j] over i*S+u = r+P, j*S+v = q+P: steps for the
+    first ``max_cells`` pixels, and the term sums of all (one scatter per kernel offset)."""
     oh, ow = L.do.shape
     hand = np.zeros_like(L.xp)
-    uses = {}
-    for c, i, j, u, v in np.ndindex(L.w.shape[0], oh, ow, L.kh, L.kw):
-        r, q = i * L.s + u, j * L.s + v
-        hand[c, r, q] += L.w[c, u, v] * L.do[i, j]
-        uses.setdefault((c, r, q), []).append((u, v, i, j))
+    for c, u, v in np.ndindex(*L.w.shape):
+        hand[c, u : u + L.s * (oh - 1) + 1 : L.s, v : v + L.s * (ow - 1) + 1 : L.s] += (
+            L.w[c, u, v] * L.do
+        )
     steps = []
     cells, left_out = limited(np.ndindex(*dx.shape), max_cells)
     for c, r, q in cells:
-        terms = uses.get((c, r + L.top, q + L.left), [])
+        terms = _uses(L, r + L.top, q + L.left)
         label = index("dX", c, r, q, L.many)
         operands = {"W": [L.w[c, u, v] for u, v, _, _ in terms],
                     "dO": [L.do[i, j] for _, _, i, j in terms]}  # fmt: skip
@@ -211,6 +220,22 @@ def _dx_terms(L, dx, max_cells):
     if left_out:
         steps.append(more_step(left_out, "pixels of dX", dx.size, section=DX_SECTION))
     return steps, L.crop(hand)
+
+
+def _uses(L, r, q):
+    """[(u, v, i, j)] with i*S + u = r and j*S + v = q: the windows that used Xp[., r, q],
+    in the order of the windows (i, j)."""
+    oh, ow = L.do.shape
+    uses = [
+        (u, v, (r - u) // L.s, (q - v) // L.s)
+        for u in range(L.kh)
+        for v in range(L.kw)
+        if (r - u) % L.s == 0
+        and 0 <= (r - u) // L.s < oh
+        and (q - v) % L.s == 0
+        and 0 <= (q - v) // L.s < ow
+    ]
+    return sorted(uses, key=lambda t: (t[2], t[3]))
 
 
 def _identities(L):

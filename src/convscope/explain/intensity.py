@@ -72,7 +72,7 @@ def image(input=None):
             Step(f"I[{k}]", text, a[k], operands={"channel": k}, grids={f"I[{k}]": corner})
         )
     picture = (a[0] if c == 1 else np.moveaxis(a[:3], 0, -1)) * (255.0 / white)
-    depth = f" (a 16-bit image: {white:g} = white)" if white == 65535 else ""
+    depth = " (a 16-bit image)" if white == 65535 else ""
     return Trace(
         topic="image",
         title=f"{kind} image is a ({c}, {h}, {w}) array of intensities",
