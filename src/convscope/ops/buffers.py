@@ -23,6 +23,16 @@ _pool = {}
 _lock = threading.Lock()
 
 
+def _unheld_count():
+    """sys.getrefcount of an array held only by its pool list, seen from a loop like scratch's
+    (measured, not assumed: interpreters differ in the references a loop keeps)."""
+    for a in [np.empty(0)]:
+        return sys.getrefcount(a)
+
+
+_UNHELD = _unheld_count()
+
+
 def scratch(shape, dtype):
     """An uninitialised C-contiguous array; reused when an earlier one of its kind is free."""
     dtype = np.dtype(dtype)
@@ -33,7 +43,7 @@ def scratch(shape, dtype):
     with _lock:
         arrays = _pool.setdefault(key, [])
         for a in arrays:
-            if sys.getrefcount(a) <= 3:  # the list, this loop's name and getrefcount's argument
+            if sys.getrefcount(a) == _UNHELD:  # no cache, view or caller holds it
                 return a
         a = np.empty(shape, dtype)
         if len(arrays) < PER_KEY:
