@@ -144,6 +144,23 @@ def test_min_pool_is_minus_max_pool_of_minus_x():
         lambda lib: lib.Upsample(scale_factor=2),
         lambda lib: lib.Upsample(size=(5, 9)),
         lambda lib: lib.Identity(),
+        lambda lib: lib.ReLU6(),
+        lambda lib: lib.ELU(alpha=0.5),
+        lambda lib: lib.SiLU(),
+        lambda lib: lib.Softplus(beta=2.0, threshold=3.0),
+        lambda lib: lib.ZeroPad2d(2),
+        lambda lib: lib.ZeroPad2d((1, 0, 2, 3)),
+        lambda lib: lib.Unflatten(1, (3, 1)),
+        lambda lib: lib.Unflatten(-1, (-1, 1)),
+        lambda lib: lib.AdaptiveAvgPool2d((3, 2)),
+        lambda lib: lib.AdaptiveAvgPool2d(1),
+        lambda lib: lib.AdaptiveMaxPool2d((None, 3)),
+        lambda lib: lib.LayerNorm((4, 5)),
+        lambda lib: lib.LayerNorm(5, elementwise_affine=False),
+        lambda lib: lib.LayerNorm([3, 4, 5], bias=False, eps=1e-3),
+        lambda lib: lib.GroupNorm(3, 3),
+        lambda lib: lib.GroupNorm(1, 3, affine=False),
+        lambda lib: lib.GroupNorm(3, 3, bias=False),
     ],
 )
 def test_activation_and_resample_layers_match_torch(make):
@@ -278,12 +295,28 @@ def test_model_eval_switches_dropout_and_batch_norm():
         ),
         (lambda lib: lib.MSELoss(), "real"),
         (lambda lib: lib.MSELoss(reduction="none"), "real"),
+        (lambda lib: lib.L1Loss(), "real"),
+        (lambda lib: lib.L1Loss(reduction="sum"), "real"),
+        (lambda lib: lib.CrossEntropyLoss(label_smoothing=0.3), "prob"),
+        (lambda lib: lib.BCEWithLogitsLoss(), "prob"),
+        (
+            lambda lib: lib.BCEWithLogitsLoss(
+                weight=torch.tensor([1.0, 2.0, 0.5, 3.0], dtype=torch.float64),
+                pos_weight=torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64),
+                reduction="none",
+            ),
+            "prob",
+        ),
     ],
 )
 def test_loss_layers_match_torch(make, target_kind):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 4))
-    target = rng.integers(0, 4, 6) if target_kind == "class" else rng.standard_normal((6, 4))
+    target = {
+        "class": lambda: rng.integers(0, 4, 6),
+        "real": lambda: rng.standard_normal((6, 4)),
+        "prob": lambda: rng.random((6, 4)),
+    }[target_kind]()
     xo, xt = cs.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     lo, lt = make(nn)(xo, target), make(torch.nn)(xt, torch.tensor(target))
     np.testing.assert_allclose(lo.data, lt.detach().numpy(), **TOL)
@@ -296,3 +329,60 @@ def test_loss_layers_match_torch(make, target_kind):
 
 def _shapes(state):
     return [(k, tuple(v.shape)) for k, v in state.items()]
+
+
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    x = np.ones((8, 16, 3, 3))
+    layer = nn.Dropout2d(0.25, rng=np.random.default_rng(0))
+    xo = cs.tensor(x, requires_grad=True)
+    y = layer(xo)
+    planes = y.data.reshape(8, 16, 9)
+    assert np.all((planes == 0) | (planes == 1 / 0.75))
+    assert np.all(planes.min(axis=2) == planes.max(axis=2))  # one draw per (n, c) plane
+    assert 0.1 < (planes[:, :, 0] == 0).mean() < 0.4
+    y.sum().backward()
+    np.testing.assert_array_equal(xo.grad, y.data)
+    layer.eval()
+    np.testing.assert_array_equal(layer(x).data, x)
+    with pytest.raises(ShapeError, match=r"dropout2d: expected a 4-D input.*got shape \(2, 3\)"):
+        nn.Dropout2d()(np.ones((2, 3)))
+
+
+def test_module_dict_registers_its_layers_in_order():
+    def build(lib):
+        net = lib.Module()
+        net.blocks = lib.ModuleDict({"conv": lib.Conv2d(1, 2, 3), "act": lib.ReLU()})
+        net.blocks["head"] = lib.Linear(2, 3)
+        return net
+
+    ours, theirs = build(nn), build(torch.nn)
+    assert _shapes(ours.state_dict()) == _shapes(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    d = ours.blocks
+    assert list(d) == ["conv", "act", "head"] and "act" in d and len(d) == 3
+    assert isinstance(d.pop("act"), nn.ReLU) and list(d.keys()) == ["conv", "head"]
+    d.update([("act", nn.SiLU())])
+    assert [type(m).__name__ for m in d.values()] == ["Conv2d", "Linear", "SiLU"]
+    with pytest.raises(KeyError, match="ModuleDict has no module 'missing'"):
+        d["missing"]
+    d.clear()
+    assert len(list(ours.parameters())) == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: nn.AdaptiveAvgPool2d(0), r"AdaptiveAvgPool2d: output_size=0 must be a positive"),
+        (lambda: nn.AdaptiveMaxPool2d((2, 2, 2)), r"output_size=\(2, 2, 2\) must be"),
+        (lambda: nn.LayerNorm(0), r"LayerNorm: normalized_shape=0 must be a positive integer"),
+        (lambda: nn.GroupNorm(3, 4), r"GroupNorm: num_groups=3 must be a positive integer divid"),
+        (lambda: nn.ZeroPad2d((1, 2)), r"ZeroPad2d: padding=\(1, 2\) must be an int or a tuple"),
+        (lambda: nn.GroupNorm(2, 4)(np.ones((2, 3, 4))), r"does not have num_channels=4"),
+        (lambda: nn.LayerNorm(4)(np.ones((2, 3))), r"layer_norm: normalized_shape=\(4,\) must"),
+        (lambda: nn.Unflatten(1, (4, 2))(np.ones((2, 6))), r"unflatten: sizes \(4, 2\) cannot"),
+        (lambda: nn.AdaptiveAvgPool2d(2)(np.ones((2, 3))), r"adaptive_avg_pool2d: expected a 4-D"),
+    ],
+)
+def test_new_layers_reject_bad_arguments_with_a_sentence(make, match):
+    with pytest.raises(ShapeError, match=match):
+        make()

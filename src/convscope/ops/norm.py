@@ -1,4 +1,6 @@
-"""Batch normalisation over (N, C) or (N, C, *spatial): forward/backward pair on arrays.
+"""Batch, layer and group normalisation: forward/backward pairs on arrays.
+
+Batch normalisation over (N, C) or (N, C, *spatial):
 
 Per channel c, over the batch and spatial axes (n = N * prod(spatial) values):
 
@@ -11,6 +13,11 @@ Per channel c, over the batch and spatial axes (n = N * prod(spatial) values):
 Backward (training, xhat = (x - mu) / sqrt(var + eps), g = dy * weight):
     dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)
     dweight = sum(dy * xhat),  dbias = sum(dy)
+
+layer_norm and group_norm use the same statistics per sample instead of per channel:
+layer_norm over the trailing normalized_shape axes (weight, bias of that shape), group_norm
+over each group of C / G channels and the spatial axes (weight, bias per channel (C,));
+both always use the current input's statistics (no running buffers), as PyTorch.
 """
 
 import numbers
@@ -98,3 +105,107 @@ def batch_norm_backward(dy, cache, needs=(True, True, True)):
     dw = (dy * xhat).sum(axis=axes) if weight is not None and needs[1] else None
     db = dy.sum(axis=axes) if has_bias and needs[2] else None
     return dx, dw, db
+
+
+def layer_norm_forward(x, weight=None, bias=None, *, normalized_shape, eps=1e-5):
+    """Normalise over the last len(normalized_shape) axes of x, then y = xhat * weight + bias
+    (weight and bias of shape normalized_shape)."""
+    shape = _normalized_shape(normalized_shape)
+    k = len(shape)
+    if tuple(x.shape[x.ndim - k :]) != shape or x.ndim < k:
+        raise ShapeError(
+            f"layer_norm: normalized_shape={shape} must equal the last {k} dimension(s) of the"
+            f" input, got input shape {x.shape}; e.g. normalized_shape={x.shape[1:]} for (N, ...)"
+        )
+    _check_affine("layer_norm", shape, weight, bias, "normalized_shape")
+    _check_eps("layer_norm", eps)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    xhat, invstd = _normalize(x, axes, eps)
+    y = _affine(xhat, weight, bias, shape)
+    return y, (
+        xhat,
+        invstd,
+        weight,
+        bias is not None,
+        axes,
+        tuple(range(x.ndim - k)),
+        shape,
+        x.shape,
+    )
+
+
+def group_norm_forward(x, weight=None, bias=None, *, num_groups, eps=1e-5):
+    """x (N, C, *) split into num_groups groups of C / num_groups channels; each (sample, group)
+    normalised over its channels and spatial positions; weight, bias (C,) per channel."""
+    if x.ndim < 2:
+        raise ShapeError(f"group_norm: expected an input (N, C, ...), got shape {x.shape}")
+    c = x.shape[1]
+    if not isinstance(num_groups, numbers.Integral) or num_groups < 1 or c % num_groups:
+        raise ShapeError(
+            f"group_norm: num_groups={num_groups!r} must be a positive integer dividing the"
+            f" {c} channels of the input {x.shape}"
+        )
+    _check_affine("group_norm", (c,), weight, bias, "channels")
+    _check_eps("group_norm", eps)
+    xg = x.reshape(x.shape[0], num_groups, -1)
+    xhat, invstd = _normalize(xg, (2,), eps)
+    xhat = xhat.reshape(x.shape)
+    cshape = (1, c) + (1,) * (x.ndim - 2)
+    y = _affine(xhat, weight, bias, cshape)
+    sum_axes = (0, *range(2, x.ndim))
+    return y, (xhat, invstd, weight, bias is not None, (2,), sum_axes, cshape, xg.shape)
+
+
+def layer_norm_backward(dy, cache, needs=(True, True, True)):
+    """dx = invstd * (g - mean(g) - xhat * mean(g * xhat)) over the normalised axes, g = dy * w;
+    dweight = sum(dy * xhat), dbias = sum(dy) over the other axes. Also group_norm's backward."""
+    xhat, invstd, weight, has_bias, axes, sum_axes, wshape, grouped = cache
+    dx = dw = db = None
+    if needs[0]:
+        g = dy if weight is None else dy * weight.reshape(wshape)
+        g, gh = g.reshape(grouped), xhat.reshape(grouped)
+        g = g - g.mean(axis=axes, keepdims=True) - gh * (g * gh).mean(axis=axes, keepdims=True)
+        dx = (g * invstd).reshape(dy.shape)
+    if weight is not None and needs[1]:
+        dw = (dy * xhat).sum(axis=sum_axes)
+    if has_bias and needs[2]:
+        db = dy.sum(axis=sum_axes)
+    return dx, dw, db
+
+
+group_norm_backward = layer_norm_backward
+
+
+def _normalize(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) over axes (biased var) and 1 / sqrt(var + eps), kept dims."""
+    xc = x - x.mean(axis=axes, keepdims=True)
+    invstd = 1 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
+    return xc * invstd, invstd
+
+
+def _affine(xhat, weight, bias, shape):
+    y = xhat if weight is None else xhat * weight.reshape(shape)
+    return y if bias is None else y + bias.reshape(shape)
+
+
+def _normalized_shape(value):
+    shape = (value,) if isinstance(value, numbers.Integral) else tuple(value)
+    if not shape or not all(isinstance(s, numbers.Integral) and s >= 1 for s in shape):
+        raise ShapeError(
+            f"layer_norm: normalized_shape={value!r} must be a positive integer or a tuple of"
+            f" them, e.g. the trailing dimensions (C, H, W) of the input"
+        )
+    return tuple(int(s) for s in shape)
+
+
+def _check_affine(op, shape, weight, bias, what):
+    for name, arr in (("weight", weight), ("bias", bias)):
+        if arr is not None and arr.shape != shape:
+            raise ShapeError(
+                f"{op}: {name} has shape {arr.shape}; expected {shape}, one per element of {what}"
+            )
+
+
+def _check_eps(op, eps):
+    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or eps <= 0:
+        raise ShapeError(f"{op}: eps={eps!r} must be a number > 0; e.g. eps=1e-5")

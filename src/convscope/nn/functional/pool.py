@@ -1,4 +1,5 @@
-"""Pooling: F.max_pool1d/2d, avg_pool1d/2d, min_pool1d/2d (PyTorch's signatures).
+"""Pooling: F.max_pool1d/2d, avg_pool1d/2d, min_pool1d/2d, adaptive_avg/max_pool2d (PyTorch's
+signatures).
 
 x (N, C, L) or (N, C, H, W); stride defaults to kernel_size; 0 <= padding <= kernel_size // 2;
 out = floor((in + 2P - K) / S) + 1 (ceil with ceil_mode). min_pool is max_pool of -x, negated.
@@ -8,9 +9,18 @@ import numpy as np
 
 from ...autograd import apply
 from ...errors import ShapeError
-from ...ops import pool
+from ...ops import adaptive_pool, pool
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "min_pool1d", "min_pool2d"]
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "min_pool1d",
+    "min_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+]
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
@@ -64,3 +74,23 @@ def check_flag(op, **flags):
     for name, value in flags.items():
         if not isinstance(value, (bool, np.bool_)):
             raise ShapeError(f"{op}: {name} must be True or False, got {value!r}")
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Mean over PyTorch's adaptive windows: (N, C, H, W) -> (N, C, *output_size), any size."""
+    return apply(
+        adaptive_pool.adaptive_avg_pool2d_forward, adaptive_pool.adaptive_avg_pool2d_backward,
+        (x,), output_size=output_size,
+    )  # fmt: skip
+
+
+def adaptive_max_pool2d(x, output_size, return_indices=False):
+    """Maximum over PyTorch's adaptive windows: (N, C, H, W) -> (N, C, *output_size)."""
+    if return_indices:
+        raise ShapeError(
+            "adaptive_max_pool2d: return_indices=True is not supported; use return_indices=False"
+        )
+    return apply(
+        adaptive_pool.adaptive_max_pool2d_forward, adaptive_pool.adaptive_max_pool2d_backward,
+        (x,), output_size=output_size,
+    )  # fmt: skip

@@ -1,18 +1,41 @@
 """The layers, one module per family."""
 
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .container import ModuleList, Sequential
+from .activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
-from .linear import Flatten, Identity, Linear
-from .loss import CrossEntropyLoss, MSELoss, NLLLoss
-from .norm import BatchNorm1d, BatchNorm2d
-from .pool import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MinPool1d, MinPool2d
+from .linear import Flatten, Identity, Linear, Unflatten
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .padding import ZeroPad2d
+from .pool import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MinPool1d,
+    MinPool2d,
+)
 from .resample import Upsample
 
 __all__ = [
     "Sequential",
     "ModuleList",
+    "ModuleDict",
     "Conv1d",
     "Conv2d",
     "ConvTranspose1d",
@@ -23,12 +46,20 @@ __all__ = [
     "AvgPool2d",
     "MinPool1d",
     "MinPool2d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "Linear",
     "Flatten",
+    "Unflatten",
     "Identity",
+    "ZeroPad2d",
     "ReLU",
+    "ReLU6",
     "LeakyReLU",
+    "ELU",
     "Sigmoid",
+    "SiLU",
+    "Softplus",
     "Tanh",
     "GELU",
     "Softmax",
@@ -37,8 +68,12 @@ __all__ = [
     "Dropout2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "LayerNorm",
+    "GroupNorm",
     "Upsample",
     "CrossEntropyLoss",
     "NLLLoss",
     "MSELoss",
+    "L1Loss",
+    "BCEWithLogitsLoss",
 ]

@@ -1,4 +1,5 @@
-"""Sequential (a chain of layers) and ModuleList (a registered list of layers)."""
+"""Sequential (a chain of layers), ModuleList (a registered list of layers) and ModuleDict
+(a registered, ordered dict of layers)."""
 
 from ..module import Module
 
@@ -89,6 +90,64 @@ class ModuleList(Module):
             for a, b, text in runs
         ]
         return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ModuleDict(Module):
+    """An ordered dict name -> module whose parameters the owner registers (no forward).
+
+    ``d["conv"]``, ``d["conv"] = layer``, ``del d["conv"]``, ``"conv" in d``, len, iteration
+    over the names, keys/values/items, update (a dict or (name, module) pairs), pop, clear.
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict has no module {key!r}; its keys are {list(self._modules)}")
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict keys must be strings, got {key!r}")
+        self.add_module(key, _checked(module, key))
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def update(self, modules):
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
+        return self
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self):
+        self._modules.clear()
 
 
 def _checked(module, name):

@@ -1,4 +1,4 @@
-"""Linear, Flatten and Identity: the fully connected end of a CNN."""
+"""Linear, Flatten, Unflatten and Identity: the fully connected end of a CNN."""
 
 import numpy as np
 
@@ -54,6 +54,20 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis dim into unflattened_size: (N, C*H*W) -> (N, C, H, W) with dim=1, (C, H, W)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        return F.unflatten(x, self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):

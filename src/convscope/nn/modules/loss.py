@@ -1,6 +1,8 @@
-"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss (reduction "mean" | "sum" | "none").
+"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss (reduction
+"mean" | "sum" | "none").
 
-A class ``weight`` (C,) is a buffer, as in PyTorch (so it appears in state_dict when given).
+A class ``weight`` (C,) (and BCEWithLogitsLoss's ``pos_weight``) is a buffer, as in PyTorch
+(so it appears in state_dict when given).
 """
 
 import numpy as np
@@ -17,7 +19,8 @@ class _WeightedLoss(Module):
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    """log_softmax + NLL: logits (N, C) or (N, C, d...), target class indices (N,) or (N, d...)."""
+    """log_softmax + NLL: logits (N, C) or (N, C, d...), target class indices (N,) or (N, d...),
+    or class probabilities of the logits' shape (float)."""
 
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(weight, ignore_index, reduction)
@@ -49,3 +52,26 @@ class MSELoss(Module):
 
     def forward(self, input, target):  # noqa: A002 - PyTorch's name
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(MSELoss):
+    """mean(|input - target|) (or sum, or elementwise with reduction="none")."""
+
+    def forward(self, input, target):  # noqa: A002 - PyTorch's name
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(Module):
+    """Sigmoid + binary cross-entropy in one stable step: logits and targets in [0, 1] of the
+    same shape; weight and pos_weight (e.g. (C,), the positives' weight) broadcast."""
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__()
+        self.register_buffer("weight", None if weight is None else np.asarray(weight))
+        self.register_buffer("pos_weight", None if pos_weight is None else np.asarray(pos_weight))
+        self.reduction = reduction
+
+    def forward(self, input, target):  # noqa: A002 - PyTorch's name
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )

@@ -1,4 +1,5 @@
-"""Batch normalisation: BatchNorm1d over (N, C) or (N, C, L), BatchNorm2d over (N, C, H, W).
+"""Normalisation layers: BatchNorm1d over (N, C) or (N, C, L), BatchNorm2d over (N, C, H, W);
+LayerNorm and GroupNorm (per-sample statistics) at the end of the file.
 
     y = (x - mean) / sqrt(var + eps) * weight + bias        per channel c
     (weight and bias exist when affine=True; bias=False drops the bias alone, as PyTorch)
@@ -94,3 +95,81 @@ class BatchNorm1d(_BatchNorm):
 
 class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W); see the module docstring."""
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its trailing ``normalized_shape`` axes, as torch.nn.LayerNorm:
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias     (mean, biased var over those axes)
+
+    weight (ones) and bias (zeros) have shape normalized_shape (elementwise_affine=True;
+    bias=False drops the bias). Same statistics in training and eval; no buffers.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 *, dtype=np.float32):  # fmt: skip
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        if not _positive_ints(shape):
+            raise ShapeError(
+                f"LayerNorm: normalized_shape={normalized_shape!r} must be a positive integer or"
+                f" a tuple of them (the trailing dimensions of the input, e.g. (C, H, W))"
+            )
+        self.normalized_shape, self.eps = tuple(int(s) for s in shape), eps
+        self.elementwise_affine = elementwise_affine
+        ones, zeros = np.ones(self.normalized_shape, dtype), np.zeros(self.normalized_shape, dtype)
+        self.register_parameter("weight", ones if elementwise_affine else None)
+        self.register_parameter("bias", zeros if elementwise_affine and bias else None)
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (
+            f"{self.normalized_shape}, eps={self.eps},"
+            f" elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class GroupNorm(Module):
+    """Normalise each sample's groups of num_channels / num_groups channels (with their spatial
+    positions), as torch.nn.GroupNorm; weight (ones) and bias (zeros) are per channel (C,)
+    (affine=True; bias=False drops the bias)."""
+
+    def __init__(
+        self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True, dtype=np.float32
+    ):
+        super().__init__()
+        if not _positive_ints((num_groups, num_channels)) or num_channels % num_groups:
+            raise ShapeError(
+                f"GroupNorm: num_groups={num_groups!r} must be a positive integer dividing"
+                f" num_channels={num_channels!r}"
+            )
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        self.register_parameter("weight", np.ones(num_channels, dtype) if affine else None)
+        self.register_parameter("bias", np.zeros(num_channels, dtype) if affine and bias else None)
+
+    def forward(self, x):
+        if len(x.shape) < 2 or x.shape[1] != self.num_channels:
+            raise ShapeError(
+                f"GroupNorm: input shape {tuple(x.shape)} does not have num_channels="
+                f"{self.num_channels} channels on axis 1; expected (N, {self.num_channels}, ...)"
+            )
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine},"
+            f" bias={self.bias is not None}"
+        )
+
+
+def _positive_ints(values):
+    return (
+        isinstance(values, (tuple, list))
+        and len(values) > 0
+        and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values
+        )
+    )

@@ -1,10 +1,12 @@
-"""Pooling layers: Max/Avg/MinPool 1d and 2d (PyTorch's arguments; MinPool is convscope's).
+"""Pooling layers: Max/Avg/MinPool 1d and 2d (PyTorch's arguments; MinPool is convscope's) and
+AdaptiveAvgPool2d / AdaptiveMaxPool2d (any output size; see ops.adaptive_pool).
 
 x (N, C, H, W) -> (N, C, H_out, W_out),  H_out = floor((H + 2P - K) / S) + 1
 (ceil with ceil_mode); stride defaults to kernel_size; channels are preserved.
 """
 
 from ...errors import ShapeError
+from ...ops.adaptive_pool import check_output_size
 from ...ops.shapes import as_tuple, non_negative, positive
 from .. import functional as F
 from ..functional.pool import check_flag
@@ -98,6 +100,38 @@ class AvgPool2d(_AvgPool):
     one_d = False
 
     fn = staticmethod(F.avg_pool2d)
+
+
+class AdaptiveAvgPool2d(Module):
+    """Mean over PyTorch's adaptive windows: (N, C, H, W) -> (N, C, OH, OW) for any H, W;
+    output_size an int or (OH, OW), None keeping that input size. (1, 1): global average."""
+
+    fn = staticmethod(F.adaptive_avg_pool2d)
+
+    def __init__(self, output_size):
+        super().__init__()
+        check_output_size(type(self).__name__, output_size)
+        self.output_size = output_size
+
+    def forward(self, x):
+        return type(self).fn(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
+    """Maximum over PyTorch's adaptive windows: (N, C, H, W) -> (N, C, OH, OW)."""
+
+    fn = staticmethod(F.adaptive_max_pool2d)
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        if return_indices:
+            raise ShapeError(
+                "AdaptiveMaxPool2d: return_indices=True is not supported; use return_indices=False"
+            )
+        self.return_indices = False
 
 
 def check_pool_args(op, nd, kernel_size, stride, padding):
