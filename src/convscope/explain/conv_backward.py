@@ -180,11 +180,10 @@ def _dw_terms(L, dw):
         pairs = [(i * L.s + u, j * L.s + v, i, j) for i, j in _first(oh, ow, TERMS_MAX)]
         sym = [f"({index(L.xname, c, r, q, L.many)}*dO[{i},{j}])" for r, q, i, j in pairs]
         num = [f"({term(L.xp[c, r, q])}*{term(L.do[i, j])})" for r, q, i, j in pairs]
-        more = [f"... ({oh * ow - len(pairs)} more terms)"] if oh * ow > len(pairs) else []
         label = index("dW", c, u, v, L.many)
         operands = {L.xname: [L.xp[c, r, q] for r, q, _, _ in pairs],
                     "dO": [L.do[i, j] for _, _, i, j in pairs]}  # fmt: skip
-        text = two_lines(label, sym + more, num + more, dw[c, u, v])
+        text = two_lines(label, sym, num, dw[c, u, v], total=oh * ow)
         steps.append(Step(label, text, float(dw[c, u, v]), operands=operands, section=section))
     return steps, hand
 

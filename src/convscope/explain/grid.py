@@ -50,7 +50,7 @@ def format_grid(a, name=None, focus=(), muted=(), color=False):
         for c in range(a.shape[0]):
             sub_focus = {(i, j) for k, i, j in focus if k == c}
             sub_muted = {(i, j) for k, i, j in muted if k == c}
-            label = f"{name}[{c}]" if name else f"channel {c}"
+            label = _index(name, c) if name else f"channel {c}"
             lines += format_grid(a[c], label, sub_focus, sub_muted, color)
         return lines
     if a.ndim == 1:
@@ -72,6 +72,11 @@ def format_grid(a, name=None, focus=(), muted=(), color=False):
             parts.append(_cell(text.rjust(width), mark, color))
         lines.append(f"{i:>{rw}} " + "".join(parts).rstrip())
     return lines
+
+
+def _index(name, c):
+    """'W' -> 'W[c]'; 'W[0]' -> 'W[0,c]' (one bracket, as everywhere else)."""
+    return f"{name[:-1]},{c}]" if name.endswith("]") else f"{name}[{c}]"
 
 
 def _cell(text, mark, color):

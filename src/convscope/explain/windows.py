@@ -91,11 +91,11 @@ def cell_terms(ap, w, i, j, stride, dilation):
     ]
 
 
-def product_formula(label, terms, ap, w, bias, value, names=("A", "W"), bias_name="b"):
-    """Two lines: the symbolic sum of products, then the same with the numbers.
+def product_formula(label, terms, ap, w, bias, value, names=("A", "W")):
+    """Two lines: the symbolic sum of products plus b, then the same with the numbers.
 
     Z[1,1] = (A[1,1]*W[0,0]) + (A[1,2]*W[0,1]) + ... + b = 9
-           = (-2*0) + (-2*2) + ... + 1 = 9
+           = ((-2)*0) + ((-2)*2) + ... + 1 = 9
     """
     channels = ap.shape[0] > 1
     a_name, w_name = names
@@ -104,24 +104,25 @@ def product_formula(label, terms, ap, w, bias, value, names=("A", "W"), bias_nam
         for c, r, q, u, v in terms
     ]
     num = [f"({term(ap[c, r, q])}*{term(w[c, u, v])})" for c, r, q, u, v in terms]
-    if bias_name:
-        sym.append(bias_name)
-        num.append(term(bias))
-    return two_lines(label, sym, num, value)
+    return two_lines(label, sym, num, value, bias=bias)
 
 
-def two_lines(label, sym, num, value):
+def two_lines(label, sym, num, value, total=None, bias=None):
     """'label = sym terms = value' over 'label-wide blank = number terms = value', each sum
-    shortened to its first TERMS_MAX terms and a count of the rest."""
+    shortened to its first TERMS_MAX terms and a count of the rest (of ``total``, if given);
+    a ``bias`` is added as '+ b' after the terms."""
     pad = " " * len(label)
-    return f"{label} = {joined(sym)} = {fmt(value)}\n{pad} = {joined(num)} = {fmt(value)}"
+    sym, num = joined(sym, total), joined(num, total)
+    if bias is not None:
+        sym, num = f"{sym} + b", f"{num} + {term(bias)}"
+    return f"{label} = {sym} = {fmt(value)}\n{pad} = {num} = {fmt(value)}"
 
 
-def joined(terms, limit=TERMS_MAX):
-    """'t0 + t1 + ...', with at most ``limit`` terms written out."""
-    if len(terms) <= limit:
-        return " + ".join(terms)
-    return " + ".join(terms[:limit]) + f" + ... ({len(terms) - limit} more terms)"
+def joined(terms, total=None, limit=TERMS_MAX):
+    """'t0 + t1 + ...', with at most ``limit`` of the ``total`` (default: all) terms written out."""
+    shown = terms[:limit]
+    left = (len(terms) if total is None else total) - len(shown)
+    return " + ".join(shown) + (f" + ... ({left} more terms)" if left > 0 else "")
 
 
 def window_operands(ap, w, bias, top, left, dilation, one):
