@@ -12,9 +12,11 @@ from convscope.optim import (
     SGD,
     Adam,
     AdamW,
+    RMSprop,
     flatten_state_dict,
     unflatten_state_dict,
 )
+from convscope.optim import lr_scheduler as sched_lib
 from convscope.optim.lr_scheduler import CosineAnnealingLR, StepLR
 
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
@@ -28,6 +30,10 @@ CONFIGS = [
     (Adam, torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True)),
     (AdamW, torch.optim.AdamW, dict(lr=0.01)),
     (AdamW, torch.optim.AdamW, dict(lr=0.02, weight_decay=0.3, amsgrad=True, eps=1e-6)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, alpha=0.9, momentum=0.8, weight_decay=0.1)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.005, centered=True, eps=1e-6)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, centered=True, momentum=0.5)),
 ]
 
 
@@ -155,6 +161,8 @@ def test_closure_is_called_and_its_loss_returned():
         (lambda p: Adam([], lr=0.1), "empty parameter list"),
         (lambda p: SGD([1.0, 2.0], lr=0.1), "parameters must be Tensors, got float"),
         (lambda p: SGD([{"params": p}, {"params": p}], lr=0.1), "more than one parameter group"),
+        (lambda p: RMSprop(p, alpha=-0.5), "RMSprop: alpha must be >= 0, got alpha=-0.5"),
+        (lambda p: RMSprop(p, momentum=-1), "RMSprop: momentum must be >= 0"),
     ],
 )
 def test_bad_hyperparameters_raise_a_sentence(make, match):
@@ -190,20 +198,73 @@ def test_load_state_dict_rejects_a_state_for_other_parameters():
             lambda o: CosineAnnealingLR(o, T_max=5, eta_min=0.01),
             lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 5, eta_min=0.01),
         ),
+        *[
+            (
+                lambda o, name=name, kw=kw: getattr(sched_lib, name)(o, **kw),
+                lambda o, name=name, kw=kw: getattr(torch.optim.lr_scheduler, name)(o, **kw),
+            )
+            for name, kw in [
+                ("MultiStepLR", dict(milestones=[4, 1, 4], gamma=0.5)),
+                ("ExponentialLR", dict(gamma=0.9)),
+                ("LambdaLR", dict(lr_lambda=lambda e: 1 / (1 + e))),
+                ("LinearLR", dict(start_factor=0.25, total_iters=4)),
+                ("LinearLR", dict(start_factor=1.0, end_factor=0.1, total_iters=3)),
+                ("OneCycleLR", dict(max_lr=1.0, total_steps=10)),
+                ("OneCycleLR", dict(max_lr=0.5, epochs=2, steps_per_epoch=5, pct_start=0.4,
+                                    anneal_strategy="linear", three_phase=True)),
+                ("OneCycleLR", dict(max_lr=0.3, total_steps=9, cycle_momentum=False)),
+            ]
+        ],
     ],
-)
+)  # fmt: skip
 def test_schedulers_match_torch(ours, theirs):
     p, q = cs.tensor(np.ones(1), requires_grad=True), torch.ones(1, requires_grad=True)
-    opt, topt = SGD([p], lr=0.1), torch.optim.SGD([q], lr=0.1)
+    opt, topt = SGD([p], lr=0.1, momentum=0.9), torch.optim.SGD([q], lr=0.1, momentum=0.9)
     sched, tsched = ours(opt), theirs(topt)
     for _ in range(7):
+        np.testing.assert_allclose(sched.get_last_lr(), tsched.get_last_lr(), rtol=1e-12)
+        assert opt.param_groups[0]["momentum"] == pytest.approx(topt.param_groups[0]["momentum"])
+        topt.step()
+        sched.step()
+        tsched.step()
+    resumed = ours(SGD([p], lr=0.1, momentum=0.9))
+    resumed.load_state_dict(json.loads(json.dumps(sched.state_dict())))
+    assert resumed.get_last_lr() == sched.get_last_lr()
+
+
+def test_one_cycle_cycles_adams_beta1_and_rmsprop_trains_under_it():
+    p, q = cs.tensor(np.ones(1), requires_grad=True), torch.ones(1, requires_grad=True)
+    opt, topt = Adam([p], lr=0.1), torch.optim.Adam([q], lr=0.1)
+    sched = sched_lib.OneCycleLR(opt, max_lr=0.2, total_steps=6)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.2, total_steps=6)
+    for _ in range(6):
+        assert opt.param_groups[0]["betas"] == pytest.approx(topt.param_groups[0]["betas"])
         np.testing.assert_allclose(sched.get_last_lr(), tsched.get_last_lr(), rtol=1e-12)
         topt.step()
         sched.step()
         tsched.step()
-    resumed = ours(SGD([p], lr=0.1))
-    resumed.load_state_dict(json.loads(json.dumps(sched.state_dict())))
-    assert resumed.get_last_lr() == sched.get_last_lr()
+    with pytest.raises(ConvscopeError, match="OneCycleLR: stepped 7 times but total_steps=6"):
+        sched.step()
+    sched_lib.OneCycleLR(RMSprop([p]), max_lr=0.1, total_steps=3)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda o: sched_lib.MultiStepLR(o, milestones=3), "milestones must be a list of epoch"),
+        (lambda o: sched_lib.ExponentialLR(o, gamma="0.9"), "ExponentialLR: gamma must be a num"),
+        (lambda o: sched_lib.LambdaLR(o, lr_lambda=0.5), "LambdaLR: lr_lambda must be a function"),
+        (lambda o: sched_lib.LinearLR(o, start_factor=0), r"start_factor must be in \(0, 1\]"),
+        (lambda o: sched_lib.LinearLR(o, total_iters=0), "total_iters must be an integer >= 1"),
+        (lambda o: sched_lib.OneCycleLR(o, max_lr=1.0), "give total_steps, or epochs and steps_"),
+        (lambda o: sched_lib.OneCycleLR(None, 1.0, 5), "OneCycleLR: expects an optimizer, got N"),
+        (lambda o: sched_lib.OneCycleLR(o, 1.0, 5, pct_start=2), r"pct_start must be in \[0, 1\]"),
+        (lambda o: sched_lib.OneCycleLR(o, [1.0, 2.0], 5), "max_lr must be a number or one per"),
+    ],
+)
+def test_bad_scheduler_arguments_raise_a_sentence(make, match):
+    with pytest.raises(ConvscopeError, match=match):
+        make(SGD([cs.tensor(np.ones(1), requires_grad=True)], lr=0.1, momentum=0.9))
 
 
 def test_load_state_dict_accepts_scalars_saved_as_0d_arrays():

@@ -3,6 +3,7 @@
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import Optimizer, flatten_state_dict, unflatten_state_dict
+from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "RMSprop",
     "lr_scheduler",
     "flatten_state_dict",
     "unflatten_state_dict",
