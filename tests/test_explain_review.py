@@ -66,6 +66,8 @@ def test_equal_non_finite_values_agree_and_numpy_stays_quiet(capsys):
         warnings.simplefilter("error")  # a RuntimeWarning would fail the test
         assert ex.chain("x/y", {"x": 1.0, "y": 0.0}).ok
         assert ex.conv("nan 1; 2 3", "1").ok
+        assert ex.conv("inf 1; -inf 3", "1 1; 1 1").ok  # inf + -inf = nan on both sides
+        assert ex.backward("inf 1 2; -inf 3 1; 1 1 1", "1 1; 1 1").ok
     status, out, err = _cli(["explain", "chain", "--expr", "x/y", "--values", "x=1,y=0"], capsys)
     assert status == 0 and "MISMATCH" not in out and err == ""
     assert "df/dy = -inf" in out
@@ -192,7 +194,7 @@ def test_small_wording_fixes(capsys):
     backward = ex.render_text(ex.backward(stride=2))
     assert "((-2)*(-3))" in backward and "*-" not in backward
     status, out, err = _cli(["explain", "shape", "--input", "2", "--kernel", "5", "--padding", "1"], capsys)  # fmt: skip
-    assert status == 2 and "= floor(-1 / 1) + 1 = 0 < 1: invalid" in out
+    assert status == 2 and "= floor((-1) / 1) + 1 = 0 < 1: invalid" in out
     assert err.startswith("error: explain shape: invalid configuration") and "no window fits" in err
 
 

@@ -16,8 +16,6 @@ The gradients come from ``ops.conv.conv2d_backward``; the term sums and both ide
 through ``conv2d_forward``) are checked against it, and it against the engine's autograd.
 """
 
-import math
-
 import numpy as np
 
 from ..autograd import tensor
@@ -39,6 +37,7 @@ from .trace import (
     quiet,
 )
 from .windows import (
+    exact_sum,
     index,
     input_and_kernel,
     limited,
@@ -176,7 +175,7 @@ def _dw_terms(L, dw):
     section = "dL/dW: each weight meets every window"
     for c, u, v in np.ndindex(*dw.shape):
         windows = L.xp[c, u : u + L.s * (oh - 1) + 1 : L.s, v : v + L.s * (ow - 1) + 1 : L.s]
-        hand[c, u, v] = math.fsum((windows * L.do).ravel())
+        hand[c, u, v] = exact_sum(windows * L.do)
         pairs = [(i * L.s + u, j * L.s + v, i, j) for i, j in _first(oh, ow, TERMS_MAX)]
         sym = [f"({index(L.xname, c, r, q, L.many)}*dO[{i},{j}])" for r, q, i, j in pairs]
         num = [f"({term(L.xp[c, r, q])}*{term(L.do[i, j])})" for r, q, i, j in pairs]

@@ -6,6 +6,7 @@ configuration is invalid when it is.
 
 from ..errors import ShapeError
 from ..ops.shapes import as_tuple, non_negative, positive, same_padding
+from .grid import term
 from .trace import Step, Trace, quiet
 
 AXES = ("H", "W")
@@ -82,7 +83,7 @@ def _axis(axis, n, k, s, pad, d):
             f" (input {n}, padding {before}+{after}): no window fits;"
             f" use a smaller kernel or more padding"
         )
-        text = f"{head}\n      = floor({num} / {s}) + 1 = {num // s + 1} < 1: invalid"
+        text = f"{head}\n      = floor({term(num)} / {s}) + 1 = {num // s + 1} < 1: invalid"
         return Step(f"{axis}_out", text, None, operands=operands), None, reason
     out = num // s + 1
     lines = [head, f"      = floor({num} / {s}) + 1 = {num // s} + 1 = {out}"]

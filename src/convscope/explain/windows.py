@@ -159,7 +159,19 @@ def more_step(left_out, what, total, section=""):
 
 def term_sum(terms, ap, w, bias):
     """The sum of the listed products plus bias, in exact-as-possible float arithmetic."""
-    return math.fsum([ap[c, r, q] * w[c, u, v] for c, r, q, u, v in terms]) + bias
+    return exact_sum([ap[c, r, q] * w[c, u, v] for c, r, q, u, v in terms]) + bias
+
+
+def exact_sum(values):
+    """math.fsum (correctly rounded) of finite values; with nan/inf, NumPy's sum (fsum refuses
+    inf + -inf, where the engine gives nan)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if np.all(np.isfinite(values)):
+        try:
+            return math.fsum(values)
+        except OverflowError:  # finite terms whose exact sum overflows
+            return float(np.sum(values))
+    return float(np.sum(values))
 
 
 def sum_check(by_hand, engine, what):
