@@ -163,8 +163,9 @@ def test_big_inputs_write_out_64_cells_and_refuse_a_long_animation(capsys):
     assert f"9604 frames (one per cell of the 98x98 output), more than {FRAMES_MAX}" in line
     with pytest.raises(ConvscopeError, match=r"use a smaller input"):
         ex.render_gif(trace)
-    dw = ex.backward(size=30).steps[0].formula
-    assert "... (777 more terms)" in dw  # 28x28 = 784 products, 64 written out
+    backward = ex.backward(size=30)
+    assert "... (777 more terms)" in backward.steps[0].formula  # 28x28 = 784 products, 64 shown
+    assert "836 more pixels of dX not written out (900 in all)" in backward.steps[4 + 64].formula
 
 
 def test_palette_and_16_bit_images_are_read_honestly(tmp_path):

@@ -216,7 +216,8 @@ def _dx_terms(L, dx, max_cells):
             text = f"{label} = 0   (no window covers this pixel: it never reached the output)"
         steps.append(Step(label, text, float(dx[c, r, q]), operands=operands, section=DX_SECTION))
     if left_out:
-        steps.append(more_step(left_out, "pixels of dX", dx.size, section=DX_SECTION))
+        hint = '--json FILE holds every number (dX under "output"); a smaller input writes all'
+        steps.append(more_step(left_out, "pixels of dX", dx.size, DX_SECTION, hint))
     return steps, L.crop(hand)
 
 

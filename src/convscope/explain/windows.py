@@ -146,12 +146,12 @@ def limited(cells, max_cells=CELLS_MAX):
     return cells[:max_cells], len(cells) - max_cells
 
 
-def more_step(left_out, what, total, section=""):
+AT_HINT = "explain one with --at i,j (at=(i, j)), or write every number with --json FILE"
+
+
+def more_step(left_out, what, total, section="", hint=AT_HINT):
     """The line that stands for the cells not written out."""
-    text = (
-        f"... {left_out} more {what} not written out ({total} in all); explain one with"
-        f" --at i,j (at=(i, j)), or write every number with --json FILE"
-    )
+    text = f"... {left_out} more {what} not written out ({total} in all); {hint}"
     return Step(
         "more", text, None, operands={"left_out": left_out, "total": total}, section=section
     )
