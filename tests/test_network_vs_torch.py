@@ -137,3 +137,46 @@ def test_finite_differences_agree_with_backward_end_to_end():
         target = x if name == "input" else p.data
         numeric = _central_differences(loss, target)
         np.testing.assert_allclose(p.grad, numeric, rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def modern_cnn(lib):
+    """The layers a PyTorch port reaches for: GroupNorm, SiLU, Dropout2d, a ModuleDict head,
+    AdaptiveAvgPool2d, LayerNorm, ELU, ReLU6."""
+    net = lib.Module()
+    net.body = lib.Sequential(
+        lib.Conv2d(3, 8, 3, padding=1), lib.GroupNorm(2, 8), lib.SiLU(), lib.Dropout2d(0.2),
+        lib.ZeroPad2d((0, 1, 0, 1)), lib.Conv2d(8, 6, 3, stride=2), lib.ELU(0.7),
+        lib.AdaptiveAvgPool2d((2, 2)), lib.Flatten(), lib.LayerNorm(24),
+    )  # fmt: skip
+    net.heads = lib.ModuleDict({"fc": lib.Linear(24, 4), "act": lib.ReLU6()})
+    return net
+
+
+def _forward(net, x):
+    return net.heads["act"](net.heads["fc"](net.body(x)))
+
+
+def test_modern_layers_with_bce_and_rmsprop_and_one_cycle_follow_torch():
+    torch.manual_seed(4)
+    theirs = modern_cnn(torch.nn).double().eval()  # eval: Dropout2d is the identity in both
+    ours = modern_cnn(nn).to(np.float64).eval()
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(4)
+    x, target = rng.standard_normal((3, 3, 9, 7)), rng.random((3, 4))
+    kw = dict(lr=1e-2, momentum=0.5, centered=True)
+    opt, topt = optim.RMSprop(ours.parameters(), **kw), torch.optim.RMSprop(theirs.parameters(), **kw)  # fmt: skip
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=4)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.05, total_steps=4)
+    for _ in range(3):
+        opt.zero_grad()
+        topt.zero_grad()
+        lo = nn.BCEWithLogitsLoss()(_forward(ours, x), target)
+        lt = torch.nn.BCEWithLogitsLoss()(_forward(theirs, torch.tensor(x)), torch.tensor(target))
+        np.testing.assert_allclose(lo.item(), lt.item(), **TOL)
+        lo.backward()
+        lt.backward()
+        opt.step()
+        topt.step()
+        sched.step()
+        tsched.step()
+        _assert_params_equal(ours, theirs)
