@@ -370,6 +370,9 @@ def test_layer_constructors_reject_bad_arguments(make, match):
         make()
 
 
-def test_functional_avg_pool_rejects_a_non_bool_flag():
+def test_functional_pools_reject_a_non_bool_flag():
+    x = np.ones((1, 1, 4, 4))
     with pytest.raises(ShapeError, match="avg_pool2d: count_include_pad must be True or False"):
-        nn.functional.avg_pool2d(np.ones((1, 1, 4, 4)), 2, count_include_pad="no")
+        nn.functional.avg_pool2d(x, 2, count_include_pad="no")
+    with pytest.raises(ShapeError, match="max_pool2d: ceil_mode must be True or False, got 'no'"):
+        nn.functional.max_pool2d(x, 2, ceil_mode="no")

@@ -24,6 +24,7 @@ __all__ = [
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    check_flag("max_pool1d", ceil_mode=ceil_mode)
     return apply(
         pool.max_pool1d_forward, pool.max_pool1d_backward, (x,),
         kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
@@ -31,6 +32,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    check_flag("max_pool2d", ceil_mode=ceil_mode)
     return apply(
         pool.max_pool2d_forward, pool.max_pool2d_backward, (x,),
         kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
@@ -38,6 +40,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 
 
 def min_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    check_flag("min_pool1d", ceil_mode=ceil_mode)
     return apply(
         pool.min_pool1d_forward, pool.min_pool1d_backward, (x,),
         kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
@@ -45,6 +48,7 @@ def min_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 
 
 def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    check_flag("min_pool2d", ceil_mode=ceil_mode)
     return apply(
         pool.min_pool2d_forward, pool.min_pool2d_backward, (x,),
         kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
