@@ -41,25 +41,24 @@ def class_folders(root, classes=None):
 
 
 def _known_classes(root, folders, classes):
-    index = {name: i for i, name in enumerate(classes)}
-    for i, name in enumerate(classes):
-        if name.isdigit():
-            index.setdefault(str(int(name)), i)
-
-    def label(name):
-        return index.get(str(int(name)) if name.isdigit() else name)
-
-    unknown = [p.name for p in folders if label(p.name) is None]
+    """[(index in classes, name, folder)]; a digit name matches with or without leading zeros."""
+    index = {_key(name): i for i, name in reversed(list(enumerate(classes)))}
+    unknown = [p.name for p in folders if _key(p.name) not in index]
     if unknown:
-        names = ", ".join(f"{n}/" for n in unknown)
+        several = len(unknown) > 1
         expected = ", ".join(classes[:20]) + (
             f", ... ({len(classes)} in all)" if len(classes) > 20 else ""
         )
         raise DataError(
-            f"{root}: sub-folder{'s' if len(unknown) > 1 else ''} {names} {'are' if len(unknown) > 1 else 'is'}"
-            f" not a class of the model; name each class folder by its label: {expected}"
+            f"{root}: sub-folder{'s' if several else ''} {', '.join(n + '/' for n in unknown)}"
+            f" {'are' if several else 'is'} not a class of the model;"
+            f" name each class folder by its label: {expected}"
         )
-    return sorted(((label(p.name), p.name, p) for p in folders), key=lambda t: t[0])
+    return sorted((index[_key(p.name)], p.name, p) for p in folders)
+
+
+def _key(name):
+    return str(int(name)) if name.isdigit() else name
 
 
 def load_image_folder(root, size=(28, 28), channels=1, transform=None, classes=None):

@@ -2,10 +2,11 @@
 
     limit_threads(1)        # what ``convscope train`` / ``eval`` do unless told otherwise
 
-LeNet-sized work is a stream of small GEMMs and kernels: on a 2-core machine one thread per
-library was as fast on an idle machine and 2-4x faster on a busy one (``convscope train
---epochs 1``: median 1.9 s against 2.2 s idle, 2.5 s against 4.8 s busy), because OpenBLAS's
-workers spin between calls and fight the other process (or the Numba pool) for the cores.
+LeNet-sized work is a stream of small GEMMs and kernels. On the 2-core development machine
+one thread per library was never slower (``convscope train --epochs 1``, medians of 5-7 runs:
+1.9 s against 2.2 s on a quiet machine, 2.1 s against 8.6 s at load 4-5, 8.3 s against 23 s
+beside a busy loop; VGG on 2,000 digits 4.2 s against 8.4 s), because OpenBLAS's workers spin
+between calls and fight other processes (or a Numba pool) for the cores.
 
 OpenBLAS reads OPENBLAS_NUM_THREADS only when NumPy loads it, which happens before any CLI
 code runs, so the limit goes through threadpoolctl when it is installed, else through
