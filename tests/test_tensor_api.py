@@ -181,3 +181,12 @@ BAD = [
 def test_bad_input_gets_a_sentence(call, message):
     with pytest.raises(cs.ShapeError, match=message):
         call()
+
+
+@pytest.mark.parametrize("op", ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"])
+def test_conv_without_weight_gets_a_sentence(op):
+    import convscope.nn.functional as F
+
+    x = np.zeros((1, 1, 4) if op.endswith("1d") else (1, 1, 4, 4))
+    with pytest.raises(cs.ShapeError, match=f"{op}: weight is None; pass the filters"):
+        getattr(F, op)(x, None)

@@ -5,6 +5,7 @@ ShapeError with every number; these wrappers record the op for autograd.
 """
 
 from ...autograd import apply
+from ...errors import ShapeError
 from ...ops import conv as _conv
 from ...ops import conv_transpose as _convt
 from ...ops import pad as _pad
@@ -14,6 +15,7 @@ __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad"]
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """(N, C_in, L) * (C_out, C_in/groups, K) -> (N, C_out, L_out); padding int, tuple, "valid" or "same"."""
+    _require_weight("conv1d", weight)
     return apply(
         _conv.conv1d_forward,
         _conv.conv1d_backward,
@@ -32,6 +34,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     H_out = floor((H + 2*padding - dilation*(KH - 1) - 1) / stride) + 1; padding="same" keeps H
     (stride 1; an even kernel gets the extra zero at the bottom/right, as in PyTorch).
     """
+    _require_weight("conv2d", weight)
     return apply(
         _conv.conv2d_forward,
         _conv.conv2d_backward,
@@ -55,6 +58,7 @@ def conv_transpose1d(
     dilation=1,
 ):
     """(N, C_in, L) * (C_in, C_out/groups, K) -> (N, C_out, (L-1)*S - 2P + D*(K-1) + output_padding + 1)."""
+    _require_weight("conv_transpose1d", weight)
     return apply(
         _convt.conv_transpose1d_forward,
         _convt.conv_transpose1d_backward,
@@ -82,6 +86,7 @@ def conv_transpose2d(
 
     H_out = (H - 1)*stride - 2*padding + dilation*(KH - 1) + output_padding + 1.
     """
+    _require_weight("conv_transpose2d", weight)
     return apply(
         _convt.conv_transpose2d_forward,
         _convt.conv_transpose2d_backward,
@@ -105,3 +110,11 @@ def pad(input, pad, mode="constant", value=None):
         mode=mode,
         value=0.0 if value is None else value,
     )
+
+
+def _require_weight(op, weight):
+    if weight is None:
+        raise ShapeError(
+            f"{op}: weight is None; pass the filters as an array or Tensor of shape"
+            f" (out_channels, in_channels/groups, *kernel_size)"
+        )
