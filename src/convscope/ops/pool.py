@@ -183,28 +183,39 @@ def _reduce(xpad, kernel, stride, out, ufunc):
 
 def _route(dxpad, dy, xpad, y, kernel, stride, out, real=None):
     """Give each window's dy to its first input element (row-major) equal to y: PyTorch's
-    tie rule. real: (1, 1, *xpad spatial) bool, True on input slots; None without padding."""
+    tie rule. real: (1, 1, *xpad spatial) bool, True on input slots; None without padding.
+    dxpad starts at zero. dy * mask into preallocated arrays (5x faster than a masked copy);
+    a masked copy/add only when dy holds inf or NaN (0 * inf = nan)."""
     disjoint = all(s >= k for s, k in zip(stride, kernel, strict=True))
-    finite = bool(np.isfinite(dy).all())  # dy * mask is exact only for finite dy (0 * inf = nan)
+    finite = bool(np.isfinite(dy).all())
+    part = None if disjoint or not finite else np.empty_like(dy)
     infinite = None if real is None else np.isinf(y)
     if infinite is not None and not infinite.any():
         infinite = None
     free = np.ones(y.shape, dtype=bool)
-    for u, v in _offsets(kernel):
-        hit = _window(xpad, u, v, stride, out) == y
+    hit = np.empty(y.shape, dtype=bool)
+    offsets = list(_offsets(kernel))
+    for k, (u, v) in enumerate(offsets):
+        np.equal(_window(xpad, u, v, stride, out), y, out=hit)
         if infinite is not None:
             hit &= ~infinite | _window(real, u, v, stride, out)
         hit &= free
-        free ^= hit
-        part = dy * hit if finite else np.where(hit, dy, 0)
-        _accumulate(_window(dxpad, u, v, stride, out), part, disjoint)
+        if k + 1 < len(offsets):
+            free ^= hit
+        target = _window(dxpad, u, v, stride, out)
+        if not finite:
+            np.add(target, dy, out=target, where=hit)
+        elif disjoint:  # each target element belongs to one window: store
+            np.multiply(dy, hit, out=target)
+        else:
+            target += np.multiply(dy, hit, out=part)
     pending = np.isnan(y)  # NaN equals nothing; PyTorch lets each NaN replace the max: LAST wins
     if pending.any():
-        for u, v in reversed(list(_offsets(kernel))):
+        for u, v in reversed(offsets):
             hit = np.isnan(_window(xpad, u, v, stride, out)) & pending
             pending ^= hit
             target = _window(dxpad, u, v, stride, out)
-            target += np.where(hit, dy, 0)
+            np.add(target, dy, out=target, where=hit)
 
 
 def _spread(dxpad, g, kernel, stride, out):
