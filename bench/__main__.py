@@ -125,7 +125,8 @@ def markdown(rows, info, summary, args):
         f" numpy {info['numpy']}, numba {info['numba']}, torch {info['torch']}; medians of"
         f" {args.rounds or 9} alternating rounds."
     )
-    return "\n".join([intro, "", *[f"| {line} |" for line in lines], "", *summary["lines"], ""])
+    notes = [f"- {line}" for line in summary["lines"]]
+    return "\n".join([intro, "", *[f"| {line} |" for line in lines], "", *notes, ""])
 
 
 def summarise(rows):
