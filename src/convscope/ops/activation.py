@@ -37,12 +37,12 @@ def erf(x):
 
 
 def relu_forward(x):
-    keep = ~(x <= 0)  # NaN keeps its gradient, as PyTorch's threshold_backward
-    return np.maximum(x, 0), keep
+    y = np.maximum(x, 0)
+    return y, y
 
 
-def relu_backward(dy, keep):
-    return (np.where(keep, dy, 0),)
+def relu_backward(dy, y):
+    return (np.where(y <= 0, 0, dy),)  # NaN keeps its gradient, as PyTorch's threshold_backward
 
 
 def leaky_relu_forward(x, *, negative_slope=0.01):
