@@ -36,6 +36,23 @@ class Node:
         return f"<{self.name}Backward>"
 
 
+def numeric_array(value, dtype=None, op="tensor"):
+    """np.asarray for real numbers only: None, strings, ragged lists and objects get a sentence."""
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise ShapeError(
+            f"{op}: cannot make an array from {type(value).__name__} data ({exc}); pass numbers:"
+            f" a Tensor, an ndarray, or nested lists of equal length"
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        raise ShapeError(
+            f"{op}: data of dtype {arr.dtype} ({type(value).__name__}) is not real numbers;"
+            f" pass ints, floats or bools: a Tensor, an ndarray, or nested lists of equal length"
+        )
+    return arr
+
+
 def as_array(value):
     """The ndarray behind a Tensor, or the value as a float array (ints promoted to float32)."""
     from .tensor import Tensor
@@ -44,20 +61,8 @@ def as_array(value):
         return value.data
     if value is None:
         return None
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise ShapeError(
-            f"expected an array of numbers, got {type(value).__name__} ({exc})"
-        ) from None
-    if arr.dtype.kind not in "biuf":
-        raise ShapeError(
-            f"expected an array of numbers, got {type(value).__name__} of dtype {arr.dtype};"
-            f" pass a Tensor, an ndarray or nested lists of numbers"
-        )
-    if arr.dtype.kind != "f":
-        arr = arr.astype(default_float(arr.dtype))
-    return arr
+    arr = numeric_array(value, op="operand")
+    return arr if arr.dtype.kind == "f" else arr.astype(default_float(arr.dtype))
 
 
 def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):

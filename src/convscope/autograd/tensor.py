@@ -10,7 +10,7 @@ import numpy as np
 
 from ..backend import default_float
 from ..errors import ShapeError
-from .function import apply, as_array
+from .function import apply, as_array, numeric_array
 from .grad_mode import is_grad_enabled
 from .tensor_math import TensorMath
 
@@ -21,7 +21,7 @@ class Tensor(TensorMath):
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        arr = _numeric_array(data, dtype)
+        arr = numeric_array(data, dtype)
         if dtype is None and (
             arr.dtype.kind != "f" or not isinstance(data, np.ndarray | np.generic)
         ):
@@ -294,19 +294,3 @@ def _topological(root):
                     stack.append((inp, False))
     order.reverse()
     return order
-
-
-def _numeric_array(data, dtype):
-    """np.asarray for numbers only: None, strings, ragged lists and objects get a sentence."""
-    try:
-        arr = np.asarray(data, dtype=dtype)
-    except (ValueError, TypeError) as exc:
-        raise ShapeError(
-            f"tensor: cannot make a tensor from {type(data).__name__} data ({exc}); pass numbers, e.g. a list of lists of equal length or an ndarray"
-        ) from None
-    if arr.dtype.kind not in "biuf":
-        raise ShapeError(
-            f"tensor: data of dtype {arr.dtype} ({type(data).__name__}) is not real numbers;"
-            f" pass ints, floats or bools (an ndarray, a number, or equal-length nested lists)"
-        )
-    return arr
