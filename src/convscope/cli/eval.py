@@ -6,7 +6,8 @@ import numpy as np
 
 from ..data import DataLoader, Normalize, open_eval_data
 from ..errors import DataError
-from ..train import evaluate, load_model
+from ..train import evaluate
+from .checkpoint import add_checkpoint_option, open_checkpoint
 from .train import add_threads_option, apply_thread_policy
 
 EXAMPLE = """examples:
@@ -31,7 +32,7 @@ def register(subparsers):
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--checkpoint", required=True, help="model.safetensors or a run folder")
+    add_checkpoint_option(p)
     p.add_argument("--data", help="IDX folder or image folder (default: embedded test digits)")
     p.add_argument("--batch-size", type=int, default=500, help="default 500")
     add_threads_option(p)
@@ -40,7 +41,7 @@ def register(subparsers):
 
 def run(args):
     apply_thread_policy(args.threads)
-    model, facts = load_model(args.checkpoint)
+    model, facts = open_checkpoint(args)
     shape = tuple(facts.get("input_shape", (1, 28, 28)))
     classes = facts.get("classes") or [
         str(c) for c in range(facts["config"].get("num_classes", 10))

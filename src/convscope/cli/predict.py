@@ -6,7 +6,8 @@ import json
 import numpy as np
 
 from ..data import Normalize, load_image
-from ..train import load_model, predict_logits
+from ..train import predict_logits
+from .checkpoint import add_checkpoint_option, open_checkpoint
 
 EXAMPLE = """examples:
   convscope predict seven.png --checkpoint runs/lenet-20260101-120000
@@ -27,14 +28,14 @@ def register(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
-    p.add_argument("--checkpoint", required=True, help="model.safetensors or a run folder")
+    add_checkpoint_option(p)
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
     p.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
     p.set_defaults(func=run)
 
 
 def run(args):
-    model, facts = load_model(args.checkpoint)
+    model, facts = open_checkpoint(args)
     norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
     shape = tuple(facts.get("input_shape", (1, 28, 28)))
     pixels = np.stack([load_image(path, shape) for path in args.images])  # all read before output
