@@ -30,7 +30,7 @@ from .autograd import (
     zeros_like,
 )
 from .errors import CheckpointError, ConvscopeError, DataError, ShapeError
-from .ops.shapes import output_size
+from .ops.geometry import output_size
 
 __version__ = "0.1.0"
 

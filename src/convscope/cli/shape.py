@@ -2,7 +2,7 @@
 
 import argparse
 
-from ..ops.shapes import formula, output_size, same_padding
+from ..ops.geometry import formula, output_size, same_padding
 
 EXAMPLE = """examples:
   convscope shape --input 28 --kernel 5 --padding 2

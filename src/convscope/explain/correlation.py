@@ -12,8 +12,8 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ops.conv import conv2d_forward
+from ..ops.geometry import formula
 from ..ops.resample import downsample_forward
-from ..ops.shapes import formula
 from .grid import window_cells
 from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
 from .windows import (

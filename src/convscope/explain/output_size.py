@@ -5,7 +5,7 @@ configuration is invalid when it is.
 """
 
 from ..errors import ShapeError
-from ..ops.shapes import as_tuple, non_negative, positive, same_padding
+from ..ops.geometry import as_tuple, non_negative, positive, same_padding
 from .grid import term
 from .trace import Step, Trace, quiet
 

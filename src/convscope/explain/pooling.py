@@ -14,7 +14,7 @@ from ..autograd import tensor
 from ..errors import ShapeError
 from ..nn import functional as F
 from ..ops import pool as pool_ops
-from ..ops.shapes import as_tuple, positive
+from ..ops.geometry import as_tuple, positive
 from .correlation import check_at
 from .grid import fmt, term, window_cells
 from .matrix import as_chw

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
-from ..ops.shapes import as_tuple, positive
+from ..ops.geometry import as_tuple, positive
 from .grid import fmt, term
 from .matrix import as_chw, load, seeded
 from .output_size import resolve_padding

@@ -22,6 +22,7 @@ import numbers
 import numpy as np
 
 from ..errors import ShapeError
+from .geometry import adaptive_bounds
 
 
 def check_output_size(op, output_size):
@@ -50,15 +51,9 @@ def check_adaptive(op, shape, output_size):
     return tuple(n if s is None else s for s, n in zip(sizes, shape[-2:], strict=True))
 
 
-def window_bounds(n_in, n_out):
-    """(start, end) int arrays of length n_out: PyTorch's adaptive windows along one axis."""
-    i = np.arange(n_out)
-    return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
-
-
 def _mean_matrix(n_in, n_out, dtype):
     """(n_out, n_in): row i averages input positions start_i .. end_i - 1."""
-    start, end = window_bounds(n_in, n_out)
+    start, end = adaptive_bounds(n_in, n_out)
     j = np.arange(n_in)
     inside = (j >= start[:, None]) & (j < end[:, None])
     return (inside / (end - start)[:, None]).astype(dtype)
@@ -94,7 +89,7 @@ def adaptive_avg_pool2d_backward(dy, cache):
 def adaptive_max_pool2d_forward(x, *, output_size):
     oh, ow = check_adaptive("adaptive_max_pool2d", x.shape, output_size)
     h, w = x.shape[-2:]
-    (h0, h1), (w0, w1) = window_bounds(h, oh), window_bounds(w, ow)
+    (h0, h1), (w0, w1) = adaptive_bounds(h, oh), adaptive_bounds(w, ow)
     best = arg = None
     for u in range(int((h1 - h0).max())):
         rows = np.minimum(h0 + u, h1 - 1)[:, None]

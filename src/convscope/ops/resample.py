@@ -17,7 +17,7 @@ import numpy as np
 
 from ..backend import get_xp
 from ..errors import ShapeError
-from .shapes import as_tuple, positive
+from .geometry import as_tuple, positive
 
 _LAYOUTS = "(N, C, L) or (N, C, H, W)"
 
