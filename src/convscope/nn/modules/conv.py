@@ -19,8 +19,8 @@ Weights start as PyTorch's: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = wei
 import numpy as np
 
 from ...errors import ShapeError
-from ...ops.conv import conv_hparams
-from ...ops.shapes import as_tuple, non_negative, positive
+from ...ops.conv import check_groups
+from ...ops.geometry import as_tuple, conv_params, positive, resolve_pads
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -50,9 +50,11 @@ class _ConvNd(Module):
         self.kernel_size = positive(
             as_tuple(kernel_size, n, name, "kernel_size"), name, "kernel_size"
         )
-        self.stride, self.padding, self.dilation, self.groups = conv_hparams(
-            name, n, stride, padding, dilation, groups
+        self.groups = check_groups(name, groups)
+        self.stride, self.padding, self.dilation, out_pad = conv_params(
+            name, n, stride, padding, dilation, output_padding if self.transposed else None
         )
+        self.output_padding = out_pad or (0,) * n
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if value % self.groups:
                 raise ShapeError(
@@ -66,9 +68,6 @@ class _ConvNd(Module):
             )
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.padding_mode = padding_mode
-        self.output_padding = non_negative(
-            as_tuple(output_padding, n, name, "output_padding"), name, "output_padding"
-        )
         shape = (
             (in_channels, out_channels // self.groups) if self.transposed
             else (out_channels, in_channels // self.groups)
@@ -110,18 +109,10 @@ class _Conv(_ConvNd):
 
     def _explicit_pads(self):
         """F.pad's tuple (last axis first) for padding_mode != 'zeros', as PyTorch computes it."""
-        pairs = [p if isinstance(p, tuple) else (p, p) for p in self._padding_values()]
+        pairs = resolve_pads(
+            type(self).__name__, self.padding, self.kernel_size, self.stride, self.dilation
+        )
         return tuple(v for pair in reversed(pairs) for v in pair)
-
-    def _padding_values(self):
-        if self.padding == "same":
-            return [
-                (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
-                for k, d in zip(self.kernel_size, self.dilation, strict=True)
-            ]
-        if self.padding == "valid":
-            return [0] * self.nsp
-        return list(self.padding)
 
     def forward(self, x):
         conv = F.conv2d if self.nsp == 2 else F.conv1d
@@ -151,22 +142,13 @@ class _ConvTranspose(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", *, rng=None,
                  dtype=np.float32):  # fmt: skip
-        name = type(self).__name__
         if padding_mode != "zeros":
             raise ShapeError(
-                f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}"
-                f" (as in PyTorch)"
+                f"{type(self).__name__}: only padding_mode='zeros' is supported, got"
+                f" {padding_mode!r} (as in PyTorch)"
             )
-        if isinstance(padding, str):
-            raise ShapeError(f"{name}: padding={padding!r} is not supported; use integer padding")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, padding_mode, output_padding, rng, dtype)  # fmt: skip
-        for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
-            if op >= s and op >= d:
-                raise ShapeError(
-                    f"{name}: output_padding={self.output_padding} must be smaller than"
-                    f" stride={self.stride} or dilation={self.dilation} in each dimension"
-                )
 
     def forward(self, x):
         conv = F.conv_transpose2d if self.nsp == 2 else F.conv_transpose1d

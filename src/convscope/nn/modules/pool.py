@@ -7,7 +7,7 @@ x (N, C, H, W) -> (N, C, H_out, W_out),  H_out = floor((H + 2P - K) / S) + 1
 
 from ...errors import ShapeError
 from ...ops.adaptive_pool import check_output_size
-from ...ops.shapes import as_tuple, non_negative, positive
+from ...ops.geometry import pool_params
 from .. import functional as F
 from ..functional.pool import check_flag
 from ..module import Module
@@ -19,7 +19,7 @@ class _Pool(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
-        check_pool_args(type(self).__name__, self.nd, kernel_size, stride, padding)
+        pool_params(type(self).__name__, self.nd, kernel_size, stride, padding)
         check_flag(type(self).__name__, ceil_mode=ceil_mode)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
@@ -132,17 +132,3 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
                 "AdaptiveMaxPool2d: return_indices=True is not supported; use return_indices=False"
             )
         self.return_indices = False
-
-
-def check_pool_args(op, nd, kernel_size, stride, padding):
-    """The checks a pool layer can make before seeing an input (the rest: ops.pool.check_pool)."""
-    kernel = positive(as_tuple(kernel_size, nd, op, "kernel_size"), op, "kernel_size")
-    if stride is not None:
-        positive(as_tuple(stride, nd, op, "stride"), op, "stride")
-    pads = non_negative(as_tuple(padding, nd, op, "padding"), op, "padding")
-    for p, k in zip(pads, kernel, strict=True):
-        if 2 * p > k:
-            raise ShapeError(
-                f"{op}: padding={p} is more than half of kernel_size={k}; a window would then"
-                f" hold more padding than input; use padding <= {k // 2} (kernel_size // 2)"
-            )
