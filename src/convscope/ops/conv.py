@@ -27,7 +27,7 @@ from ..backend import get_xp
 from ..errors import ShapeError
 from . import winograd
 from .buffers import scratch
-from .geometry import Windows, check_ndim, conv_params, conv_windows
+from .geometry import Windows, check_ndim, conv_params, conv_windows, taps
 
 
 class ConvGeometry(NamedTuple):
@@ -190,9 +190,9 @@ def scatter_windows(dcols, stride, dilation, pads, size):
         dxpad = _empty(xp, (n, c, size[0] + t + b, size[1] + l + r), dcols.dtype)
         dxpad.fill(0)
     for u in range(kh):
-        rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
+        rows = taps(u, oh, sh, dh)
         for v in range(kw):
-            dxpad[:, :, rows, v * dw : v * dw + sw * (ow - 1) + 1 : sw] += dcols[:, :, u, v]
+            dxpad[:, :, rows, taps(v, ow, sw, dw)] += dcols[:, :, u, v]
     if not (t or b or l or r):
         return dxpad
     return dxpad[:, :, t : t + size[0], l : l + size[1]].copy()

@@ -80,6 +80,26 @@ def _fmt(values):
 # ---- one spatial dimension ---------------------------------------------------------------------
 
 
+def tap(i, u, stride=1, dilation=1):
+    """The padded-input cell that tap u of output cell i reads: i*S + u*D (works on arrays)."""
+    return i * stride + u * dilation
+
+
+def window(i, kernel, stride=1, dilation=1):
+    """The slice of the padded input that output cell i reads: i*S : i*S + D*(K-1) + 1 : D."""
+    return slice(tap(i, 0, stride, dilation), tap(i, kernel - 1, stride, dilation) + 1, dilation)
+
+
+def taps(u, out, stride=1, dilation=1):
+    """The slice of the padded input that tap u reads for output cells 0..out-1: step S."""
+    return slice(tap(0, u, stride, dilation), tap(out - 1, u, stride, dilation) + 1, stride)
+
+
+def span(kernel, dilation=1):
+    """D*(K-1) + 1: the cells one window reaches, from its first tap to its last."""
+    return dilation * (kernel - 1) + 1
+
+
 class Axis(NamedTuple):
     """One spatial dimension of a sliding window. ``size`` is the input's; ``out`` the output's.
 
@@ -97,8 +117,7 @@ class Axis(NamedTuple):
 
     @property
     def span(self):
-        """D*(K-1) + 1: the cells one window reaches, from its first tap to its last."""
-        return self.dilation * (self.kernel - 1) + 1
+        return span(self.kernel, self.dilation)
 
     @property
     def padded(self):
@@ -136,17 +155,15 @@ class Axis(NamedTuple):
         return (self.padded - self.span) % self.stride
 
     def tap(self, i, u):
-        """The padded-input cell that tap u of output cell i reads: i*S + u*D."""
-        return i * self.stride + u * self.dilation
+        return tap(i, u, self.stride, self.dilation)
 
     def window(self, i):
         """The slice of the padded input that output cell i reads (transposed: writes)."""
-        return slice(self.tap(i, 0), self.tap(i, self.kernel - 1) + 1, self.dilation)
+        return window(i, self.kernel, self.stride, self.dilation)
 
     def taps(self, u, out=None):
         """The slice of the padded input that tap u reads for every output cell 0..out-1."""
-        out = self.out if out is None else out
-        return slice(self.tap(0, u), self.tap(out - 1, u) + 1, self.stride)
+        return taps(u, self.out if out is None else out, self.stride, self.dilation)
 
     def readers(self, r, out=None):
         """[(u, i)]: every tap u of an output cell i < out that reads padded cell r, by i."""
@@ -388,6 +405,10 @@ def adaptive_bounds(n_in, n_out):
 
 
 __all__ = [
+    "tap",
+    "window",
+    "taps",
+    "span",
     "Axis",
     "Windows",
     "as_tuple",
