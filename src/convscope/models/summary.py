@@ -11,7 +11,9 @@ is how every zoo model computes its forward. Multiply-adds per image:
 (activations, pooling and batch norm count 0, as torchinfo counts them). The receptive field
 is the side of the input window one output value sees, per spatial axis:
 
-    r_out = r_in + (k - 1) * d * j_in,   j_out = j_in * s       (r, j start at 1, 1)
+    r_out = r_in + (span - 1) * j_in,   j_out = j_in * s        (r, j start at 1, 1)
+
+with span = d*(k - 1) + 1 (ops.geometry.span)
 
 for a conv or pool of kernel k, dilation d, stride s; after a Flatten every value sees the
 whole input.
@@ -23,6 +25,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import Tensor, no_grad
+from ..ops.geometry import as_tuple, span
 
 
 @dataclass
@@ -84,22 +87,18 @@ def summarize(model, input_shape):
     return rows, totals
 
 
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
 def _receptive(layer, rf, jump):
     if rf is None or isinstance(layer, nn.Flatten | nn.Linear):
         return None, jump
     if isinstance(layer, nn.Conv2d):
         k = layer.weight.shape[2:]
     elif isinstance(layer, nn.MaxPool2d | nn.AvgPool2d | nn.MinPool2d):
-        k = _pair(layer.kernel_size)
+        k = as_tuple(layer.kernel_size, 2, "summary", "kernel_size")
     else:
         return rf, jump
-    s = _pair(layer.stride if layer.stride is not None else k)
-    d = _pair(getattr(layer, "dilation", 1))
-    rf = tuple(r + (kk - 1) * dd * j for r, kk, dd, j in zip(rf, k, d, jump, strict=True))
+    s = as_tuple(layer.stride if layer.stride is not None else k, 2, "summary", "stride")
+    d = as_tuple(getattr(layer, "dilation", 1), 2, "summary", "dilation")
+    rf = tuple(r + (span(kk, dd) - 1) * j for r, kk, dd, j in zip(rf, k, d, jump, strict=True))
     return rf, tuple(j * ss for j, ss in zip(jump, s, strict=True))
 
 

@@ -27,7 +27,7 @@ from ..backend import get_xp
 from ..errors import ShapeError
 from . import winograd
 from .buffers import scratch
-from .geometry import Windows, check_ndim, conv_params, conv_windows, taps
+from .geometry import Windows, check_ndim, conv_params, conv_windows, span, taps
 
 
 class ConvGeometry(NamedTuple):
@@ -287,10 +287,16 @@ def conv1d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     return y[:, :, 0], cache
 
 
-def _conv_forward(x, w, geom, b):
+def promoted(x, w, b):
+    """(x, w, the inputs' dtypes, their common dtype): x and w cast to it; grads go back in
+    the inputs' own dtypes."""
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
     dtype = np.result_type(*(d for d in dtypes if d is not None))
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), dtypes, dtype
+
+
+def _conv_forward(x, w, geom, b):
+    x, w, dtypes, dtype = promoted(x, w, b)
     if winograd.usable(geom, dtype):
         return winograd.forward(x, w, b, geom, dtypes)
     cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
@@ -322,7 +328,7 @@ def _input_grad(dy, w, geom):
     GEMM (copying windows measured ~25% faster than scattering them). Otherwise W^T dy
     scattered onto the windows (compiled when the kernels are available)."""
     (pt, pb), (pl, pr) = geom.pads
-    reach = tuple(d * (k - 1) for d, k in zip(geom.dilation, geom.kernel, strict=True))
+    reach = tuple(span(k, d) - 1 for k, d in zip(geom.kernel, geom.dilation, strict=True))
     if geom.kernel == geom.stride == (1, 1) and (pt, pb, pl, pr) == (0, 0, 0, 0):
         dcols = weight_t_times(dy, w, geom.groups, geom.kernel, temporary=False)
         return dcols.reshape(dy.shape[0], -1, *geom.in_size)

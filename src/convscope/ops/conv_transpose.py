@@ -12,12 +12,11 @@ that no window reaches (they hold the bias only).
 
 from typing import NamedTuple
 
-import numpy as np
-
 from .conv import (
     ConvGeometry,
     checked,
     gather_windows,
+    promoted,
     scatter_windows,
     weight_t_times,
     windows_grad_weight,
@@ -52,9 +51,7 @@ def conv_transpose1d_forward(
 
 
 def _forward(x, w, geom, b):
-    dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
-    dtype = np.result_type(*(d for d in dtypes if d is not None))
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    x, w, dtypes, dtype = promoted(x, w, b)
     dcols = weight_t_times(x, w, geom.groups, geom.kernel)
     y = scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.out_size)
     if b is not None:
