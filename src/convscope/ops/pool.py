@@ -26,13 +26,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import kernels
-from ..backend import default_float
+from ..backend import default_float, get_xp
 from .buffers import scratch
 from .geometry import Windows, check_ndim, pool_windows
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
 _PAD_VALUE = {"max": -np.inf, "min": np.inf, "avg": 0.0}
-_REDUCE = {"max": np.maximum, "min": np.minimum, "avg": np.add}
+_REDUCE = {"max": "maximum", "min": "minimum", "avg": "add"}  # ufuncs of the array module
 
 
 def check_pool(op, shape, nd, kernel_size, stride, padding, ceil_mode):
@@ -93,10 +93,10 @@ def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, coun
 
 def _numpy_forward(kind, x, g, count_include_pad, squeeze):
     xpad = _pad(x, g, _PAD_VALUE[kind])
-    y = _reduce(xpad, g, _REDUCE[kind])
+    y = _reduce(xpad, g, getattr(get_xp(x), _REDUCE[kind]))
     if kind != "avg":
         return y, ExtremeCache(kind, x.shape, g, xpad, y, squeeze)
-    divisor = _divisor(g, count_include_pad, x.dtype)
+    divisor = _divisor(g, count_include_pad, x.dtype, get_xp(x))
     y /= divisor
     return y, AvgCache(x.shape, g, divisor, squeeze)
 
@@ -128,21 +128,22 @@ def _compiled_backward(dy, c):
 
 
 def _numpy_backward(dy, c):
+    xp = get_xp(dy)
     g = c.geom
-    dx = np.zeros(c.x_shape, dtype=dy.dtype)
+    dx = xp.zeros(c.x_shape, dtype=dy.dtype)
     (ph, pw), (h, w), need = _before(g), c.x_shape[2:], _extent(g)
     inner = (min(h, need[0] - ph), min(w, need[1] - pw))  # input rows/cols used
     direct = ph == pw == 0 and need == inner
     if direct:
         dxpad = dx[:, :, : inner[0], : inner[1]]  # a view: no copy back needed
     else:
-        dxpad = np.zeros(c.x_shape[:2] + need, dtype=dy.dtype)
+        dxpad = xp.zeros(c.x_shape[:2] + need, dtype=dy.dtype)
     if isinstance(c, AvgCache):
         _spread(dxpad, dy / c.divisor, g)
     else:
         real = None
         if not direct:  # which xpad slots hold input: a padding slot may tie with a +-inf input
-            real = np.zeros((1, 1) + need, dtype=bool)
+            real = xp.zeros((1, 1) + need, dtype=bool)
             real[:, :, ph : ph + inner[0], pw : pw + inner[1]] = True
         _route(dxpad, dy, c.xpad, c.y, g, real)
     if not direct:
@@ -162,10 +163,11 @@ def _extent(g):
 
 def _pad(x, g, value):
     """x padded to _extent(g) (left by the padding, right by what remains; a view if none)."""
+    xp = get_xp(x)
     (ph, pw), (h, w), need = _before(g), x.shape[2:], _extent(g)
     if ph == pw == 0 and need[0] <= h and need[1] <= w:
         return x[:, :, : need[0], : need[1]]
-    xpad = np.full(x.shape[:2] + need, value, dtype=x.dtype)
+    xpad = xp.full(x.shape[:2] + need, value, dtype=x.dtype)
     hh, ww = min(h, need[0] - ph), min(w, need[1] - pw)
     xpad[:, :, ph : ph + hh, pw : pw + ww] = x[:, :, :hh, :ww]
     return xpad
@@ -192,17 +194,18 @@ def _route(dxpad, dy, xpad, y, g, real=None):
     tie rule. real: (1, 1, *xpad spatial) bool, True on input slots; None without padding.
     dxpad starts at zero. dy * mask into preallocated arrays (5x faster than a masked copy);
     a masked copy/add only when dy holds inf or NaN (0 * inf = nan)."""
+    xp = get_xp(dy, y)
     disjoint = all(s >= k for s, k in zip(g.stride, g.kernel, strict=True))
-    finite = bool(np.isfinite(dy).all())
-    part = None if disjoint or not finite else np.empty_like(dy)
-    infinite = None if real is None else np.isinf(y)
+    finite = bool(xp.isfinite(dy).all())
+    part = None if disjoint or not finite else xp.empty_like(dy)
+    infinite = None if real is None else xp.isinf(y)
     if infinite is not None and not infinite.any():
         infinite = None
-    free = np.ones(y.shape, dtype=bool)
-    hit = np.empty(y.shape, dtype=bool)
+    free = xp.ones(y.shape, dtype=bool)
+    hit = xp.empty(y.shape, dtype=bool)
     taps = _taps(g)
     for k, (rows, cols) in enumerate(taps):
-        np.equal(xpad[:, :, rows, cols], y, out=hit)
+        xp.equal(xpad[:, :, rows, cols], y, out=hit)
         if infinite is not None:
             hit &= ~infinite | real[:, :, rows, cols]
         hit &= free
@@ -210,18 +213,18 @@ def _route(dxpad, dy, xpad, y, g, real=None):
             free ^= hit
         target = dxpad[:, :, rows, cols]
         if not finite:
-            np.add(target, dy, out=target, where=hit)
+            xp.add(target, dy, out=target, where=hit)
         elif disjoint:  # each target element belongs to one window: store
-            np.multiply(dy, hit, out=target)
+            xp.multiply(dy, hit, out=target)
         else:
-            target += np.multiply(dy, hit, out=part)
-    pending = np.isnan(y)  # NaN equals nothing; PyTorch lets each NaN replace the max: LAST wins
+            target += xp.multiply(dy, hit, out=part)
+    pending = xp.isnan(y)  # NaN equals nothing; PyTorch lets each NaN replace the max: LAST wins
     if pending.any():
         for rows, cols in reversed(taps):
-            hit = np.isnan(xpad[:, :, rows, cols]) & pending
+            hit = xp.isnan(xpad[:, :, rows, cols]) & pending
             pending ^= hit
             target = dxpad[:, :, rows, cols]
-            np.add(target, dy, out=target, where=hit)
+            xp.add(target, dy, out=target, where=hit)
 
 
 def _spread(dxpad, g_dy, g):
@@ -235,18 +238,18 @@ def _spread(dxpad, g_dy, g):
             target += g_dy
 
 
-def _divisor(g, count_include_pad, dtype):
+def _divisor(g, count_include_pad, dtype, xp):
     """Elements per window (PyTorch's rule): windows are clipped to the padded input, and
     with count_include_pad=False also to the input itself. A scalar when all are equal."""
     counts = []
     for a in g.axes:
-        i, (lo, hi) = np.arange(a.out), a.pads
+        i, (lo, hi) = xp.arange(a.out), a.pads
         start = a.tap(i, 0) - lo
-        end = np.minimum(a.tap(i, a.kernel - 1) + 1 - lo, a.size + hi)
+        end = xp.minimum(a.tap(i, a.kernel - 1) + 1 - lo, a.size + hi)
         if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, a.size)
+            start, end = xp.maximum(start, 0), xp.minimum(end, a.size)
         counts.append(end - start)
-    div = np.outer(counts[0], counts[1]).astype(dtype)
+    div = xp.outer(counts[0], counts[1]).astype(dtype)
     return dtype.type(div.flat[0]) if (div == div.flat[0]).all() else div
 
 
