@@ -79,8 +79,6 @@ def register(subparsers):
 
 
 def run(args):
-    import numpy as np
-
     from .. import explain
     from ..explain.topics import REGISTRY
 
@@ -103,12 +101,11 @@ def run(args):
 
         check_animation(trace)  # refuse an overlong animation before printing anything
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    with np.errstate(all="ignore"):
-        sys.stdout.write(explain.render_text(trace, color=color))
-        _write(args.png, lambda: explain.render_png(trace), "figure")
-        frames = trace.animation.frames if trace.animation else 0
-        _write(args.gif, lambda: explain.render_gif(trace), f"{frames} frames")
-        _write(args.json, lambda: trace.to_json().encode(), "trace")
+    sys.stdout.write(explain.render_text(trace, color=color))
+    _write(args.png, lambda: explain.render_png(trace), "figure")
+    frames = trace.animation.frames if trace.animation else 0
+    _write(args.gif, lambda: explain.render_gif(trace), f"{frames} frames")
+    _write(args.json, lambda: trace.to_json().encode(), "trace")
     why = topic.failure(trace) if topic.failure else None
     if why:
         print(f"error: explain {args.topic}: invalid configuration (explained above): {why}",
