@@ -27,7 +27,7 @@ from ..backend import get_xp
 from ..errors import ShapeError
 from . import winograd
 from .buffers import scratch
-from .geometry import Windows, check_ndim, conv_params, conv_windows, span, taps
+from .geometry import Windows, check_ndim, conv_params, params_windows, span, taps
 
 
 class ConvGeometry(NamedTuple):
@@ -88,7 +88,7 @@ def check_conv(
     nsp = 2 if op.lower().endswith("2d") else 1
     transposed = output_padding is not None
     groups = check_groups(op, groups)
-    conv_params(op, nsp, stride, padding, dilation, output_padding)
+    params = conv_params(op, nsp, stride, padding, dilation, output_padding)
     check_ndim(x_shape, nsp + 2, op, _LAYOUT[nsp])
     if len(w_shape) != nsp + 2:
         raise ShapeError(
@@ -100,7 +100,7 @@ def check_conv(
         raise ShapeError(f"{op}: kernel size must be >= 1, got weight shape {tuple(w_shape)}")
     cin, sizes = int(x_shape[1]), tuple(int(s) for s in x_shape[2:])
     cout = _check_channels(op, cin, w_shape, groups, transposed)
-    windows = conv_windows(op, sizes, kernel, stride, padding, dilation, output_padding)
+    windows = params_windows(op, sizes, kernel, *params)
     if bias_shape is not None and tuple(bias_shape) != (cout,):
         raise ShapeError(
             f"{op}: bias must have shape ({cout},), one value per output channel; got shape"

@@ -70,7 +70,7 @@ def check_ndim(shape, ndim, op, layout):
 
 
 def _integer(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    return type(v) is int or (isinstance(v, numbers.Integral) and not isinstance(v, bool))
 
 
 def _fmt(values):
@@ -126,28 +126,18 @@ class Axis(NamedTuple):
     @property
     def fits(self):
         """Whether a window fits in the padded input (transposed: whether out >= 1)."""
-        if self.output_padding is not None:
-            return self.out >= 1
-        return self.span <= self.padded
+        return self.out >= 1
 
     @property
     def out(self):
-        """The output size (meaningful when ``fits``)."""
-        s = self.stride
-        if self.output_padding is not None:
-            return (
-                (self.size - 1) * s - self.pads[0] - self.pads[1] + self.span + self.output_padding
-            )
-        num = self.padded - self.span
-        if not self.ceil_mode:
-            return num // s + 1
-        return -(-num // s) + 1 - self.ceil_dropped
+        """The output size; the formula's value, < 1, when no window fits."""
+        return _out(*self)
 
     @property
     def ceil_dropped(self):
         """1 when ceil_mode's last window would start in the right padding (PyTorch drops it)."""
-        last = -(-(self.padded - self.span) // self.stride)
-        return int(self.ceil_mode and last * self.stride >= self.size + self.pads[0])
+        num = self.padded - self.span
+        return int(self.ceil_mode and num >= 0 and self.out == -(-num // self.stride))
 
     @property
     def unreached(self):
@@ -205,6 +195,18 @@ class Axis(NamedTuple):
             f" axis {index} (input {n}, {pad}); {self.formula()} < 1;"
             f" use a smaller kernel or dilation, or more padding"
         )
+
+
+def _out(n, k, s, pads, d, ceil_mode=False, output_padding=None):
+    """The output size of one axis (the module docstring's formulas); < 1 where no window fits."""
+    lo, hi = pads
+    if output_padding is not None:
+        return (n - 1) * s - lo - hi + span(k, d) + output_padding
+    num = n + lo + hi - span(k, d)
+    if num < 0 or not ceil_mode:
+        return num // s + 1
+    last = -(-num // s)  # where the last window starts, over S
+    return last + (last * s < n + lo)  # PyTorch: it must start inside the input or left padding
 
 
 def output_size(size, kernel_size, stride=1, padding=0, dilation=1, ceil_mode=False):
@@ -288,14 +290,14 @@ class Windows(NamedTuple):
 def windows(op, sizes, kernel, stride, pads, dilation, ceil_mode=False, output_padding=None):
     """Windows from checked tuples; raises ShapeError where no window fits."""
     out_pad = output_padding or (None,) * len(sizes)
-    axes = [
-        Axis(n, k, s, p, d, ceil_mode, o).check(op, i)
-        for i, (n, k, s, p, d, o) in enumerate(
-            zip(sizes, kernel, stride, pads, dilation, out_pad, strict=True)
-        )
-    ]
-    out = tuple(a.out for a in axes)
-    return Windows(tuple(sizes), kernel, stride, dilation, pads, out, ceil_mode, output_padding)
+    out = []
+    for i, dim in enumerate(zip(sizes, kernel, stride, pads, dilation, strict=True)):
+        size = _out(*dim, ceil_mode, out_pad[i])
+        if size < 1:
+            Axis(*dim, ceil_mode, out_pad[i]).check(op, i)
+        out.append(size)
+    return Windows(tuple(sizes), kernel, stride, dilation, pads, tuple(out), ceil_mode,
+                   output_padding)  # fmt: skip
 
 
 # ---- padding -----------------------------------------------------------------------------------
@@ -358,11 +360,16 @@ def conv_params(op, nsp, stride, padding, dilation, output_padding=None):
 
 def conv_windows(op, sizes, kernel, stride=1, padding=0, dilation=1, output_padding=None):
     """The Windows of a conv (output_padding None) or transposed conv over spatial ``sizes``."""
-    nsp = len(sizes)
-    stride, padding, dilation, output_padding = conv_params(
-        op, nsp, stride, padding, dilation, output_padding
-    )
-    pads = resolve_pads(op, padding, kernel, stride, dilation)
+    params = conv_params(op, len(sizes), stride, padding, dilation, output_padding)
+    return params_windows(op, sizes, kernel, *params)
+
+
+def params_windows(op, sizes, kernel, stride, padding, dilation, output_padding):
+    """conv_windows for hyper-parameters that conv_params returned (checked once per call)."""
+    if isinstance(padding, str):
+        pads = resolve_pads(op, padding, kernel, stride, dilation)
+    else:
+        pads = tuple((p, p) for p in padding)
     if padding == "same" and min(sizes) < 1:
         raise ShapeError(f"{op}: input spatial size {tuple(sizes)} must be >= 1")
     return windows(op, sizes, kernel, stride, pads, dilation, output_padding=output_padding)
@@ -422,6 +429,7 @@ __all__ = [
     "same_padding",
     "conv_params",
     "conv_windows",
+    "params_windows",
     "pool_params",
     "pool_windows",
     "adaptive_bounds",
