@@ -39,7 +39,6 @@ from .trace import (
     quiet,
 )
 from .windows import (
-    conv_geometry,
     index,
     input_and_kernel,
     limited,
@@ -51,6 +50,7 @@ from .windows import (
     single,
     sum_check,
     two_lines,
+    windows_of,
 )
 
 IDENTITIES = "the identities, computed with conv2d_forward"
@@ -67,7 +67,7 @@ class _Layer:
     def __init__(self, x, w, b, do, stride, padding):
         self.x, self.w, self.b, self.do, self.s = x, w, b, do, stride
         self.kh, self.kw = w.shape[1:]
-        self.geom = conv_geometry(x, w, stride, padding)
+        self.geom = windows_of(x, w, stride, padding)
         self.pads = self.geom.pads
         self.xp = pad_chw(x, self.pads)
         # the sums of the terms: ops.naive's loop twin, each window handing dO back

@@ -17,7 +17,6 @@ from .grid import window_cells
 from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
 from .windows import (
     cell_terms,
-    conv_geometry,
     input_and_kernel,
     limited,
     more_step,
@@ -29,6 +28,7 @@ from .windows import (
     sum_check,
     term_sum,
     window_operands,
+    windows_of,
 )
 
 FORMULA = "Z[i,j] = b + sum over c,u,v of {a}[c, i*S + u*D, j*S + v*D] * W[c,u,v]"
@@ -63,7 +63,7 @@ class Sliding:
         stride, dilation = single(stride, "stride"), single(dilation, "dilation")
         self.a, self.w, self.b, self.z = a, w, b, z
         self.stride, self.dilation, self.out_name = stride, dilation, out_name
-        self.geom = conv_geometry(a, w, stride, padding, dilation)
+        self.geom = windows_of(a, w, stride, padding, dilation)
         self.pads = self.geom.pads
         self.ap = pad_chw(a, self.pads)
         self.padded = any(p for pair in self.pads for p in pair)

@@ -55,7 +55,7 @@ def scalar_bias(bias, name="bias"):
     return float(np.ravel(b)[0])
 
 
-def conv_geometry(a, w, stride, padding, dilation=1):
+def windows_of(a, w, stride, padding, dilation=1):
     """The Windows of A (C, H, W) (*) W (C, KH, KW): pads, output size, each cell's window."""
     return conv_windows("conv2d", a.shape[1:], w.shape[1:], stride, padding, dilation)
 

@@ -231,11 +231,6 @@ def output_size(size, kernel_size, stride=1, padding=0, dilation=1, ceil_mode=Fa
     return Axis(size, kernel_size, stride, (padding, padding), dilation, ceil_mode).check(op, 0).out
 
 
-def formula(size, k, s, p, d, ceil_mode=False):
-    """The formula with the numbers filled in, e.g. 'floor((28 + 2*2 - 1*(5-1) - 1) / 1) + 1 = 28'."""
-    return Axis(size, k, s, (p, p), d, ceil_mode).formula()
-
-
 # ---- every spatial dimension of one call -------------------------------------------------------
 
 
@@ -423,7 +418,6 @@ __all__ = [
     "non_negative",
     "check_ndim",
     "output_size",
-    "formula",
     "windows",
     "resolve_pads",
     "same_padding",
