@@ -100,12 +100,14 @@ def assert_one_answer(answers):
 
 
 pairs = st.tuples(st.integers(1, 3), st.integers(1, 3))
+sizes = st.tuples(st.integers(1, 9), st.integers(1, 9))
+kernels = st.tuples(st.integers(1, 4), st.integers(1, 4))
 
 
 @settings(max_examples=40, deadline=None)
 @given(
-    size=st.tuples(st.integers(1, 9), st.integers(1, 9)),
-    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    size=sizes,
+    kernel=kernels,
     stride=pairs,
     dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
     padding=st.one_of(
@@ -159,8 +161,8 @@ def pool_answers(size, kernel, stride, padding, ceil_mode):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    size=st.tuples(st.integers(1, 9), st.integers(1, 9)),
-    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    size=sizes,
+    kernel=kernels,
     stride=pairs,
     padding=st.tuples(st.integers(0, 1), st.integers(0, 1)),
     ceil_mode=st.booleans(),
