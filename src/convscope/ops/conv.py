@@ -351,9 +351,9 @@ def _input_grad(dy, w, geom):
 
 def conv1d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db) for y = conv1d(x, w, b); dx (N, C, L), dw (F, C/groups, K)."""
-    dx, dw, db = conv2d_backward(dy[:, :, None], cache, needs)
-    return (
-        None if dx is None else dx[:, :, 0],
-        None if dw is None else dw[:, :, 0],
-        db,
-    )
+    return unlift(*conv2d_backward(dy[:, :, None], cache, needs))
+
+
+def unlift(dx, dw, db):
+    """The grads of a 1-D call lifted to 2-D (H = 1): dx and dw lose the H axis again."""
+    return (None if dx is None else dx[:, :, 0], None if dw is None else dw[:, :, 0], db)

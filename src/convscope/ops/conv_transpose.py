@@ -18,6 +18,7 @@ from .conv import (
     gather_windows,
     promoted,
     scatter_windows,
+    unlift,
     weight_t_times,
     windows_grad_weight,
     windows_times_weight,
@@ -77,9 +78,4 @@ def conv_transpose2d_backward(dy, cache, needs=(True, True, True)):
 
 def conv_transpose1d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db) for y = conv_transpose1d(x, w, b); dx (N, C_in, L), dw (C_in, C_out/groups, K)."""
-    dx, dw, db = conv_transpose2d_backward(dy[:, :, None], cache, needs)
-    return (
-        None if dx is None else dx[:, :, 0],
-        None if dw is None else dw[:, :, 0],
-        db,
-    )
+    return unlift(*conv_transpose2d_backward(dy[:, :, None], cache, needs))
