@@ -404,27 +404,3 @@ def adaptive_bounds(n_in, n_out):
     pools input cells floor(i*n_in/n_out) .. ceil((i+1)*n_in/n_out) - 1."""
     i = np.arange(n_out)
     return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
-
-
-__all__ = [
-    "tap",
-    "window",
-    "taps",
-    "span",
-    "Axis",
-    "Windows",
-    "as_tuple",
-    "positive",
-    "non_negative",
-    "check_ndim",
-    "output_size",
-    "windows",
-    "resolve_pads",
-    "same_padding",
-    "conv_params",
-    "conv_windows",
-    "params_windows",
-    "pool_params",
-    "pool_windows",
-    "adaptive_bounds",
-]
