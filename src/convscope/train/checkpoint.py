@@ -78,10 +78,14 @@ def save_model(path, model, name, config=None, **extra):
 def load_model(path):
     """(model, facts): the model rebuilt from the file's metadata with its weights loaded.
 
-    path may be a run folder (its model.safetensors is read).
+    path may be a run folder (its model.safetensors is read) or an ONNX file (model.onnx).
     facts holds the decoded metadata (``model``, ``config`` and the extras given to save_model).
     """
     path = Path(path)
+    if path.suffix.lower() == ".onnx":  # graph and weights: convscope.onnx builds the model
+        from ..onnx import load_checkpoint
+
+        return load_checkpoint(path)
     if path.is_dir():
         path = path / "model.safetensors"
     tensors, meta = load_tensors(path)

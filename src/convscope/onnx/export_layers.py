@@ -1,0 +1,296 @@
+"""Each convscope layer as ONNX node(s): ``EMITTERS[type](builder, call) -> output name``.
+
+    Conv1d/2d            Conv (padding_mode != zeros: Pad reflect|edge|wrap, then Conv)
+    ConvTranspose1d/2d   ConvTranspose (pads, output_padding)
+    MaxPool, AvgPool     MaxPool / AveragePool (ceil_mode, count_include_pad)
+    MinPool              Neg, MaxPool, Neg                         (min = -max(-x))
+    AdaptiveAvg/MaxPool  GlobalAveragePool/GlobalMaxPool for 1x1, a pool for whole windows
+    Linear               Gemm (2-D input) or MatMul + Add
+    BatchNorm, LayerNorm, GroupNorm   BatchNormalization (eval), LayerNormalization (17+),
+                         GroupNormalization (21+)
+    ReLU, ReLU6, LeakyReLU, ELU, GELU (20+), Sigmoid, Tanh, SiLU (Sigmoid, Mul), Softplus,
+    Softmax, LogSoftmax, Dropout/Dropout2d (Dropout: identity in inference), Flatten/Unflatten
+    (Flatten or Reshape), ZeroPad2d (Pad), Upsample (Resize nearest, asymmetric, floor), Identity
+    GraphOps of a loaded ONNX model: their own node again.
+
+A layer whose settings ONNX cannot express (adaptive windows of unequal size, a BatchNorm
+without running statistics, an op newer than the opset) is refused with a sentence.
+"""
+
+import numpy as np
+
+from .. import nn
+from .graph_ops import GraphOp
+
+
+def _ints(value, n):
+    return [int(v) for v in (value if isinstance(value, tuple | list) else (value,) * n)]
+
+
+def _pads(pairs):
+    return [lo for lo, _ in pairs] + [hi for _, hi in pairs]
+
+
+def conv(b, call):
+    m, x = call.module, b.value(call.args[0])
+    n = m.nsp
+    if m.padding == "same":
+        total = [d * (k - 1) for k, d in zip(m.kernel_size, m.dilation, strict=True)]
+        pairs = [(t // 2, t - t // 2) for t in total]
+    else:
+        pairs = [(0, 0)] * n if m.padding == "valid" else [(p, p) for p in m.padding]
+    if m.padding_mode != "zeros":
+        mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[m.padding_mode]
+        if mode == "wrap" and b.opset < 19:
+            b.refuse(call, "padding_mode='circular' needs opset 19 or later (ONNX Pad mode 'wrap')")
+        pads = np.array([0, 0, *_pads(pairs)[:n], 0, 0, *_pads(pairs)[n:]], np.int64)
+        x = b.node("Pad", [x, b.const(pads, f"{call.path}.pads")], call.path, mode=mode)
+        pairs = [(0, 0)] * n
+    inputs = [x, b.param(call, "weight")] + ([b.param(call, "bias")] if m.bias is not None else [])
+    return b.node("Conv", inputs, call.path, kernel_shape=list(m.kernel_size),
+                  strides=list(m.stride), pads=_pads(pairs), dilations=list(m.dilation),
+                  group=m.groups)  # fmt: skip
+
+
+def conv_transpose(b, call):
+    m = call.module
+    inputs = [b.value(call.args[0]), b.param(call, "weight")]
+    inputs += [b.param(call, "bias")] if m.bias is not None else []
+    return b.node("ConvTranspose", inputs, call.path, kernel_shape=list(m.kernel_size),
+                  strides=list(m.stride), pads=_pads([(p, p) for p in m.padding]),
+                  output_padding=list(m.output_padding), dilations=list(m.dilation),
+                  group=m.groups)  # fmt: skip
+
+
+def pool(b, call):
+    m, x = call.module, b.value(call.args[0])
+    n = len(call.args[0].shape) - 2
+    k, s, p = (_ints(v, n) for v in (m.kernel_size, m.stride, m.padding))
+    attrs = dict(kernel_shape=k, strides=s, pads=p + p, ceil_mode=int(m.ceil_mode))
+    if isinstance(m, nn.AvgPool1d | nn.AvgPool2d):
+        return b.node("AveragePool", [x], call.path, count_include_pad=int(m.count_include_pad),
+                      **attrs)  # fmt: skip
+    if isinstance(m, nn.MinPool1d | nn.MinPool2d):
+        x = b.node("Neg", [x], call.path)
+        return b.node("Neg", [b.node("MaxPool", [x], call.path, **attrs)], call.path)
+    return b.node("MaxPool", [x], call.path, **attrs)
+
+
+def adaptive_pool(b, call):
+    m, x = call.module, b.value(call.args[0])
+    size = call.args[0].shape[2:]
+    out = m.output_size if isinstance(m.output_size, tuple | list) else (m.output_size,) * 2
+    out = [n if o is None else o for o, n in zip(out, size, strict=True)]
+    is_avg = isinstance(m, nn.AdaptiveAvgPool2d) and not isinstance(m, nn.AdaptiveMaxPool2d)
+    if out == [1, 1]:
+        return b.node("GlobalAveragePool" if is_avg else "GlobalMaxPool", [x], call.path)
+    if any(n % o for n, o in zip(size, out, strict=True)):
+        b.refuse(
+            call,
+            f"output_size {tuple(out)} does not divide the input {tuple(size)}: its windows"
+            f" differ in size and no ONNX pool has such windows; use an output size that"
+            f" divides the input (or 1)",
+        )
+    k = [n // o for n, o in zip(size, out, strict=True)]
+    op = "AveragePool" if is_avg else "MaxPool"
+    return b.node(op, [x], call.path, kernel_shape=k, strides=k)
+
+
+def linear(b, call):
+    m, x = call.module, b.value(call.args[0])
+    weight = b.param(call, "weight")
+    bias = [b.param(call, "bias")] if m.bias is not None else []
+    if len(call.args[0].shape) == 2:
+        return b.node("Gemm", [x, weight, *bias], call.path, transB=1)
+    y = b.node("MatMul", [x, b.node("Transpose", [weight], call.path, perm=[1, 0])], call.path)
+    return b.node("Add", [y, *bias], call.path) if bias else y
+
+
+def batch_norm(b, call):
+    m = call.module
+    if m.running_mean is None:
+        b.refuse(
+            call, "track_running_stats=False: ONNX BatchNormalization needs running statistics"
+        )
+    c = m.num_features
+    scale = (
+        b.param(call, "weight")
+        if m.weight is not None
+        else b.const(np.ones(c), f"{call.path}.scale")
+    )
+    bias = (
+        b.param(call, "bias") if m.bias is not None else b.const(np.zeros(c), f"{call.path}.shift")
+    )
+    inputs = [b.value(call.args[0]), scale, bias, b.param(call, "running_mean"),
+              b.param(call, "running_var")]  # fmt: skip
+    momentum = None if m.momentum is None else 1.0 - m.momentum
+    return b.node("BatchNormalization", inputs, call.path, epsilon=m.eps, momentum=momentum)
+
+
+def layer_norm(b, call):
+    m = call.module
+    if b.opset < 17:
+        b.refuse(call, "needs opset 17 or later (ONNX LayerNormalization)")
+    shape = m.normalized_shape
+    scale = (
+        b.param(call, "weight")
+        if m.weight is not None
+        else b.const(np.ones(shape), f"{call.path}.scale")
+    )
+    inputs = [b.value(call.args[0]), scale] + (
+        [b.param(call, "bias")] if m.bias is not None else []
+    )
+    return b.node("LayerNormalization", inputs, call.path, axis=-len(shape), epsilon=m.eps)
+
+
+def group_norm(b, call):
+    m = call.module
+    if b.opset < 21:
+        b.refuse(call, "needs opset 21 or later (ONNX GroupNormalization with a scale per channel)")
+    c = m.num_channels
+    scale = (
+        b.param(call, "weight")
+        if m.weight is not None
+        else b.const(np.ones(c), f"{call.path}.scale")
+    )
+    bias = (
+        b.param(call, "bias") if m.bias is not None else b.const(np.zeros(c), f"{call.path}.shift")
+    )
+    return b.node("GroupNormalization", [b.value(call.args[0]), scale, bias], call.path,
+                  num_groups=m.num_groups, epsilon=m.eps)  # fmt: skip
+
+
+def activation(b, call):
+    m, x = call.module, b.value(call.args[0])
+    if isinstance(m, nn.ReLU6):
+        lo, hi = (b.const(np.float32(v), f"{call.path}.{k}") for k, v in (("min", 0), ("max", 6)))
+        return b.node("Clip", [x, lo, hi], call.path)
+    if isinstance(m, nn.SiLU):
+        return b.node("Mul", [x, b.node("Sigmoid", [x], call.path)], call.path)
+    if isinstance(m, nn.ReLU):
+        return b.node("Relu", [x], call.path)
+    if isinstance(m, nn.GELU):
+        if b.opset < 20:
+            b.refuse(call, "needs opset 20 or later (ONNX Gelu)")
+        return b.node("Gelu", [x], call.path, approximate=m.approximate)
+    if isinstance(m, nn.Softplus):
+        if m.beta == 1:
+            return b.node("Softplus", [x], call.path)
+        beta = b.const(np.float32(m.beta), f"{call.path}.beta")
+        y = b.node("Softplus", [b.node("Mul", [x, beta], call.path)], call.path)
+        return b.node("Div", [y, beta], call.path)
+    if isinstance(m, nn.Softmax | nn.LogSoftmax):
+        op = "LogSoftmax" if isinstance(m, nn.LogSoftmax) else "Softmax"
+        return b.node(op, [x], call.path, axis=m._dim(call.args[0]))
+    attrs = {nn.LeakyReLU: ("LeakyRelu", "negative_slope"), nn.ELU: ("Elu", "alpha")}
+    for cls, (op, name) in attrs.items():
+        if isinstance(m, cls):
+            return b.node(op, [x], call.path, alpha=float(getattr(m, name)))
+    op = {nn.Sigmoid: "Sigmoid", nn.Tanh: "Tanh", nn.Identity: "Identity"}[type(m)]
+    return b.node(op, [x], call.path)
+
+
+def dropout(b, call):
+    ratio = b.const(np.float32(call.module.p), f"{call.path}.ratio")
+    return b.node("Dropout", [b.value(call.args[0]), ratio], call.path)
+
+
+def reshape(b, call):
+    m, arg = call.module, call.args[0]
+    if isinstance(m, nn.Flatten) and m.start_dim == 1 and m.end_dim in (-1, len(arg.shape) - 1):
+        return b.node("Flatten", [b.value(arg)], call.path, axis=1)
+    return b.reshape(b.value(arg), arg.shape, call.result.shape, call.path)
+
+
+def zero_pad(b, call):
+    left, right, top, bottom = call.module.padding
+    rank = len(call.args[0].shape)
+    lo, hi = [0] * rank, [0] * rank
+    lo[-1], hi[-1], lo[-2], hi[-2] = left, right, top, bottom
+    pads = b.const(np.array(lo + hi, np.int64), f"{call.path}.pads")
+    return b.node("Pad", [b.value(call.args[0]), pads], call.path, mode="constant")
+
+
+def upsample(b, call):
+    m, arg = call.module, call.args[0]
+    n = len(arg.shape) - 2
+    empty = ""
+    if m.scale_factor is not None:
+        scales = np.array([1, 1, *_floats(m.scale_factor, n)], np.float32)
+        inputs = [b.value(arg), empty, b.const(scales, f"{call.path}.scales")]
+    elif b.opset >= 18:
+        sizes = np.array(call.result.shape[2:], np.int64)
+        inputs = [b.value(arg), empty, empty, b.const(sizes, f"{call.path}.sizes")]
+        return b.node("Resize", inputs, call.path, mode="nearest", axes=list(range(2, 2 + n)),
+                      coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # fmt: skip
+    else:
+        b.refuse(call, "Upsample(size=...) needs opset 18 or later (Resize with axes)")
+    return b.node("Resize", inputs, call.path, mode="nearest",
+                  coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # fmt: skip
+
+
+def _floats(value, n):
+    return [float(v) for v in (value if isinstance(value, tuple | list) else (value,) * n)]
+
+
+def graph_op(b, call):
+    """A GraphOp of a loaded model: the node it came from, its constants as initializers."""
+    m = call.module
+    runtime = iter(call.args)
+    inputs = []
+    for i in range(m.arity):
+        if i in m.constants:
+            v = m.constants[i]
+            inputs.append("" if v is None else b.const(v, f"{call.path}.input{i}"))
+        else:
+            inputs.append(b.value(next(runtime)))
+    while inputs and inputs[-1] == "":
+        inputs.pop()
+    return b.node(m.op_type, inputs, call.path, **m.attrs)
+
+
+EMITTERS = {
+    nn.Conv1d: conv,
+    nn.Conv2d: conv,
+    nn.ConvTranspose1d: conv_transpose,
+    nn.ConvTranspose2d: conv_transpose,
+    **dict.fromkeys((nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d), pool),
+    **dict.fromkeys((nn.MinPool1d, nn.MinPool2d), pool),
+    nn.AdaptiveAvgPool2d: adaptive_pool,
+    nn.AdaptiveMaxPool2d: adaptive_pool,
+    nn.Linear: linear,
+    nn.BatchNorm1d: batch_norm,
+    nn.BatchNorm2d: batch_norm,
+    nn.LayerNorm: layer_norm,
+    nn.GroupNorm: group_norm,
+    **dict.fromkeys(
+        (
+            nn.ReLU,
+            nn.ReLU6,
+            nn.SiLU,
+            nn.LeakyReLU,
+            nn.ELU,
+            nn.GELU,
+            nn.Sigmoid,
+            nn.Tanh,
+            nn.Softplus,
+            nn.Softmax,
+            nn.LogSoftmax,
+            nn.Identity,
+        ),
+        activation,
+    ),  # fmt: skip
+    nn.Dropout: dropout,
+    nn.Dropout2d: dropout,
+    nn.Flatten: reshape,
+    nn.Unflatten: reshape,
+    nn.ZeroPad2d: zero_pad,
+    nn.Upsample: upsample,
+}
+
+
+def emitter_for(module):
+    """The emitter of a module, None for modules the export looks through (containers, ...)."""
+    if isinstance(module, GraphOp):
+        return graph_op
+    return EMITTERS.get(type(module))

@@ -1,0 +1,268 @@
+"""Converters of the ops with windows: Conv, ConvTranspose, MaxPool, AveragePool, the global pools,
+Pad and nearest Resize (ONNX attributes -> PyTorch's arguments).
+
+ONNX pads are [begin_1, ..., begin_n, end_1, ..., end_n]; PyTorch's layers pad both ends alike.
+The symmetric part goes into the layer, the rest into a Pad before it (Conv, MaxPool) or a crop
+after it (ConvTranspose). auto_pad=SAME_* is resolved from the input's static size.
+"""
+
+import math
+
+import numpy as np
+
+from .. import nn
+from .functional_ops import (
+    FunctionalConv,
+    FunctionalConvTranspose,
+    Pad,
+    onnx_pads_to_torch,
+)
+from .graph_ops import GRAPH_OPS
+from .resize import resize
+
+CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
+POOL_ATTRS = (
+    "auto_pad",
+    "ceil_mode",
+    "dilations",
+    "kernel_shape",
+    "pads",
+    "storage_order",
+    "strides",
+)
+TORCH_MODES = {"reflect": "reflect", "edge": "replicate", "wrap": "circular"}
+
+
+def _check(node, imp, allowed):
+    from .converters import check_attrs
+
+    check_attrs(node, imp, allowed)
+
+
+def _spatial_rank(node, imp, kernel, allowed=(1, 2)):
+    n = len(kernel)
+    if n not in allowed:
+        imp.refuse(
+            node,
+            f"a {n}-D window (kernel_shape={list(kernel)}); convscope has 1-D and 2-D layers only",
+        )
+    return n
+
+
+def resolve_pads(node, imp, x, kernel, strides, dilations):
+    """(begin, end) pads per spatial axis, auto_pad resolved from the static input size."""
+    n = len(kernel)
+    auto = node.attrs.get("auto_pad", "NOTSET")
+    if auto in ("NOTSET", ""):
+        pads = list(node.attrs.get("pads", [0] * 2 * n))
+        return pads[:n], pads[n:]
+    if auto == "VALID":
+        return [0] * n, [0] * n
+    sizes = (imp.shape(x) or (None,) * (n + 2))[2:]
+    if None in sizes or len(sizes) != n:
+        imp.refuse(node, f"auto_pad={auto!r} needs the input's spatial size, which is not static")
+    begin, end = [], []
+    for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
+        total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
+        small, big = total // 2, total - total // 2
+        begin.append(small if auto == "SAME_UPPER" else big)
+        end.append(big if auto == "SAME_UPPER" else small)
+    return begin, end
+
+
+def _split(begin, end):
+    """Symmetric padding per axis and the (extra_begin, extra_end) left over."""
+    sym = [min(b, e) for b, e in zip(begin, end, strict=True)]
+    return sym, [(b - p, e - p) for b, e, p in zip(begin, end, sym, strict=True)]
+
+
+def _pad_op(extra, value=0.0):
+    """A Pad GraphOp for the leftover (begin, end) of each spatial axis."""
+    n = len(extra)
+    pads = [b for b, _ in extra] + [e for _, e in extra]
+    return Pad(
+        {"mode": "constant"},
+        {1: np.array([0, 0, *pads[:n], 0, 0, *pads[n:]]), 2: np.array(value, np.float32)},
+        arity=3,
+    )
+
+
+def conv(node, imp):
+    _check(node, imp, CONV_ATTRS)
+    x, w, b = (node.inputs + [""])[:3]
+    W = imp.const_of(w)
+    kernel = node.attrs.get("kernel_shape") or (W.shape[2:] if W is not None else None)
+    if kernel is None:
+        kernel = (imp.shape(w) or (0, 0))[2:]
+    n = _spatial_rank(node, imp, kernel)
+    strides = node.attrs.get("strides", [1] * n)
+    dilations = node.attrs.get("dilations", [1] * n)
+    group = node.attrs.get("group", 1)
+    begin, end = resolve_pads(node, imp, x, kernel, strides, dilations)
+    sym, extra = _split(begin, end)
+    mode = node.attrs.get("_padding_mode")
+    kw = dict(stride=tuple(strides), padding=tuple(sym), dilation=tuple(dilations), groups=group)
+    if W is None or (b and imp.const_of(b) is None):
+        pre = onnx_pads_to_torch(
+            [e[0] for e in extra] + [e[1] for e in extra], range(2, 2 + n), 2 + n
+        )
+        op = FunctionalConv(node.attrs, arity=len(node.inputs), pre_pad=pre, **kw)
+        return [(op, node.inputs, node.outputs)]
+    cls = nn.Conv2d if n == 2 else nn.Conv1d
+    layer = cls(W.shape[1] * group, W.shape[0], tuple(W.shape[2:]), bias=bool(b),
+                padding_mode=TORCH_MODES.get(mode, "zeros"), dtype=_dtype(W), **kw)  # fmt: skip
+    _set(layer, W, imp.const_of(b))
+    steps, src = [], x
+    if any(e != (0, 0) for e in extra):
+        steps.append((_pad_op(extra), [x], [x + "/pad"]))
+        src = x + "/pad"
+    return [*steps, (layer, [src], node.outputs)]
+
+
+def conv_transpose(node, imp):
+    _check(node, imp, (*CONV_ATTRS, "output_padding", "output_shape"))
+    x, w, b = (node.inputs + [""])[:3]
+    W = imp.const_of(w)
+    kernel = node.attrs.get("kernel_shape") or (W.shape[2:] if W is not None else None)
+    if kernel is None:
+        kernel = (imp.shape(w) or (0, 0))[2:]
+    n = _spatial_rank(node, imp, kernel)
+    strides = node.attrs.get("strides", [1] * n)
+    dilations = node.attrs.get("dilations", [1] * n)
+    out_pad = list(node.attrs.get("output_padding", [0] * n))
+    group = node.attrs.get("group", 1)
+    begin, end = _transpose_pads(node, imp, x, kernel, strides, dilations, out_pad)
+    for i in range(n):  # a negative end pad is extra output at the end: output_padding
+        if end[i] < 0:
+            out_pad[i], end[i] = out_pad[i] - end[i], 0
+    if min(begin) < 0:
+        imp.refuse(node, f"pads begin at {begin}: a negative begin pad is not supported")
+    sym, crop = _split(begin, end)
+    kw = dict(stride=tuple(strides), padding=tuple(sym), output_padding=tuple(out_pad),
+              dilation=tuple(dilations), groups=group)  # fmt: skip
+    if W is None or (b and imp.const_of(b) is None):
+        op = FunctionalConvTranspose(node.attrs, arity=len(node.inputs), crop=crop, **kw)
+        return [(op, node.inputs, node.outputs)]
+    cls = nn.ConvTranspose2d if n == 2 else nn.ConvTranspose1d
+    layer = cls(W.shape[0], W.shape[1] * group, tuple(W.shape[2:]), bias=bool(b), dtype=_dtype(W),
+                **kw)  # fmt: skip
+    _set(layer, W, imp.const_of(b))
+    if all(c == (0, 0) for c in crop):
+        return [(layer, [x], node.outputs)]
+    begins, ends = [c[0] for c in crop], [-c[1] if c[1] else np.iinfo(np.int64).max for c in crop]
+    slicer = GRAPH_OPS["Slice"]({}, {1: np.array(begins), 2: np.array(ends),
+                                     3: np.arange(2, 2 + n)}, arity=4)  # fmt: skip
+    return [(layer, [x], [x + "/full"]), (slicer, [x + "/full"], node.outputs)]
+
+
+def _transpose_pads(node, imp, x, kernel, strides, dilations, out_pad):
+    n = len(kernel)
+    auto = node.attrs.get("auto_pad", "NOTSET")
+    shape = node.attrs.get("output_shape")
+    if shape is None and auto in ("NOTSET", "", "VALID"):
+        pads = list(node.attrs.get("pads", [0] * 2 * n)) if auto != "VALID" else [0] * 2 * n
+        return pads[:n], pads[n:]
+    sizes = (imp.shape(x) or (None,) * (n + 2))[2:]
+    if None in sizes or len(sizes) != n:
+        imp.refuse(
+            node, "output_shape / auto_pad need the input's spatial size, which is not static"
+        )
+    targets = (
+        list(shape)[-n:]
+        if shape is not None
+        else [s * st for s, st in zip(sizes, strides, strict=True)]
+    )
+    begin, end = [], []
+    for size, k, s, d, op, out in zip(
+        sizes, kernel, strides, dilations, out_pad, targets, strict=True
+    ):
+        total = s * (size - 1) + op + (k - 1) * d + 1 - out
+        if auto == "SAME_UPPER":
+            begin.append(total // 2), end.append(total - total // 2)
+        else:
+            begin.append(total - total // 2), end.append(total // 2)
+    return begin, end
+
+
+def pool(node, imp):
+    kind = "avg" if node.op == "AveragePool" else "max"
+    _check(node, imp, (*POOL_ATTRS, "count_include_pad") if kind == "avg" else POOL_ATTRS)
+    from .converters import _no_extra_outputs
+
+    _no_extra_outputs(node, imp, "the argmax indices")
+    kernel = node.attrs["kernel_shape"]
+    n = _spatial_rank(node, imp, kernel)
+    strides = node.attrs.get("strides", [1] * n)
+    dilations = node.attrs.get("dilations", [1] * n)
+    if any(d != 1 for d in dilations):
+        imp.refuse(node, f"dilations={list(dilations)}: convscope's pooling has no dilation")
+    begin, end = resolve_pads(node, imp, node.inputs[0], kernel, strides, dilations)
+    ceil = bool(node.attrs.get("ceil_mode", 0))
+    include = bool(node.attrs.get("count_include_pad", 0))
+    fits = begin == end and all(2 * p <= k for p, k in zip(begin, kernel, strict=True))
+    sym, extra = (begin, [(0, 0)] * n) if fits else ([0] * n, list(zip(begin, end, strict=True)))
+    if not fits and (ceil or (kind == "avg" and not include)):
+        imp.refuse(
+            node,
+            f"pads={list(begin) + list(end)} (asymmetric, or more than half of kernel"
+            f" {list(kernel)}) with {'ceil_mode=1' if ceil else 'count_include_pad=0'}: convscope,"
+            f" like PyTorch, pads both ends alike by at most half the window",
+        )
+    layer = _pool_layer(node.op, n, kernel, strides, sym, ceil, include)
+    x = node.inputs[0]
+    if fits:
+        return [(layer, [x], node.outputs[:1])]
+    pad = _pad_op(extra, value={"MaxPool": -np.inf, "MinPool": np.inf}.get(node.op, 0.0))
+    return [(pad, [x], [x + "/pad"]), (layer, [x + "/pad"], node.outputs[:1])]
+
+
+def _pool_layer(op, n, kernel, strides, padding, ceil, include):
+    k, s, p = (tuple(v) if n == 2 else v[0] for v in (kernel, strides, padding))
+    if op == "AveragePool":
+        cls = nn.AvgPool2d if n == 2 else nn.AvgPool1d
+        return cls(k, s, p, ceil_mode=ceil, count_include_pad=include)
+    cls = {"MaxPool": (nn.MaxPool1d, nn.MaxPool2d), "MinPool": (nn.MinPool1d, nn.MinPool2d)}[op]
+    return cls[n - 1](k, s, p, ceil_mode=ceil)
+
+
+def global_pool(node, imp):
+    _check(node, imp, ())
+    if len(imp.shape(node.inputs[0]) or ()) == 4:
+        cls = nn.AdaptiveAvgPool2d if node.op == "GlobalAveragePool" else nn.AdaptiveMaxPool2d
+        return [(cls(1), node.inputs, node.outputs)]
+    return [(GRAPH_OPS[node.op](), node.inputs, node.outputs)]
+
+
+def pad(node, imp):
+    _check(node, imp, ("mode",))
+    mode = node.attrs.get("mode", "constant")
+    if mode not in ("constant", *TORCH_MODES):
+        imp.refuse(node, f"mode={mode!r}; supported: constant, reflect, edge, wrap")
+    consts = {i: imp.const_of(n) for i, n in enumerate(node.inputs) if not n or n in imp.const}
+    if 1 not in consts:
+        imp.refuse(node, "its pads must be constants")
+    runtime = [n for i, n in enumerate(node.inputs) if i not in consts]
+    return [(Pad(node.attrs, consts, arity=len(node.inputs)), runtime, node.outputs)]
+
+
+def _set(layer, weight, bias):
+    layer.weight.data = np.array(weight, dtype=_dtype(weight))
+    if bias is not None:
+        layer.bias.data = np.array(bias, dtype=_dtype(weight))
+
+
+def _dtype(array):
+    return array.dtype if array.dtype in (np.float32, np.float64) else np.float32
+
+
+CONVERTERS = {
+    "Conv": conv,
+    "ConvTranspose": conv_transpose,
+    "MaxPool": pool,
+    "AveragePool": pool,
+    "MinPool": pool,
+    "GlobalAveragePool": global_pool,
+    "GlobalMaxPool": global_pool,
+    "Pad": pad,
+    "Resize": resize,
+}
