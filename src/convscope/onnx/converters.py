@@ -12,6 +12,7 @@ from .. import nn
 from . import spatial
 from .functional_ops import (
     FunctionalBatchNorm,
+    FunctionalDropout,
     FunctionalGemm,
     FunctionalGroupNorm,
     FunctionalLayerNorm,
@@ -24,6 +25,7 @@ ACTIVATIONS = {  # op type -> (layer factory from attrs, the attributes it reads
     "Tanh": (lambda a: nn.Tanh(), ()),
     "Softplus": (lambda a: nn.Softplus(), ()),
     "SiLU": (lambda a: nn.SiLU(), ()),  # fused x * Sigmoid(x)
+    "Swish": (lambda a: nn.SiLU(), ("alpha",)),
     "LeakyRelu": (lambda a: nn.LeakyReLU(a.get("alpha", 0.01)), ("alpha",)),
     "Elu": (lambda a: nn.ELU(a.get("alpha", 1.0)), ("alpha",)),
     "Gelu": (lambda a: nn.GELU(a.get("approximate", "none")), ("approximate",)),
@@ -39,6 +41,8 @@ def convert(node, imp):
         check_attrs(node, imp, allowed)
         if node.op == "Gelu" and node.attrs.get("approximate", "none") not in ("none", "tanh"):
             imp.refuse(node, "approximate must be 'none' or 'tanh'")
+        if node.op == "Swish" and node.attrs.get("alpha", 1.0) != 1.0:
+            imp.refuse(node, f"alpha={node.attrs['alpha']}: convscope's SiLU is Swish with alpha=1")
         return [(factory(node.attrs), node.inputs[:1], node.outputs[:1])]
     if node.op in LAYERS:
         return LAYERS[node.op](node, imp)
@@ -76,18 +80,17 @@ def _show(value):
     return str(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else repr(value)
 
 
-def graph_op(node, imp, all_constant=False):
+def graph_op(node, imp):
     """The GraphOp for node, its constant inputs baked in (all of them when folding)."""
     cls = GRAPH_OPS[node.op]
     check_attrs(node, imp, tuple(cls.ATTRS))
-    if node.op == "Clip" and any(n in ("min", "max") for n in node.attrs):
-        imp.refuse(node, "min/max as attributes are opset 6; pass them as inputs (opset 11+)")
+    _no_extra_outputs(node, imp, "extra outputs")
     constants = {i: imp.const_of(n) for i, n in enumerate(node.inputs) if not n or n in imp.const}
-    extra = [o for o in node.outputs[1:] if imp.used(o)]
-    if extra:
-        imp.refuse(node, f"its extra outputs {extra} are not supported")
-    del all_constant  # the constants dict then holds every input
-    return cls(node.attrs, constants, arity=len(node.inputs))
+    op = cls(node.attrs, constants, arity=len(node.inputs))
+    why = op.problem()
+    if why:
+        imp.refuse(node, why)
+    return op
 
 
 def _no_extra_outputs(node, imp, what):
@@ -143,16 +146,24 @@ def batch_norm(node, imp):
 
 def layer_norm(node, imp):
     check_attrs(node, imp, ("axis", "epsilon", "stash_type"))
-    _no_extra_outputs(node, imp, "the mean and inverse standard deviation")
     x, scale_name, bias_name = (node.inputs + [""])[:3]
     axis, eps = node.attrs.get("axis", -1), node.attrs.get("epsilon", 1e-5)
     scale, bias = imp.const_of(scale_name), imp.const_of(bias_name)
     shape = imp.shape(x)
     normalized = None if shape is None else tuple(shape[axis % len(shape) :])
     fits = normalized is not None and None not in normalized and scale is not None
-    if not fits or scale.shape != normalized or (bias is not None and bias.shape != normalized):
-        op = FunctionalLayerNorm(node.attrs, arity=len(node.inputs), axis=axis, eps=eps)
-        return [(op, node.inputs, node.outputs[:1])]
+    outputs = 3 if any(imp.used(o) for o in node.outputs[1:]) else 1
+    if (
+        not fits
+        or outputs > 1
+        or scale.shape != normalized
+        or (bias is not None and bias.shape != normalized)
+    ):
+        op = FunctionalLayerNorm(
+            node.attrs, arity=len(node.inputs), axis=axis, eps=eps, outputs=outputs
+        )
+        runtime = [n for n in node.inputs if n]
+        return [(op, runtime, node.outputs[:outputs])]
     layer = nn.LayerNorm(normalized, eps=eps, bias=bias_name != "", dtype=_float(scale))
     layer.weight.data = np.array(scale, dtype=_float(scale))
     if bias_name:
@@ -189,10 +200,12 @@ def dropout(node, imp):
     _no_extra_outputs(node, imp, "the dropout mask")
     x, ratio, training = (node.inputs + ["", ""])[:3]
     if training and (imp.const_of(training) is None or bool(imp.const_of(training))):
-        imp.refuse(node, "training_mode must be absent or a constant False")
+        imp.refuse(node, "training_mode must be absent or a constant False (an inference graph)")
     p = 0.5 if not ratio else imp.const_of(ratio)
-    if p is None:
-        imp.refuse(node, "ratio must be a constant")
+    if p is None:  # a ratio given at run time
+        consts = {2: imp.const_of(training)} if len(node.inputs) > 2 else {}
+        op = FunctionalDropout(node.attrs, consts, arity=len(node.inputs))
+        return [(op, [x, ratio], node.outputs[:1])]
     return [(nn.Dropout(float(p)), [x], node.outputs[:1])]
 
 
@@ -202,6 +215,17 @@ def clip(node, imp):
         return [(nn.ReLU6(), node.inputs[:1], node.outputs)]
     return [(graph_op(node, imp), [n for n in node.inputs if n and n not in imp.const],
              node.outputs)]  # fmt: skip
+
+
+def reduce_mean(node, imp):
+    """ReduceMean over H and W of (N, C, H, W), keeping them: AdaptiveAvgPool2d(1)."""
+    op = graph_op(node, imp)
+    rank = len(imp.shape(node.inputs[0]) or ())
+    axes = op.attrs.get("axes") if len(node.inputs) < 2 else imp.const_of(node.inputs[1])
+    spatial = axes is not None and sorted(int(a) % rank for a in np.ravel(axes)) == [2, 3]
+    if rank == 4 and spatial and op.attr("keepdims"):
+        return [(nn.AdaptiveAvgPool2d(1), node.inputs[:1], node.outputs)]
+    return [(op, [n for n in node.inputs if n and n not in imp.const], node.outputs)]
 
 
 def _float(array):
@@ -216,4 +240,5 @@ LAYERS = {
     "Flatten": flatten,
     "Dropout": dropout,
     "Clip": clip,
+    "ReduceMean": reduce_mean,
 }

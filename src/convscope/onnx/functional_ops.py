@@ -1,5 +1,5 @@
 """ONNX nodes computed by convscope's functional ops (``convscope.nn.functional``) when they cannot
-be a layer: Pad, nearest Resize, and Conv / ConvTranspose / Gemm / BatchNormalization /
+be a layer: Pad, and Conv / ConvTranspose / Gemm / BatchNormalization /
 LayerNormalization / GroupNormalization whose weights arrive at run time (graph inputs).
 
 Each keeps the node's ONNX attributes (to export it again) and the F arguments derived from them
@@ -46,18 +46,6 @@ class Pad(FunctionalOp):
         value = 0.0 if value is None else float(np.asarray(value).reshape(-1)[0])
         y = F.pad(x, torch_pads, mode=PAD_MODES[self.attr("mode")], value=value)
         return y if is_tensor(x) else y.data
-
-
-class NearestResize(FunctionalOp):
-    """y = x[..., index_h][..., index_w]: nearest-neighbour resize by source indices per axis
-    (``kwargs['index']``: one int array per spatial axis, from the node's coordinate rule)."""
-
-    op_type = "Resize"
-
-    def compute(self, x, *unused):
-        for k, idx in enumerate(self.kwargs["index"]):
-            x = x[(slice(None),) * (2 + k) + (np.asarray(idx),)]
-        return x
 
 
 class FunctionalConv(FunctionalOp):
@@ -125,17 +113,38 @@ class FunctionalBatchNorm(FunctionalOp):
 
 class FunctionalLayerNorm(FunctionalOp):
     """F.layer_norm over the axes from ``axis`` on; a scale/bias of another (broadcastable)
-    shape is applied after the normalisation."""
+    shape is applied after the normalisation. ``outputs`` = 3 adds Mean and InvStdDev
+    (1 / sqrt(var + eps)) over those axes, kept as size-1 axes."""
 
     op_type = "LayerNormalization"
 
     def compute(self, x, scale, bias=None):
-        shape = tuple(x.shape[self.kwargs["axis"] % len(x.shape) :])
-        eps = self.kwargs["eps"]
+        axis = self.kwargs["axis"] % len(x.shape)
+        shape, eps = tuple(x.shape[axis:]), self.kwargs["eps"]
         if tuple(scale.shape) == shape and (bias is None or tuple(bias.shape) == shape):
-            return F.layer_norm(x, shape, scale, bias, eps)
-        y = F.layer_norm(x, shape, None, None, eps) * scale
-        return y if bias is None else y + bias
+            y = F.layer_norm(x, shape, scale, bias, eps)
+        else:
+            y = F.layer_norm(x, shape, None, None, eps) * scale
+            y = y if bias is None else y + bias
+        if self.kwargs.get("outputs", 1) == 1:
+            return y
+        axes = tuple(range(axis, len(x.shape)))
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        inv_std = 1.0 / ((centred * centred).mean(axis=axes, keepdims=True) + eps).sqrt()
+        return y, mean, inv_std
+
+
+class FunctionalDropout(FunctionalOp):
+    """F.dropout with the ratio given at run time (identity in eval mode, as ONNX inference)."""
+
+    op_type = "Dropout"
+
+    def compute(self, x, ratio=None, training_mode=None):
+        from ..nn import init
+
+        p = 0.5 if ratio is None else float(_array(ratio).reshape(-1)[0])
+        return F.dropout(x, p, training=self.training, rng=init.default_generator())
 
 
 class FunctionalGroupNorm(FunctionalOp):

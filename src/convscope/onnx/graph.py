@@ -134,7 +134,7 @@ def assign_paths(steps):
     taken, paths = {}, [None] * len(steps)
     # steps holding weights choose first, so a helper Pad does not take its Conv's name
     for k in sorted(range(len(steps)), key=lambda k: not _has_params(steps[k].module)):
-        paths[k] = _claim(_hint(steps[k]), steps[k], taken)
+        paths[k] = _claim(_hints(steps[k]), steps[k], taken)
     if _leaf_order(paths) != paths:  # nesting would reorder the leaves: flat names keep order
         flat = {}
         for p in paths:
@@ -147,21 +147,22 @@ def assign_paths(steps):
     return paths
 
 
-def _hint(step):
-    node = step.node
+def _hints(step):
+    """Names the file suggests for a step: the exporter's scope, then its weights' prefix."""
+    node, hints = step.node, [step.node.scope]
     for name in node.params:
         prefix, _, suffix = name.rpartition(".")
         if prefix and suffix in PARAM_SUFFIXES and _has_params(step.module):
-            return prefix
-    return node.scope
+            hints.append(prefix)
+    return [_clean(h) for h in hints if h]
 
 
-def _claim(hint, step, taken):
-    base = _clean(hint) if hint else None
-    if base is not None and _free(base, taken):
-        name = base
+def _claim(hints, step, taken):
+    free = [h for h in hints if _free(h, taken)]
+    if free:
+        name = free[0]
     else:
-        stem = f"{base}_{_snake(step.node.op)}" if base else _snake(step.node.op)
+        stem = f"{hints[0]}_{_snake(step.node.op)}" if hints else _snake(step.node.op)
         name, k = stem, 0
         while not _free(name, taken):
             k += 1

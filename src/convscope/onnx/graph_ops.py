@@ -14,7 +14,7 @@ NumPy and carries no gradient. The loader folds sub-graphs of constants with the
 import numpy as np
 
 from ..autograd import Tensor, cat
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ShapeError
 from ..nn import Module
 
 
@@ -32,6 +32,10 @@ class GraphOp(Module):
 
     def attr(self, name):
         return self.attrs.get(name, self.ATTRS[name])
+
+    def problem(self):
+        """A sentence fragment when the attributes ask for what convscope cannot do, else None."""
+        return None
 
     def forward(self, *inputs):
         wanted = self.arity - len(self.constants)
@@ -62,6 +66,10 @@ def is_tensor(*values):
     return any(isinstance(v, Tensor) for v in values)
 
 
+def _data(value):
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
 def ints(value):
     return [int(v) for v in np.asarray(value).reshape(-1)]
 
@@ -87,7 +95,8 @@ class Flatten(GraphOp):
     op_type, ATTRS = "Flatten", {"axis": 1}
 
     def compute(self, x):
-        axis = self.attr("axis") % (len(x.shape) + 1) if len(x.shape) else 0
+        axis = self.attr("axis")
+        axis = axis + len(x.shape) if axis < 0 else axis
         lead = int(np.prod(x.shape[:axis]))
         return x.reshape((lead, int(np.prod(x.shape[axis:]))))
 
@@ -163,7 +172,7 @@ class Gather(GraphOp):
     op_type, ATTRS = "Gather", {"axis": 0}
 
     def compute(self, x, indices):
-        index = np.asarray(indices.data if is_tensor(indices) else indices).astype(np.intp)
+        index = _data(indices).astype(np.intp)
         return x[(slice(None),) * (self.attr("axis") % len(x.shape)) + (index,)]
 
 
@@ -187,15 +196,39 @@ class ConstantOfShape(GraphOp):
         return np.full(ints(shape), value[0], dtype=value.dtype)
 
 
+CAST_TYPES = {  # ONNX TensorProto data type -> NumPy (the types convscope computes with)
+    1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 7: np.int64,
+    9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32, 13: np.uint64,
+}  # fmt: skip
+
+
 class Cast(GraphOp):
     """x in another element type; a Tensor cast to an integer type leaves the tape (as in ONNX)."""
 
     op_type, ATTRS = "Cast", {"to": 1, "saturate": 1}
 
-    def compute(self, x):
-        from onnx.helper import tensor_dtype_to_np_dtype
+    def problem(self):
+        if self.attr("to") not in CAST_TYPES:
+            return (
+                f"to={self.attr('to')} (an 8-bit float, 4-bit or string type) is not supported;"
+                f" convscope computes with float16/32/64, integers and bool"
+            )
+        return None
 
-        dtype = np.dtype(tensor_dtype_to_np_dtype(self.attr("to")))
+    def compute(self, x):
+        dtype = np.dtype(CAST_TYPES[self.attr("to")])
+        if is_tensor(x):
+            return x.astype(dtype) if dtype.kind == "f" else x.data.astype(dtype)
+        return np.asarray(x).astype(dtype)
+
+
+class CastLike(GraphOp):
+    """x in the element type of the second input."""
+
+    op_type, ATTRS = "CastLike", {"saturate": 1, "round_mode": "up"}
+
+    def compute(self, x, like):
+        dtype = _data(like).dtype
         if is_tensor(x):
             return x.astype(dtype) if dtype.kind == "f" else x.data.astype(dtype)
         return np.asarray(x).astype(dtype)
@@ -224,12 +257,15 @@ class Binary(GraphOp):
     }
 
     def compute(self, a, b):
+        if self.op_type == "Pow" and not is_tensor(a):  # ONNX: the result has the base's type
+            a = np.asarray(a)
+            return np.power(a.astype(np.float64), _data(b)).astype(a.dtype)
+        if self.op_type == "Pow" and not is_tensor(b):
+            return a ** np.asarray(b, dtype=a.dtype)
         if not is_tensor(a, b):
             a, b = np.asarray(a), np.asarray(b)
             if self.op_type == "Div" and a.dtype.kind in "iu" and b.dtype.kind in "iu":
                 return np.trunc(a / b).astype(np.result_type(a, b))
-        elif self.op_type == "Pow" and not is_tensor(b):
-            return a ** float(np.asarray(b))
         return self.FN[self.op_type](a, b)
 
 
@@ -276,6 +312,8 @@ class Reduce(GraphOp):
         axes, keep = tuple(a % len(x.shape) for a in axes), bool(self.attr("keepdims"))
         if is_tensor(x):
             return getattr(x, self.FN[self.op_type])(axis=axes, keepdims=keep)
+        if x.size == 0 and self.op_type in ("ReduceMax", "ReduceMin"):
+            raise ShapeError(f"{self.op_type}: the input of shape {x.shape} is empty")
         fn = {"mean": np.mean, "sum": np.sum, "amax": np.max, "amin": np.min}
         return fn[self.FN[self.op_type]](x, axis=axes, keepdims=keep)
 
@@ -308,6 +346,7 @@ GRAPH_OPS = {
         Shape,
         ConstantOfShape,
         Cast,
+        CastLike,
         Identity,
         Clip,
         *(_op(Binary, name) for name in Binary.FN),

@@ -80,7 +80,7 @@ class Importer:
         self.nodes = kept
 
     def _fold(self, node):
-        op = converters.graph_op(node, self, all_constant=True)
+        op = converters.graph_op(node, self)
         if node.op == "ConstantOfShape":
             shape = np.asarray(self.const[node.inputs[0]]).reshape(-1)
             if int(np.prod(shape)) > MAX_FOLDED_ELEMENTS:

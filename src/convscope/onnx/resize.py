@@ -8,9 +8,10 @@ Each output pixel copies one input pixel per axis. ONNX picks it as
                                              clamped to [0, n_in - 1]
 
 and PyTorch's nearest as floor(x_out * scale) (scale = 1/scale_factor, or n_in/n_out for a
-size). Both are computed for the model's static input size; equal indices give nn.Upsample
-(e.g. every integer upscale with asymmetric/floor, half_pixel/round_prefer_floor), others a
-NearestResize that indexes the same pixels. linear and cubic modes are refused.
+size). With constant scales/sizes and a static input both are computed at load: equal indices
+give nn.Upsample (every integer upscale with asymmetric/floor or half_pixel/round_prefer_floor),
+others a NearestResize that indexes the same pixels (computed at run time when the scales are).
+linear and cubic modes are refused.
 """
 
 import math
@@ -18,7 +19,8 @@ import math
 import numpy as np
 
 from .. import nn
-from .functional_ops import NearestResize
+from .functional_ops import FunctionalOp
+from .graph_ops import ints
 
 ATTRS = (
     "antialias",
@@ -33,6 +35,19 @@ ATTRS = (
 )
 
 
+class NearestResize(FunctionalOp):
+    """y = x[..., index_h][..., index_w]: nearest-neighbour resize by source index per axis."""
+
+    op_type = "Resize"
+
+    def compute(self, x, roi=None, scales=None, sizes=None):
+        index = self.kwargs.get("index") or source_indices(self.attrs, x.shape, scales, sizes)[0]
+        for k, idx in enumerate(index):
+            if len(idx) != x.shape[2 + k] or np.any(idx != np.arange(len(idx))):
+                x = x[(slice(None),) * (2 + k) + (np.asarray(idx),)]
+        return x
+
+
 def resize(node, imp):
     from .converters import check_attrs
 
@@ -40,56 +55,62 @@ def resize(node, imp):
     at = node.attrs
     if at.get("mode", "nearest") != "nearest":
         imp.refuse(node, f"mode={at['mode']!r}: convscope resizes with mode='nearest' only")
-    ctm = at.get("coordinate_transformation_mode", "half_pixel")
-    if ctm == "tf_crop_and_resize":
+    if at.get("coordinate_transformation_mode") == "tf_crop_and_resize":
         imp.refuse(node, "coordinate_transformation_mode='tf_crop_and_resize' is not supported")
-    x, _, scales_name, sizes_name = (node.inputs + ["", "", ""])[:4]
+    x, *rest = node.inputs
+    consts = {i + 1: imp.const_of(n) for i, n in enumerate(rest) if not n or n in imp.const}
+    runtime = [n for i, n in enumerate(node.inputs) if i and i not in consts]
     shape = imp.shape(x)
-    if shape is None or None in shape[1:]:
-        imp.refuse(node, "needs the input's static size (channels and spatial axes)")
-    rank = len(shape)
-    axes = [a % rank for a in at.get("axes", range(rank))]
-    scales, out = _targets(node, imp, shape, axes, scales_name, sizes_name)
-    if any(scales[a] != 1 or out[a] != shape[a] for a in range(min(2, rank))) or rank < 3:
-        imp.refuse(node, "resizes the batch or channel axis; convscope resizes spatial axes only")
-    mode = at.get("nearest_mode", "round_prefer_floor")
-    index = [
-        source_index(shape[a], out[a], scales[a], ctm, mode, given_scale=bool(scales_name))
-        for a in range(2, rank)
-    ]
-    layer = _as_upsample(shape[2:], out[2:], scales[2:], index, given_scale=bool(scales_name))
+    if runtime or shape is None or None in shape[1:]:
+        op = NearestResize(at, consts, arity=len(node.inputs))
+        return [(op, [x, *runtime], node.outputs)]
+    try:
+        index, scales, out = source_indices(at, shape, consts.get(2), consts.get(3))
+    except ValueError as exc:
+        imp.refuse(node, str(exc))
+    layer = _as_upsample(
+        shape[2:],
+        out[2:],
+        scales[2:],
+        index,
+        given_scale=consts.get(2) is not None and consts[2].size > 0,
+    )
     if layer is not None:
         return [(layer, [x], node.outputs)]
-    consts = {i: imp.const_of(n) for i, n in enumerate(node.inputs) if i > 0}
-    op = NearestResize(at, consts, arity=len(node.inputs), index=index)
-    return [(op, [x], node.outputs)]
+    return [(NearestResize(at, consts, arity=len(node.inputs), index=index), [x], node.outputs)]
 
 
-def _targets(node, imp, shape, axes, scales_name, sizes_name):
-    """Per-axis scale and output size, as ONNX computes them (keep_aspect_ratio_policy too)."""
+def source_indices(attrs, shape, scales, sizes):
+    """([index per spatial axis], scale per axis, output size per axis) as ONNX defines them."""
     rank = len(shape)
-    given_scales, given_sizes = imp.const_of(scales_name), imp.const_of(sizes_name)
-    if given_scales is not None and given_scales.size:
-        scales = [1.0] * rank
-        for a, s in zip(axes, given_scales.reshape(-1), strict=True):
-            scales[a] = float(s)
-        return scales, [math.floor(n * s) for n, s in zip(shape, scales, strict=True)]
-    if given_sizes is None or not given_sizes.size:
-        imp.refuse(node, "needs constant scales or sizes")
-    out = list(shape)
-    for a, s in zip(axes, given_sizes.reshape(-1), strict=True):
-        out[a] = int(s)
-    scales = [o / n for o, n in zip(out, shape, strict=True)]
-    policy = node.attrs.get("keep_aspect_ratio_policy", "stretch")
-    if policy != "stretch":
-        pick = min if policy == "not_larger" else max
-        scale = pick(scales[a] for a in axes)
-        scales = [scale if a in axes else 1.0 for a in range(rank)]
-        out = [int(scale * n + 0.5) if a in axes else n for a, n in enumerate(shape)]
-    return scales, out
+    axes = [a % rank for a in attrs.get("axes", range(rank))]
+    given_scale = scales is not None and np.asarray(scales).size > 0
+    if given_scale:
+        per_axis = [1.0] * rank
+        for a, s in zip(axes, np.asarray(scales, np.float64).reshape(-1), strict=True):
+            per_axis[a] = float(s)
+        out = [math.floor(n * s) for n, s in zip(shape, per_axis, strict=True)]
+    elif sizes is not None and np.asarray(sizes).size:
+        out = list(shape)
+        for a, s in zip(axes, ints(sizes), strict=True):
+            out[a] = s
+        per_axis = [o / n for o, n in zip(out, shape, strict=True)]
+        policy = attrs.get("keep_aspect_ratio_policy", "stretch")
+        if policy != "stretch":
+            scale = (min if policy == "not_larger" else max)(per_axis[a] for a in axes)
+            per_axis = [scale if a in axes else 1.0 for a in range(rank)]
+            out = [int(scale * n + 0.5) if a in axes else n for a, n in enumerate(shape)]
+    else:
+        raise ValueError("needs scales or sizes")
+    if rank < 3 or any(per_axis[a] != 1 or out[a] != shape[a] for a in (0, 1)):
+        raise ValueError("resizes the batch or channel axis; convscope resizes spatial axes only")
+    ctm = attrs.get("coordinate_transformation_mode", "half_pixel")
+    mode = attrs.get("nearest_mode", "round_prefer_floor")
+    index = [source_index(shape[a], out[a], per_axis[a], ctm, mode) for a in range(2, rank)]
+    return index, per_axis, out
 
 
-def source_index(n_in, n_out, scale, ctm, nearest_mode, given_scale=True):
+def source_index(n_in, n_out, scale, ctm, nearest_mode):
     """The input index each of the n_out outputs copies (ONNX's rule for one axis)."""
     x = np.arange(n_out, dtype=np.float64)
     if ctm == "asymmetric":

@@ -239,10 +239,25 @@ def pad(node, imp):
     if mode not in ("constant", *TORCH_MODES):
         imp.refuse(node, f"mode={mode!r}; supported: constant, reflect, edge, wrap")
     consts = {i: imp.const_of(n) for i, n in enumerate(node.inputs) if not n or n in imp.const}
-    if 1 not in consts:
-        imp.refuse(node, "its pads must be constants")
+    zero_pad = _as_zero_pad(mode, consts, len(imp.shape(node.inputs[0]) or ()))
+    if zero_pad is not None:
+        return [(zero_pad, node.inputs[:1], node.outputs)]
     runtime = [n for i, n in enumerate(node.inputs) if i not in consts]
     return [(Pad(node.attrs, consts, arity=len(node.inputs)), runtime, node.outputs)]
+
+
+def _as_zero_pad(mode, consts, rank):
+    """nn.ZeroPad2d for a constant zero Pad of a 4-D input's last two axes, else None."""
+    pads, value, axes = (consts.get(i) for i in (1, 2, 3))
+    if mode != "constant" or pads is None or rank != 4 or 3 in consts and axes is not None:
+        return None
+    if value is not None and float(np.asarray(value).reshape(-1)[0]) != 0.0:
+        return None
+    p = [int(v) for v in pads.reshape(-1)]
+    if len(p) != 8 or any(p[:2]) or any(p[4:6]):
+        return None
+    top, left, bottom, right = p[2], p[3], p[6], p[7]
+    return nn.ZeroPad2d((left, right, top, bottom))
 
 
 def _set(layer, weight, bias):
