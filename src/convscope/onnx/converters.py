@@ -18,6 +18,7 @@ from .functional_ops import (
     FunctionalLayerNorm,
 )
 from .graph_ops import GRAPH_OPS
+from .nodes import check_attrs, op_step, split_inputs
 
 ACTIVATIONS = {  # op type -> (layer factory from attrs, the attributes it reads)
     "Relu": (lambda a: nn.ReLU(), ()),
@@ -49,9 +50,7 @@ def convert(node, imp):
     if node.op in spatial.CONVERTERS:
         return spatial.CONVERTERS[node.op](node, imp)
     if node.op in GRAPH_OPS:
-        op = graph_op(node, imp)
-        runtime = [n for n in node.inputs if n and n not in imp.const]
-        return [(op, runtime, node.outputs)]
+        return [(graph_op(node, imp), split_inputs(node, imp)[1], node.outputs)]
     imp.refuse(
         node,
         f"convscope does not run op type {node.op!r}; supported op types: {', '.join(supported())}",
@@ -66,26 +65,12 @@ def supported():
     )
 
 
-def check_attrs(node, imp, allowed):
-    for name, value in node.attrs.items():
-        if name not in allowed and not name.startswith("_"):
-            imp.refuse(
-                node,
-                f"attribute {name}={_show(value)} is not supported; convscope reads {node.op}"
-                f" with {', '.join(allowed) if allowed else 'no attributes'}",
-            )
-
-
-def _show(value):
-    return str(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else repr(value)
-
-
 def graph_op(node, imp):
     """The GraphOp for node, its constant inputs baked in (all of them when folding)."""
     cls = GRAPH_OPS[node.op]
     check_attrs(node, imp, tuple(cls.ATTRS))
     _no_extra_outputs(node, imp, "extra outputs")
-    constants = {i: imp.const_of(n) for i, n in enumerate(node.inputs) if not n or n in imp.const}
+    constants, _ = split_inputs(node, imp)
     op = cls(node.attrs, constants, arity=len(node.inputs))
     why = op.problem()
     if why:
@@ -112,7 +97,7 @@ def gemm(node, imp):
     out = None if B is None else (B.shape[0] if at.get("transB", 0) else B.shape[1])
     bias_ok = c == "" or (C is not None and C.size in (1, out) and C.ndim <= 2)
     if B is None or B.ndim != 2 or at.get("transA", 0) or not bias_ok:
-        return [(FunctionalGemm(at, arity=len(node.inputs)), node.inputs, node.outputs[:1])]
+        return op_step(FunctionalGemm, node, imp)
     weight = B if at.get("transB", 0) else B.T
     layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bool(c), dtype=_float(weight))
     layer.weight.data = np.array(weight * alpha if alpha != 1.0 else weight, dtype=_float(weight))
@@ -132,7 +117,7 @@ def batch_norm(node, imp):
     consts = [imp.const_of(n) for n in rest]
     rank = len(imp.shape(x) or ())
     if any(v is None for v in consts) or rank not in (2, 3, 4):
-        return [(FunctionalBatchNorm(node.attrs, arity=5, eps=eps), node.inputs, node.outputs[:1])]
+        return op_step(FunctionalBatchNorm, node, imp, eps=eps)
     scale, bias, mean, var = consts
     layer_cls = nn.BatchNorm2d if rank == 4 else nn.BatchNorm1d
     momentum = 1.0 - node.attrs.get("momentum", 0.9)
@@ -159,11 +144,7 @@ def layer_norm(node, imp):
         or scale.shape != normalized
         or (bias is not None and bias.shape != normalized)
     ):
-        op = FunctionalLayerNorm(
-            node.attrs, arity=len(node.inputs), axis=axis, eps=eps, outputs=outputs
-        )
-        runtime = [n for n in node.inputs if n]
-        return [(op, runtime, node.outputs[:outputs])]
+        return op_step(FunctionalLayerNorm, node, imp, outputs, axis=axis, eps=eps, outputs=outputs)
     layer = nn.LayerNorm(normalized, eps=eps, bias=bias_name != "", dtype=_float(scale))
     layer.weight.data = np.array(scale, dtype=_float(scale))
     if bias_name:
@@ -178,8 +159,7 @@ def group_norm(node, imp):
     scale, bias = imp.const_of(scale_name), imp.const_of(bias_name)
     channels = (imp.shape(x) or (None, None))[1]
     if scale is None or bias is None or channels is None:
-        op = FunctionalGroupNorm(node.attrs, arity=3, num_groups=groups, eps=eps)
-        return [(op, node.inputs, node.outputs[:1])]
+        return op_step(FunctionalGroupNorm, node, imp, num_groups=groups, eps=eps)
     if scale.size != channels:  # opset 18: one scale per group
         scale, bias = np.repeat(scale, channels // groups), np.repeat(bias, channels // groups)
     layer = nn.GroupNorm(groups, channels, eps=eps, dtype=_float(scale))
@@ -192,7 +172,7 @@ def flatten(node, imp):
     check_attrs(node, imp, ("axis",))
     if node.attrs.get("axis", 1) == 1:
         return [(nn.Flatten(), node.inputs, node.outputs)]
-    return [(graph_op(node, imp), node.inputs, node.outputs)]
+    return [(graph_op(node, imp), split_inputs(node, imp)[1], node.outputs)]
 
 
 def dropout(node, imp):
@@ -206,15 +186,14 @@ def dropout(node, imp):
         consts = {2: imp.const_of(training)} if len(node.inputs) > 2 else {}
         op = FunctionalDropout(node.attrs, consts, arity=len(node.inputs))
         return [(op, [x, ratio], node.outputs[:1])]
-    return [(nn.Dropout(float(p)), [x], node.outputs[:1])]
+    return [(nn.Dropout(float(str(np.float32(p)))), [x], node.outputs[:1])]
 
 
 def clip(node, imp):
     lo, hi = (imp.const_of(n) for n in (node.inputs + ["", ""])[1:3])
     if lo is not None and hi is not None and float(lo) == 0.0 and float(hi) == 6.0:
         return [(nn.ReLU6(), node.inputs[:1], node.outputs)]
-    return [(graph_op(node, imp), [n for n in node.inputs if n and n not in imp.const],
-             node.outputs)]  # fmt: skip
+    return [(graph_op(node, imp), split_inputs(node, imp)[1], node.outputs)]
 
 
 def reduce_mean(node, imp):
@@ -225,7 +204,7 @@ def reduce_mean(node, imp):
     spatial = axes is not None and sorted(int(a) % rank for a in np.ravel(axes)) == [2, 3]
     if rank == 4 and spatial and op.attr("keepdims"):
         return [(nn.AdaptiveAvgPool2d(1), node.inputs[:1], node.outputs)]
-    return [(op, [n for n in node.inputs if n and n not in imp.const], node.outputs)]
+    return [(op, split_inputs(node, imp)[1], node.outputs)]
 
 
 def _float(array):

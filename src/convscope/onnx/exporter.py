@@ -78,7 +78,7 @@ class Builder:
 
         if name not in self.inits:
             self._used.add(name)
-            self.inits[name] = numpy_helper.from_array(np.ascontiguousarray(array), name)
+            self.inits[name] = numpy_helper.from_array(np.asarray(array, order="C"), name)
         return name
 
     def param(self, call, attr):
@@ -174,11 +174,15 @@ def export_model(model, path, input_shape, opset, facts):
         b.nodes,
         type(model).__name__,
         [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["batch", *shape[1:]])],
-        [
-            helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, _out_dims(o))
-            for n, o in zip(out_names, outputs, strict=True)
-        ],
+        [_value_info(n, o) for n, o in zip(out_names, outputs, strict=True)],
         list(b.inits.values()),
+        value_info=[  # every traced value's shape: for Netron, and for loaders without inference
+            _value_info(b.names[id(v)], v)
+            for v in b.alive
+            if isinstance(v, Tensor)
+            and b.names[id(v)] not in (*out_names, "input")
+            and b.names[id(v)] not in b.inits
+        ],
     )
     proto = helper.make_model_gen_version(
         graph,
@@ -190,7 +194,8 @@ def export_model(model, path, input_shape, opset, facts):
     helper.set_model_props(proto, encode_facts(facts))
     try:
         onnx.checker.check_model(proto, full_check=True)
-    except onnx.checker.ValidationError as exc:  # a bug of this exporter, not of the user
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        # a bug of this exporter, not of the user
         raise ConvscopeError(f"export: the ONNX checker refused the graph ({exc})") from None
     _write(Path(path), proto.SerializeToString())
     return proto
@@ -210,9 +215,13 @@ def _output(b, value, k, count):
     return name
 
 
-def _out_dims(t):
+def _value_info(name, t):
+    import onnx
+    from onnx import helper
+
     dims = list(t.shape)
-    return ["batch", *dims[1:]] if dims and dims[0] == TRACE_BATCH else dims
+    dims = ["batch", *dims[1:]] if dims and dims[0] == TRACE_BATCH else dims
+    return helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, dims)
 
 
 def _check_opset(opset):

@@ -10,7 +10,7 @@ PyTorch's exporters emit the first (padding_mode), the third (nn.Linear on N-D i
 last (nn.SiLU); convscope's exporter emits the second for MinPool2d.
 """
 
-from .graph import Node
+from .nodes import Node
 
 
 def fuse(nodes, imp):

@@ -13,7 +13,6 @@ in order runs a chain-shaped graph; when nesting would break that order, the nam
 """
 
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,29 +21,6 @@ from ..errors import ShapeError
 from ..nn import Module, ModuleDict
 
 PARAM_SUFFIXES = ("weight", "bias", "running_mean", "running_var")
-
-
-@dataclass
-class Node:
-    """One ONNX node as plain data (attributes decoded to Python values and arrays)."""
-
-    name: str
-    op: str
-    inputs: list
-    outputs: list
-    attrs: dict
-    scope: str | None = None  # the exporter's module path for the node, when it recorded one
-    params: list = field(default_factory=list)  # initializer names it reads (for naming)
-
-
-@dataclass
-class Step:
-    """A module, the value names it reads and writes, and the node it came from."""
-
-    module: Module
-    inputs: list
-    outputs: list
-    node: Node
 
 
 class GraphModule(Module):
@@ -159,10 +135,11 @@ def _hints(step):
 
 def _claim(hints, step, taken):
     free = [h for h in hints if _free(h, taken)]
+    op = _snake(getattr(step.module, "op_type", "") or step.node.op)
     if free:
         name = free[0]
     else:
-        stem = f"{hints[0]}_{_snake(step.node.op)}" if hints else _snake(step.node.op)
+        stem = hints[0] if hints and hints[0].endswith(op) else "_".join([*hints[:1], op])
         name, k = stem, 0
         while not _free(name, taken):
             k += 1

@@ -17,8 +17,9 @@ import numpy as np
 from ..autograd import Tensor
 from ..errors import CheckpointError
 from . import converters, fuse
-from .graph import GraphModule, Node, Step, assign_paths
+from .graph import GraphModule, assign_paths
 from .graph_ops import GRAPH_OPS
+from .nodes import Node, Step
 
 MAX_FOLDED_ELEMENTS = 1 << 26  # a constant the file asks to build (ConstantOfShape) is capped
 

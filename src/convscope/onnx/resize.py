@@ -21,6 +21,7 @@ import numpy as np
 from .. import nn
 from .functional_ops import FunctionalOp
 from .graph_ops import ints
+from .nodes import check_attrs, split_inputs
 
 ATTRS = (
     "antialias",
@@ -49,21 +50,17 @@ class NearestResize(FunctionalOp):
 
 
 def resize(node, imp):
-    from .converters import check_attrs
-
     check_attrs(node, imp, ATTRS)
     at = node.attrs
     if at.get("mode", "nearest") != "nearest":
         imp.refuse(node, f"mode={at['mode']!r}: convscope resizes with mode='nearest' only")
     if at.get("coordinate_transformation_mode") == "tf_crop_and_resize":
         imp.refuse(node, "coordinate_transformation_mode='tf_crop_and_resize' is not supported")
-    x, *rest = node.inputs
-    consts = {i + 1: imp.const_of(n) for i, n in enumerate(rest) if not n or n in imp.const}
-    runtime = [n for i, n in enumerate(node.inputs) if i and i not in consts]
+    x = node.inputs[0]
+    consts, runtime = split_inputs(node, imp)
     shape = imp.shape(x)
-    if runtime or shape is None or None in shape[1:]:
-        op = NearestResize(at, consts, arity=len(node.inputs))
-        return [(op, [x, *runtime], node.outputs)]
+    if len(runtime) > 1 or shape is None or None in shape[1:]:
+        return [(NearestResize(at, consts, arity=len(node.inputs)), runtime, node.outputs)]
     try:
         index, scales, out = source_indices(at, shape, consts.get(2), consts.get(3))
     except ValueError as exc:
@@ -89,12 +86,12 @@ def source_indices(attrs, shape, scales, sizes):
         per_axis = [1.0] * rank
         for a, s in zip(axes, np.asarray(scales, np.float64).reshape(-1), strict=True):
             per_axis[a] = float(s)
-        out = [math.floor(n * s) for n, s in zip(shape, per_axis, strict=True)]
+        out = [n if s == 1 else math.floor(n * s) for n, s in zip(shape, per_axis, strict=True)]
     elif sizes is not None and np.asarray(sizes).size:
         out = list(shape)
         for a, s in zip(axes, ints(sizes), strict=True):
             out[a] = s
-        per_axis = [o / n for o, n in zip(out, shape, strict=True)]
+        per_axis = [1.0 if o == n else o / n for o, n in zip(out, shape, strict=True)]
         policy = attrs.get("keep_aspect_ratio_policy", "stretch")
         if policy != "stretch":
             scale = (min if policy == "not_larger" else max)(per_axis[a] for a in axes)

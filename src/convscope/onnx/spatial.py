@@ -18,6 +18,7 @@ from .functional_ops import (
     onnx_pads_to_torch,
 )
 from .graph_ops import GRAPH_OPS
+from .nodes import check_attrs, op_step, split_inputs
 from .resize import resize
 
 CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
@@ -31,12 +32,6 @@ POOL_ATTRS = (
     "strides",
 )
 TORCH_MODES = {"reflect": "reflect", "edge": "replicate", "wrap": "circular"}
-
-
-def _check(node, imp, allowed):
-    from .converters import check_attrs
-
-    check_attrs(node, imp, allowed)
 
 
 def _spatial_rank(node, imp, kernel, allowed=(1, 2)):
@@ -88,7 +83,7 @@ def _pad_op(extra, value=0.0):
 
 
 def conv(node, imp):
-    _check(node, imp, CONV_ATTRS)
+    check_attrs(node, imp, CONV_ATTRS)
     x, w, b = (node.inputs + [""])[:3]
     W = imp.const_of(w)
     kernel = node.attrs.get("kernel_shape") or (W.shape[2:] if W is not None else None)
@@ -106,8 +101,7 @@ def conv(node, imp):
         pre = onnx_pads_to_torch(
             [e[0] for e in extra] + [e[1] for e in extra], range(2, 2 + n), 2 + n
         )
-        op = FunctionalConv(node.attrs, arity=len(node.inputs), pre_pad=pre, **kw)
-        return [(op, node.inputs, node.outputs)]
+        return op_step(FunctionalConv, node, imp, pre_pad=pre, **kw)
     cls = nn.Conv2d if n == 2 else nn.Conv1d
     layer = cls(W.shape[1] * group, W.shape[0], tuple(W.shape[2:]), bias=bool(b),
                 padding_mode=TORCH_MODES.get(mode, "zeros"), dtype=_dtype(W), **kw)  # fmt: skip
@@ -120,7 +114,7 @@ def conv(node, imp):
 
 
 def conv_transpose(node, imp):
-    _check(node, imp, (*CONV_ATTRS, "output_padding", "output_shape"))
+    check_attrs(node, imp, (*CONV_ATTRS, "output_padding", "output_shape"))
     x, w, b = (node.inputs + [""])[:3]
     W = imp.const_of(w)
     kernel = node.attrs.get("kernel_shape") or (W.shape[2:] if W is not None else None)
@@ -141,8 +135,7 @@ def conv_transpose(node, imp):
     kw = dict(stride=tuple(strides), padding=tuple(sym), output_padding=tuple(out_pad),
               dilation=tuple(dilations), groups=group)  # fmt: skip
     if W is None or (b and imp.const_of(b) is None):
-        op = FunctionalConvTranspose(node.attrs, arity=len(node.inputs), crop=crop, **kw)
-        return [(op, node.inputs, node.outputs)]
+        return op_step(FunctionalConvTranspose, node, imp, crop=crop, **kw)
     cls = nn.ConvTranspose2d if n == 2 else nn.ConvTranspose1d
     layer = cls(W.shape[0], W.shape[1] * group, tuple(W.shape[2:]), bias=bool(b), dtype=_dtype(W),
                 **kw)  # fmt: skip
@@ -186,10 +179,10 @@ def _transpose_pads(node, imp, x, kernel, strides, dilations, out_pad):
 
 def pool(node, imp):
     kind = "avg" if node.op == "AveragePool" else "max"
-    _check(node, imp, (*POOL_ATTRS, "count_include_pad") if kind == "avg" else POOL_ATTRS)
-    from .converters import _no_extra_outputs
-
-    _no_extra_outputs(node, imp, "the argmax indices")
+    check_attrs(node, imp, (*POOL_ATTRS, "count_include_pad") if kind == "avg" else POOL_ATTRS)
+    extra = [o for o in node.outputs[1:] if imp.used(o)]
+    if extra:
+        imp.refuse(node, f"output {extra[0]} (the argmax indices) is not supported")
     kernel = node.attrs["kernel_shape"]
     n = _spatial_rank(node, imp, kernel)
     strides = node.attrs.get("strides", [1] * n)
@@ -226,24 +219,23 @@ def _pool_layer(op, n, kernel, strides, padding, ceil, include):
 
 
 def global_pool(node, imp):
-    _check(node, imp, ())
+    check_attrs(node, imp, ())
     if len(imp.shape(node.inputs[0]) or ()) == 4:
         cls = nn.AdaptiveAvgPool2d if node.op == "GlobalAveragePool" else nn.AdaptiveMaxPool2d
         return [(cls(1), node.inputs, node.outputs)]
-    return [(GRAPH_OPS[node.op](), node.inputs, node.outputs)]
+    return op_step(GRAPH_OPS[node.op], node, imp)
 
 
 def pad(node, imp):
-    _check(node, imp, ("mode",))
+    check_attrs(node, imp, ("mode",))
     mode = node.attrs.get("mode", "constant")
     if mode not in ("constant", *TORCH_MODES):
         imp.refuse(node, f"mode={mode!r}; supported: constant, reflect, edge, wrap")
-    consts = {i: imp.const_of(n) for i, n in enumerate(node.inputs) if not n or n in imp.const}
+    consts, _ = split_inputs(node, imp)
     zero_pad = _as_zero_pad(mode, consts, len(imp.shape(node.inputs[0]) or ()))
     if zero_pad is not None:
         return [(zero_pad, node.inputs[:1], node.outputs)]
-    runtime = [n for i, n in enumerate(node.inputs) if i not in consts]
-    return [(Pad(node.attrs, consts, arity=len(node.inputs)), runtime, node.outputs)]
+    return op_step(Pad, node, imp)
 
 
 def _as_zero_pad(mode, consts, rank):
