@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import nn
 from .graph_ops import GraphOp
+from .nodes import LAYER_KEY
 
 
 def _ints(value, n):
@@ -47,19 +48,33 @@ def conv(b, call):
         x = b.node("Pad", [x, b.const(pads, f"{call.path}.pads")], call.path, mode=mode)
         pairs = [(0, 0)] * n
     inputs = [x, b.param(call, "weight")] + ([b.param(call, "bias")] if m.bias is not None else [])
-    return b.node("Conv", inputs, call.path, kernel_shape=list(m.kernel_size),
-                  strides=list(m.stride), pads=_pads(pairs), dilations=list(m.dilation),
-                  group=m.groups)  # fmt: skip
+    return b.node(
+        "Conv",
+        inputs,
+        call.path,
+        kernel_shape=list(m.kernel_size),
+        strides=list(m.stride),
+        pads=_pads(pairs),
+        dilations=list(m.dilation),
+        group=m.groups,
+    )
 
 
 def conv_transpose(b, call):
     m = call.module
     inputs = [b.value(call.args[0]), b.param(call, "weight")]
     inputs += [b.param(call, "bias")] if m.bias is not None else []
-    return b.node("ConvTranspose", inputs, call.path, kernel_shape=list(m.kernel_size),
-                  strides=list(m.stride), pads=_pads([(p, p) for p in m.padding]),
-                  output_padding=list(m.output_padding), dilations=list(m.dilation),
-                  group=m.groups)  # fmt: skip
+    return b.node(
+        "ConvTranspose",
+        inputs,
+        call.path,
+        kernel_shape=list(m.kernel_size),
+        strides=list(m.stride),
+        pads=_pads([(p, p) for p in m.padding]),
+        output_padding=list(m.output_padding),
+        dilations=list(m.dilation),
+        group=m.groups,
+    )
 
 
 def pool(b, call):
@@ -68,8 +83,9 @@ def pool(b, call):
     k, s, p = (_ints(v, n) for v in (m.kernel_size, m.stride, m.padding))
     attrs = dict(kernel_shape=k, strides=s, pads=p + p, ceil_mode=int(m.ceil_mode))
     if isinstance(m, nn.AvgPool1d | nn.AvgPool2d):
-        return b.node("AveragePool", [x], call.path, count_include_pad=int(m.count_include_pad),
-                      **attrs)  # fmt: skip
+        return b.node(
+            "AveragePool", [x], call.path, count_include_pad=int(m.count_include_pad), **attrs
+        )
     if isinstance(m, nn.MinPool1d | nn.MinPool2d):
         x = b.node("Neg", [x], call.path)
         return b.node("Neg", [b.node("MaxPool", [x], call.path, **attrs)], call.path)
@@ -92,8 +108,9 @@ def adaptive_pool(b, call):
             f" divides the input (or 1)",
         )
     k = [n // o for n, o in zip(size, out, strict=True)]
-    op = "AveragePool" if is_avg else "MaxPool"
-    return b.node(op, [x], call.path, kernel_shape=k, strides=k)
+    y = b.node("AveragePool" if is_avg else "MaxPool", [x], call.path, kernel_shape=k, strides=k)
+    b.nodes[-1].metadata_props.add(key=LAYER_KEY, value=type(m).__name__)  # loads back as it was
+    return y
 
 
 def linear(b, call):
@@ -121,8 +138,13 @@ def batch_norm(b, call):
     bias = (
         b.param(call, "bias") if m.bias is not None else b.const(np.zeros(c), f"{call.path}.shift")
     )
-    inputs = [b.value(call.args[0]), scale, bias, b.param(call, "running_mean"),
-              b.param(call, "running_var")]  # fmt: skip
+    inputs = [
+        b.value(call.args[0]),
+        scale,
+        bias,
+        b.param(call, "running_mean"),
+        b.param(call, "running_var"),
+    ]
     momentum = None if m.momentum is None else 1.0 - m.momentum
     return b.node("BatchNormalization", inputs, call.path, epsilon=m.eps, momentum=momentum)
 
@@ -156,8 +178,13 @@ def group_norm(b, call):
     bias = (
         b.param(call, "bias") if m.bias is not None else b.const(np.zeros(c), f"{call.path}.shift")
     )
-    return b.node("GroupNormalization", [b.value(call.args[0]), scale, bias], call.path,
-                  num_groups=m.num_groups, epsilon=m.eps)  # fmt: skip
+    return b.node(
+        "GroupNormalization",
+        [b.value(call.args[0]), scale, bias],
+        call.path,
+        num_groups=m.num_groups,
+        epsilon=m.eps,
+    )
 
 
 def activation(b, call):
@@ -221,12 +248,25 @@ def upsample(b, call):
     elif b.opset >= 18:
         sizes = np.array(call.result.shape[2:], np.int64)
         inputs = [b.value(arg), empty, empty, b.const(sizes, f"{call.path}.sizes")]
-        return b.node("Resize", inputs, call.path, mode="nearest", axes=list(range(2, 2 + n)),
-                      coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # fmt: skip
+        return b.node(
+            "Resize",
+            inputs,
+            call.path,
+            mode="nearest",
+            axes=list(range(2, 2 + n)),
+            coordinate_transformation_mode="asymmetric",
+            nearest_mode="floor",
+        )
     else:
         b.refuse(call, "Upsample(size=...) needs opset 18 or later (Resize with axes)")
-    return b.node("Resize", inputs, call.path, mode="nearest",
-                  coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # fmt: skip
+    return b.node(
+        "Resize",
+        inputs,
+        call.path,
+        mode="nearest",
+        coordinate_transformation_mode="asymmetric",
+        nearest_mode="floor",
+    )
 
 
 def _floats(value, n):
@@ -279,7 +319,7 @@ EMITTERS = {
             nn.Identity,
         ),
         activation,
-    ),  # fmt: skip
+    ),
     nn.Dropout: dropout,
     nn.Dropout2d: dropout,
     nn.Flatten: reshape,

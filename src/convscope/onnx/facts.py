@@ -94,9 +94,11 @@ def _image_input(imp, path):
 
 
 def _dims(dims):
-    return "(unknown shape)" if dims is None else "[" + ", ".join(
-        "?" if d is None else str(d) for d in dims
-    ) + "]"  # fmt: skip
+    return (
+        "(unknown shape)"
+        if dims is None
+        else "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
+    )
 
 
 def _class_count(imp):

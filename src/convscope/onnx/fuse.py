@@ -59,8 +59,14 @@ def _pad_conv(pad, sole, imp):
         return None
     attrs = dict(conv.attrs, pads=begin[2:] + end[2:], _padding_mode=pad.attrs["mode"])
     attrs.pop("auto_pad", None)
-    fused = Node(conv.name, "Conv", [pad.inputs[0], *conv.inputs[1:]], conv.outputs, attrs,
-                 conv.scope or pad.scope)  # fmt: skip
+    fused = Node(
+        conv.name,
+        "Conv",
+        [pad.inputs[0], *conv.inputs[1:]],
+        conv.outputs,
+        attrs,
+        conv.scope or pad.scope,
+    )
     return fused, [pad, conv]
 
 

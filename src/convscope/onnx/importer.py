@@ -19,7 +19,7 @@ from ..errors import CheckpointError
 from . import converters, fuse
 from .graph import GraphModule, assign_paths
 from .graph_ops import GRAPH_OPS
-from .nodes import Node, Step
+from .nodes import LAYER_KEY, Node, Step
 
 MAX_FOLDED_ELEMENTS = 1 << 26  # a constant the file asks to build (ConstantOfShape) is capped
 
@@ -177,6 +177,8 @@ def _node(proto, index):
             value = float(str(np.float32(value)))
         attrs[a.name] = value
     meta = {p.key: p.value for p in proto.metadata_props}
+    if LAYER_KEY in meta:
+        attrs["_layer"] = meta[LAYER_KEY]
     return Node(
         name=proto.name or f"{proto.op_type}_{index}",
         op=proto.op_type,

@@ -10,6 +10,8 @@ import numpy as np
 
 from ..nn import Module
 
+LAYER_KEY = "convscope.layer"  # node metadata: the convscope layer a node was written for
+
 
 @dataclass
 class Node:

@@ -44,7 +44,9 @@ def read_model(path):
     _load_external_data(model, path)
     opset = check_opset(model, path)
     if model.functions:
-        model = onnx.inliner.inline_local_functions(model)
+        from onnx import inliner
+
+        model = inliner.inline_local_functions(model)
     _check_domains(model, path)
     try:
         onnx.checker.check_model(model)

@@ -103,8 +103,15 @@ def conv(node, imp):
         )
         return op_step(FunctionalConv, node, imp, pre_pad=pre, **kw)
     cls = nn.Conv2d if n == 2 else nn.Conv1d
-    layer = cls(W.shape[1] * group, W.shape[0], tuple(W.shape[2:]), bias=bool(b),
-                padding_mode=TORCH_MODES.get(mode, "zeros"), dtype=_dtype(W), **kw)  # fmt: skip
+    layer = cls(
+        W.shape[1] * group,
+        W.shape[0],
+        tuple(W.shape[2:]),
+        bias=bool(b),
+        padding_mode=TORCH_MODES.get(mode, "zeros"),
+        dtype=_dtype(W),
+        **kw,
+    )
     _set(layer, W, imp.const_of(b))
     steps, src = [], x
     if any(e != (0, 0) for e in extra):
@@ -132,19 +139,26 @@ def conv_transpose(node, imp):
     if min(begin) < 0:
         imp.refuse(node, f"pads begin at {begin}: a negative begin pad is not supported")
     sym, crop = _split(begin, end)
-    kw = dict(stride=tuple(strides), padding=tuple(sym), output_padding=tuple(out_pad),
-              dilation=tuple(dilations), groups=group)  # fmt: skip
+    kw = dict(
+        stride=tuple(strides),
+        padding=tuple(sym),
+        output_padding=tuple(out_pad),
+        dilation=tuple(dilations),
+        groups=group,
+    )
     if W is None or (b and imp.const_of(b) is None):
         return op_step(FunctionalConvTranspose, node, imp, crop=crop, **kw)
     cls = nn.ConvTranspose2d if n == 2 else nn.ConvTranspose1d
-    layer = cls(W.shape[0], W.shape[1] * group, tuple(W.shape[2:]), bias=bool(b), dtype=_dtype(W),
-                **kw)  # fmt: skip
+    layer = cls(
+        W.shape[0], W.shape[1] * group, tuple(W.shape[2:]), bias=bool(b), dtype=_dtype(W), **kw
+    )
     _set(layer, W, imp.const_of(b))
     if all(c == (0, 0) for c in crop):
         return [(layer, [x], node.outputs)]
     begins, ends = [c[0] for c in crop], [-c[1] if c[1] else np.iinfo(np.int64).max for c in crop]
-    slicer = GRAPH_OPS["Slice"]({}, {1: np.array(begins), 2: np.array(ends),
-                                     3: np.arange(2, 2 + n)}, arity=4)  # fmt: skip
+    slicer = GRAPH_OPS["Slice"](
+        {}, {1: np.array(begins), 2: np.array(ends), 3: np.arange(2, 2 + n)}, arity=4
+    )
     return [(layer, [x], [x + "/full"]), (slicer, [x + "/full"], node.outputs)]
 
 
@@ -201,12 +215,31 @@ def pool(node, imp):
             f" {list(kernel)}) with {'ceil_mode=1' if ceil else 'count_include_pad=0'}: convscope,"
             f" like PyTorch, pads both ends alike by at most half the window",
         )
-    layer = _pool_layer(node.op, n, kernel, strides, sym, ceil, include)
     x = node.inputs[0]
+    adaptive = _adaptive(node, imp, kernel, strides, begin + end, ceil)
+    if adaptive is not None:
+        return [(adaptive, [x], node.outputs[:1])]
+    layer = _pool_layer(node.op, n, kernel, strides, sym, ceil, include)
     if fits:
         return [(layer, [x], node.outputs[:1])]
     pad = _pad_op(extra, value={"MaxPool": -np.inf, "MinPool": np.inf}.get(node.op, 0.0))
     return [(pad, [x], [x + "/pad"]), (layer, [x + "/pad"], node.outputs[:1])]
+
+
+def _adaptive(node, imp, kernel, strides, pads, ceil):
+    """AdaptiveAvg/MaxPool2d for a whole-window pool convscope's exporter wrote for one."""
+    kind = {"AdaptiveAvgPool2d": nn.AdaptiveAvgPool2d, "AdaptiveMaxPool2d": nn.AdaptiveMaxPool2d}
+    sizes = (imp.shape(node.inputs[0]) or ())[2:]
+    if node.attrs.get("_layer") not in kind or len(sizes) != 2 or None in sizes:
+        return None
+    if (
+        any(pads)
+        or ceil
+        or list(kernel) != list(strides)
+        or any(n % k for n, k in zip(sizes, kernel, strict=True))
+    ):
+        return None
+    return kind[node.attrs["_layer"]](tuple(n // k for n, k in zip(sizes, kernel, strict=True)))
 
 
 def _pool_layer(op, n, kernel, strides, padding, ceil, include):
