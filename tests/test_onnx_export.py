@@ -199,6 +199,30 @@ def test_an_older_opset_is_written_when_asked(tmp_path):
     assert session.run(None, {"input": x})[0].shape == (2, 10)
 
 
+class _Scale(nn.Module):
+    """A user's layer: its own parameter, computed with Tensor arithmetic."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.gain = nn.Parameter(np.linspace(0.5, 2.0, channels).reshape(1, -1, 1, 1))
+
+    def forward(self, x):
+        return (x * self.gain).relu() / 2.0
+
+
+def test_a_users_own_layer_is_exported_from_the_tape(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), _Scale(3), nn.Flatten())
+    path = tmp_path / "custom.onnx"
+    proto = cs.onnx.export(model, path, input_shape=(1, 1, 6, 6))
+    assert [n.op_type for n in proto.graph.node] == ["Conv", "Mul", "Relu", "Div", "Flatten"]
+    assert "1.gain" in {t.name for t in proto.graph.initializer}  # named by its state_dict key
+    x = np.random.default_rng(0).standard_normal((3, 1, 6, 6)).astype(np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    expected = model(cs.tensor(x)).data
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cs.onnx.load(path)(x).data, expected, rtol=1e-6, atol=1e-7)
+
+
 class _Functional(nn.Module):
     """A forward that pools with F.max_pool2d, outside any layer."""
 
@@ -208,6 +232,15 @@ class _Functional(nn.Module):
 
     def forward(self, x):
         return nn.functional.max_pool2d(self.conv(x), 2)
+
+
+class _WithLoss(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.loss = nn.MSELoss()
+
+    def forward(self, x):
+        return self.loss(x, x * 0.5)
 
 
 class _MixesBatch(nn.Module):
@@ -244,6 +277,7 @@ class _MixesBatch(nn.Module):
             "track_running_stats=False: ONNX BatchNormalization needs running statistics",
         ),
         (_Functional(), 21, (1, 1, 6, 6), "computes max_pool2d outside a layer"),
+        (_WithLoss(), 21, (1, 1, 4, 4), "layer 'loss' (MSELoss): has no ONNX equivalent"),
         (_MixesBatch(), 21, (1, 1, 4, 4), "mixes the batch axis with others"),
     ],
 )

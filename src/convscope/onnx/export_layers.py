@@ -329,6 +329,14 @@ EMITTERS = {
 }
 
 
+def is_convscope_layer(module):
+    """A layer of convscope.nn (containers aside): exported by its emitter, or refused."""
+    containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+    return type(module).__module__.startswith("convscope.nn.") and not isinstance(
+        module, containers
+    )
+
+
 def emitter_for(module):
     """The emitter of a module, None for modules the export looks through (containers, ...)."""
     if isinstance(module, GraphOp):

@@ -18,7 +18,7 @@ import numpy as np
 from .. import __version__
 from ..autograd import Tensor
 from ..errors import ConvscopeError, ShapeError
-from .export_layers import emitter_for
+from .export_layers import emitter_for, is_convscope_layer
 from .facts import encode_facts
 from .reader import MIN_OPSET
 from .trace import trace
@@ -160,11 +160,14 @@ def export_model(model, path, input_shape, opset, facts):
     model.eval()
     try:
         x = Tensor(np.zeros((TRACE_BATCH, *shape[1:]), np.float32), requires_grad=True)
-        calls, out = trace(model, x, wanted=lambda m: emitter_for(m) is not None)
+        calls, out = trace(model, x, wanted=lambda m: emitter_for(m) or is_convscope_layer(m))
         b = Builder(model, opset, type(model).__name__)
         b.names[id(x)] = "input"
         for call in calls:
-            b.names[id(call.result)] = emitter_for(call.module)(b, call)
+            emit = emitter_for(call.module)
+            if emit is None:
+                b.refuse(call, "has no ONNX equivalent; export the model without it")
+            b.names[id(call.result)] = emit(b, call)
             b.alive.append(call.result)
         outputs = list(out) if isinstance(out, tuple | list) else [out]
         out_names = [_output(b, o, k, len(outputs)) for k, o in enumerate(outputs)]
