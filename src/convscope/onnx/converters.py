@@ -17,8 +17,7 @@ from .functional_ops import (
     FunctionalGroupNorm,
     FunctionalLayerNorm,
 )
-from .graph_ops import GRAPH_OPS
-from .nodes import check_attrs, op_step, split_inputs
+from .nodes import GRAPH_OPS, check_attrs, op_step, split_inputs
 
 ACTIVATIONS = {  # op type -> (layer factory from attrs, the attributes it reads)
     "Relu": (lambda a: nn.ReLU(), ()),

@@ -1,6 +1,6 @@
 """convscope model -> ONNX file, built with ``onnx.helper`` and checked by ``onnx.checker``.
 
-The model runs once (eval mode, batch 2) with its layers' forwards recorded (trace.py); each
+The model runs once (eval mode, batch 2) with its layers' calls recorded (nn.recording); each
 recorded layer becomes its ONNX node(s) (export_layers.EMITTERS), named ``/<module path>/<Op>``
 so that loading the file back gives every layer its name again; weights become initializers
 named by their state_dict keys. What runs between layers is read from the engine's tape:
@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..autograd import Tensor
+from ..autograd import Tensor, enable_grad
 from ..errors import ConvscopeError, ShapeError
+from ..nn.recording import recording
 from .export_layers import emitter_for, is_convscope_layer
 from .facts import encode_facts
 from .reader import MIN_OPSET
-from .trace import trace
 
 TRACE_BATCH = (
     2  # two images: a reshape that keeps the batch axis is told apart from one that mixes it
@@ -144,6 +144,11 @@ class Builder:
         )
 
 
+def _layer(module):
+    """Record this module's calls: it has an emitter, or is a convscope layer to refuse."""
+    return emitter_for(module) is not None or is_convscope_layer(module)
+
+
 def _cat_axis(inputs, out):
     shape = inputs[0].shape
     diff = [a for a, (n, m) in enumerate(zip(shape, out.shape, strict=True)) if n != m]
@@ -160,7 +165,8 @@ def export_model(model, path, input_shape, opset, facts):
     model.eval()
     try:
         x = Tensor(np.zeros((TRACE_BATCH, *shape[1:]), np.float32), requires_grad=True)
-        calls, out = trace(model, x, wanted=lambda m: emitter_for(m) or is_convscope_layer(m))
+        with enable_grad(), recording(model, _layer) as calls:  # the tape records the rest
+            out = model(x)
         b = Builder(model, opset, type(model).__name__)
         b.names[id(x)] = "input"
         for call in calls:

@@ -8,9 +8,8 @@ by the converter (``kwargs``), so forward and backward are convscope's.
 
 import numpy as np
 
-from ..autograd import Tensor
 from ..nn import functional as F
-from .graph_ops import GraphOp, ints, is_tensor
+from .graph_ops import GraphOp, array_of, ints, is_tensor
 
 PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
 
@@ -107,7 +106,7 @@ class FunctionalBatchNorm(FunctionalOp):
 
     def compute(self, x, scale, bias, mean, var):
         return F.batch_norm(
-            x, _array(mean), _array(var), scale, bias, training=False, eps=self.kwargs["eps"]
+            x, array_of(mean), array_of(var), scale, bias, training=False, eps=self.kwargs["eps"]
         )
 
 
@@ -143,7 +142,7 @@ class FunctionalDropout(FunctionalOp):
     def compute(self, x, ratio=None, training_mode=None):
         from ..nn import init
 
-        p = 0.5 if ratio is None else float(_array(ratio).reshape(-1)[0])
+        p = 0.5 if ratio is None else float(array_of(ratio).reshape(-1)[0])
         return F.dropout(x, p, training=self.training, rng=init.default_generator())
 
 
@@ -157,10 +156,6 @@ class FunctionalGroupNorm(FunctionalOp):
         if scale.shape[0] != channels:
             scale, bias = (_repeat(v, channels // groups) for v in (scale, bias))
         return F.group_norm(x, groups, scale, bias, self.kwargs["eps"])
-
-
-def _array(value):
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
 def _repeat(value, times):

@@ -1,5 +1,6 @@
-"""The ONNX ops that have no convscope layer, each a small Module: Reshape, Transpose, Concat,
-Slice, Add, MatMul, Shape, Gather, ...
+"""The ONNX ops that have no convscope layer, each a small Module (GraphOp): here the base class
+and the data-movement ops (Reshape, Flatten, Transpose, Squeeze/Unsqueeze, Concat, Slice, Gather,
+Shape, ConstantOfShape, Cast/CastLike, Identity); the arithmetic ones are in math_ops.
 
 A GraphOp holds one node's attributes and its constant inputs; the rest arrive as arguments:
 
@@ -14,7 +15,7 @@ NumPy and carries no gradient. The loader folds sub-graphs of constants with the
 import numpy as np
 
 from ..autograd import Tensor, cat
-from ..errors import CheckpointError, ShapeError
+from ..errors import CheckpointError
 from ..nn import Module
 
 
@@ -66,7 +67,8 @@ def is_tensor(*values):
     return any(isinstance(v, Tensor) for v in values)
 
 
-def _data(value):
+def array_of(value):
+    """The ndarray of a Tensor, or the value as an array."""
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
@@ -172,7 +174,7 @@ class Gather(GraphOp):
     op_type, ATTRS = "Gather", {"axis": 0}
 
     def compute(self, x, indices):
-        index = _data(indices).astype(np.intp)
+        index = array_of(indices).astype(np.intp)
         return x[(slice(None),) * (self.attr("axis") % len(x.shape)) + (index,)]
 
 
@@ -228,7 +230,7 @@ class CastLike(GraphOp):
     op_type, ATTRS = "CastLike", {"saturate": 1, "round_mode": "up"}
 
     def compute(self, x, like):
-        dtype = _data(like).dtype
+        dtype = array_of(like).dtype
         if is_tensor(x):
             return x.astype(dtype) if dtype.kind == "f" else x.data.astype(dtype)
         return np.asarray(x).astype(dtype)
@@ -239,119 +241,3 @@ class Identity(GraphOp):
 
     def compute(self, x):
         return x
-
-
-# ---- arithmetic ---------------------------------------------------------------------------
-
-
-class Binary(GraphOp):
-    """Elementwise a (op) b with NumPy broadcasting; integer Div truncates, as ONNX does."""
-
-    FN = {
-        "Add": lambda a, b: a + b,
-        "Sub": lambda a, b: a - b,
-        "Mul": lambda a, b: a * b,
-        "Div": lambda a, b: a / b,
-        "Pow": lambda a, b: a**b,
-        "MatMul": lambda a, b: a @ b,
-    }
-
-    def compute(self, a, b):
-        if self.op_type == "Pow" and not is_tensor(a):  # ONNX: the result has the base's type
-            a = np.asarray(a)
-            return np.power(a.astype(np.float64), _data(b)).astype(a.dtype)
-        if self.op_type == "Pow" and not is_tensor(b):
-            return a ** np.asarray(b, dtype=a.dtype)
-        if not is_tensor(a, b):
-            a, b = np.asarray(a), np.asarray(b)
-            if self.op_type == "Div" and a.dtype.kind in "iu" and b.dtype.kind in "iu":
-                return np.trunc(a / b).astype(np.result_type(a, b))
-        return self.FN[self.op_type](a, b)
-
-
-class Unary(GraphOp):
-    """Elementwise f(x): Neg, Exp, Log, Sqrt, Abs, Reciprocal."""
-
-    FN = {
-        "Neg": (lambda x: -x, np.negative),
-        "Exp": (lambda x: x.exp(), np.exp),
-        "Log": (lambda x: x.log(), np.log),
-        "Sqrt": (lambda x: x.sqrt(), np.sqrt),
-        "Abs": (lambda x: x.abs(), np.abs),
-        "Reciprocal": (lambda x: 1.0 / x, np.reciprocal),
-    }
-
-    def compute(self, x):
-        on_tensor, on_array = self.FN[self.op_type]
-        return on_tensor(x) if is_tensor(x) else on_array(x)
-
-
-class Clip(GraphOp):
-    """min(max(x, lo), hi); a missing bound does not clip."""
-
-    op_type = "Clip"
-
-    def compute(self, x, lo=None, hi=None):
-        lo = None if lo is None else float(np.asarray(lo))
-        hi = None if hi is None else float(np.asarray(hi))
-        return x.clamp(lo, hi) if is_tensor(x) else np.clip(x, lo, hi)
-
-
-class Reduce(GraphOp):
-    """Mean, sum, max or min over axes (all axes when none are given, unless noop_with_empty_axes)."""
-
-    ATTRS = {"axes": None, "keepdims": 1, "noop_with_empty_axes": 0}
-    FN = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "amax", "ReduceMin": "amin"}
-
-    def compute(self, x, axes=None):
-        axes = self.attr("axes") if axes is None else ints(axes)
-        if not axes:
-            if self.attr("noop_with_empty_axes"):
-                return x
-            axes = range(len(x.shape))
-        axes, keep = tuple(a % len(x.shape) for a in axes), bool(self.attr("keepdims"))
-        if is_tensor(x):
-            return getattr(x, self.FN[self.op_type])(axis=axes, keepdims=keep)
-        if x.size == 0 and self.op_type in ("ReduceMax", "ReduceMin"):
-            raise ShapeError(f"{self.op_type}: the input of shape {x.shape} is empty")
-        fn = {"mean": np.mean, "sum": np.sum, "amax": np.max, "amin": np.min}
-        return fn[self.FN[self.op_type]](x, axis=axes, keepdims=keep)
-
-
-class GlobalPool(GraphOp):
-    """Mean (GlobalAveragePool) or max (GlobalMaxPool) over every axis after the channels."""
-
-    def compute(self, x):
-        axes = tuple(range(2, len(x.shape)))
-        if self.op_type == "GlobalAveragePool":
-            return x.mean(axis=axes, keepdims=True)
-        return x.amax(axis=axes, keepdims=True) if is_tensor(x) else x.max(axis=axes, keepdims=True)
-
-
-def _op(base, name):
-    return type(name, (base,), {"op_type": name, "__doc__": base.__doc__})
-
-
-GRAPH_OPS = {
-    cls.op_type: cls
-    for cls in (
-        Reshape,
-        Flatten,
-        Transpose,
-        Squeeze,
-        Unsqueeze,
-        Concat,
-        Slice,
-        Gather,
-        Shape,
-        ConstantOfShape,
-        Cast,
-        CastLike,
-        Identity,
-        Clip,
-        *(_op(Binary, name) for name in Binary.FN),
-        *(_op(Unary, name) for name in Unary.FN),
-        *(_op(Reduce, name) for name in Reduce.FN),
-        *(_op(GlobalPool, name) for name in ("GlobalAveragePool", "GlobalMaxPool")),
-    )
-}

@@ -18,8 +18,7 @@ from ..autograd import Tensor
 from ..errors import CheckpointError
 from . import converters, fuse
 from .graph import GraphModule, assign_paths
-from .graph_ops import GRAPH_OPS
-from .nodes import LAYER_KEY, Node, Step
+from .nodes import GRAPH_OPS, LAYER_KEY, Node, Step
 
 MAX_FOLDED_ELEMENTS = 1 << 26  # a constant the file asks to build (ConstantOfShape) is capped
 

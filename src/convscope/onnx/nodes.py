@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..nn import Module
+from . import graph_ops as g
+from .math_ops import Binary, Clip, GlobalPool, Reduce, Unary
 
 LAYER_KEY = "convscope.layer"  # node metadata: the convscope layer a node was written for
 
@@ -61,3 +63,20 @@ def op_step(cls, node, imp, n_out=1, **kwargs):
     consts, runtime = split_inputs(node, imp)
     op = cls(node.attrs, consts, arity=len(node.inputs), **kwargs)
     return [(op, runtime, node.outputs[:n_out])]
+
+
+def _op(base, name):
+    return type(name, (base,), {"op_type": name, "__doc__": base.__doc__})
+
+
+GRAPH_OPS = {
+    cls.op_type: cls
+    for cls in (
+        g.Reshape, g.Flatten, g.Transpose, g.Squeeze, g.Unsqueeze, g.Concat, g.Slice, g.Gather,
+        g.Shape, g.ConstantOfShape, g.Cast, g.CastLike, g.Identity, Clip,
+        *(_op(Binary, name) for name in Binary.FN),
+        *(_op(Unary, name) for name in Unary.FN),
+        *(_op(Reduce, name) for name in Reduce.FN),
+        *(_op(GlobalPool, name) for name in ("GlobalAveragePool", "GlobalMaxPool")),
+    )
+}  # fmt: skip

@@ -17,8 +17,7 @@ from .functional_ops import (
     Pad,
     onnx_pads_to_torch,
 )
-from .graph_ops import GRAPH_OPS
-from .nodes import check_attrs, op_step, split_inputs
+from .nodes import GRAPH_OPS, check_attrs, op_step, split_inputs
 from .resize import resize
 
 CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
