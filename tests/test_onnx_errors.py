@@ -139,6 +139,32 @@ def test_a_graph_whose_input_is_not_an_image_batch(tmp_path, capsys):
     _refused(_save(two, tmp_path / "two.onnx"), "a [1, 1, 4, 4], b [1, 1, 4, 4]")
 
 
+def test_a_graph_fixed_to_one_batch_size(tmp_path, capsys):
+    def model(op, *extra):
+        nodes = [helper.make_node(op, ["x", *(n for n, _ in extra)], ["y"])]
+        return _graph_model(nodes, [("x", [1, 1, 4, 4])], ("y", [1, 16]), extra)
+
+    fixed = _save(model("Reshape", ("shape", [1, 16])), tmp_path / "fixed.onnx")
+    fixed_model = onnx.load(fixed)  # the shape must be int64
+    fixed_model.graph.initializer[0].CopyFrom(
+        numpy_helper.from_array(np.array([1, 16], np.int64), "shape")
+    )
+    _save(fixed_model, fixed)
+    _refused(fixed, "exported for a fixed batch of 1 (input [1, 1, 4, 4]) and fails on 2",
+             "dynamic_shapes", capsys=capsys)  # fmt: skip
+    flatten = _save(model("Flatten"), tmp_path / "flatten.onnx")  # any batch runs: accepted
+    net, facts = cs.onnx.load_checkpoint(flatten)
+    assert net(np.zeros((5, 1, 4, 4), np.float32)).shape == (5, 16)
+
+
+def test_an_ir_version_newer_than_the_onnx_package(tmp_path):
+    model = _graph_model(
+        [helper.make_node("Relu", ["x"], ["y"])], [("x", [1, 1, 4, 4])], ("y", [1, 1, 4, 4])
+    )
+    model.ir_version = onnx.IR_VERSION + 1
+    _refused(_save(model, tmp_path / "new.onnx"), "newer than the installed onnx package reads")
+
+
 def test_an_opset_older_than_supported(tmp_path, capsys):
     old = _graph_model(
         [helper.make_node("Relu", ["x"], ["y"])],

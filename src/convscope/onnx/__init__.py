@@ -16,7 +16,7 @@ Loading never runs code from the file: it holds protobuf data, and convscope com
 """
 
 from ..errors import ConvscopeError
-from .facts import FACT_KEYS, read_facts
+from .facts import FACT_KEYS, check_batch, image_shape, read_facts
 from .reader import MIN_OPSET
 
 DEFAULT_OPSET = 21  # the oldest opset with every op convscope's layers need (GroupNormalization)
@@ -45,7 +45,7 @@ def _load(path):
 
     proto, opset = read_model(path)
     module, imp = build_module(proto, path)
-    module.input_shape = _image_shape(imp)
+    module.input_shape = image_shape(imp)
     return module.eval(), proto, imp
 
 
@@ -57,7 +57,9 @@ def load_checkpoint(path):
     convscope's metadata gets the defaults of ``facts.read_facts``.
     """
     model, proto, imp = _load(path)
-    return model, read_facts(proto, imp, model, path)
+    facts = read_facts(proto, imp, model, path)
+    check_batch(model, imp, path)
+    return model, facts
 
 
 def export(model, path, input_shape=None, opset=DEFAULT_OPSET, *, facts=None):
@@ -72,13 +74,3 @@ def export(model, path, input_shape=None, opset=DEFAULT_OPSET, *, facts=None):
     from .exporter import export_model
 
     return export_model(model, path, input_shape, opset, facts or {})
-
-
-def _image_shape(imp):
-    """(C, H, W) when the graph has one float input (N, C, H, W) with static C, H, W."""
-    if len(imp.inputs) != 1:
-        return None
-    dims = imp.shape(imp.inputs[0])
-    if dims is None or len(dims) != 4 or None in dims[1:]:
-        return None
-    return tuple(dims[1:])

@@ -17,7 +17,9 @@ normalisation a model of that input shape most likely used: MNIST's (0.1307, 0.3
 import json
 import math
 
-from ..errors import CheckpointError
+import numpy as np
+
+from ..errors import CheckpointError, ConvscopeError
 
 PREFIX = "convscope."
 FACT_KEYS = ("model", "input_shape", "classes", "normalize", "config")
@@ -80,17 +82,45 @@ def path_stem(path):
     return Path(path).stem
 
 
-def _image_input(imp, path):
+def image_shape(imp):
+    """(C, H, W) when the graph has one float input (N, C, H, W) with fixed C, H, W, else None."""
     dims = imp.shape(imp.inputs[0]) if len(imp.inputs) == 1 else None
     float_input = len(imp.inputs) == 1 and imp.input_types.get(imp.inputs[0]) in (1, 10, 11, 16)
     if dims is None or len(dims) != 4 or None in dims[1:] or min(dims[1:]) < 1 or not float_input:
+        return None
+    return tuple(dims[1:])
+
+
+def check_batch(model, imp, path):
+    """A graph exported for a fixed batch must still run on another batch size (eval uses 500)."""
+    from ..autograd import no_grad
+
+    fixed = imp.shape(imp.inputs[0])[0]
+    if fixed is None:
+        return
+    try:
+        with no_grad():
+            model(np.zeros((fixed + 1, *model.input_shape), np.float32))
+    except ConvscopeError as exc:
+        raise CheckpointError(
+            f"{path}: the graph was exported for a fixed batch of {fixed} (input"
+            f" {_dims(imp.shape(imp.inputs[0]))}) and fails on {fixed + 1} images ({exc}); export"
+            f" it with a dynamic batch axis: torch.onnx.export(..., dynamic_shapes=({{0:"
+            f" torch.export.Dim('batch')}},)), or dynamic_axes={{'x': {{0: 'batch'}}}} with"
+            f" dynamo=False"
+        ) from None
+
+
+def _image_input(imp, path):
+    shape = image_shape(imp)
+    if shape is None:
         described = ", ".join(f"{n} {_dims(imp.shape(n))}" for n in imp.inputs) or "none"
         raise CheckpointError(
             f"{path}: convscope runs image models whose one input is a float batch (N, C, H, W)"
             f" with fixed C, H, W; this graph's inputs are: {described}; use"
             f" convscope.onnx.load(path) in Python for other graphs"
         )
-    return tuple(dims[1:])
+    return shape
 
 
 def _dims(dims):

@@ -41,6 +41,11 @@ def read_model(path):
             f"{path}: not an ONNX model (no {_missing(model)}); a .onnx file is a ModelProto"
             f" written by torch.onnx.export, convscope export or onnx.save"
         )
+    if model.ir_version > onnx.IR_VERSION:
+        raise CheckpointError(
+            f"{path}: written in ONNX IR version {model.ir_version}, newer than the installed onnx"
+            f" package reads ({onnx.IR_VERSION}); upgrade it: pip install -U onnx"
+        )
     _load_external_data(model, path)
     opset = check_opset(model, path)
     if model.functions:
