@@ -17,7 +17,7 @@ from .functional_ops import (
     FunctionalGroupNorm,
     FunctionalLayerNorm,
 )
-from .nodes import GRAPH_OPS, check_attrs, op_step, split_inputs
+from .nodes import GRAPH_OPS, check_attrs, float_dtype, op_step, set_weights, split_inputs
 
 ACTIVATIONS = {  # op type -> (layer factory from attrs, the attributes it reads)
     "Relu": (lambda a: nn.ReLU(), ()),
@@ -98,11 +98,13 @@ def gemm(node, imp):
     if B is None or B.ndim != 2 or at.get("transA", 0) or not bias_ok:
         return op_step(FunctionalGemm, node, imp)
     weight = B if at.get("transB", 0) else B.T
-    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bool(c), dtype=_float(weight))
-    layer.weight.data = np.array(weight * alpha if alpha != 1.0 else weight, dtype=_float(weight))
-    if c:
-        bias = np.broadcast_to(C.reshape(-1), (out,))
-        layer.bias.data = np.array(bias * beta if beta != 1.0 else bias, dtype=_float(weight))
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bool(c), dtype=float_dtype(weight))
+    bias = np.broadcast_to(C.reshape(-1), (out,)) if c else None
+    set_weights(
+        layer,
+        weight=weight * alpha if alpha != 1.0 else weight,
+        bias=bias * beta if c and beta != 1.0 else bias,
+    )
     return [(layer, [a], node.outputs[:1])]
 
 
@@ -120,9 +122,8 @@ def batch_norm(node, imp):
     scale, bias, mean, var = consts
     layer_cls = nn.BatchNorm2d if rank == 4 else nn.BatchNorm1d
     momentum = 1.0 - node.attrs.get("momentum", 0.9)
-    layer = layer_cls(scale.size, eps=eps, momentum=round(momentum, 7), dtype=_float(scale))
-    for target, value in ((layer.weight, scale), (layer.bias, bias)):
-        target.data = np.array(value, dtype=_float(scale))
+    layer = layer_cls(scale.size, eps=eps, momentum=round(momentum, 7), dtype=float_dtype(scale))
+    set_weights(layer, weight=scale, bias=bias)
     layer.running_mean[...] = mean
     layer.running_var[...] = var
     return [(layer.eval(), [x], node.outputs[:1])]
@@ -144,11 +145,8 @@ def layer_norm(node, imp):
         or (bias is not None and bias.shape != normalized)
     ):
         return op_step(FunctionalLayerNorm, node, imp, outputs, axis=axis, eps=eps, outputs=outputs)
-    layer = nn.LayerNorm(normalized, eps=eps, bias=bias_name != "", dtype=_float(scale))
-    layer.weight.data = np.array(scale, dtype=_float(scale))
-    if bias_name:
-        layer.bias.data = np.array(bias, dtype=_float(scale))
-    return [(layer, [x], node.outputs[:1])]
+    layer = nn.LayerNorm(normalized, eps=eps, bias=bias_name != "", dtype=float_dtype(scale))
+    return [(set_weights(layer, weight=scale, bias=bias), [x], node.outputs[:1])]
 
 
 def group_norm(node, imp):
@@ -161,10 +159,8 @@ def group_norm(node, imp):
         return op_step(FunctionalGroupNorm, node, imp, num_groups=groups, eps=eps)
     if scale.size != channels:  # opset 18: one scale per group
         scale, bias = np.repeat(scale, channels // groups), np.repeat(bias, channels // groups)
-    layer = nn.GroupNorm(groups, channels, eps=eps, dtype=_float(scale))
-    layer.weight.data = np.array(scale, dtype=_float(scale))
-    layer.bias.data = np.array(bias, dtype=_float(scale))
-    return [(layer, [x], node.outputs[:1])]
+    layer = nn.GroupNorm(groups, channels, eps=eps, dtype=float_dtype(scale))
+    return [(set_weights(layer, weight=scale, bias=bias), [x], node.outputs[:1])]
 
 
 def flatten(node, imp):
@@ -204,10 +200,6 @@ def reduce_mean(node, imp):
     if rank == 4 and spatial and op.attr("keepdims"):
         return [(nn.AdaptiveAvgPool2d(1), node.inputs[:1], node.outputs)]
     return [(op, split_inputs(node, imp)[1], node.outputs)]
-
-
-def _float(array):
-    return array.dtype if array.dtype in (np.float32, np.float64) else np.float32
 
 
 LAYERS = {

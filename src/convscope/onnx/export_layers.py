@@ -49,10 +49,9 @@ def conv(b, call):
         pads = np.array([0, 0, *_pads(pairs)[:n], 0, 0, *_pads(pairs)[n:]], np.int64)
         x = b.node("Pad", [x, b.const(pads, f"{call.path}.pads")], call.path, mode=mode)
         pairs = [(0, 0)] * n
-    inputs = [x, b.param(call, "weight")] + ([b.param(call, "bias")] if m.bias is not None else [])
     return b.node(
         "Conv",
-        inputs,
+        _weighted(b, call, x),
         call.path,
         kernel_shape=list(m.kernel_size),
         strides=list(m.stride),
@@ -64,11 +63,9 @@ def conv(b, call):
 
 def conv_transpose(b, call):
     m = call.module
-    inputs = [b.value(call.args[0]), b.param(call, "weight")]
-    inputs += [b.param(call, "bias")] if m.bias is not None else []
     return b.node(
         "ConvTranspose",
-        inputs,
+        _weighted(b, call, b.value(call.args[0])),
         call.path,
         kernel_shape=list(m.kernel_size),
         strides=list(m.stride),
@@ -77,6 +74,12 @@ def conv_transpose(b, call):
         dilations=list(m.dilation),
         group=m.groups,
     )
+
+
+def _weighted(b, call, x):
+    """[x, weight, bias] (bias left out when the layer has none)."""
+    bias = [b.param(call, "bias")] if call.module.bias is not None else []
+    return [x, b.param(call, "weight"), *bias]
 
 
 def pool(b, call):

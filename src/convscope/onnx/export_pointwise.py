@@ -18,18 +18,10 @@ def batch_norm(b, call):
             call, "track_running_stats=False: ONNX BatchNormalization needs running statistics"
         )
     c = m.num_features
-    scale = (
-        b.param(call, "weight")
-        if m.weight is not None
-        else b.const(np.ones(c), f"{call.path}.scale")
-    )
-    bias = (
-        b.param(call, "bias") if m.bias is not None else b.const(np.zeros(c), f"{call.path}.shift")
-    )
     inputs = [
         b.value(call.args[0]),
-        scale,
-        bias,
+        b.param_or(call, "weight", np.ones(c)),
+        b.param_or(call, "bias", np.zeros(c)),
         b.param(call, "running_mean"),
         b.param(call, "running_var"),
     ]
@@ -42,14 +34,8 @@ def layer_norm(b, call):
     if b.opset < 17:
         b.refuse(call, "needs opset 17 or later (ONNX LayerNormalization)")
     shape = m.normalized_shape
-    scale = (
-        b.param(call, "weight")
-        if m.weight is not None
-        else b.const(np.ones(shape), f"{call.path}.scale")
-    )
-    inputs = [b.value(call.args[0]), scale] + (
-        [b.param(call, "bias")] if m.bias is not None else []
-    )
+    inputs = [b.value(call.args[0]), b.param_or(call, "weight", np.ones(shape))]
+    inputs += [b.param(call, "bias")] if m.bias is not None else []
     return b.node("LayerNormalization", inputs, call.path, axis=-len(shape), epsilon=m.eps)
 
 
@@ -58,21 +44,9 @@ def group_norm(b, call):
     if b.opset < 21:
         b.refuse(call, "needs opset 21 or later (ONNX GroupNormalization with a scale per channel)")
     c = m.num_channels
-    scale = (
-        b.param(call, "weight")
-        if m.weight is not None
-        else b.const(np.ones(c), f"{call.path}.scale")
-    )
-    bias = (
-        b.param(call, "bias") if m.bias is not None else b.const(np.zeros(c), f"{call.path}.shift")
-    )
-    return b.node(
-        "GroupNormalization",
-        [b.value(call.args[0]), scale, bias],
-        call.path,
-        num_groups=m.num_groups,
-        epsilon=m.eps,
-    )
+    scale, bias = b.param_or(call, "weight", np.ones(c)), b.param_or(call, "bias", np.zeros(c))
+    inputs = [b.value(call.args[0]), scale, bias]
+    return b.node("GroupNormalization", inputs, call.path, num_groups=m.num_groups, epsilon=m.eps)
 
 
 def activation(b, call):

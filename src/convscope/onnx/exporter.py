@@ -87,6 +87,12 @@ class Builder:
         key = self.state.get(id(value), f"{call.path}.{attr}" if call.path else attr)
         return self.initializer(np.asarray(getattr(value, "data", value), np.float32), key)
 
+    def param_or(self, call, attr, default):
+        """The layer's parameter ``attr``, or a constant ``default`` when the layer has none."""
+        if getattr(call.module, attr) is not None:
+            return self.param(call, attr)
+        return self.const(default, f"{call.path}.{attr}_default")
+
     def const(self, array, hint):
         array = np.asarray(array)
         if array.dtype.kind == "f":

@@ -52,6 +52,20 @@ def check_attrs(node, imp, allowed):
             )
 
 
+def float_dtype(array):
+    """The dtype a layer holding these weights computes in: float32 or float64."""
+    return array.dtype if array.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+
+
+def set_weights(layer, **arrays):
+    """Copy arrays into the layer's parameters (None: leave it): set_weights(conv, weight=W, bias=b)."""
+    for name, value in arrays.items():
+        if value is not None:
+            param = getattr(layer, name)
+            param.data = np.array(value, dtype=param.data.dtype).reshape(param.data.shape)
+    return layer
+
+
 def split_inputs(node, imp):
     """({input position: constant, None for an omitted input}, [run-time input names])."""
     consts = {i: imp.const_of(n) for i, n in enumerate(node.inputs) if not n or n in imp.const}

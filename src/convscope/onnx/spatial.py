@@ -17,7 +17,7 @@ from .functional_ops import (
     Pad,
     onnx_pads_to_torch,
 )
-from .nodes import GRAPH_OPS, check_attrs, op_step, split_inputs
+from .nodes import GRAPH_OPS, check_attrs, float_dtype, op_step, set_weights, split_inputs
 from .resize import resize
 
 CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
@@ -81,57 +81,60 @@ def _pad_op(extra, value=0.0):
     )
 
 
+class _Window:
+    """What Conv and ConvTranspose share: inputs, constant weights, kernel, strides, dilations."""
+
+    def __init__(self, node, imp, allowed):
+        check_attrs(node, imp, allowed)
+        self.x, w, b = (node.inputs + [""])[:3]
+        self.W, self.B = imp.const_of(w), imp.const_of(b)
+        kernel = node.attrs.get("kernel_shape")
+        if kernel is None:
+            kernel = self.W.shape[2:] if self.W is not None else (imp.shape(w) or (0, 0))[2:]
+        self.kernel, n = kernel, _spatial_rank(node, imp, kernel)
+        self.n, self.group = n, node.attrs.get("group", 1)
+        self.strides = tuple(node.attrs.get("strides", [1] * n))
+        self.dilations = tuple(node.attrs.get("dilations", [1] * n))
+        self.functional = self.W is None or (b != "" and self.B is None)  # weights at run time
+
+    def layer(self, cls, in_channels, out_channels, **kw):
+        W = self.W
+        layer = cls(
+            in_channels,
+            out_channels,
+            tuple(W.shape[2:]),
+            bias=self.B is not None,
+            dtype=float_dtype(W),
+            **kw,
+        )
+        return set_weights(layer, weight=W, bias=self.B)
+
+
 def conv(node, imp):
-    check_attrs(node, imp, CONV_ATTRS)
-    x, w, b = (node.inputs + [""])[:3]
-    W = imp.const_of(w)
-    kernel = node.attrs.get("kernel_shape") or (W.shape[2:] if W is not None else None)
-    if kernel is None:
-        kernel = (imp.shape(w) or (0, 0))[2:]
-    n = _spatial_rank(node, imp, kernel)
-    strides = node.attrs.get("strides", [1] * n)
-    dilations = node.attrs.get("dilations", [1] * n)
-    group = node.attrs.get("group", 1)
-    begin, end = resolve_pads(node, imp, x, kernel, strides, dilations)
+    win = _Window(node, imp, CONV_ATTRS)
+    begin, end = resolve_pads(node, imp, win.x, win.kernel, win.strides, win.dilations)
     sym, extra = _split(begin, end)
-    mode = node.attrs.get("_padding_mode")
-    kw = dict(stride=tuple(strides), padding=tuple(sym), dilation=tuple(dilations), groups=group)
-    if W is None or (b and imp.const_of(b) is None):
+    kw = dict(stride=win.strides, padding=tuple(sym), dilation=win.dilations, groups=win.group)
+    if win.functional:
+        n = win.n
         pre = onnx_pads_to_torch(
             [e[0] for e in extra] + [e[1] for e in extra], range(2, 2 + n), 2 + n
         )
         return op_step(FunctionalConv, node, imp, pre_pad=pre, **kw)
-    cls = nn.Conv2d if n == 2 else nn.Conv1d
-    layer = cls(
-        W.shape[1] * group,
-        W.shape[0],
-        tuple(W.shape[2:]),
-        bias=bool(b),
-        padding_mode=TORCH_MODES.get(mode, "zeros"),
-        dtype=_dtype(W),
-        **kw,
-    )
-    _set(layer, W, imp.const_of(b))
-    steps, src = [], x
-    if any(e != (0, 0) for e in extra):
-        steps.append((_pad_op(extra), [x], [x + "/pad"]))
-        src = x + "/pad"
-    return [*steps, (layer, [src], node.outputs)]
+    mode = TORCH_MODES.get(node.attrs.get("_padding_mode"), "zeros")
+    cls = nn.Conv2d if win.n == 2 else nn.Conv1d
+    layer = win.layer(cls, win.W.shape[1] * win.group, win.W.shape[0], padding_mode=mode, **kw)
+    if all(e == (0, 0) for e in extra):
+        return [(layer, [win.x], node.outputs)]
+    padded = win.x + "/pad"
+    return [(_pad_op(extra), [win.x], [padded]), (layer, [padded], node.outputs)]
 
 
 def conv_transpose(node, imp):
-    check_attrs(node, imp, (*CONV_ATTRS, "output_padding", "output_shape"))
-    x, w, b = (node.inputs + [""])[:3]
-    W = imp.const_of(w)
-    kernel = node.attrs.get("kernel_shape") or (W.shape[2:] if W is not None else None)
-    if kernel is None:
-        kernel = (imp.shape(w) or (0, 0))[2:]
-    n = _spatial_rank(node, imp, kernel)
-    strides = node.attrs.get("strides", [1] * n)
-    dilations = node.attrs.get("dilations", [1] * n)
+    win = _Window(node, imp, (*CONV_ATTRS, "output_padding", "output_shape"))
+    n = win.n
     out_pad = list(node.attrs.get("output_padding", [0] * n))
-    group = node.attrs.get("group", 1)
-    begin, end = _transpose_pads(node, imp, x, kernel, strides, dilations, out_pad)
+    begin, end = _transpose_pads(node, imp, win.x, win.kernel, win.strides, win.dilations, out_pad)
     for i in range(n):  # a negative end pad is extra output at the end: output_padding
         if end[i] < 0:
             out_pad[i], end[i] = out_pad[i] - end[i], 0
@@ -139,26 +142,24 @@ def conv_transpose(node, imp):
         imp.refuse(node, f"pads begin at {begin}: a negative begin pad is not supported")
     sym, crop = _split(begin, end)
     kw = dict(
-        stride=tuple(strides),
+        stride=win.strides,
         padding=tuple(sym),
         output_padding=tuple(out_pad),
-        dilation=tuple(dilations),
-        groups=group,
+        dilation=win.dilations,
+        groups=win.group,
     )
-    if W is None or (b and imp.const_of(b) is None):
+    if win.functional:
         return op_step(FunctionalConvTranspose, node, imp, crop=crop, **kw)
     cls = nn.ConvTranspose2d if n == 2 else nn.ConvTranspose1d
-    layer = cls(
-        W.shape[0], W.shape[1] * group, tuple(W.shape[2:]), bias=bool(b), dtype=_dtype(W), **kw
-    )
-    _set(layer, W, imp.const_of(b))
+    layer = win.layer(cls, win.W.shape[0], win.W.shape[1] * win.group, **kw)
     if all(c == (0, 0) for c in crop):
-        return [(layer, [x], node.outputs)]
+        return [(layer, [win.x], node.outputs)]
     begins, ends = [c[0] for c in crop], [-c[1] if c[1] else np.iinfo(np.int64).max for c in crop]
     slicer = GRAPH_OPS["Slice"](
         {}, {1: np.array(begins), 2: np.array(ends), 3: np.arange(2, 2 + n)}, arity=4
     )
-    return [(layer, [x], [x + "/full"]), (slicer, [x + "/full"], node.outputs)]
+    full = win.x + "/full"
+    return [(layer, [win.x], [full]), (slicer, [full], node.outputs)]
 
 
 def _transpose_pads(node, imp, x, kernel, strides, dilations, out_pad):
@@ -282,16 +283,6 @@ def _as_zero_pad(mode, consts, rank):
         return None
     top, left, bottom, right = p[2], p[3], p[6], p[7]
     return nn.ZeroPad2d((left, right, top, bottom))
-
-
-def _set(layer, weight, bias):
-    layer.weight.data = np.array(weight, dtype=_dtype(weight))
-    if bias is not None:
-        layer.bias.data = np.array(bias, dtype=_dtype(weight))
-
-
-def _dtype(array):
-    return array.dtype if array.dtype in (np.float32, np.float64) else np.float32
 
 
 CONVERTERS = {
