@@ -46,7 +46,8 @@ class GraphModule(Module):
         """[(module path, input value names, output value names)] in execution order."""
         return list(self._graph_steps)
 
-    def submodule(self, path):
+    def get_submodule(self, path):
+        """The module at a dotted path, e.g. "features.0" (PyTorch's name for this)."""
         module = self
         for part in path.split("."):
             module = module._modules[part]
@@ -60,7 +61,7 @@ class GraphModule(Module):
             )
         env = {name: _value(v) for name, v in zip(self.graph_inputs, inputs, strict=True)}
         for (path, ins, outs), free in zip(self._graph_steps, self._graph_free, strict=True):
-            result = self.submodule(path)(*(env[i] for i in ins))
+            result = self.get_submodule(path)(*(env[i] for i in ins))
             env.update({outs[0]: result} if len(outs) == 1 else zip(outs, result, strict=False))
             for name in free:
                 env.pop(name, None)
@@ -102,7 +103,9 @@ def _place(root, path, module):
 
 # ---- naming -----------------------------------------------------------------------------------
 
-RESERVED = {"steps", "submodule", "graph_inputs", "graph_outputs", "input_shape"} | set(dir(Module))
+RESERVED = {"steps", "get_submodule", "graph_inputs", "graph_outputs", "input_shape"} | set(
+    dir(Module)
+)
 
 
 def assign_paths(steps):
