@@ -231,6 +231,17 @@ def test_an_unsupported_attribute_names_node_op_and_attribute(tmp_path, capsys, 
     _refused(_save(model, tmp_path / "attr.onnx"), message, capsys=capsys)
 
 
+def test_a_node_whose_weights_contradict_its_attributes(tmp_path, capsys):
+    model = _graph_model(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", group=3)],
+        [("x", [1, 1, 4, 4])],
+        ("y", [1, 2, 2, 2]),
+        [("w", np.zeros((2, 1, 3, 3)))],
+    )
+    _refused(_save(model, tmp_path / "groups.onnx"), "node 'conv' (Conv): cannot be built from its"
+             " inputs and attributes (Conv2d: groups=3 must divide out_channels=2", capsys=capsys)  # fmt: skip
+
+
 def test_a_custom_op_domain_is_refused_and_never_run(tmp_path):
     model = _graph_model(
         [helper.make_node("FusedConv", ["x"], ["y"], name="fused", domain="com.microsoft")],

@@ -59,15 +59,14 @@ class GraphModule(Module):
                 f"GraphModule: the graph takes {len(self.graph_inputs)} input(s)"
                 f" ({', '.join(self.graph_inputs)}), got {len(inputs)}"
             )
-        env = {name: _value(v) for name, v in zip(self.graph_inputs, inputs, strict=True)}
+        env = {name: _value(v) for name, v in self._graph_constants.items()}
+        env.update({name: _value(v) for name, v in zip(self.graph_inputs, inputs, strict=True)})
         for (path, ins, outs), free in zip(self._graph_steps, self._graph_free, strict=True):
             result = self.get_submodule(path)(*(env[i] for i in ins))
             env.update({outs[0]: result} if len(outs) == 1 else zip(outs, result, strict=False))
             for name in free:
                 env.pop(name, None)
-        values = [
-            env[o] if o in env else _value(self._graph_constants[o]) for o in self.graph_outputs
-        ]
+        values = [env[o] for o in self.graph_outputs]
         return values[0] if len(values) == 1 else tuple(values)
 
 

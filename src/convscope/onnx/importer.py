@@ -32,6 +32,10 @@ class Importer:
         self.path = path
         self.opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
         graph = model.graph
+        if graph.sparse_initializer:
+            raise CheckpointError(
+                f"{path}: sparse initializers are not supported; store them dense"
+            )
         self.const = {t.name: _array(t) for t in graph.initializer}
         self.origin = {name: name for name in self.const}
         self.inputs = [i.name for i in graph.input if i.name not in self.const]
@@ -74,7 +78,7 @@ class Importer:
             if node.op == "Constant":
                 self.const[node.outputs[0]] = constant_value(node, self)
             elif node.op in GRAPH_OPS and all(n in self.const for n in node.inputs if n):
-                self._fold(node)
+                self._guarded(node, self._fold, node)
             else:
                 kept.append(node)
         self.nodes = kept
@@ -99,9 +103,18 @@ class Importer:
                 self.consumers.setdefault(name, []).append(node)
         steps = []
         for node in self.nodes:
-            for module, inputs, outputs in converters.convert(node, self):
+            for module, inputs, outputs in self._guarded(node, converters.convert, node, self):
                 steps.append(Step(module, list(inputs), list(outputs), node))
         return steps
+
+    def _guarded(self, node, work, *args):
+        """work(*args); a node whose inputs contradict its attributes gets a sentence."""
+        try:
+            return work(*args)
+        except CheckpointError:
+            raise
+        except (ValueError, TypeError, IndexError, KeyError) as exc:  # ShapeError included
+            self.refuse(node, f"cannot be built from its inputs and attributes ({exc})")
 
 
 def build_module(model, path="model"):
@@ -111,7 +124,8 @@ def build_module(model, path="model"):
     imp.nodes = fuse.fuse(imp.nodes, imp)
     steps = imp.convert()
     paths = assign_paths(steps)
-    constants = {o: imp.const[o] for o in imp.outputs if o in imp.const}
+    read = {n for s in steps for n in s.inputs} | set(imp.outputs)
+    constants = {n: imp.const[n] for n in read if n in imp.const}  # e.g. Relu of a constant
     return GraphModule(
         [(p, s.module, s.inputs, s.outputs) for p, s in zip(paths, steps, strict=True)],
         imp.inputs,
