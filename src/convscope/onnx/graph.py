@@ -5,9 +5,9 @@
     model(x)                   # forward: each step reads its inputs by name and writes its outputs
     model.state_dict()         # PyTorch's keys when the exporter named the weights (conv1.weight)
 
-Layers are registered under the module path the exporting framework recorded (the prefix of a
-weight's name, ``pkg.torch.onnx.name_scopes`` or a '/enc/enc.0/Conv' node name), nested in
-ModuleDicts (``features.0`` -> ``model.features["0"]``); nodes without one are named after their
+Layers are registered under the module path the exporting framework recorded (torch.onnx's
+``pkg.torch.onnx.name_scopes``, a '/enc/enc.0/Conv' node name, else the prefix of the layer's
+weight names: 'enc.0.weight' -> enc.0), nested in ModuleDicts (``features.0`` -> ``model.features["0"]``); nodes without one are named after their
 op type (``relu``, ``relu_1``). Registration order is execution order, so walking the leaves
 in order runs a chain-shaped graph; when nesting would break that order, the names are flat.
 """
