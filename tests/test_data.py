@@ -256,6 +256,39 @@ def test_dataloader_batches_shuffle_and_drop_last():
     np.testing.assert_allclose(x.ravel(), np.arange(4) / 255, rtol=1e-6)
 
 
+def test_dataloader_with_a_sampler_batches_as_torch_does():
+    torch = pytest.importorskip("torch", reason="pip install torch==2.13.0")
+    from torch.utils.data import DistributedSampler
+
+    images = np.arange(11, dtype=np.uint8).reshape(11, 1, 1, 1)
+    ds = ArrayDataset(images, np.arange(11))
+    for rank in (0, 1, 2):  # three ranks over 11 samples: torch pads to 4 each
+        ours_sampler = DistributedSampler(range(11), num_replicas=3, rank=rank, seed=7)
+        theirs_sampler = DistributedSampler(range(11), num_replicas=3, rank=rank, seed=7)
+        loader = DataLoader(ds, batch_size=3, sampler=ours_sampler)
+        theirs = torch.utils.data.DataLoader(range(11), batch_size=3, sampler=theirs_sampler)
+        for epoch in (0, 1):
+            loader.set_epoch(epoch)  # passed on to the sampler
+            theirs_sampler.set_epoch(epoch)
+            assert ours_sampler.epoch == epoch and len(loader) == len(theirs) == 2
+            ours = [y.tolist() for _, y in loader]
+            assert ours == [b.tolist() for b in theirs]
+        tail = [y.tolist() for _, y in loader.iterate(start=1)]
+        assert tail == ours[1:]  # resume mid-epoch: the same batches
+    plain = DataLoader(ds, batch_size=4, sampler=[10, 0, 5])  # any sized iterable of indices
+    assert [y.tolist() for _, y in plain] == [[10, 0, 5]] and len(plain) == 1
+
+
+def test_dataloader_sampler_errors():
+    ds = ArrayDataset(np.zeros((4, 1, 1, 1)), np.arange(4))
+    with pytest.raises(DataError, match="sampler and shuffle=True exclude each other"):
+        DataLoader(ds, sampler=[0, 1], shuffle=True)
+    with pytest.raises(DataError, match="a sampler is an iterable of sample indices with len"):
+        DataLoader(ds, sampler=3)
+    with pytest.raises(DataError, match=r"the sampler gave index 4, but the dataset holds 4"):
+        list(DataLoader(ds, sampler=[0, 4]))
+
+
 class TorchStyleDataset:
     """Only __len__ and __getitem__ -> (image (1, 2, 2) float32, label), as in PyTorch."""
 
