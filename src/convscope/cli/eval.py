@@ -7,8 +7,9 @@ import numpy as np
 from ..data import DataLoader, Normalize, open_eval_data
 from ..errors import DataError
 from ..train import evaluate
+from ..train.threads import apply_thread_policy
 from .checkpoint import add_checkpoint_option, open_checkpoint
-from .train import add_threads_option, apply_thread_policy
+from .train import add_threads_option
 
 EXAMPLE = """examples:
   convscope eval --checkpoint runs/lenet-20260101-120000/model.safetensors

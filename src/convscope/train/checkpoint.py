@@ -25,12 +25,16 @@ from ..errors import CheckpointError
 from ..models import MODELS, get_model
 
 FORMAT = "convscope/1"
+TMP_SUFFIX = ".tmp"
 
 
 def atomic_write(path, data):
-    """Write bytes to path via a temporary file in the same folder and os.replace."""
+    """Write bytes to path via a temporary file in the same folder and os.replace.
+
+    The temporary file is ``.<name>.<pid>.<random>.tmp``; a writer killed midway leaves it
+    behind (``RunFolder`` removes such files under its lock)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
         with os.fdopen(fd, "wb") as f:
