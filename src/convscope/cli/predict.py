@@ -13,9 +13,10 @@ EXAMPLE = """examples:
   convscope predict seven.png --checkpoint runs/lenet-20260101-120000
   convscope predict a.png b.jpg --checkpoint model.safetensors --json
 
-Each image (any size, colour mode, light or dark background) is converted as MNIST digits were
-made: grayscale, dark background, digit fitted into 20x20 and centred by mass in 28x28, then
-normalised as the checkpoint's training data was (MNIST's 0.1307 / 0.3081 for a PyTorch file).
+Each image (any colour mode or bit depth, light or dark background, up to 25 megapixels; a
+larger JPEG is decoded at a reduced scale) is converted as MNIST digits were made: grayscale,
+dark background, digit fitted into 20x20 and centred by mass in 28x28, then normalised as the
+checkpoint's training data was (MNIST's 0.1307 / 0.3081 for a PyTorch file).
 'convscope eval --data DIR' converts the images of a folder the same way."""
 
 

@@ -1,9 +1,10 @@
 """``convscope train``: train a CNN, show its progress, leave a run folder behind.
 
-Run folder: model.safetensors (weights + metadata, loads in PyTorch too), metrics.jsonl (one
-JSON object per epoch), curves.png, and state.safetensors (what --resume needs). Ctrl-C stops
-after the step in progress, saves, and exits with status 130; a second Ctrl-C aborts at once.
-"""
+The session (data, model, optimizer, resume, the run folder) is ``train.Session``; this module
+parses, calls and prints. Run folder: model.safetensors (weights + metadata, loads in PyTorch
+too), metrics.jsonl (one JSON object per epoch), curves.png, and state.safetensors (what
+--resume needs), rewritten after every epoch. Ctrl-C stops after the step in progress, saves,
+and exits with status 130; a second Ctrl-C aborts at once."""
 
 import argparse
 import signal
@@ -24,6 +25,11 @@ raw/ layout) or of images in one sub-folder per class (converted as 'convscope p
 digits: grayscale, dark background, fitted into 20x20 and centred by mass in 28x28; with
 train/ and test/ sub-folders those are the splits, otherwise 20% is held out). Nothing is
 downloaded.
+
+The run folder is rewritten after every epoch and locked while the run trains. --resume
+continues a stopped or killed run from its last finished epoch (or its Ctrl-C step); on a
+finished run it changes nothing. A folder left by a kill before the first epoch was saved (no
+state.safetensors) is started over by --out.
 
 BLAS and Numba run one thread each unless --threads or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS /
 NUMBA_NUM_THREADS say otherwise: faster for LeNet-sized work on few cores. A run is repeatable
