@@ -44,7 +44,7 @@ def read_idx(path):
     try:
         with gzip.open(path, "rb") as f:
             return _read_stream(f, path, None)
-    except (OSError, EOFError, zlib.error) as exc:
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # not IO errors: those say so
         raise DataError(f"{path}: corrupt gzip file ({exc})") from None
 
 
