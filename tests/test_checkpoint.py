@@ -138,9 +138,8 @@ def _model_file(tmp_path):
 # ---- hostile metadata: every field checked before the model is built ----------------------
 
 
-def _lenet_file(tmp_path, **fields):
+def hostile_lenet(path, **fields):
     """A LeNet-5 model file whose metadata fields are replaced by ``fields`` (raw strings)."""
-    path = tmp_path / "hostile.safetensors"
     save_model(path, lenet5(), "lenet", {"num_classes": 10}, epoch=1, classes=list("0123456789"))
     tensors, meta = load_tensors(path)
     save_tensors(path, tensors, {**meta, **fields})
@@ -153,12 +152,12 @@ def _lenet_file(tmp_path, **fields):
         (
             {"config": '{"num_classes": 1000000000}'},
             "config num_classes=1000000000 is not a size between 1 and 400",
-        ),  # fmt: skip
+        ),
         ({"config": '{"num_classes": 10.5}'}, "config num_classes=10.5 is not a size"),
         (
             {"config": '{"depth": 3}'},
             "has 'depth', not a setting of lenet (num_classes, in_channels)",
-        ),  # fmt: skip
+        ),
         ({"config": "[10]"}, "metadata config=[10] is not a JSON object"),
         ({"config": "{not json"}, "metadata config='{not json' is not JSON"),
         ({"normalize": '"x"'}, 'metadata normalize=\'x\' is not {"mean": [...], "std": [...]}'),
@@ -167,12 +166,12 @@ def _lenet_file(tmp_path, **fields):
         (
             {"normalize": '{"mean": [0.1, 0.2], "std": [1, 1]}'},
             "has 2 means for images of 1 channels",
-        ),  # fmt: skip
+        ),
         ({"input_shape": '"abc"'}, "metadata input_shape='abc' is not [C, H, W]"),
         (
             {"input_shape": "[1, 100000, 100000]"},
             "input_shape=[1, 100000, 100000] does not match the lenet model it describes, which takes [1, 28, 28]",
-        ),  # fmt: skip
+        ),
         ({"classes": "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"}, "is not a list of class names (strings)"),
         ({"classes": '["a", "b"]'}, "metadata names 2 classes but the model has 10 outputs"),
         ({"epoch": "-1"}, "metadata epoch=-1 is not an integer >= 0"),
@@ -183,7 +182,7 @@ def _lenet_file(tmp_path, **fields):
     ],
 )
 def test_every_metadata_field_is_checked(tmp_path, fields, message):
-    path = _lenet_file(tmp_path, **fields)
+    path = hostile_lenet(tmp_path / "hostile.safetensors", **fields)
     with pytest.raises(CheckpointError) as info:
         load_model(path)
     text = str(info.value)
@@ -193,7 +192,9 @@ def test_every_metadata_field_is_checked(tmp_path, fields, message):
 def test_a_huge_num_classes_is_refused_before_any_allocation(tmp_path):
     import tracemalloc
 
-    path = _lenet_file(tmp_path, config='{"num_classes": 1000000000}')  # 313 GiB of fc3 weights
+    path = hostile_lenet(
+        tmp_path / "hostile.safetensors", config='{"num_classes": 1000000000}'
+    )  # 313 GiB of fc3 weights
     tracemalloc.start()
     try:
         with pytest.raises(CheckpointError, match="num_classes=1000000000"):

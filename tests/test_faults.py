@@ -20,7 +20,7 @@ from convscope.cli.main import main
 from convscope.models import lenet5
 from convscope.models.bundled import BUNDLED_LENET
 from convscope.train import save_model
-from convscope.train.checkpoint import load_tensors, save_tensors
+from test_checkpoint import hostile_lenet
 from test_cli import assert_one_line_error, cli
 
 RUN = ["train", "--limit", "64", "--batch-size", "16", "--epochs", "3"]  # 4 steps per epoch
@@ -196,13 +196,6 @@ def test_stale_temporaries_are_removed_when_a_run_resumes(finished, tmp_path, ca
 
 
 # ---- checkpoints that must not be trusted -------------------------------------------------
-
-
-def hostile_lenet(path, **fields):
-    save_model(path, lenet5(), "lenet", {"num_classes": 10}, epoch=1, classes=list("0123456789"))
-    tensors, meta = load_tensors(path)
-    save_tensors(path, tensors, {**meta, **fields})
-    return path
 
 
 @pytest.mark.parametrize(
