@@ -263,3 +263,19 @@ def test_a_closed_pipe_ends_every_command_quietly(tmp_path):
         status = child.wait(timeout=120)
         assert err == "", (argv, err)  # no "[Errno 32] Broken pipe", no traceback
         assert status == (0 if "--help" in argv else 141), argv  # argparse drops its own EPIPE
+
+
+def test_a_decompression_bomb_is_one_line_for_predict_and_eval(tmp_path, capsys):
+    from test_data import png_header_only
+
+    bomb = png_header_only(tmp_path / "bomb.png", 30000, 30000)  # 2 KB, 900 megapixels
+    said = "over 178 megapixels (a decompression bomb): more than the 25-megapixel limit"
+    status, out, err = cli(capsys, "predict", str(bomb), "--checkpoint", str(BUNDLED_LENET))
+    assert_one_line_error(status, err, f"{bomb}: {said}")
+    assert out == ""
+    folder = tmp_path / "digits" / "3"
+    folder.mkdir(parents=True)
+    png_header_only(folder / "x.png", 10000, 10000)
+    status, out, err = cli(capsys, "eval", "--data", str(folder.parent), "--checkpoint", str(BUNDLED_LENET))  # fmt: skip
+    assert_one_line_error(status, err, f"{folder / 'x.png'}: 10000x10000 pixels: more than the 25-megapixel limit")  # fmt: skip
+    assert out == ""
