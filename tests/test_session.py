@@ -139,3 +139,50 @@ def test_a_sharded_evaluation_adds_up_to_the_single_process_one(size):
         np.testing.assert_array_equal(correct, alone[2])
         np.testing.assert_array_equal(total, alone[3])
     assert sorted(np.concatenate([shard(41, ThreadWorld(r, size, None, None)) for r in range(size)]).tolist()) == list(range(41))  # fmt: skip
+
+
+def test_a_state_saved_at_an_epoch_end_by_an_older_version_resumes_without_a_repeat(tmp_path):
+    from convscope.train import load_state, save_state
+
+    straight = Session.new(CONFIG, limit=64, out=tmp_path / "straight")
+    with straight:
+        list(straight.train())
+    out = tmp_path / "old"
+    with Session.new(CONFIG, limit=64, out=out) as session:
+        for event in session.train():
+            if isinstance(event, EpochEvent):
+                break  # epoch 1 is saved
+    state = load_state(out / "state.safetensors")
+    assert state["progress"]["epoch"] == 1 and state["progress"]["step"] == 0
+    state["progress"].update(epoch=0, step=2)  # what convscope 0.1 saved: the epoch not closed
+    save_state(out / "state.safetensors", state)
+    with Session.resume(out) as resumed:
+        events = list(resumed.train())
+    assert [e.epoch for e in events if isinstance(e, EpochEvent)] == [2]
+    assert [row["epoch"] for row in resumed.history] == [1, 2]
+    for k, v in straight.model.state_dict().items():
+        np.testing.assert_array_equal(resumed.model.state_dict()[k], v, err_msg=k)
+
+
+def test_no_grad_in_one_thread_leaves_the_others_recording():
+    import convscope as cs
+
+    inside, release = threading.Event(), threading.Event()
+
+    def evaluating():
+        with cs.no_grad():
+            inside.set()
+            release.wait(60)
+
+    other = threading.Thread(target=evaluating)
+    other.start()
+    inside.wait(60)
+    try:
+        assert cs.is_grad_enabled()  # grad mode is per thread, as in PyTorch
+        x = cs.tensor(np.ones(3), requires_grad=True)
+        (x * 2).sum().backward()
+        np.testing.assert_array_equal(x.grad, [2, 2, 2])  # exact: small integers
+    finally:
+        release.set()
+        other.join(60)
+    assert cs.is_grad_enabled()
