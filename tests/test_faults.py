@@ -195,6 +195,36 @@ def test_stale_temporaries_are_removed_when_a_run_resumes(finished, tmp_path, ca
         np.testing.assert_array_equal(resumed[k], v, err_msg=k)
 
 
+@pytest.mark.parametrize(
+    ("change", "part"),
+    [
+        (lambda s: s["progress"].update(step="x"), "progress {'epoch': 3, 'step': 'x'"),
+        (lambda s: s["history"][0].pop("test_acc"), "history row {'epoch': 1,"),
+        (lambda s: s["history"].append(7), "history row 7 is not"),
+        (lambda s: s["config"].update(depth=3), "damaged settings (unknown settings 'depth')"),
+        (
+            lambda s: s["config"].update(epochs="3"),
+            "damaged settings (epochs must be int, got '3')",
+        ),  # fmt: skip
+        (lambda s: s["setup"].update(limit="all"), "damaged settings (setup {"),
+        (lambda s: s.pop("rng"), "damaged settings (it needs config, history, model"),
+    ],
+)
+def test_a_damaged_state_is_one_line_on_resume(finished, tmp_path, capsys, change, part):
+    import shutil
+
+    from convscope.train import load_state, save_state
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    state = load_state(run / "state.safetensors")
+    state["config"]["epochs"] = 4  # one more epoch to go
+    change(state)
+    save_state(run / "state.safetensors", state)
+    status, out, err = cli(capsys, "train", "--resume", str(run))
+    assert_one_line_error(status, err, f"{run / 'state.safetensors'}: damaged ", part)
+
+
 # ---- checkpoints that must not be trusted -------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from .checkpoint import load_state
 from .config import TrainConfig
 from .loop import EpochEvent, Progress, Stopped, fit
 from .run_folder import RunFolder
-from .state import capture, restore
+from .state import capture, check_history, restore
 from .threads import apply_thread_policy
 from .world import SingleProcess, shard
 
@@ -208,13 +208,14 @@ def _saved_settings(state, path):
     def damaged(detail):
         return CheckpointError(f"{path}: damaged settings ({detail})")
 
-    if not isinstance(state, dict) or not {"config", "setup", "history"} <= set(state):
-        raise damaged("config, setup or history is missing")
+    parts = {"model", "optimizer", "progress", "rng", "config", "setup", "history"}
+    if not (isinstance(state, dict) and parts <= set(state) and isinstance(state["model"], dict)):
+        raise damaged(f"it needs {', '.join(sorted(parts))}")
     try:
         config = TrainConfig.from_dict(state["config"])
     except ConvscopeError as exc:
         raise damaged(exc) from None
-    setup, history = state["setup"], state["history"]
+    setup = state["setup"]
     kinds = {"data": str, "limit": int, "threads": int}
     if not (
         isinstance(setup, dict)
@@ -222,6 +223,5 @@ def _saved_settings(state, path):
         and all(setup[k] is None or isinstance(setup[k], t) for k, t in kinds.items())
     ):
         raise damaged(f"setup {setup!r}")
-    if not (isinstance(history, list) and all(isinstance(row, dict) for row in history)):
-        raise damaged("history is not a list of epoch rows")
+    check_history(state["history"], path)
     return config, setup
