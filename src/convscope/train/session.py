@@ -99,22 +99,46 @@ class Session:
 
     def open(self):
         """Load the data, build (or restore) the model and its optimizer, lock the run folder."""
+        self._load_data()
+        self._build()
+        if self.folder is not None and self.world.is_main:
+            self.folder.lock()  # only once data and model are ready: a bad run writes nothing
+            if not self.resuming:
+                try:
+                    self._refuse_existing_run()  # again, now that no one else can write
+                except ConvscopeError:
+                    self.close()
+                    raise
+        return self
+
+    def _load_data(self):
+        """The splits (the first ``limit`` of each), the loaders, and the facts a model file keeps."""
         config, setup, world = self.config, self.setup, self.world
         train_set, test_set = open_data(setup["data"], seed=config.seed)
         if setup["limit"]:
             train_set = train_set.subset(range(min(setup["limit"], len(train_set))))
             test_set = test_set.subset(range(min(setup["limit"], len(test_set))))
         self.train_set, self.test_set = train_set, test_set
-        self.model_config = {"num_classes": len(train_set.classes)}
-        nn.init.manual_seed(config.seed)
-        self.model = get_model(config.model, **self.model_config)
-        self.optimizer = config.build_optimizer(self.model.parameters())
         sampler = world.sampler(len(train_set), shuffle=True, seed=config.seed, drop_last=False)
         if sampler is None:
             self.train_loader = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed)  # fmt: skip
         else:
             self.train_loader = DataLoader(train_set, config.batch_size, sampler=sampler)
         self.test_loader = DataLoader(test_set, TEST_BATCH, sampler=shard(len(test_set), world))
+        mean, std = normalization(train_set)
+        self.facts = {
+            "normalize": {"mean": mean, "std": std},
+            "input_shape": list(train_set.sample_shape),
+            "classes": list(train_set.classes),
+        }
+
+    def _build(self):
+        """Model (seeded), optimizer and schedule; a saved state restored; rank 0's weights."""
+        config = self.config
+        self.model_config = {"num_classes": len(self.facts["classes"])}
+        nn.init.manual_seed(config.seed)
+        self.model = get_model(config.model, **self.model_config)
+        self.optimizer = config.build_optimizer(self.model.parameters())
         # built before a restore, so that its base learning rate is the configured one
         self.scheduler = config.build_scheduler(self.optimizer, len(self.train_loader))
         self.progress = Progress()
@@ -124,22 +148,7 @@ class Session:
                 self.progress = Progress(
                     epoch=len(self.history), global_step=self.progress.global_step
                 )
-        world.broadcast_parameters(self.model)
-        mean, std = normalization(train_set)
-        self.facts = {
-            "normalize": {"mean": mean, "std": std},
-            "input_shape": list(train_set.sample_shape),
-            "classes": list(train_set.classes),
-        }
-        if self.folder is not None and world.is_main:
-            self.folder.lock()  # only once data and model are ready: a bad run writes nothing
-            if not self.resuming:
-                try:
-                    self._refuse_existing_run()
-                except ConvscopeError:
-                    self.close()
-                    raise
-        return self
+        self.world.broadcast_parameters(self.model)
 
     def close(self):
         if self.folder is not None:
