@@ -12,7 +12,7 @@ import sys
 from .. import __version__
 from ..errors import ConvscopeError
 
-COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain")
+COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain", "inspect")
 
 EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope train                                   # LeNet-5 on the embedded digits: 98.7% (seed 0)
