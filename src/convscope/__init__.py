@@ -34,7 +34,18 @@ from .ops.shapes import output_size
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = {"nn", "optim", "data", "models", "train", "explain", "inspect", "ops", "autograd", "kernels"}
+_SUBPACKAGES = {
+    "nn",
+    "optim",
+    "data",
+    "models",
+    "train",
+    "explain",
+    "inspect",
+    "ops",
+    "autograd",
+    "kernels",
+}
 
 
 def __getattr__(name):

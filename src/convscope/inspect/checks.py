@@ -12,7 +12,7 @@ from ..autograd import Tensor
 from ..errors import ShapeError
 from ..nn import Conv1d, Conv2d, Module
 
-MAX_BATCH_ELEMENTS = 1 << 21  # input numbers per forward/backward chunk (8 MB of float32 images)
+MAX_BATCH_ELEMENTS = 1 << 18  # input numbers per forward/backward chunk: 334 MNIST digits
 
 
 def model_dtype(model):
@@ -177,13 +177,6 @@ def positive_int(value, op, name, minimum=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ShapeError(f"{op}: {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
-
-
-def chunks(total, per_item, limit=None):
-    """Ranges [start, stop) covering ``total`` items, each at most ``limit`` items (default:
-    as many as fit MAX_BATCH_ELEMENTS numbers of ``per_item`` each, at least one)."""
-    size = limit or max(1, MAX_BATCH_ELEMENTS // max(1, per_item))
-    return [(a, min(a + size, total)) for a in range(0, total, size)]
 
 
 @contextmanager

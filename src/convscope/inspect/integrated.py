@@ -72,7 +72,7 @@ def integrated_gradients(
     baseline: None (zeros, Captum's default), a number, or an array broadcastable to x.
     steps, method: the quadrature (``quadrature``: gausslegendre, riemann_left, riemann_right,
     riemann_middle, riemann_trapezoid). internal_batch_size: most path images per
-    forward/backward (default: whole steps up to ~2M input numbers per chunk).
+    forward/backward (default: whole steps, up to ~262k input numbers per chunk).
     Returns IGResult(attributions of x's shape, delta (N,) or a float): Captum's
     ``attribute(..., return_convergence_delta=True)``.
     """

@@ -28,7 +28,7 @@ def occlusion(model, x, target=None, window=4, stride=1, baseline=0.0, perturbat
     or None (each image's predicted class). window: k (k x k over every channel), (kh, kw), or
     Captum's (c, kh, kw). stride: the same forms (default 1). baseline: the value a covered
     number takes: a number, or an array broadcastable to x. perturbations_per_eval: windows per
-    forward pass (default: as many as fit ~2M input numbers).
+    forward pass (default: as many as fit ~262k input numbers).
     """
     op = "occlusion"
     batch, single = images(model, x, op)
