@@ -4,7 +4,7 @@
     import convscope.nn as nn
     import convscope.nn.functional as F
 
-Importing convscope needs NumPy only; subpackages (nn, optim, data, models, train, inspect,
+Importing convscope needs NumPy only; subpackages (nn, optim, data, models, train,
 explain) load on first use.
 """
 
@@ -34,18 +34,7 @@ from .ops.shapes import output_size
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = {
-    "nn",
-    "optim",
-    "data",
-    "models",
-    "train",
-    "explain",
-    "inspect",
-    "ops",
-    "autograd",
-    "kernels",
-}
+_SUBPACKAGES = {"nn", "optim", "data", "models", "train", "explain", "ops", "autograd", "kernels"}
 
 
 def __getattr__(name):
