@@ -113,7 +113,7 @@ def test_confusion_and_mistakes_over_the_held_out_digits(here, capsys):
     assert len(data["mistakes"]) == 5 and set(data["mistakes"][0]) == {
         "index", "true", "predicted", "probability",
     }  # fmt: skip
-    assert "5 surest mistakes" in out
+    assert "the 5 surest mistakes of 2000 images" in out
 
 
 def test_the_newest_run_is_the_default_and_another_architecture_works(here, capsys):

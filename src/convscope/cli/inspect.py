@@ -69,17 +69,19 @@ def register(subparsers):
     add_checkpoint_option(p)
     add = p.add_argument
     add("--input", metavar="PICTURE", help="a PNG/JPEG picture (default: a held-out digit)")
-    add("--index", type=int, help="which held-out digit without --input (default 0)")
+    add("--index", type=int, metavar="I", help="which held-out digit without --input (default 0)")
     add("--target", type=int, metavar="K", help="the class to explain (default: the predicted)")
     add("--layer", action="append", metavar="NAME", help="a layer name, e.g. conv2 (maps: repeat)")
-    add("--steps", type=int, help="ig: integration steps (default 50)")
-    add("--method", choices=ci.METHODS, help="ig: the quadrature (default gausslegendre)")
-    add("--window", type=int, help="occlusion: window side in pixels (default 4)")
-    add("--stride", type=int, help="occlusion: window step in pixels (default 2)")
+    add("--steps", type=int, metavar="N", help="ig: integration steps (default 50)")
+    add("--method", choices=ci.METHODS, metavar="METHOD",
+        help="ig: " + ", ".join(ci.METHODS) + " (default gausslegendre)")  # fmt: skip
+    add("--window", type=int, metavar="K", help="occlusion: window side in pixels (default 4)")
+    add("--stride", type=int, metavar="S", help="occlusion: window step in pixels (default 2)")
     add("--relu", action="store_true", default=None, help="gradcam: keep only positive evidence")
-    add("--upsample", choices=ci.gradcam.MODES, help="gradcam: nearest (default) or bilinear")
+    add("--upsample", choices=ci.gradcam.MODES, metavar="MODE",
+        help="gradcam: nearest (default, Captum's) or bilinear")  # fmt: skip
     add("--data", help="confusion, mistakes: IDX or image folder (default: held-out digits)")
-    add("--top", type=int, help="mistakes: how many (default 16)")
+    add("--top", type=int, metavar="K", help="mistakes: how many (default 16)")
     add("--png", metavar="FILE", help="write the figure")
     add("--json", metavar="FILE", help="write the arrays as nested lists")
     add_threads_option(p)
@@ -106,28 +108,48 @@ def run(args):
 # ---- the picture and its prediction -----------------------------------------------------------
 
 
-def _picture(args, facts):
-    """(pixels (C, H, W) as stored, x as the model takes it, a description of where it came from)."""
-    shape = tuple(facts.get("input_shape", MNIST_SHAPE))
-    if args.input is not None:
-        pixels, source = load_image(args.input, shape), args.input
-    else:
-        if shape != MNIST_SHAPE:
-            raise DataError(
-                f"inspect {args.what}: this model takes {shape} images, not the held-out digits;"
-                f" give a picture with --input"
-            )
-        test = load_digits()[1]
-        index = 0 if args.index is None else args.index
-        if not 0 <= index < len(test):
-            raise DataError(
-                f"inspect {args.what}: --index {index} is not a held-out digit; choose 0-{len(test) - 1}"
-            )
-        pixels = test.images[index]
-        source = f"held-out digit {index} (label {test.labels[index]})"
-    norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
-    transform = Normalize(norm["mean"], norm["std"])
-    return pixels, transform(pixels[None])[0], source, transform
+class Subject:
+    """The picture an attribution explains: ``pixels`` (C, H, W) as stored, ``x`` as the model
+    takes it, ``black`` a black picture as the model takes it, ``source`` (where it came from),
+    ``pred`` {'predicted', 'probabilities', 'target'}. Prints where it came from and the top class."""
+
+    def __init__(self, args, model, facts):
+        shape = tuple(facts.get("input_shape", MNIST_SHAPE))
+        if args.input is not None:
+            self.pixels, self.source = load_image(args.input, shape), args.input
+        else:
+            self.pixels, self.source = _held_out(args, shape)
+        norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
+        transform = Normalize(norm["mean"], norm["std"])
+        self.x = transform(self.pixels[None])[0]
+        self.black = transform(np.zeros_like(self.pixels)[None])[0]
+        print(
+            f"input: {self.source}, {'x'.join(str(d) for d in self.x.shape)} as the model takes it"
+        )
+        if args.what != "maps":
+            self.pred = _prediction(model, self.x, facts, args.target)
+
+    def figure(self, attr, label, cam=None):
+        title = f"{label}: {self.source}"
+        return lambda: ci.attribution_figure(self.pixels, attr, title, cam=cam)
+
+    def result(self, attr, **extra):
+        return {"input": self.source, **self.pred, "x": self.x, "attribution": attr, **extra}
+
+
+def _held_out(args, shape):
+    if shape != MNIST_SHAPE:
+        raise DataError(
+            f"inspect {args.what}: this model takes {shape} images, not the held-out digits;"
+            f" give a picture with --input"
+        )
+    test = load_digits()[1]
+    index = 0 if args.index is None else args.index
+    if not 0 <= index < len(test):
+        raise DataError(
+            f"inspect {args.what}: --index {index} is not a held-out digit; choose 0-{len(test) - 1}"
+        )
+    return test.images[index], f"held-out digit {index} (label {test.labels[index]})"
 
 
 def _classes(facts, k):
@@ -135,24 +157,19 @@ def _classes(facts, k):
     return [names[c] if c < len(names) else str(c) for c in range(k)]
 
 
-def _prediction(model, x, facts, args):
-    """Print the top class and the target; {'predicted', 'probabilities', 'target'}."""
-    logits = predict_logits(model, x[None].astype(np.float32))[0].astype(np.float64)
+def _prediction(model, x, facts, target):
+    """Print the top class and the one explained; {'predicted', 'probabilities', 'target'}."""
+    logits = predict_logits(model, x[None])[0].astype(np.float64)
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
     best = int(probs.argmax())
-    target = best if args.target is None else args.target
+    target = best if target is None else target
     names = _classes(facts, len(probs))
-    print(f"prediction: {names[best]} (p={probs[best]:.4f})", end="")
+    line = f"prediction: {names[best]} (p={probs[best]:.4f})"
     if 0 <= target < len(probs):
-        print(f"; explaining class {names[target]} (p={probs[target]:.4f})")
-    else:
-        print()
+        line += f"; explaining class {names[target]} (p={probs[target]:.4f})"
+    print(line)
     return {"predicted": best, "probabilities": probs, "target": target}
-
-
-def _header(source, x):
-    print(f"input: {source}, {'x'.join(str(d) for d in x.shape)} as the model takes it")
 
 
 # ---- one function per WHAT: (JSON-able result, a callable giving the PNG bytes) ----------------
@@ -163,84 +180,72 @@ def filters(args, model, facts):
     w = ci.filters(model, layer)
     print(f"{layer}.weight {w.shape}: filter  min  max  mean  L2 norm")
     for f, k in enumerate(w):
-        print(
-            f"  f{f:<3} {k.min():9.4f} {k.max():9.4f} {k.mean():9.4f} {np.sqrt((k**2).sum()):9.4f}"
-        )
+        norm = np.sqrt((k**2).sum())
+        print(f"  f{f:<3} {k.min():9.4f} {k.max():9.4f} {k.mean():9.4f} {norm:9.4f}")
     return {"layer": layer, "weights": w}, lambda: ci.filters_figure(w, layer)
 
 
 def maps(args, model, facts):
-    pixels, x, source, _ = _picture(args, facts)
-    _header(source, x)
-    out = ci.feature_maps(model, x, args.layer)
+    subject = Subject(args, model, facts)
+    out = ci.feature_maps(model, subject.x, args.layer)
     print(f"{'layer':<12} {'shape':<14} {'min':>9} {'max':>9} {'mean':>9}  > 0")
     for name, m in out.items():
         shape = "x".join(str(d) for d in m.shape)
         print(f"{name:<12} {shape:<14} {m.min():9.4f} {m.max():9.4f} {m.mean():9.4f}"
               f"  {np.mean(m > 0):4.0%}")  # fmt: skip
-    title = f"feature maps of {source}"
-    return {"input": source, "maps": out}, lambda: ci.maps_figure(out, title)
+    title = f"feature maps of {subject.source}"
+    return {"input": subject.source, "maps": out}, lambda: ci.maps_figure(out, title)
 
 
 def saliency(args, model, facts):
-    pixels, x, source, _ = _picture(args, facts)
-    _header(source, x)
-    pred = _prediction(model, x, facts, args)
-    attr = ci.saliency(model, x, args.target)
-    label = f"saliency |d y_{pred['target']} / dx|"
+    subject = Subject(args, model, facts)
+    attr = ci.saliency(model, subject.x, args.target)
+    label = f"saliency |d y_{subject.pred['target']} / dx|"
     _summary(label, attr)
-    return _attribution(source, x, pred, attr), _figure(pixels, attr, label, source)
+    return subject.result(attr), subject.figure(attr, label)
 
 
 def gradcam(args, model, facts):
-    pixels, x, source, _ = _picture(args, facts)
-    _header(source, x)
-    pred = _prediction(model, x, facts, args)
+    subject = Subject(args, model, facts)
     layer = args.layer[0] if args.layer else None
     mode = args.upsample or "nearest"
-    cam = ci.grad_cam(
-        model, x, args.target, layer, relu_attributions=bool(args.relu), upsample=mode
-    )
+    cam = ci.grad_cam(model, subject.x, args.target, layer, bool(args.relu), upsample=mode)
     h, w = cam.cam.shape[1:]
-    print(f"Grad-CAM at {cam.layer}: {len(cam.weights)} maps {h}x{w} weighted by their mean gradient"
-          f"{', ReLU' if args.relu else ''}; upsampled to {x.shape[1]}x{x.shape[2]} ({mode})")  # fmt: skip
+    size = "x".join(str(d) for d in subject.x.shape[1:])
+    print(f"Grad-CAM at {cam.layer}: {len(cam.weights)} maps {h}x{w} weighted by their mean"
+          f" gradient{', ReLU' if args.relu else ''}; upsampled to {size} ({mode})")  # fmt: skip
     top = np.argsort(-np.abs(cam.weights), kind="stable")[:4]
     print("largest channel weights: " + ", ".join(f"ch {c} {cam.weights[c]:+.4f}" for c in top))
     _summary(f"Grad-CAM map {h}x{w}", cam.cam)
-    result = {**_attribution(source, x, pred, cam.upsampled), "layer": cam.layer,
-              "cam": cam.cam, "weights": cam.weights, "upsample": mode}  # fmt: skip
-    label = f"Grad-CAM of class {pred['target']} at {cam.layer}"
-    return result, _figure(pixels, cam.upsampled, label, source, cam=cam.cam)
+    result = subject.result(cam.upsampled, layer=cam.layer, cam=cam.cam, weights=cam.weights,
+                            upsample=mode)  # fmt: skip
+    label = f"Grad-CAM of class {subject.pred['target']} at {cam.layer}"
+    return result, subject.figure(cam.upsampled, label, cam=cam.cam)
 
 
 def ig(args, model, facts):
-    pixels, x, source, transform = _picture(args, facts)
-    _header(source, x)
-    pred = _prediction(model, x, facts, args)
+    subject = Subject(args, model, facts)
     steps, method = 50 if args.steps is None else args.steps, args.method or "gausslegendre"
-    black = transform(np.zeros_like(pixels)[None])[0]
-    attr, delta = ci.integrated_gradients(model, x, args.target, black, steps, method)
+    attr, delta = ci.integrated_gradients(
+        model, subject.x, args.target, subject.black, steps, method
+    )
     total = float(attr.sum())
     print(f"integrated gradients ({method}, {steps} steps) from a black image: the attributions"
           f" sum to {total:.6f} = y(x) - y(black) {total - delta:.6f} + delta {delta:+.2e}")  # fmt: skip
     _summary("integrated gradients", attr)
-    result = {**_attribution(source, x, pred, attr), "delta": delta, "steps": steps,
-              "method": method, "baseline": black}  # fmt: skip
-    return result, _figure(pixels, attr, f"integrated gradients of class {pred['target']}", source)
+    result = subject.result(attr, delta=delta, steps=steps, method=method, baseline=subject.black)
+    return result, subject.figure(attr, f"integrated gradients of class {subject.pred['target']}")
 
 
 def occlusion(args, model, facts):
-    pixels, x, source, transform = _picture(args, facts)
-    _header(source, x)
-    pred = _prediction(model, x, facts, args)
+    subject = Subject(args, model, facts)
     window, stride = args.window or 4, args.stride or 2
-    black = transform(np.zeros_like(pixels)[None])[0]
-    attr = ci.occlusion(model, x, args.target, window=window, stride=stride, baseline=black)
+    attr = ci.occlusion(model, subject.x, args.target, window, stride, subject.black)
     print(f"occlusion: {window}x{window} black windows every {stride} pixels; each pixel shows"
           f" the mean logit drop of the windows that covered it")  # fmt: skip
     _summary("occlusion", attr)
-    result = {**_attribution(source, x, pred, attr), "window": window, "stride": stride}
-    return result, _figure(pixels, attr, f"occlusion of class {pred['target']}", source)
+    result = subject.result(attr, window=window, stride=stride)
+    return result, subject.figure(attr, f"occlusion of class {subject.pred['target']}")
 
 
 def _eval_data(args, model, facts):
@@ -269,29 +274,18 @@ def confusion(args, model, facts):
 def mistakes(args, model, facts):
     data, names = _eval_data(args, model, facts)
     found = ci.mistakes(model, data, 16 if args.top is None else args.top)
-    print(f"{len(found.index)} surest mistakes:  index  true  predicted  probability")
+    print(f"the {len(found.index)} surest mistakes of {len(data)} images:")
+    print(f"{'index':>7} {'true':>6} {'predicted':>10} {'probability':>12}")
     for i, t, p, prob in zip(*found, strict=True):
-        print(f"{i:>30}  {names[t]:>4}  {names[p]:>9}  {prob:11.4f}")
+        print(f"{i:>7} {names[t]:>6} {names[p]:>10} {prob:12.4f}")
     rows = [dict(zip(found._fields, values, strict=True)) for values in zip(*found, strict=True)]
     return {"classes": names, "mistakes": rows}, lambda: ci.mistakes_figure(
         data.images[found.index], found.true, found.predicted, found.probability, names, found.index
     )
 
 
-COMMANDS = {
-    "filters": filters,
-    "maps": maps,
-    "saliency": saliency,
-    "gradcam": gradcam,
-    "ig": ig,
-    "occlusion": occlusion,
-    "confusion": confusion,
-    "mistakes": mistakes,
-}
-
-
-def _attribution(source, x, pred, attr):
-    return {"input": source, **pred, "x": x, "attribution": attr}
+COMMANDS = {"filters": filters, "maps": maps, "saliency": saliency, "gradcam": gradcam, "ig": ig,
+            "occlusion": occlusion, "confusion": confusion, "mistakes": mistakes}  # fmt: skip
 
 
 def _summary(label, attr):
@@ -300,10 +294,6 @@ def _summary(label, attr):
     i, j = np.unravel_index(np.argmax(plane), plane.shape)
     print(f"{label}: {'x'.join(str(d) for d in attr.shape)}, min {attr.min():.4g},"
           f" max {attr.max():.4g}, sum {attr.sum():.4g}; strongest at row {i}, col {j}")  # fmt: skip
-
-
-def _figure(pixels, attr, label, source, cam=None):
-    return lambda: ci.attribution_figure(pixels, attr, f"{label}: {source}", cam=cam)
 
 
 def _plain(value):
