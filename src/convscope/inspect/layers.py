@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import ShapeError
+from ..nn import Module
 from .checks import conv_layer, conv_layers, find_layer, images, inspecting, layer_names
 
 
@@ -37,7 +38,7 @@ def feature_maps(model, x, layers=None):
     if layers is None:
         chosen = [(n, m) for n, m in model.named_modules() if n and not m._modules]
     else:
-        if isinstance(layers, str):
+        if isinstance(layers, (str, Module)):
             layers = [layers]
         chosen = [find_layer(model, layer, op) for layer in layers]
     maps, handles = {}, []
