@@ -14,6 +14,7 @@ from ..data import MNIST_SHAPE, Normalize, load_digits, load_image, open_eval_da
 from ..errors import ConvscopeError, DataError
 from ..train import predict_logits
 from .checkpoint import add_checkpoint_option, open_checkpoint
+from .files import write_file
 from .train import add_threads_option, apply_thread_policy
 
 WHAT = {
@@ -100,8 +101,8 @@ def run(args):
     apply_thread_policy(args.threads)
     model, facts = open_checkpoint(args)
     result, figure = COMMANDS[args.what](args, model, facts)
-    _write(args.json, lambda: json.dumps(_plain(result)).encode(), "arrays")
-    _write(args.png, figure, "figure")
+    write_file(args.json, lambda: json.dumps(_plain(result)).encode(), "arrays")
+    write_file(args.png, figure, "figure")
     return 0
 
 
@@ -305,11 +306,3 @@ def _plain(value):
     if isinstance(value, (np.ndarray, np.generic)):
         return value.tolist()
     return value
-
-
-def _write(path, make, what):
-    if path:
-        data = make()
-        with open(path, "wb") as fh:
-            fh.write(data)
-        print(f"wrote {path} ({what}, {len(data) / 1024:.0f} KB)")

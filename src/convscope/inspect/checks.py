@@ -88,6 +88,21 @@ def _chw(shape):
     return f"({', '.join(str(s) for s in shape)})"
 
 
+def baselines(baseline, batch, op):
+    """The baseline as a read-only (N, C, H, W) view in the batch's dtype: None means zeros
+    (Captum's default); a number, one image (C, H, W) or one per image broadcast."""
+    arr = np.asarray(0.0 if baseline is None else getattr(baseline, "data", baseline))
+    if arr.dtype.kind not in "biuf":
+        raise ShapeError(f"{op}: baseline must be a number or an array, got dtype {arr.dtype}")
+    try:
+        return np.broadcast_to(arr.astype(batch.dtype), batch.shape)
+    except ValueError:
+        raise ShapeError(
+            f"{op}: baseline of shape {arr.shape} does not broadcast to x's {batch.shape}; give a"
+            f" number, one image {batch.shape[1:]} or one per image {batch.shape}"
+        ) from None
+
+
 def layer_names(model):
     """The names of every sub-module, in registration order ('' , the model itself, left out)."""
     return [name for name, _ in model.named_modules() if name]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import ShapeError
-from .checks import MAX_BATCH_ELEMENTS, images, inspecting, positive_int, targets
+from .checks import MAX_BATCH_ELEMENTS, baselines, images, inspecting, positive_int, targets
 from .gradients import logit_gradients
 
 METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
@@ -79,7 +79,7 @@ def integrated_gradients(
     op = "integrated_gradients"
     batch, single = images(model, x, op)
     alphas, weights = quadrature(method, steps)
-    base = _baseline(baseline, batch, op)
+    base = baselines(baseline, batch, op)
     n = len(batch)
     with inspecting(model), no_grad():
         ends = model(Tensor(np.concatenate([batch, base]))).data
@@ -116,19 +116,3 @@ def _steps_per_chunk(internal_batch_size, batch, op):
             f" runs all of them together; use internal_batch_size >= {n}"
         )
     return size // n
-
-
-def _baseline(baseline, batch, op):
-    """The baseline as an array of the batch's shape and dtype."""
-    if baseline is None:
-        return np.zeros_like(batch)
-    arr = np.asarray(baseline.data if isinstance(baseline, Tensor) else baseline)
-    if arr.dtype.kind not in "biuf":
-        raise ShapeError(f"{op}: baseline must be a number or an array, got dtype {arr.dtype}")
-    try:
-        return np.ascontiguousarray(np.broadcast_to(arr, batch.shape), dtype=batch.dtype)
-    except ValueError:
-        raise ShapeError(
-            f"{op}: baseline of shape {arr.shape} does not broadcast to x's {batch.shape}; give a"
-            f" number, one image {batch.shape[1:]} or one per image {batch.shape}"
-        ) from None

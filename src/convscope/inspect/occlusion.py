@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..errors import ShapeError
-from .checks import MAX_BATCH_ELEMENTS, images, inspecting, positive_int, targets
+from .checks import MAX_BATCH_ELEMENTS, baselines, images, inspecting, positive_int, targets
 
 
 def occlusion(model, x, target=None, window=4, stride=1, baseline=0.0, perturbations_per_eval=None):
@@ -47,7 +47,7 @@ def occlusion(model, x, target=None, window=4, stride=1, baseline=0.0, perturbat
                 f" leave numbers uncovered; use a stride of at most the window"
             )
     masks = [_indicators(d, k, s) for d, k, s in zip(shape, window, stride, strict=True)]
-    base = _baseline(baseline, batch, op)
+    base = baselines(baseline, batch, op)
     n = len(batch)
     with inspecting(model), no_grad():
         clean = model(Tensor(batch)).data
@@ -103,19 +103,6 @@ def _windows_per_eval(value, batch, op):
     if value is None:
         return max(1, MAX_BATCH_ELEMENTS // batch.size)
     return positive_int(value, op, "perturbations_per_eval")
-
-
-def _baseline(baseline, batch, op):
-    arr = np.asarray(baseline.data if isinstance(baseline, Tensor) else baseline)
-    if arr.dtype.kind not in "biuf":
-        raise ShapeError(f"{op}: baseline must be a number or an array, got dtype {arr.dtype}")
-    try:
-        return np.broadcast_to(arr.astype(batch.dtype), batch.shape)
-    except ValueError:
-        raise ShapeError(
-            f"{op}: baseline of shape {arr.shape} does not broadcast to x's {batch.shape}; give a"
-            f" number, one image {batch.shape[1:]} or one per image {batch.shape}"
-        ) from None
 
 
 def _x(dims):
