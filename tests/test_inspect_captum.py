@@ -108,6 +108,20 @@ def test_integrated_gradients_and_delta_are_captums_for_every_method(pair, metho
     close(result.delta, delta)
 
 
+def test_under_torchs_float32_default_captums_riemann_alphas_are_float32(pair):
+    """What the float64_default fixture is for: torch.linspace rounds Captum's Riemann alphas
+    to float32, which moves its attributions by ~1e-8 of their size, not more."""
+    ours, theirs, x, y = pair
+    assert torch.get_default_dtype() == torch.float32
+    target = [int(v) for v in y]
+    attr = captum_attr.IntegratedGradients(theirs).attribute(
+        tensor(x), target=target, n_steps=50, method="riemann_middle"
+    )
+    result = ci.integrated_gradients(ours, x, target, steps=50, method="riemann_middle")
+    size = float(attr.abs().max())
+    close(result.attributions, attr, dict(rtol=0, atol=1e-6 * size))
+
+
 def test_integrated_gradients_from_a_black_baseline_in_chunks_is_captums(pair):
     """Gauss-Legendre's alphas are float64 in Captum whatever torch's default dtype is."""
     ours, theirs, x, _ = pair

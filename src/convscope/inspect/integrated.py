@@ -38,7 +38,9 @@ def quadrature(method, steps):
     (middle), or linspace(0, 1) with both end weights halved (trapezoid: Captum's rule, whose
     weights sum to 1 - 1/S). As in Captum the weights are rounded to float32 (Captum stores
     them with ``.float()``), a relative change under 6e-8, so the two agree to the last digits
-    in float64.
+    in float64. The alphas are float64; Captum's Riemann alphas come from ``torch.linspace`` in
+    torch's default dtype, so they match when that is float64 and differ by ~1e-8 (relative)
+    under torch's float32 default.
     """
     op = "integrated_gradients"
     if method not in METHODS:
