@@ -126,3 +126,21 @@ def test_the_newest_run_is_the_default_and_another_architecture_works(here, caps
     assert np.shape(data["attribution"]) == (1, 28, 28)
     out, _, data, _ = run(capsys, here, "filters", "--layer", "features.3")
     assert np.shape(data["weights"]) == (16, 16, 3, 3)
+
+
+def test_figures_of_unusual_arrays_still_draw():
+    """Colour pictures, an all-zero attribution, more channels than a row shows, no mistakes."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (3, 12, 10), dtype=np.uint8)
+    drawn = [
+        ci.attribution_figure(rgb, np.zeros((3, 12, 10)), "zero"),
+        ci.attribution_figure(
+            rgb[:1], rng.standard_normal((1, 12, 10)), "cam", cam=np.ones((3, 2))
+        ),
+        ci.maps_figure({"wide": rng.random((32, 4, 4)), "vector": -rng.random(7)}),
+        ci.filters_figure(rng.standard_normal((4, 3, 3, 3)), "conv"),
+        ci.confusion_figure(np.array([[3, 0, 1], [0, 0, 0], [2, 0, 5]]), ["a", "b", "c"]),
+        ci.mistakes_figure([], [], [], []),
+        ci.mistakes_figure([rgb], [1], [2], [0.5], classes=["x", "y", "z"], index=[9]),
+    ]
+    assert all(png[:8] == PNG for png in drawn)

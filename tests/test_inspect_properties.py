@@ -197,3 +197,17 @@ def test_interpolate_keeps_a_constant_map_and_the_nearest_source():
     near = ci.interpolate(maps, (4, 6), "nearest")
     np.testing.assert_array_equal(near[0, 0], np.repeat(np.repeat(maps[0, 0], 2, 0), 2, 1))
     np.testing.assert_allclose(ci.interpolate(np.full((1, 2, 3, 3), 2.5), (7, 5), "bilinear"), 2.5)
+
+
+def test_import_convscope_inspect_needs_numpy_only():
+    """matplotlib loads when a figure is drawn, never on import (the web page imports inspect)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, convscope.inspect;"
+        "heavy = {'torch','matplotlib','PIL','numba','safetensors','tqdm','scipy','captum'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
