@@ -18,6 +18,7 @@ ALLOWED = {
     "models": BASE | {"ops", "autograd", "nn"},
     "train": BASE | {"ops", "autograd", "nn", "optim", "data", "models", "onnx"},
     "explain": BASE | {"kernels", "ops", "autograd", "nn"},
+    "inspect": BASE | {"kernels", "ops", "autograd", "nn", "models", "data"},
     "onnx": BASE | {"kernels", "ops", "autograd", "nn", "models"},
     "cli": None,  # the top: may import anything
 }

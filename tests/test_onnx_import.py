@@ -213,7 +213,7 @@ def test_a_foreign_model_gets_the_default_facts(exports):
     model, facts = cs.onnx.load_checkpoint(path)
     assert facts["input_shape"] == [1, 28, 28] and model.input_shape == (1, 28, 28)
     assert facts["normalize"] == {"mean": [0.1307], "std": [0.3081]}  # MNIST for 1x28x28
-    assert facts["config"] == {"num_classes": 10} and "classes" not in facts
+    assert facts["config"] == {"num_classes": 10} and facts["classes"] == list("0123456789")
     assert facts["model"] == path.stem and facts["format"] == "onnx"
     assert facts["producer"].startswith("pytorch 2.13")
 

@@ -8,7 +8,7 @@
 
 On import each is validated against the graph (input_shape equals the input's (C, H, W), one
 class per output, a mean/std per channel). A file without them (exported by PyTorch, Keras, ...)
-gets defaults: input_shape from the graph, classes "0".."K-1" for an (N, K) output, and the
+gets defaults: input_shape from the graph, classes "0".."K-1" for (N, K) logits, and the
 normalisation a model of that input shape most likely used: MNIST's (0.1307, 0.3081) for
 1x28x28, ImageNet's for 3 channels, none (mean 0, std 1) otherwise. Add the keys to the file
 (``onnx.helper.set_model_props``) when your model was trained otherwise.
@@ -44,19 +44,23 @@ def read_facts(proto, imp, model, path):
             raise CheckpointError(
                 f"{path}: metadata {PREFIX}{key} is not JSON ({text[:60]!r}); fix or remove it"
             ) from None
-    outputs = _class_count(imp)
+    outputs = _class_count(imp)  # None when the file does not say: one forward pass tells
     facts["input_shape"] = _check_shape(facts.get("input_shape", list(shape)), shape, path)
     config = facts.get("config", {})
     if not isinstance(config, dict):
         raise CheckpointError(f"{path}: metadata {PREFIX}config must be a JSON object")
-    if outputs:
-        config = {**config, "num_classes": outputs}
     facts["config"] = config
+    if outputs is None:
+        outputs = _outputs_of(model, shape)
     if "classes" in facts:
         facts["classes"] = _check_classes(facts["classes"], outputs, path)
+    else:
+        facts["classes"] = [str(c) for c in range(outputs or 0)]
     facts["normalize"] = _check_normalize(
         facts.get("normalize", default_normalize(shape)), shape, path
     )
+    if outputs:
+        facts["config"] = {**config, "num_classes": outputs}
     model_name = facts.get("model", path_stem(path))
     if not isinstance(model_name, str) or not model_name or len(model_name) > 100:
         raise CheckpointError(f"{path}: metadata {PREFIX}model must be a short name")
@@ -134,6 +138,16 @@ def _dims(dims):
 def _class_count(imp):
     dims = imp.shape(imp.outputs[0]) if len(imp.outputs) == 1 else None
     return dims[1] if dims and len(dims) == 2 and dims[1] else None
+
+
+def _outputs_of(model, shape):
+    """K when the model maps one image to (1, K) logits, else None."""
+    from ..autograd import no_grad
+
+    with no_grad():
+        out = model(np.zeros((1, *shape), np.float32))
+    out = out[0] if isinstance(out, tuple) else out
+    return int(out.shape[1]) if len(out.shape) == 2 else None
 
 
 def _check_shape(value, shape, path):
