@@ -5,7 +5,7 @@
     for call in calls:
         call.path, call.module, call.args, call.result
 
-Each chosen module's forward is wrapped for the length of the ``with`` block only; a module
+Each chosen module gets a forward hook for the length of the ``with`` block only; a module
 called twice is recorded twice. This is how ``summary`` and the ONNX export see the layers
 a forward really runs, whatever the forward does between them (residual adds, branches).
 """
@@ -31,24 +31,21 @@ def is_leaf(module):
 @contextmanager
 def recording(model, wanted=is_leaf):
     """Yield a list that fills with a Call per forward of each module ``wanted`` says yes to."""
-    calls, wrapped = [], []
-    for path, module in model.named_modules():
-        if wanted(module):
-            object.__setattr__(module, "forward", _recorder(path, module, calls))
-            wrapped.append(module)
+    calls = []
+    handles = [
+        module.register_forward_hook(_recorder(path, calls))
+        for path, module in model.named_modules()
+        if wanted(module)
+    ]
     try:
         yield calls
     finally:
-        for module in wrapped:
-            del module.__dict__["forward"]
+        for handle in handles:
+            handle.remove()
 
 
-def _recorder(path, module, calls):
-    forward = type(module).forward.__get__(module)
+def _recorder(path, calls):
+    def hook(module, args, output):
+        calls.append(Call(path, module, args, output))
 
-    def record(*args):
-        result = forward(*args)
-        calls.append(Call(path, module, args, result))
-        return result
-
-    return record
+    return hook
