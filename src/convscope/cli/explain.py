@@ -9,6 +9,7 @@ import os
 import sys
 
 from ..errors import ConvscopeError
+from .files import write_file as _write
 
 MATRICES = """Matrices (--input, --kernel, --bias, --grad): inline, rows split by ';', values by spaces,
 channels by '|', filters by '||' (e.g. "1 2; 3 4 | 5 6; 7 8"); or a .npy file; or an image
@@ -115,11 +116,3 @@ def run(args):
         print("error: a check against the engine failed (see above)", file=sys.stderr)
         return 1
     return 0
-
-
-def _write(path, make, what):
-    if path:
-        data = make()
-        with open(path, "wb") as fh:
-            fh.write(data)
-        print(f"wrote {path} ({what}, {len(data) / 1024:.0f} KB)")
