@@ -6,11 +6,10 @@ The symmetric part goes into the layer, the rest into a Pad before it (Conv, Max
 after it (ConvTranspose). auto_pad=SAME_* is resolved from the input's static size.
 """
 
-import math
-
 import numpy as np
 
 from .. import nn
+from ..ops.geometry import pads_for_size
 from .functional_ops import (
     FunctionalConv,
     FunctionalConvTranspose,
@@ -55,13 +54,11 @@ def resolve_pads(node, imp, x, kernel, strides, dilations):
     sizes = (imp.shape(x) or (None,) * (n + 2))[2:]
     if None in sizes or len(sizes) != n:
         imp.refuse(node, f"auto_pad={auto!r} needs the input's spatial size, which is not static")
-    begin, end = [], []
-    for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
-        total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
-        small, big = total // 2, total - total // 2
-        begin.append(small if auto == "SAME_UPPER" else big)
-        end.append(big if auto == "SAME_UPPER" else small)
-    return begin, end
+    pairs = [  # out = ceil(size / S)
+        pads_for_size(-(-size // s), size, k, s, d, odd_after=auto == "SAME_UPPER")
+        for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True)
+    ]
+    return [b for b, _ in pairs], [e for _, e in pairs]
 
 
 def _split(begin, end):
@@ -179,16 +176,13 @@ def _transpose_pads(node, imp, x, kernel, strides, dilations, out_pad):
         if shape is not None
         else [s * st for s, st in zip(sizes, strides, strict=True)]
     )
-    begin, end = [], []
-    for size, k, s, d, op, out in zip(
-        sizes, kernel, strides, dilations, out_pad, targets, strict=True
-    ):
-        total = s * (size - 1) + op + (k - 1) * d + 1 - out
-        if auto == "SAME_UPPER":
-            begin.append(total // 2), end.append(total - total // 2)
-        else:
-            begin.append(total - total // 2), end.append(total // 2)
-    return begin, end
+    pairs = [
+        pads_for_size(out, size, k, s, d, output_padding=op, odd_after=auto == "SAME_UPPER")
+        for size, k, s, d, op, out in zip(
+            sizes, kernel, strides, dilations, out_pad, targets, strict=True
+        )
+    ]
+    return [b for b, _ in pairs], [e for _, e in pairs]
 
 
 def pool(node, imp):

@@ -320,10 +320,21 @@ def same_padding(op, kernel, stride, dilation):
             f"{op}: padding='same' needs stride 1, got stride={_fmt(stride)};"
             f" use an explicit padding with stride > 1"
         )
-    return tuple(
-        (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
-        for k, d in zip(kernel, dilation, strict=True)
-    )
+    # out = in at stride 1, for any in: D*(K-1) zeros in all
+    return tuple(pads_for_size(1, 1, k, 1, d) for k, d in zip(kernel, dilation, strict=True))
+
+
+def pads_for_size(target, size, kernel, stride=1, dilation=1, output_padding=None, odd_after=True):
+    """(before, after) padding of one axis that gives ``target`` output cells: the padded input
+    holds (target - 1)*S + D*(K-1) + 1 cells (none removed); transposed (output_padding an int),
+    the cells cut from the full output. The odd one goes after (PyTorch's "same", ONNX's
+    SAME_UPPER) or before (SAME_LOWER). "same" is target = size at stride 1."""
+    if output_padding is None:
+        total = max(tap(target - 1, kernel - 1, stride, dilation) + 1 - size, 0)
+    else:
+        total = tap(size - 1, kernel - 1, stride, dilation) + 1 + output_padding - target
+    small, big = total // 2, total - total // 2
+    return (small, big) if odd_after else (big, small)
 
 
 # ---- the conv and pool families ----------------------------------------------------------------
