@@ -18,6 +18,7 @@ ALLOWED = {
     "models": BASE | {"ops", "autograd", "nn"},
     "train": BASE | {"ops", "autograd", "nn", "optim", "data", "models"},
     "explain": BASE | {"kernels", "ops", "autograd", "nn"},
+    "web": BASE | {"ops", "autograd", "nn", "optim", "data", "models", "train", "explain", "inspect"},
     "cli": None,  # the top: may import anything
 }
 
@@ -74,7 +75,7 @@ def test_import_convscope_needs_numpy_only():
 
     code = (
         "import sys, convscope;"
-        "heavy = {'torch','matplotlib','PIL','numba','safetensors','tqdm','scipy'} & set(sys.modules);"
+        "heavy = {'torch','matplotlib','PIL','numba','safetensors','tqdm','scipy','starlette','uvicorn'} & set(sys.modules);"
         "print(sorted(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,7 +12,7 @@ import sys
 from .. import __version__
 from ..errors import ConvscopeError
 
-COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain")
+COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain", "serve")
 
 EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope train                                   # LeNet-5 on the embedded digits: 98.7% (seed 0)
@@ -20,7 +20,8 @@ EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope predict seven.png --checkpoint runs/lenet-20260101-120000
   convscope summary --model lenet
   convscope shape --input 28 --kernel 5 --padding 2
-  convscope explain conv --at 1,1 --padding 1"""
+  convscope explain conv --at 1,1 --padding 1
+  convscope serve --open                            # the model forward and backward in the browser"""
 
 
 class _Parser(argparse.ArgumentParser):

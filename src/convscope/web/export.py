@@ -1,0 +1,55 @@
+"""One self-contained HTML file of a picture's forward pass: the page itself, its modules as
+``data:`` URLs in the import map, its stylesheet inline, and a snapshot of the API's answers
+(the model and the forward pass) plus the checks made now for every cell of every conv and
+pool layer. It opens from file:// with no server; nothing in it is fetched.
+"""
+
+import base64
+import json
+
+from ..explain import network
+from . import assets
+from .jsonify import dumps
+
+
+def export_html(served, pixels, label=None):
+    """The HTML text for ``pixels`` (C, H, W) uint8; ``label``: the picture's true label, if known."""
+    files = assets.read()
+    acts = network.forward(served.chain, served.input(pixels))
+    checks = {
+        name: [_check(c) for c in cs]
+        for name, cs in network.naive_checks(served.chain, acts).items()
+    }
+    snapshot = {
+        "pixels": pixels,
+        "label": label,
+        "answers": {"model": served.describe(), "forward": served.forward(pixels)},
+        "checks": checks,
+    }
+    data = dumps(snapshot).decode().replace("</", "<\\/")  # no "</script>" inside the element
+    modules = {
+        f"convscope/{name}": "data:text/javascript;base64,"
+        + base64.b64encode(text.encode()).decode()
+        for name, text in sorted(files.items())
+        if name.endswith(".js")
+    }
+    html = files["index.html"]
+    html = assets.IMPORT_MAP.sub(lambda _: _importmap(modules), html)
+    html = html.replace(
+        '<link rel="stylesheet" href="/static/style.css">', f"<style>\n{files['style.css']}</style>"
+    )
+    entry = '<script type="module" src="/static/app.js"></script>'
+    html = html.replace(
+        entry,
+        f'<script type="application/json" id="snapshot">{data}</script>\n'
+        '<script type="module">import "convscope/app.js";</script>',
+    )
+    return html
+
+
+def _importmap(modules):
+    return '<script type="importmap">' + json.dumps({"imports": modules}) + "</script>"
+
+
+def _check(c):
+    return {"what": c.what, "max_abs_error": c.max_abs_error, "tolerance": c.tolerance, "ok": c.ok}

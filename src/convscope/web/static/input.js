@@ -1,0 +1,133 @@
+// Section 1: where the picture comes from (a drawing, an upload, a held-out digit) and what the
+// model really gets: the picture, the grid it was converted to, and the normalised input.
+import { call, offline } from "convscope/api.js";
+import { el, fmt } from "convscope/format.js";
+import { GridMap, legend } from "convscope/maps.js";
+
+const EVERY_MS = 100; // the prediction follows a drawing at most this often
+
+export class InputSection {
+  /** onPicture(blob) / onPixels(pixels, facts): a new input for the model. */
+  constructor(root, { onPicture, onPixels }) {
+    this.root = root;
+    this.onPicture = onPicture;
+    this.onPixels = onPixels;
+    this.canvas = root.querySelector("#draw");
+    this.picture = root.querySelector("#picture");
+    this.grids = root.querySelector("#grids");
+    if (offline) {
+      root.querySelector("#sources").replaceChildren(el("p", { class: "note",
+        text: "An exported page shows the one picture it was made with; run `convscope serve` to draw, upload or pick another." }));
+      return;
+    }
+    this.setUpDrawing();
+    root.querySelector("#upload").addEventListener("change", (e) => this.upload(e.target.files[0]));
+    this.picker = root.querySelector("#digit-picker");
+    this.picker.addEventListener("change", () => this.pick(this.picker.value));
+  }
+
+  /** Fill the held-out picker; false when the model takes no 28x28 digits (the reason is shown). */
+  async fillPicker() {
+    if (offline) return false;
+    try {
+      const { labels } = await call("digits");
+      this.picker.append(...labels.map((label, k) => el("option", { value: k, text: `test digit ${k} (a ${label})` })));
+      return true;
+    } catch (err) {
+      this.picker.disabled = true;
+      this.picker.after(el("span", { class: "note", text: ` ${err.message}` }));
+      return false;
+    }
+  }
+
+  setUpDrawing() {
+    const ctx = this.canvas.getContext("2d");
+    const clear = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, this.canvas.width, this.canvas.height); };
+    clear();
+    let drawing = false;
+    let last = 0;
+    let timer = null;
+    const send = () => {
+      timer = null;
+      last = performance.now();
+      this.canvas.toBlob((blob) => this.onPicture(blob, { source: "drawing" }), "image/png");
+    };
+    const soon = () => {
+      const wait = EVERY_MS - (performance.now() - last);
+      if (wait <= 0) send();
+      else if (!timer) timer = setTimeout(send, wait);
+    };
+    const point = (e) => {
+      const r = this.canvas.getBoundingClientRect();
+      return [((e.clientX - r.left) / r.width) * this.canvas.width, ((e.clientY - r.top) / r.height) * this.canvas.height];
+    };
+    this.canvas.addEventListener("pointerdown", (e) => {
+      drawing = true;
+      this.canvas.setPointerCapture(e.pointerId);
+      this.showPicture(this.canvas);
+      ctx.strokeStyle = "#fff";
+      ctx.lineWidth = this.canvas.width / 14;
+      ctx.lineCap = ctx.lineJoin = "round";
+      ctx.beginPath();
+      ctx.moveTo(...point(e));
+      ctx.lineTo(...point(e));
+      ctx.stroke();
+      soon();
+    });
+    this.canvas.addEventListener("pointermove", (e) => {
+      if (!drawing) return;
+      ctx.lineTo(...point(e));
+      ctx.stroke();
+      soon();
+    });
+    const end = () => {
+      if (!drawing) return;
+      drawing = false;
+      clearTimeout(timer);
+      send();
+    };
+    this.canvas.addEventListener("pointerup", end);
+    this.canvas.addEventListener("pointercancel", end);
+    this.root.querySelector("#clear").addEventListener("click", clear);
+  }
+
+  upload(file) {
+    if (!file) return;
+    const img = el("img", { src: URL.createObjectURL(file), alt: `the uploaded picture ${file.name}` });
+    this.showPicture(img);
+    this.onPicture(file, { source: "upload", name: file.name });
+  }
+
+  async pick(index) {
+    if (index === "") return;
+    const digit = await call(`digits/${index}`);
+    this.showPicture(new GridMap({ values: digit.pixels[0], name: "digit", scale: "gray",
+      title: `test digit ${digit.index} (labelled ${digit.label})` }).element);
+    this.onPixels(digit.pixels, { source: "digit", label: digit.label, index: digit.index });
+  }
+
+  showPicture(node) {
+    if (node === this.canvas) {
+      this.picture.replaceChildren(el("p", { class: "note", text: "the picture is your drawing (left)" }));
+      return;
+    }
+    this.picture.replaceChildren(node);
+  }
+
+  /** The grid the picture became and the normalised input, from a forward answer. */
+  showModelInput(answer, model) {
+    const { pixels, normalized, picture } = answer.input;
+    const { mean, std } = model.normalize;
+    const shape = pixels.length > 1 ? `${pixels.length}×` : "";
+    const made = picture ? `a ${picture.width}×${picture.height} ${picture.format || ""} picture, converted` : "the picture";
+    const grids = pixels.map((plane, c) => new GridMap({ values: plane, name: pixels.length > 1 ? `pixels[${c}]` : "pixels",
+      scale: "gray", title: `${shape}${plane.length}×${plane[0].length} grid` }).element);
+    const norm = normalized.map((plane, c) => new GridMap({ values: plane, name: normalized.length > 1 ? `x[${c}]` : "x",
+      title: "normalised input x" }).element);
+    const table = el("details", {}, el("summary", { text: "Show the numbers of the grid" }),
+      el("pre", { class: "matrix", text: pixels[0].map((row) => row.map((v) => String(v).padStart(3)).join(" ")).join("\n") }));
+    this.grids.replaceChildren(
+      el("p", { text: `${made}: grayscale, dark background, the digit fitted into 20×20 and centred by its mass in 28×28 (as convscope predict does); then x = (pixel / 255 − ${fmt(mean[0])}) / ${fmt(std[0])}.` }),
+      el("div", { class: "maps" }, grids, norm), legend("gray"), table);
+  }
+}
