@@ -18,7 +18,8 @@ ALLOWED = {
     "models": BASE | {"ops", "autograd", "nn"},
     "train": BASE | {"ops", "autograd", "nn", "optim", "data", "models"},
     "explain": BASE | {"kernels", "ops", "autograd", "nn"},
-    "web": BASE | {"ops", "autograd", "nn", "optim", "data", "models", "train", "explain", "inspect"},
+    "web": BASE
+    | {"ops", "autograd", "nn", "optim", "data", "models", "train", "explain", "inspect"},
     "cli": None,  # the top: may import anything
 }
 

@@ -226,22 +226,29 @@ def conv_identities(module, x, do, dw, dx):
     ]
 
 
-def directional_check(what, loss, value, grad, seed=0):
+def directional_check(what, loss, value, grad, scale=1.0, seed=0, keep_ties=False):
     """Central differences of ``loss`` along a random unit direction v of ``value`` vs <grad, v>.
 
-    loss(array like value) -> float; a Check whose error is relative to max(|<grad, v>|, 1e-8).
+    loss(array like value) -> float. ``keep_ties``: v gives equal entries of value equal steps,
+    so that equal windows stay equal and a max-pool tie stays a tie (a random step would break
+    it, and the difference quotient would then follow the larger side, not the routed one).
+    Tolerance: 1e-6 relative, plus the rounding of a loss whose logits are about ``scale``
+    divided by the step.
     """
-    v = np.random.default_rng(seed).standard_normal(value.shape)
+    rng = np.random.default_rng(seed)
+    if keep_ties:
+        levels, where = np.unique(value, return_inverse=True)
+        v = rng.standard_normal(levels.size)[where].reshape(value.shape)
+    else:
+        v = rng.standard_normal(value.shape)
     v /= np.linalg.norm(v)
     eps = 1e-6 * max(1.0, float(np.abs(value).max()))
     numeric = (loss(value + eps * v) - loss(value - eps * v)) / (2 * eps)
     analytic = float(np.sum(grad * v))
-    err = abs(numeric - analytic) / max(abs(analytic), abs(numeric), 1e-8)
-    return Check(
-        f"{what}: finite differences along a random direction vs backward (relative)",
-        err,
-        FD_TOLERANCE,
-    )
+    rounding = 4 * np.finfo(np.float64).eps * max(1.0, scale) / eps
+    tolerance = FD_TOLERANCE * max(abs(analytic), abs(numeric)) + rounding
+    return Check(f"{what}: central differences along a random direction vs backward",
+                 abs(numeric - analytic), tolerance)  # fmt: skip
 
 
 def loss_of(chain, target):

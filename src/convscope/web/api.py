@@ -158,8 +158,8 @@ def shape(served, query, name):
 
 
 def forward(served, body):
-    if "picture" in body:
-        pixels, facts = rq.picture(body["picture"], served.input_shape)
+    if isinstance(body, rq.Upload):
+        pixels, facts = rq.picture(body, served.input_shape)
         answer = served.forward(pixels)
         answer["input"]["picture"] = facts
         return answer

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from ..errors import ConvscopeError
 from . import api, assets
 from .jsonify import dumps
-from .requests import MAX_BYTES, MAX_JSON_BYTES, NotAnImage, RequestError, TooLarge
+from .requests import MAX_BYTES, MAX_JSON_BYTES, NotAnImage, RequestError, TooLarge, Upload
 
 IMAGE_TYPES = ("image/", "application/octet-stream")
 
@@ -73,7 +73,7 @@ def create_app(served, allowed_hosts=("127.0.0.1", "localhost")):
 
 
 async def _body(request, images):
-    """The decoded body: a dict from JSON, or {"picture": bytes} for an image upload."""
+    """The decoded body: the value of the JSON, or an ``Upload`` (bytes) for a picture."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     is_image = images and kind.startswith(IMAGE_TYPES)
     if not is_image and kind != "application/json":
@@ -87,7 +87,7 @@ async def _body(request, images):
     limit = MAX_BYTES if is_image else MAX_JSON_BYTES
     data = await _read(request, limit)
     if is_image:
-        return {"picture": data}
+        return Upload(data)
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -20,6 +20,10 @@ MAX_SIDE = 4096  # pixels per side of an uploaded picture
 MAX_JSON_BYTES = 1024 * 1024
 
 
+class Upload(bytes):
+    """The body of a request that sent a picture (not JSON)."""
+
+
 class RequestError(ConvscopeError):
     """A request the server refuses: ``status`` 400 unless a subclass says otherwise."""
 

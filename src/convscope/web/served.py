@@ -61,7 +61,10 @@ class ServedModel:
         ]
         n_out = int(np.prod(self.shapes[-1]))
         self.classes = [str(c) for c in (facts.get("classes") or range(n_out))]
-        self._digits = None  # the held-out split, read on first use
+        self._digits = None  # the held-out split: read now, so that no request reads a file
+        if self.input_shape == MNIST_SHAPE:
+            test = load_digits()[1]
+            self._digits = (test.images, test.labels)
 
     # ---- the model -----------------------------------------------------------------------
     def describe(self):
@@ -129,9 +132,6 @@ class ServedModel:
                 f"the held-out digits are 1x28x28 pictures, but this model takes"
                 f" {'x'.join(map(str, self.input_shape))}; upload a picture instead"
             )
-        if self._digits is None:
-            test = load_digits()[1]
-            self._digits = (test.images, test.labels)
         return self._digits
 
     def digits(self):
@@ -207,6 +207,7 @@ class ServedModel:
         beside it: the ReLU mask, max-pool routes, dW and db of each conv, and the checks."""
         target = self.target(target)
         x, acts, g = self.gradients(pixels, target)
+        scale = float(np.abs(acts[-1]).max())  # the logits: what the loss is rounded against
         layers = []
         for k, (name, module) in enumerate(self.chain):
             grad_in = g["grad_out"][k - 1] if k else g["grad_in"]
@@ -226,13 +227,18 @@ class ServedModel:
                 loss = network.loss_of_param(self.chain, x, module.weight, target)
                 checks.append(
                     network.directional_check(
-                        f"dL/d{name}.weight", loss, module.weight.data, grads["weight"]
+                        f"dL/d{name}.weight", loss, module.weight.data, grads["weight"], scale
                     )
                 )
                 entry["checks"] = [_check(c) for c in checks]
             layers.append(entry)
         input_check = network.directional_check(
-            "dL/dx (the input)", network.loss_of(self.chain, target), x, g["grad_in"]
+            "dL/dx (the input)",
+            network.loss_of(self.chain, target),
+            x,
+            g["grad_in"],
+            scale,
+            keep_ties=True,
         )
         checks = [_check(c) for c in [*g["checks"], input_check]]
         every = checks + [c for e in layers for c in e.get("checks", [])]
