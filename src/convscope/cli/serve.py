@@ -61,13 +61,22 @@ def run(args):
             file=sys.stderr,
         )
         return 2
-    path = find_checkpoint(args.checkpoint)
-    if args.checkpoint is None:
-        print(f"checkpoint: {path}", file=sys.stderr)
-    served = ServedModel(*load_model(path), path)
-    if args.html:
-        return _export(args, served)
-    sock = server.bind(args.host, args.port)
+    sock = None if args.html else server.bind(args.host, args.port)  # a busy port fails first
+    try:
+        path = find_checkpoint(args.checkpoint)
+        if args.checkpoint is None:
+            print(f"checkpoint: {path}", file=sys.stderr)
+        served = ServedModel(*load_model(path), path)
+        return _export(args, served) if args.html else _serve(args, served, sock)
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def _serve(args, served, sock):
+    from ..web import server
+    from ..web.app import create_app
+
     port = sock.getsockname()[1]
     if not server.is_loopback(args.host):
         print(
@@ -75,8 +84,6 @@ def run(args):
             f" port {port} of this machine can use it and read the model",
             file=sys.stderr,
         )
-    from ..web.app import create_app
-
     served.warm_up()
     app = create_app(served, server.allowed_hosts(args.host, args.allow_host))
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
