@@ -24,21 +24,12 @@ pytest.importorskip("uvicorn", reason="pip install starlette uvicorn")
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
-def serve(*args, cwd=None):
-    """A `convscope serve` subprocess (its stdout and stderr are pipes)."""
+def serve(*args, stderr=subprocess.PIPE):
+    """A `convscope serve` subprocess; stdout is a pipe (the URL), stderr a pipe unless given
+    (a long-running server's log must go to a file: a full pipe would stop it)."""
     env = {**os.environ, "PYTHONPATH": SRC, "PYTHONUNBUFFERED": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "convscope.cli",
-        "serve",
-        "--checkpoint",
-        str(BUNDLED_LENET),
-        *args,
-    ]
-    return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
-    )
+    cmd = [sys.executable, "-m", "convscope.cli", "serve", "--checkpoint", str(BUNDLED_LENET)]
+    return subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
 
 
 def url_of(proc, timeout=120):
@@ -52,7 +43,7 @@ def url_of(proc, timeout=120):
         if proc.poll() is not None:
             break
     proc.kill()
-    raise AssertionError(f"no URL printed; stderr: {proc.stderr.read()}")
+    raise AssertionError(f"no URL printed; stderr: {proc.stderr.read() if proc.stderr else ''}")
 
 
 def stop(proc):

@@ -33,32 +33,36 @@ export async function call(path, body, { signal } = {}) {
 }
 
 /**
- * Latest-only requests: one in flight at a time; while it runs, newer calls wait and only the
- * newest waiting one is sent when it returns, the others are dropped unsent (a drawing never
- * queues stale pictures). Answers arrive in the order of the calls. run(make) -> Promise of
- * the answer, or of null when a newer call superseded this one before it was sent.
+ * Latest-only requests, at most one every ``interval`` ms: one in flight at a time; while it
+ * runs (or while the interval is not over), newer calls wait and only the newest waiting one
+ * is sent, the others are dropped unsent (a drawing never queues stale pictures). Answers
+ * arrive in the order of the calls. run(make) -> Promise of the answer, or of null when a
+ * newer call superseded this one before it was sent.
  */
 export class Latest {
-  constructor() {
+  constructor(interval = 0) {
+    this.interval = interval;
     this.busy = false;
     this.waiting = null;
-    this.sent = 0; // calls actually sent (for tests and the page's status line)
+    this.lastStart = -Infinity;
   }
 
   run(make) {
     return new Promise((resolve, reject) => {
       if (this.waiting) this.waiting.resolve(null); // superseded before it was sent
       this.waiting = { make, resolve, reject };
-      if (!this.busy) this.next();
+      this.next();
     });
   }
 
   async next() {
-    const job = this.waiting;
-    if (!job) return;
-    this.waiting = null;
+    if (this.busy || !this.waiting) return;
     this.busy = true;
-    this.sent += 1;
+    const wait = this.interval - (performance.now() - this.lastStart);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const job = this.waiting; // the newest, after the wait
+    this.waiting = null;
+    this.lastStart = performance.now();
     try {
       job.resolve(await job.make());
     } catch (err) {

@@ -11,7 +11,8 @@ import { Sandbox } from "convscope/sandbox.js";
 
 const state = { model: null, pixels: null, forward: null, label: null, target: 0 };
 const errorLine = document.getElementById("error");
-const latest = new Latest();
+const EVERY_MS = 100; // a drawing's prediction updates at most this often
+const latest = new Latest(EVERY_MS);
 
 function report(err) {
   if (err && err.name === "AbortError") return;
@@ -33,7 +34,7 @@ const forward = new ForwardSection(document.getElementById("forward"), {
 const backward = new BackwardSection(document.getElementById("backward"), { panel, state });
 const inside = new InsideSection(document.getElementById("inside"), { state });
 const input = new InputSection(document.getElementById("input"), {
-  onPicture: guard((blob, facts) => run(() => call("forward", blob), facts)),
+  onPicture: guard((picture, facts) => run(() => call("forward", typeof picture === "function" ? picture() : picture), facts)),
   onPixels: guard((pixels, facts) => run(() => call("forward", { pixels }), facts)),
 });
 const sandbox = new Sandbox(document.getElementById("sandbox"));

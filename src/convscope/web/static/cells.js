@@ -23,13 +23,13 @@ export class CellPanel {
     const heading = el("h3", { text: `${name}[${at.join(", ")}] = ${fmt(cellValue(forward.layers[k].output, at))}` });
     if (offline) {
       const formula = el("pre", { class: "formula", text: offlineFormula(model, forward, owner, name, at, where) });
-      this.root.replaceChildren(heading, formula, checks(snapshot.checks[owner.name] || []), inputs);
+      this.root.replaceChildren(heading, checks(snapshot.checks[owner.name] || []), formula, inputs);
       return;
     }
     this.root.replaceChildren(heading, el("p", { class: "note", text: "asking the engine…" }), inputs);
     const trace = await call("cell", { pixels, layer: name, at });
-    const [title, ...rest] = traceParts(trace);
-    this.root.replaceChildren(heading, title, ...rest.slice(0, -1), inputs, rest[rest.length - 1]);
+    const [title, formulas, terms, checked, text] = traceParts(trace);
+    this.root.replaceChildren(heading, title, checked, ...formulas, terms || "", inputs, text);
   }
 
   /** A gradient cell: kind "weight" | "input" | "pool" of layer ``name``. */
@@ -38,7 +38,8 @@ export class CellPanel {
     const heading = el("h3", { text: `${labels[kind]}[${at.join(", ")}]` });
     this.root.replaceChildren(heading, el("p", { class: "note", text: "asking the engine…" }));
     const trace = await call("grad-cell", { pixels, target, layer: name, kind, at });
-    this.root.replaceChildren(heading, ...traceParts(trace));
+    const [title, formulas, terms, checked, text] = traceParts(trace);
+    this.root.replaceChildren(heading, title, checked, ...formulas, terms || "", text);
   }
 
   show(parts) {
@@ -46,12 +47,13 @@ export class CellPanel {
   }
 }
 
-/** What the page shows of an engine trace: title, formulas, checks, and the explain text. */
+/** What the page shows of an engine trace: [title, [formulas], term table or null, checks,
+ * the text `convscope explain` prints]. */
 export function traceParts(trace) {
   const terms = trace.steps.find((s) => s.operands && s.operands.terms);
   return [
     el("p", { class: "title", text: trace.title }),
-    ...trace.steps.map((s) => el("pre", { class: "formula", text: s.formula })),
+    trace.steps.map((s) => el("pre", { class: "formula", text: s.formula })),
     terms ? termTable(terms) : null,
     checks(trace.checks),
     el("details", {}, el("summary", { text: "as `convscope explain` prints it" }), el("pre", { class: "explain", text: trace.text })),

@@ -4,8 +4,6 @@ import { call, offline } from "convscope/api.js";
 import { el, fmt } from "convscope/format.js";
 import { GridMap, legend } from "convscope/maps.js";
 
-const EVERY_MS = 100; // the prediction follows a drawing at most this often
-
 export class InputSection {
   /** onPicture(blob) / onPixels(pixels, facts): a new input for the model. */
   constructor(root, { onPicture, onPixels }) {
@@ -45,18 +43,8 @@ export class InputSection {
     const clear = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, this.canvas.width, this.canvas.height); };
     clear();
     let drawing = false;
-    let last = 0;
-    let timer = null;
-    const send = () => {
-      timer = null;
-      last = performance.now();
-      this.canvas.toBlob((blob) => this.onPicture(blob, { source: "drawing" }), "image/png");
-    };
-    const soon = () => {
-      const wait = EVERY_MS - (performance.now() - last);
-      if (wait <= 0) send();
-      else if (!timer) timer = setTimeout(send, wait);
-    };
+    // the picture is made when the request goes out (the newest drawing, at most every 100 ms)
+    const send = () => this.onPicture(() => pngOf(this.canvas), { source: "drawing" });
     const point = (e) => {
       const r = this.canvas.getBoundingClientRect();
       return [((e.clientX - r.left) / r.width) * this.canvas.width, ((e.clientY - r.top) / r.height) * this.canvas.height];
@@ -65,26 +53,26 @@ export class InputSection {
       drawing = true;
       this.canvas.setPointerCapture(e.pointerId);
       this.showPicture(this.canvas);
-      ctx.strokeStyle = "#fff";
+      ctx.strokeStyle = ctx.fillStyle = "#fff";
       ctx.lineWidth = this.canvas.width / 14;
       ctx.lineCap = ctx.lineJoin = "round";
+      const [x, y] = point(e);
       ctx.beginPath();
-      ctx.moveTo(...point(e));
-      ctx.lineTo(...point(e));
-      ctx.stroke();
-      soon();
+      ctx.arc(x, y, ctx.lineWidth / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.beginPath();
+      ctx.moveTo(x, y);
+      send();
     });
     this.canvas.addEventListener("pointermove", (e) => {
       if (!drawing) return;
       ctx.lineTo(...point(e));
       ctx.stroke();
-      soon();
+      send();
     });
     const end = () => {
-      if (!drawing) return;
+      if (drawing) send();
       drawing = false;
-      clearTimeout(timer);
-      send();
     };
     this.canvas.addEventListener("pointerup", end);
     this.canvas.addEventListener("pointercancel", end);
@@ -130,4 +118,12 @@ export class InputSection {
       el("p", { text: `${made}: grayscale, dark background, the digit fitted into 20×20 and centred by its mass in 28×28 (as convscope predict does); then x = (pixel / 255 − ${fmt(mean[0])}) / ${fmt(std[0])}.` }),
       el("div", { class: "maps" }, grids, norm), legend("gray"), table);
   }
+}
+
+/** The canvas as PNG bytes, now (toDataURL is synchronous, toBlob is not). */
+function pngOf(canvas) {
+  const data = atob(canvas.toDataURL("image/png").split(",")[1]);
+  const bytes = new Uint8Array(data.length);
+  for (let k = 0; k < data.length; k++) bytes[k] = data.charCodeAt(k);
+  return new Blob([bytes], { type: "image/png" });
 }
