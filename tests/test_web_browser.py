@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from test_web_cli import serve, stop, url_of
 
 pytestmark = pytest.mark.slow
@@ -153,7 +154,9 @@ def test_upload_a_png_and_the_page_shows_what_the_model_got(server, page, tmp_pa
     ready(page, server)
     with page.expect_response("**/api/forward"):
         page.get_by_label("Upload a picture").set_input_files(str(path))
-    r = httpx.post(server + "api/forward", content=path.read_bytes(), headers={"Content-Type": "image/png"})
+    r = httpx.post(
+        server + "api/forward", content=path.read_bytes(), headers={"Content-Type": "image/png"}
+    )
     a = r.json()
     np.testing.assert_array_equal(a["input"]["pixels"], load_image(path))  # as predict converts it
     expect(page.get_by_role("status")).to_have_text(re.compile(rf"^Prediction: {a['label']} "))
@@ -179,11 +182,18 @@ def test_click_a_conv_cell_and_see_its_sum_of_products_checked(server, page, lay
     heading = panel.locator("h3")
     expect(heading).to_have_text(re.compile(rf"^{layer}\[{at[0]}, {at[1]}, {at[2]}\] = "))
     same_as_shown(heading.text_content().split("= ")[1], value)
-    expect(panel.locator("pre.formula").first).to_contain_text(re.compile(rf"Z\[{at[1]},{at[2]}\] = \(Ap?\["))
+    expect(panel.locator("pre.formula").first).to_contain_text(
+        re.compile(rf"Z\[{at[1]},{at[2]}\] = \(Ap?\[")
+    )
     expect(panel.locator(".checks li.ok").first).to_contain_text("✓ ok")
     assert trace["ok"] and panel.locator(".checks li.bad").count() == 0
+    with page.expect_response("**/api/cell"):
+        panel.get_by_text("as `convscope explain` prints it").click()
+    expect(panel.locator("pre.explain")).to_contain_text("== conv: ")
     windows = panel.locator(".windows table caption")
-    assert windows.count() == (1 if layer == "conv1" else 6) * 2  # every input channel + its weights
+    assert (
+        windows.count() == (1 if layer == "conv1" else 6) * 2
+    )  # every input channel + its weights
 
 
 def test_the_keyboard_reaches_a_pool_cell_and_enter_explains_it(server, page):
@@ -218,7 +228,9 @@ def test_backward_for_a_target_then_one_sgd_step(server, page):
     with page.expect_response("**/api/grad-cell") as cell:
         dw.click(position={"x": 3, "y": 3})
     assert cell.value.json()["ok"]
-    expect(page.locator("#cell-panel pre.formula").first).to_contain_text("dW[2,0,0] = (X[2,0,0]*dO[0,0])")
+    expect(page.locator("#cell-panel pre.formula").first).to_contain_text(
+        "dW[2,0,0] = (X[2,0,0]*dO[0,0])"
+    )
     page.get_by_label("Learning rate").fill("0.05")
     with page.expect_response("**/api/step") as step:
         page.get_by_role("button", name="Take one SGD step").click()
@@ -247,7 +259,9 @@ def test_the_sandbox_fills_the_formula_in_and_labels_input_and_output(server, pa
     expect(stage.locator("figcaption").nth(1)).to_have_text(re.compile(r"^OUTPUT 13×13"))
     expect(page.locator("#shape-caption")).to_contain_text("is added into output rows")
     form.get_by_label("output padding").fill("2")
-    expect(page.locator("#shape-caption")).to_contain_text("invalid: output_padding=2 must be smaller")
+    expect(page.locator("#shape-caption")).to_contain_text(
+        "invalid: output_padding=2 must be smaller"
+    )
 
 
 def test_bad_input_shows_the_servers_sentence(server, page, tmp_path):
@@ -258,7 +272,9 @@ def test_bad_input_shows_the_servers_sentence(server, page, tmp_path):
     expect(page.get_by_role("alert")).to_contain_text("is not a picture Pillow can read")
 
 
-def test_the_export_button_and_the_exported_file_work_from_file_urls(server, page, browser, tmp_path):
+def test_the_export_button_and_the_exported_file_work_from_file_urls(
+    server, page, browser, tmp_path
+):
     ready(page, server)
     with page.expect_download() as download:
         page.get_by_role("button", name="Export this page as one HTML file").click()
@@ -286,5 +302,7 @@ def test_the_export_button_and_the_exported_file_work_from_file_urls(server, pag
 def test_the_page_marks_when_its_first_feature_maps_are_drawn(server, page):
     """The bench (bench/web.py) reads this mark to time the page; here only that it is made."""
     ready(page, server)
-    marks = page.evaluate("() => performance.getEntriesByName('maps-drawn').map((m) => m.startTime)")
+    marks = page.evaluate(
+        "() => performance.getEntriesByName('maps-drawn').map((m) => m.startTime)"
+    )
     assert len(marks) >= 1 and marks[0] > 0

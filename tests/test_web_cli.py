@@ -29,7 +29,9 @@ def serve(*args, stderr=subprocess.PIPE):
     (a long-running server's log must go to a file: a full pipe would stop it)."""
     env = {**os.environ, "PYTHONPATH": SRC, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "convscope.cli", "serve", "--checkpoint", str(BUNDLED_LENET)]
-    return subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+    return subprocess.Popen(
+        [*cmd, *args], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+    )
 
 
 def url_of(proc, timeout=120):

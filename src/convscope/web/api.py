@@ -11,71 +11,66 @@ from dataclasses import dataclass
 
 from . import requests as rq
 
+
+def _endpoint(route, body, answer):
+    method, path = route.split()
+    return {"method": method, "path": path, "body": body, "answer": answer}
+
+
 ENDPOINTS = [
-    (
-        "GET",
-        "/api/model",
+    _endpoint(
+        "GET /api/model",
         "",
-        "the model: layers in order with input/output shapes, parameter"
-        " counts, window tables of conv/pool layers, conv weights; classes; normalisation",
+        "the model: its layers in order with input and output shapes, parameter counts, the"
+        " window tables of conv and pool layers and the conv weights; classes; normalisation",
     ),
-    ("GET", "/api/digits", "", "the held-out test digits: count and labels"),
-    ("GET", "/api/digits/N", "", "held-out digit N: pixels (1, 28, 28) and label"),
-    (
-        "POST",
-        "/api/forward",
-        "{pixels} or picture bytes",
-        "every layer's output, logits,"
-        " probabilities, prediction; max/min-pool routes; the input pixels and normalised input",
+    _endpoint("GET /api/digits", "", "the held-out test digits: count and labels"),
+    _endpoint("GET /api/digits/N", "", "held-out digit N: pixels (1, 28, 28) and label"),
+    _endpoint(
+        "POST /api/forward",
+        "{pixels} or the bytes of a picture",
+        "every layer's output, logits, probabilities, prediction, max/min-pool routes; the"
+        " pixels the model got and the normalised input",
     ),
-    (
-        "POST",
-        "/api/cell",
-        "{pixels, layer, at: [c, i, j]}",
-        "one output cell of a conv or pool"
-        " layer (or an activation after a conv) as explain writes it, with the engine's checks",
+    _endpoint(
+        "POST /api/cell",
+        "{pixels, layer, at: [c, i, j], text?}",
+        "one output cell of a conv or pool layer (or of an activation after a conv) as explain"
+        " writes it, with the engine's checks; text: true adds what `convscope explain` prints",
     ),
-    (
-        "POST",
-        "/api/backward",
+    _endpoint(
+        "POST /api/backward",
         "{pixels, target}",
-        "dL/dlogits = p - y, dL/dO of every layer,"
-        " ReLU masks, max-pool routes, dW and db of each conv, identity and gradient checks",
+        "dL/dlogits = p - y, dL/dO of every layer, ReLU masks, max-pool routes, dW and db of"
+        " each conv, the identity and finite-difference checks",
     ),
-    (
-        "POST",
-        "/api/grad-cell",
-        "{pixels, target, layer, kind: weight|input|pool, at}",
-        "one"
-        " gradient cell term by term: dL/dW[f,c,u,v], dL/dX[c,r,q] (summed over filters), or where"
-        " a pool layer sends dY[c,i,j]",
+    _endpoint(
+        "POST /api/grad-cell",
+        "{pixels, target, layer, kind: weight|input|pool, at, text?}",
+        "one gradient cell term by term: dL/dW[f,c,u,v], dL/dX[c,r,q] (summed over filters),"
+        " or where a pool layer sends dY[c,i,j]",
     ),
-    (
-        "POST",
-        "/api/step",
+    _endpoint(
+        "POST /api/step",
         "{pixels, target, lr}",
         "one SGD step on a copy of the model: loss, probabilities and prediction before and after",
     ),
-    ("GET", "/api/filters", "", "the weights of every conv layer (inspect.filters)"),
-    (
-        "POST",
-        "/api/attributions",
+    _endpoint("GET /api/filters", "", "the weights of every conv layer (inspect.filters)"),
+    _endpoint(
+        "POST /api/attributions",
         "{pixels, target}",
-        "saliency |dL/dx| and Grad-CAM over the input for the target class",
+        "saliency |d logit / dx| and Grad-CAM over the input for the target class",
     ),
-    (
-        "GET",
-        "/api/shape",
+    _endpoint(
+        "GET /api/shape",
         "?size=H,W&kernel=K&stride=S&padding=P&dilation=D&transposed=0|1&output_padding=O",
-        "the output size with the formula filled in, or why the configuration"
-        " is invalid; the window tables of the slide",
+        "the output size with the formula filled in, or why the configuration is invalid; the"
+        " window tables of the slide",
     ),
-    (
-        "POST",
-        "/api/export",
+    _endpoint(
+        "POST /api/export",
         "{pixels}",
-        "one self-contained HTML file of this picture's forward"
-        " pass (opens from file:// with no server)",
+        "one self-contained HTML file of this picture's forward pass (opens from file://)",
     ),
 ]
 SANDBOX_MAX = 256  # sandbox sizes and hyper-parameters
@@ -90,7 +85,7 @@ class Download:
 
 def index(served, query, name):
     return {
-        "endpoints": [{"method": m, "path": p, "body": b, "answer": a} for m, p, b, a in ENDPOINTS],
+        "endpoints": ENDPOINTS,
         "limits": {
             "picture_bytes": rq.MAX_BYTES,
             "picture_side": rq.MAX_SIDE,
@@ -117,7 +112,7 @@ def filters(served, query, name):
 
 def shape(served, query, name):
     from ..explain.sandbox import sandbox
-    from .served import trace_dict
+    from .traces import trace_dict
 
     def ints(key, default, count=1, low=0):
         text = query.get(key, default)
@@ -170,7 +165,8 @@ forward.accepts_images = True
 
 
 def cell(served, body):
-    return served.cell(_pixels(served, body), _layer(body), rq.cell(rq.field(body, "at")))
+    at = rq.cell(rq.field(body, "at"))
+    return served.cell(_pixels(served, body), _layer(body), at, _text(body))
 
 
 def backward(served, body):
@@ -179,9 +175,8 @@ def backward(served, body):
 
 def grad_cell(served, body):
     at = rq.cell(rq.field(body, "at"))
-    return served.grad_cell(
-        _pixels(served, body), rq.field(body, "target"), _layer(body), rq.field(body, "kind"), at
-    )
+    target, kind = rq.field(body, "target"), rq.field(body, "kind")
+    return served.grad_cell(_pixels(served, body), target, _layer(body), kind, at, _text(body))
 
 
 def step(served, body):
@@ -201,6 +196,13 @@ def export(served, body):
 
 def _pixels(served, body):
     return rq.pixels(rq.field(body, "pixels"), served.input_shape)
+
+
+def _text(body):
+    text = rq.field(body, "text", False, False)
+    if not isinstance(text, bool):
+        raise rq.RequestError(f"text: expected true or false, got {text!r}")
+    return text
 
 
 def _layer(body):

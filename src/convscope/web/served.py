@@ -13,17 +13,15 @@ between requests. The model runs in float64 and in eval mode (BatchNorm uses its
 statistics, Dropout passes everything on).
 """
 
-import copy
-
 import numpy as np
 
-from ..autograd import no_grad
 from ..data import MNIST_SHAPE, Normalize, load_digits
-from ..explain import network, network_cells, render_text
+from ..explain import network, network_cells
 from ..nn import Conv2d
 from ..nn import functional as F
-from ..optim import SGD
+from .gradients import POOLS, Gradients
 from .requests import RequestError, integer
+from .traces import trace_dict
 
 POINTWISE = {
     "ReLU",
@@ -40,11 +38,10 @@ POINTWISE = {
     "Dropout2d",
     "Identity",
 }
-POOLS = set(network_cells.POOL_MODES)
 MNIST_NORMALIZE = {"mean": [0.1307], "std": [0.3081]}
 
 
-class ServedModel:
+class ServedModel(Gradients):
     """A trained model, its checkpoint facts and the chain of its layers, ready to answer."""
 
     def __init__(self, model, facts, checkpoint):
@@ -168,9 +165,9 @@ class ServedModel:
             "label": self.classes[best],
         }
 
-    def cell(self, pixels, name, at):
+    def cell(self, pixels, name, at, text=False):
         """The trace of one output cell of ``name`` (a conv, a pool, or a pointwise layer after
-        a conv), with the network's own value checked."""
+        a conv), with the network's own value checked; ``text``: also the explain text."""
         owner = self.explains(name)
         k = self.index(name)
         if owner is None:
@@ -183,99 +180,15 @@ class ServedModel:
         module = self.chain[j][1]
         if type(module).__name__ in POOLS:
             return trace_dict(
-                network_cells.pool_cell(owner, module, acts[j][0], acts[j + 1][0], at)
+                network_cells.pool_cell(owner, module, acts[j][0], acts[j + 1][0], at), text
             )
         after = [(n, m, acts[i + 1][0]) for i, (n, m) in enumerate(self.chain) if j < i <= k]
         return trace_dict(
-            network_cells.conv_cell(owner, module, acts[j][0], acts[j + 1][0], at, after)
+            network_cells.conv_cell(owner, module, acts[j][0], acts[j + 1][0], at, after), text
         )
 
     def _explained(self):
         return [n for n in self.names if self.explains(n) == n]
-
-    # ---- backward ------------------------------------------------------------------------
-    def target(self, value):
-        return integer(value, "target", 0, len(self.classes) - 1)
-
-    def gradients(self, pixels, target):
-        x = self.input(pixels)
-        acts = network.forward(self.chain, x)
-        return x, acts, network.backward(self.chain, acts, target)
-
-    def backward(self, pixels, target):
-        """dL/dlogits = p - y, then every layer's dL/dO (last to first) with what the page shows
-        beside it: the ReLU mask, max-pool routes, dW and db of each conv, and the checks."""
-        target = self.target(target)
-        x, acts, g = self.gradients(pixels, target)
-        scale = float(np.abs(acts[-1]).max())  # the logits: what the loss is rounded against
-        layers = []
-        for k, (name, module) in enumerate(self.chain):
-            grad_in = g["grad_out"][k - 1] if k else g["grad_in"]
-            entry = {"name": name, "grad_output": g["grad_out"][k][0], "grad_input": grad_in[0]}
-            kind = type(module).__name__
-            if kind == "ReLU":
-                entry["mask"] = (acts[k][0] > 0).astype(np.int8)
-            if kind in ("MaxPool2d", "MinPool2d") and not module.ceil_mode:
-                entry["routes"] = network.pool_routes(module, acts[k])
-            if isinstance(module, Conv2d):
-                grads = g["params"][name]
-                entry["weight_grad"] = grads["weight"]
-                entry["bias_grad"] = grads.get("bias")
-                checks = network.conv_identities(
-                    module, acts[k], g["grad_out"][k], grads["weight"], grad_in
-                )
-                loss = network.loss_of_param(self.chain, x, module.weight, target)
-                checks.append(
-                    network.directional_check(
-                        f"dL/d{name}.weight", loss, module.weight.data, grads["weight"], scale
-                    )
-                )
-                entry["checks"] = [_check(c) for c in checks]
-            layers.append(entry)
-        input_check = network.directional_check(
-            "dL/dx (the input)",
-            network.loss_of(self.chain, target),
-            x,
-            g["grad_in"],
-            scale,
-            keep_ties=True,
-        )
-        checks = [_check(c) for c in [*g["checks"], input_check]]
-        every = checks + [c for e in layers for c in e.get("checks", [])]
-        return {
-            "target": target,
-            "loss": g["loss"],
-            "probabilities": g["probabilities"],
-            "dlogits": g["dlogits"],
-            "layers": layers,
-            "grad_input": g["grad_in"][0],
-            "checks": checks,
-            "ok": all(c["ok"] for c in every),
-        }
-
-    def grad_cell(self, pixels, target, name, kind, at):
-        """One gradient cell as a trace: kind "weight" (dL/dW[f,c,u,v] of a conv), "input"
-        (dL/dX[c,r,q] of a conv's input) or "pool" (where a pool layer sends dY[c,i,j])."""
-        target = self.target(target)
-        k = self.index(name)
-        module = self.chain[k][1]
-        needs = {"weight": "Conv2d", "input": "Conv2d", "pool": "pooling"}
-        if kind not in needs:
-            raise RequestError(f"kind: expected 'weight', 'input' or 'pool', got {kind!r}")
-        found = type(module).__name__
-        if needs[kind] != ("pooling" if found in POOLS else found):
-            raise RequestError(f"kind {kind!r} needs a {needs[kind]} layer, but {name} is {found}")
-        _, acts, g = self.gradients(pixels, target)
-        x, do = acts[k][0], g["grad_out"][k][0]
-        if kind == "pool":
-            trace = network_cells.pool_cell(name, module, x, acts[k + 1][0], at, grad=do)
-        elif kind == "weight":
-            dw = g["params"][name]["weight"]
-            trace = network_cells.weight_grad_cell(name, module, x, do, dw, at)
-        else:
-            dx = (g["grad_out"][k - 1] if k else g["grad_in"])[0]
-            trace = network_cells.input_grad_cell(name, module, x, do, dx, at)
-        return trace_dict(trace)
 
     # ---- inside the model (convscope.inspect) ----------------------------------------------
     def filters(self):
@@ -306,64 +219,3 @@ class ServedModel:
             f" Grad-CAM = sum over the channels c of {cam.layer} of mean(d logit / dA[c]) * A[c],"
             " upsampled (nearest) to the input",
         }
-
-    def step(self, pixels, target, lr):
-        """One SGD step on a copy of the model for this picture and target: loss, probabilities
-        and prediction before and after (the served model is not changed)."""
-        target = self.target(target)
-        x = self.input(pixels)
-        model = copy.deepcopy(self.model)
-        before = self._scores(model, x, target)
-        opt = SGD(model.parameters(), lr=lr)
-        opt.zero_grad()
-        F.cross_entropy(model(x), np.array([target])).backward()
-        opt.step()
-        after = self._scores(model, x, target)
-        return {"target": target, "lr": lr, "before": before, "after": after}
-
-    def _scores(self, model, x, target):
-        with no_grad():
-            logits = model(x)
-            loss = F.cross_entropy(logits, np.array([target])).data
-        p = F.softmax(logits.data, dim=1).data[0]
-        best = int(np.argmax(p))
-        return {
-            "loss": float(loss),
-            "probabilities": p,
-            "prediction": best,
-            "label": self.classes[best],
-        }
-
-
-def _check(c):
-    return {
-        "what": c.what,
-        "max_abs_error": c.max_abs_error,
-        "tolerance": c.tolerance,
-        "ok": c.ok,
-        "line": c.line(),
-    }
-
-
-def trace_dict(trace):
-    """What the page shows of a Trace: title, notes, steps (formula and operands), checks, and
-    the text ``convscope explain`` would print."""
-    return {
-        "topic": trace.topic,
-        "title": trace.title,
-        "notes": trace.notes,
-        "steps": [
-            {
-                "label": s.label,
-                "formula": s.formula,
-                "result": s.result,
-                "operands": s.operands,
-                "cell": s.cell,
-                "section": s.section,
-            }
-            for s in trace.steps
-        ],
-        "checks": [_check(c) for c in trace.checks],
-        "ok": trace.ok,
-        "text": render_text(trace),
-    }

@@ -28,7 +28,7 @@ export class CellPanel {
     }
     this.root.replaceChildren(heading, el("p", { class: "note", text: "asking the engine…" }), inputs);
     const trace = await call("cell", { pixels, layer: name, at });
-    const [title, formulas, terms, checked, text] = traceParts(trace);
+    const [title, formulas, terms, checked, text] = traceParts(trace, () => call("cell", { pixels, layer: name, at, text: true }));
     this.root.replaceChildren(heading, title, checked, ...formulas, terms || "", inputs, text);
   }
 
@@ -37,8 +37,9 @@ export class CellPanel {
     const labels = { weight: `dL/d${name}.weight`, input: `dL/d(${name} input)`, pool: `dL/d${name}` };
     const heading = el("h3", { text: `${labels[kind]}[${at.join(", ")}]` });
     this.root.replaceChildren(heading, el("p", { class: "note", text: "asking the engine…" }));
-    const trace = await call("grad-cell", { pixels, target, layer: name, kind, at });
-    const [title, formulas, terms, checked, text] = traceParts(trace);
+    const body = { pixels, target, layer: name, kind, at };
+    const trace = await call("grad-cell", body);
+    const [title, formulas, terms, checked, text] = traceParts(trace, () => call("grad-cell", { ...body, text: true }));
     this.root.replaceChildren(heading, title, checked, ...formulas, terms || "", text);
   }
 
@@ -48,15 +49,23 @@ export class CellPanel {
 }
 
 /** What the page shows of an engine trace: [title, [formulas], term table or null, checks,
- * the text `convscope explain` prints]. */
-export function traceParts(trace) {
+ * the text `convscope explain` prints, asked for with ``withText()`` when it is opened]. */
+export function traceParts(trace, withText) {
   const terms = trace.steps.find((s) => s.operands && s.operands.terms);
+  const text = el("pre", { class: "explain", text: "asking the engine…" });
+  const details = el("details", {}, el("summary", { text: "as `convscope explain` prints it" }), text);
+  details.addEventListener("toggle", async () => {
+    if (details.open && !details.dataset.filled) {
+      details.dataset.filled = "1";
+      text.textContent = (await withText()).text;
+    }
+  });
   return [
     el("p", { class: "title", text: trace.title }),
     trace.steps.map((s) => el("pre", { class: "formula", text: s.formula })),
     terms ? termTable(terms) : null,
     checks(trace.checks),
-    el("details", {}, el("summary", { text: "as `convscope explain` prints it" }), el("pre", { class: "explain", text: trace.text })),
+    details,
   ];
 }
 
