@@ -36,7 +36,7 @@ class Gradients:
         layers = []
         for k, (name, module) in enumerate(self.chain):
             grad_in = g["grad_out"][k - 1] if k else g["grad_in"]
-            entry = {"name": name, "grad_output": g["grad_out"][k][0], "grad_input": grad_in[0]}
+            entry = {"name": name, "grad_output": g["grad_out"][k][0]}  # its input's: k - 1
             kind = type(module).__name__
             if kind == "ReLU":
                 entry["mask"] = (acts[k][0] > 0).astype(np.int8)

@@ -62,9 +62,10 @@ export class Latest {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const job = this.waiting; // the newest, after the wait
     this.waiting = null;
-    this.lastStart = performance.now();
     try {
-      job.resolve(await job.make());
+      const answer = job.make(); // its synchronous part (e.g. encoding a drawing) runs first,
+      this.lastStart = performance.now(); // so the interval is counted from the request itself
+      job.resolve(await answer);
     } catch (err) {
       job.reject(err);
     } finally {

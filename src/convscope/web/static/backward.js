@@ -51,10 +51,16 @@ export class BackwardSection {
     this.out.replaceChildren(...blocks);
   }
 
+  /** dL/d(input of layer k): the previous layer's output gradient, or dL/dx for the first. */
+  gradInput(k) {
+    return k ? this.answer.layers[k - 1].grad_output : this.answer.grad_input;
+  }
+
   layer(k) {
     const model = this.state.model;
     const layer = model.layers[k];
     const g = this.answer.layers[k];
+    const gradInput = this.gradInput(k);
     const name = `dL/d${layer.name}`;
     const pool = layer.type.endsWith("Pool2d");
     const maps = channelMaps(g.grad_output, {
@@ -67,20 +73,20 @@ export class BackwardSection {
       extra.push(el("p", { text: `ReLU mask [${layer.name} input > 0]: 1 lets the gradient through, 0 blocks it; dL/d(input) = dL/dO × mask` }),
         el("div", { class: "maps" }, channelMaps(g.mask, { name: `mask ${layer.name}`, scale: 1 }).map((m) => m.element)));
     }
-    if (g.routes) extra.push(...this.routes(layer, g));
-    if (layer.type === "Conv2d") extra.push(...this.conv(layer, g));
+    if (g.routes) extra.push(...this.routes(layer, g, gradInput));
+    if (layer.type === "Conv2d") extra.push(...this.conv(layer, g, gradInput));
     return this.block(layer.name, `${name} · ${dims(layer.output_shape)} (${layer.type})`, maps, maxAbs(g.grad_output), extra);
   }
 
-  routes(layer, g) {
+  routes(layer, g, gradInput) {
     const w = layer.input_shape[2];
-    const maps = channelMaps(g.grad_input, { name: `dL/d(${layer.name} input)` });
+    const maps = channelMaps(gradInput, { name: `dL/d(${layer.name} input)` });
     maps.forEach((m, c) => m.mark(g.routes[c].flat().map((f) => [Math.floor(f / w), f % w]), "route"));
     return [el("p", { text: `where ${layer.name} routes each gradient: to the window's maximum (outlined green), every other cell gets 0 — click a cell of ${"dL/d" + layer.name} to follow one` }),
       el("div", { class: "maps" }, maps.map((m) => m.element))];
   }
 
-  conv(layer, g) {
+  conv(layer, g, gradInput) {
     const [f0] = [this.filters[layer.name] || 0];
     const pick = el("select", { "aria-label": `Filter of ${layer.name}` },
       g.weight_grad.map((_, f) => el("option", { value: f, text: `filter ${f}`, selected: f === f0 })));
@@ -96,13 +102,13 @@ export class BackwardSection {
     };
     pick.addEventListener("change", () => show(Number(pick.value)));
     show(f0);
-    const dx = channelMaps(g.grad_input, { name: `dL/d(${layer.name} input)`,
+    const dx = channelMaps(gradInput, { name: `dL/d(${layer.name} input)`,
       onActivate: (at) => this.panel.explainGradient({ ...this.request(), name: layer.name, kind: "input", at }) });
     return [
       el("p", { class: "formula-line", text: `dL/dW[f] = X ⋆ dL/dO[f] (the layer input cross-correlated with filter f's output gradient), for` }),
       el("label", {}, "filter ", pick), holder,
       el("p", { class: "formula-line", text: "dL/dX = Σ over filters f of the full cross-correlation of dilate(dL/dO[f], stride) with rot180(W[f]) — click a cell for its terms" }),
-      el("div", { class: "maps" }, dx.map((m) => m.element)), legend(maxAbs(g.grad_input)),
+      el("div", { class: "maps" }, dx.map((m) => m.element)), legend(maxAbs(gradInput)),
       el("ul", { class: "checks" }, (g.checks || []).map(checkLine)),
     ];
   }
