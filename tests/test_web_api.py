@@ -102,7 +102,13 @@ def test_a_cell_trace_is_the_networks_value_with_its_checks(client, digit, layer
     value = np.asarray(f["layers"][names.index(layer)]["output"])[tuple(at)]
     t = _post(client, "cell", {"pixels": pixels.tolist(), "layer": layer, "at": at})
     assert t["ok"] and all(c["ok"] for c in t["checks"])
-    assert t["steps"][-1]["result"] == pytest.approx(value, abs=1e-12)
+    labels = [s["label"] for s in t["steps"]]
+    if layer.startswith("pool"):
+        assert labels == [f"Y[{','.join(map(str, at))}]"]
+    else:  # a conv cell: its sum of products Z, then the ReLU after it, whichever was clicked
+        assert labels == [f"Z[{at[1]},{at[2]}]", f"relu{layer[-1]}[{','.join(map(str, at))}]"]
+    shown = t["steps"][0 if layer.startswith("conv") else -1]["result"]
+    assert shown == pytest.approx(value, abs=1e-12)
     assert "text" not in t
     full = _post(
         client, "cell", {"pixels": pixels.tolist(), "layer": layer, "at": at, "text": True}

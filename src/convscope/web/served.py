@@ -167,7 +167,8 @@ class ServedModel(Gradients):
 
     def cell(self, pixels, name, at, text=False):
         """The trace of one output cell of ``name`` (a conv, a pool, or a pointwise layer after
-        a conv), with the network's own value checked; ``text``: also the explain text."""
+        a conv): for a conv, its sum of products and then the activations after it; the
+        network's own values checked; ``text``: also what ``convscope explain`` prints."""
         owner = self.explains(name)
         k = self.index(name)
         if owner is None:
@@ -182,7 +183,12 @@ class ServedModel(Gradients):
             return trace_dict(
                 network_cells.pool_cell(owner, module, acts[j][0], acts[j + 1][0], at), text
             )
-        after = [(n, m, acts[i + 1][0]) for i, (n, m) in enumerate(self.chain) if j < i <= k]
+        after = []  # the activations that follow the conv, whichever of them was clicked
+        for i in range(j + 1, len(self.chain)):
+            n, m = self.chain[i]
+            if type(m).__name__ not in POINTWISE or len(acts[i + 1].shape) != 4:
+                break
+            after.append((n, m, acts[i + 1][0]))
         return trace_dict(
             network_cells.conv_cell(owner, module, acts[j][0], acts[j + 1][0], at, after), text
         )
