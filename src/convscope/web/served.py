@@ -73,8 +73,25 @@ class ServedModel(Gradients):
             "classes": self.classes,
             "normalize": {"mean": self.normalize.mean, "std": self.normalize.std},
             "parameters": int(sum(p.data.size for p in self.model.parameters())),
+            "preprocess": self._preprocess(),
             "layers": layers,
         }
+
+    def _preprocess(self):
+        """How a picture becomes the model's input, in words (``requests.picture`` does it)."""
+        c, h, w = self.input_shape
+        if self.input_shape == MNIST_SHAPE:
+            made = (
+                "grayscale, dark background, the digit fitted into 20x20 and centred by its mass"
+                " in 28x28 (as MNIST was made)"
+            )
+        else:
+            made = f"{'grayscale' if c == 1 else 'RGB'}, resized to {h}x{w} (bilinear)"
+        mean, std = self.normalize.mean, self.normalize.std
+        return (
+            f"{made}, as convscope predict converts a picture; then x = (pixel / 255 - mean) / std"
+            f" with mean {mean} and std {std}"
+        )
 
     def _layer(self, k, name, module):
         kind = type(module).__name__

@@ -64,5 +64,5 @@ export function dims(shape) {
 /** A check as a line with a word, never a colour alone: "ok" / "MISMATCH". */
 export function checkLine(check) {
   return el("li", { class: check.ok ? "ok" : "bad" }, el("span", { class: "verdict", text: check.ok ? "✓ ok" : "✗ MISMATCH" }),
-    " ", check.what, `: max |difference| = ${Number(check.max_abs_error).toPrecision(3)}`);
+    " ", check.what, `: max |difference| = ${check.max_abs_error ? Number(check.max_abs_error).toPrecision(3) : 0}`);
 }

@@ -1,7 +1,7 @@
 // Section 1: where the picture comes from (a drawing, an upload, a held-out digit) and what the
 // model really gets: the picture, the grid it was converted to, and the normalised input.
 import { call, offline } from "convscope/api.js";
-import { el, fmt } from "convscope/format.js";
+import { el } from "convscope/format.js";
 import { GridMap, legend } from "convscope/maps.js";
 
 export class InputSection {
@@ -105,9 +105,8 @@ export class InputSection {
   /** The grid the picture became and the normalised input, from a forward answer. */
   showModelInput(answer, model) {
     const { pixels, normalized, picture } = answer.input;
-    const { mean, std } = model.normalize;
     const shape = pixels.length > 1 ? `${pixels.length}×` : "";
-    const made = picture ? `a ${picture.width}×${picture.height} ${picture.format || ""} picture, converted` : "the picture";
+    const made = picture ? `A ${picture.width}×${picture.height} ${picture.format || ""} picture` : "The picture";
     const grids = pixels.map((plane, c) => new GridMap({ values: plane, name: pixels.length > 1 ? `pixels[${c}]` : "pixels",
       scale: "gray", title: `${shape}${plane.length}×${plane[0].length} grid` }).element);
     const norm = normalized.map((plane, c) => new GridMap({ values: plane, name: normalized.length > 1 ? `x[${c}]` : "x",
@@ -115,7 +114,7 @@ export class InputSection {
     const table = el("details", {}, el("summary", { text: "Show the numbers of the grid" }),
       el("pre", { class: "matrix", text: pixels[0].map((row) => row.map((v) => String(v).padStart(3)).join(" ")).join("\n") }));
     this.grids.replaceChildren(
-      el("p", { text: `${made}: grayscale, dark background, the digit fitted into 20×20 and centred by its mass in 28×28 (as convscope predict does); then x = (pixel / 255 − ${fmt(mean[0])}) / ${fmt(std[0])}.` }),
+      el("p", { text: `${made}, converted: ${model.preprocess}.` }),
       el("div", { class: "maps" }, grids, norm), legend("gray"), table);
   }
 }
