@@ -87,7 +87,7 @@ export class BackwardSection {
   }
 
   conv(layer, g, gradInput) {
-    const [f0] = [this.filters[layer.name] || 0];
+    const f0 = this.filters[layer.name] || 0; // the filter chosen before, kept across updates
     const pick = el("select", { "aria-label": `Filter of ${layer.name}` },
       g.weight_grad.map((_, f) => el("option", { value: f, text: `filter ${f}`, selected: f === f0 })));
     const holder = el("div");

@@ -52,7 +52,7 @@ export class ForwardSection {
 
   /** Outline the window of cell ``at`` of ``name`` on its layer's input, in every channel it reads. */
   highlight(name, at) {
-    for (const maps of Object.values(this.maps)) for (const m of maps) { m.mark([], "window"); m.mark([], "chosen"); m.mark([], "route"); }
+    for (const maps of Object.values(this.maps)) for (const m of maps) m.clear();
     const model = this.model;
     const k = model.layers.findIndex((l) => l.name === name);
     const owner = model.layers.findIndex((l) => l.name === model.layers[k].explained_by);

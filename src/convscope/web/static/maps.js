@@ -76,6 +76,13 @@ export class GridMap {
     }
   }
 
+  /** Remove every outline (a no-op when there is none). */
+  clear() {
+    if (!this.marks.length) return;
+    this.marks = [];
+    this.draw();
+  }
+
   /** Outline cells [[i, j], ...] in a style: "window", "route" or "chosen"; [] clears it. */
   mark(cells, style = "window") {
     this.marks = this.marks.filter((m) => m.style !== style);

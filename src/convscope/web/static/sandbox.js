@@ -47,10 +47,10 @@ export class Sandbox {
     this.answer = answer;
     this.formula.textContent = answer.steps.map((s) => s.formula).join("\n\n");
     if (!answer.output) return this.stop(`invalid: ${answer.invalid}`);
-    const t = answer.windows;
-    const big = Math.max(t.rows_full.length && t.rows_full[0].length, answer.output[0], answer.output[1]) > MAX_SIDE;
-    if (big) return this.stop("too large to animate; the formula above holds");
-    this.frames = t.rows[0].length * t.cols[0].length;
+    const pad = 2 * answer.padding;
+    const big = Math.max(...answer.size, ...answer.output) + pad > MAX_SIDE;
+    if (big) return this.stop(`too large to animate (more than ${MAX_SIDE} cells a side); the formula above holds`);
+    this.frames = answer.windows.rows[0].length * answer.windows.cols[0].length;
     this.show(0);
     if (!this.timer && !matchMedia("(prefers-reduced-motion: reduce)").matches) this.toggle();
   }
