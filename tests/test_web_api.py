@@ -339,3 +339,39 @@ def test_requests_open_no_file_and_write_nothing(client, digit, monkeypatch):
     monkeypatch.setattr(tempfile, "SpooledTemporaryFile", lambda *a, **k: opened.append("spool"))
     every_kind()
     assert opened == []
+
+
+def test_a_vgg_with_batch_norm_and_rgb_input_is_served_too():
+    from convscope.models import vgg
+
+    model = vgg(in_channels=3, size=32).double().eval()
+    rng = np.random.default_rng(0)
+    for bn in (m for m in model.modules() if type(m).__name__ == "BatchNorm2d"):
+        bn.running_mean = rng.standard_normal(bn.num_features) * 0.1
+        bn.running_var = rng.random(bn.num_features) + 0.5
+    served = ServedModel(
+        model, {"model": "vgg", "normalize": {"mean": [0.5] * 3, "std": [0.25] * 3}}, "vgg"
+    )
+    client = TestClient(create_app(served, ["testserver"]))
+    m = client.get("/api/model").json()
+    assert m["input_shape"] == [3, 32, 32] and "RGB, resized to 32x32" in m["preprocess"]
+    assert [l["explained_by"] for l in m["layers"][:4]] == ["features.0"] * 3 + ["features.3"]
+    r = client.post("/api/forward", content=_png(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)),
+                    headers={"Content-Type": "image/png"})  # fmt: skip
+    assert r.status_code == 200 and np.shape(r.json()["input"]["pixels"]) == (3, 32, 32)
+    pixels = r.json()["input"]["pixels"]
+    t = _post(client, "cell", {"pixels": pixels, "layer": "features.2", "at": [4, 7, 9]})
+    assert t["ok"] and [s["label"] for s in t["steps"]][1:] == [
+        "features.1[4,7,9]",
+        "features.2[4,7,9]",
+    ]
+    b = _post(client, "backward", {"pixels": pixels, "target": 5})
+    assert b["ok"], [c["line"] for l in b["layers"] for c in l.get("checks", []) if not c["ok"]]
+    g = _post(client, "grad-cell", {"pixels": pixels, "target": 5, "layer": "features.3", "kind": "input",
+                                    "at": [2, 10, 11]})  # fmt: skip
+    assert g["ok"]
+    r = client.get("/api/digits")
+    assert (
+        r.status_code == 400
+        and "this model takes 3x32x32; upload a picture instead" in r.json()["error"]
+    )
