@@ -18,6 +18,7 @@ ALLOWED = {
     "models": BASE | {"ops", "autograd", "nn"},
     "train": BASE | {"ops", "autograd", "nn", "optim", "data", "models"},
     "explain": BASE | {"kernels", "ops", "autograd", "nn"},
+    "inspect": BASE | {"kernels", "ops", "autograd", "nn", "models", "data"},
     "web": BASE
     | {"ops", "autograd", "nn", "optim", "data", "models", "train", "explain", "inspect"},
     "cli": None,  # the top: may import anything
