@@ -205,6 +205,24 @@ def test_the_shape_sandbox_fills_the_formula_in_or_says_why_not(client):
     )
 
 
+def test_filters_saliency_and_grad_cam_are_convscope_inspects(client, digit, served):
+    import convscope.inspect as ci
+
+    f = client.get("/api/filters").json()
+    assert [layer["name"] for layer in f["layers"]] == ["conv1", "conv2"]
+    np.testing.assert_array_equal(
+        f["layers"][1]["weight"], served.model.conv2.weight.data
+    )  # a copy
+    a = _post(client, "attributions", {"pixels": digit[0].tolist(), "target": 4})
+    x = model_input(digit[0])[0]
+    np.testing.assert_allclose(a["saliency"], ci.saliency(served.model, x, 4), **TOL)
+    cam = ci.grad_cam(served.model, x, 4)
+    assert a["grad_cam"]["layer"] == "conv2" == cam.layer
+    np.testing.assert_allclose(a["grad_cam"]["map"], cam.upsampled[0], **TOL)
+    np.testing.assert_allclose(a["grad_cam"]["cam"], cam.cam[0], **TOL)
+    assert "saliency = |d logit[4] / dx|" in a["note"]
+
+
 def test_held_out_digits_and_the_api_index(client, digit):
     d = client.get("/api/digits").json()
     assert d["count"] == 2000 and d["labels"][7] == digit[1]

@@ -264,6 +264,23 @@ def test_the_sandbox_fills_the_formula_in_and_labels_input_and_output(server, pa
     )
 
 
+def test_inside_the_model_filters_saliency_and_grad_cam(server, page):
+    ready(page, server)
+    inside = page.locator("#inside")
+    expect(inside.get_by_label(re.compile(r"^conv2 W\[15, 5\]:"))).to_be_visible()
+    weight = httpx.get(server + "api/filters", timeout=30).json()["layers"][0]["weight"][2][0]
+    first = inside.get_by_label(re.compile(r"^conv1 W\[2, 0\]:"))
+    first.focus()
+    readout = first.locator("xpath=ancestor::article").locator(".readout")
+    expect(readout).to_have_text(re.compile(r"^conv1\.weight\[2, 0, 0, 0\] = "))
+    same_as_shown(readout.text_content().split("= ")[1], weight[0][0])
+    with page.expect_response("**/api/attributions"):
+        page.get_by_label("Target label").select_option("5")
+    expect(inside.get_by_label(re.compile(r"^saliency \|d logit\[5\] / dx\|:"))).to_be_visible()
+    expect(inside.get_by_label(re.compile(r"^Grad-CAM \(conv2\) for 5:"))).to_be_visible()
+    inside.scroll_into_view_if_needed()
+
+
 def test_bad_input_shows_the_servers_sentence(server, page, tmp_path):
     ready(page, server)
     bad = tmp_path / "notes.png"

@@ -33,6 +33,8 @@ const forward = new ForwardSection(document.getElementById("forward"), {
 });
 const backward = new BackwardSection(document.getElementById("backward"), { panel, state });
 const inside = new InsideSection(document.getElementById("inside"), { state });
+// the backward section sets state.target first (its listener was added first)
+document.getElementById("target").addEventListener("change", () => inside.update());
 const input = new InputSection(document.getElementById("input"), {
   onPicture: guard((picture, facts) => run(() => call("forward", typeof picture === "function" ? picture() : picture), facts)),
   onPixels: guard((pixels, facts) => run(() => call("forward", { pixels }), facts)),

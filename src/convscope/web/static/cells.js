@@ -9,10 +9,19 @@ import { checkLine, el, fmt, numberTable } from "convscope/format.js";
 export class CellPanel {
   constructor(root) {
     this.root = root;
+    this.shown = 0; // bumped by every new explanation and every clear(): late answers are dropped
   }
 
   clear(text) {
+    this.shown += 1;
     this.root.replaceChildren(el("p", { class: "note", text }));
+  }
+
+  /** Ask the engine; null when the panel moved on (a newer cell or a new picture) meanwhile. */
+  async ask(path, body) {
+    const mine = ++this.shown;
+    const answer = await call(path, body);
+    return mine === this.shown ? answer : null;
   }
 
   /** A forward cell of ``name`` at [c, i, j] (a vector layer has no cells to explain). */
@@ -27,7 +36,8 @@ export class CellPanel {
       return;
     }
     this.root.replaceChildren(heading, el("p", { class: "note", text: "asking the engine…" }), inputs);
-    const trace = await call("cell", { pixels, layer: name, at });
+    const trace = await this.ask("cell", { pixels, layer: name, at });
+    if (!trace) return;
     const [title, formulas, terms, checked, text] = traceParts(trace, () => call("cell", { pixels, layer: name, at, text: true }));
     this.root.replaceChildren(heading, title, checked, ...formulas, terms || "", inputs, text);
   }
@@ -38,7 +48,8 @@ export class CellPanel {
     const heading = el("h3", { text: `${labels[kind]}[${at.join(", ")}]` });
     this.root.replaceChildren(heading, el("p", { class: "note", text: "asking the engine…" }));
     const body = { pixels, target, layer: name, kind, at };
-    const trace = await call("grad-cell", body);
+    const trace = await this.ask("grad-cell", body);
+    if (!trace) return;
     const [title, formulas, terms, checked, text] = traceParts(trace, () => call("grad-cell", { ...body, text: true }));
     this.root.replaceChildren(heading, title, checked, ...formulas, terms || "", text);
   }

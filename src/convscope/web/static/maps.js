@@ -12,7 +12,8 @@ export class GridMap {
    * scale: |value| shown at full colour (diverging) or "gray" for pixels 0..255;
    * onActivate(i, j): called on click / Enter (the map is then keyboard-operable).
    */
-  constructor({ values, name, title, scale, onActivate, size = TARGET_PX, index }) {
+  constructor({ values, name, title, scale, onActivate, size = TARGET_PX, index, readout, under }) {
+    this.under = under; // pixels 0..255 drawn in gray beneath the values (an overlay)
     this.values = values;
     this.h = values.length;
     this.w = values[0].length;
@@ -28,10 +29,15 @@ export class GridMap {
       width: this.w * this.px, height: this.h * this.px, tabindex: "0", class: onActivate ? "map active" : "map",
       "aria-label": `${title || name}: ${this.h} by ${this.w} grid.${help}`,
     });
-    this.readout = el("span", { class: "readout", "aria-live": "polite", text: " " }); // not role=status: that is the prediction
-    this.element = el("figure", { class: "gridmap" }, this.canvas,
-      el("figcaption", { text: title || name }), this.readout);
-    this.element.style.width = `${Math.max(this.w * this.px, 60)}px`; // a long readout wraps, the row stays put
+    if (readout) { // a compact map: no caption, a readout shared with its neighbours
+      this.readout = readout;
+      this.element = this.canvas;
+    } else {
+      this.readout = el("span", { class: "readout", "aria-live": "polite", text: " " }); // not role=status: that is the prediction
+      this.element = el("figure", { class: "gridmap" }, this.canvas,
+        el("figcaption", { text: title || name }), this.readout);
+      this.element.style.width = `${Math.max(this.w * this.px, 60)}px`; // a long readout wraps, the row stays put
+    }
     this.canvas.addEventListener("mousemove", (e) => this.show(...this.at(e)));
     this.canvas.addEventListener("mouseleave", () => this.cursor ? this.show(...this.cursor) : (this.readout.textContent = " "));
     this.canvas.addEventListener("click", (e) => this.activate(...this.at(e)));
@@ -97,7 +103,15 @@ export class GridMap {
       for (let j = 0; j < this.w; j++) {
         const v = this.values[i][j];
         const [r, g, b] = v === undefined ? [238, 238, 238] : this.scale === "gray" ? gray(v) : diverging(v, this.scale);
-        ctx.fillStyle = `rgb(${r},${g},${b})`;
+        if (this.under) {
+          const p = this.under[i][j];
+          ctx.fillStyle = `rgb(${p},${p},${p})`;
+          ctx.fillRect(j * px, i * px, px, px);
+          const alpha = this.scale > 0 && v !== null ? Math.min(1, Math.abs(v) / this.scale) : 0;
+          ctx.fillStyle = `rgba(${r},${g},${b},${0.15 + 0.85 * alpha})`;
+        } else {
+          ctx.fillStyle = `rgb(${r},${g},${b})`;
+        }
         ctx.fillRect(j * px, i * px, px, px);
         if (px >= NUMBERS_PX && v !== undefined) {
           ctx.fillStyle = (r + g + b) / 3 < 110 ? "#fff" : "#000";
