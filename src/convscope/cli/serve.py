@@ -7,7 +7,9 @@ from pathlib import Path
 
 from ..train import load_model
 from ..train.locate import find_checkpoint
+from ..train.threads import apply_thread_policy
 from .checkpoint import HELP as CHECKPOINT_HELP
+from .train import add_threads_option
 
 EXAMPLE = """examples:
   convscope serve                                   # the newest run under ./runs, else the bundled LeNet-5
@@ -48,6 +50,7 @@ def register(subparsers):
     source.add_argument(
         "--digit", type=int, metavar="N", help="held-out test digit N for --html (default 0)"
     )
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 
@@ -62,6 +65,7 @@ def run(args):
         )
         return 2
     sock = None if args.html else server.bind(args.host, args.port)  # a busy port fails first
+    apply_thread_policy(args.threads)  # one BLAS thread unless asked: a LeNet is small work
     try:
         path = find_checkpoint(args.checkpoint)
         if args.checkpoint is None:
