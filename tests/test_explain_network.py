@@ -219,6 +219,8 @@ def test_the_sandbox_agrees_with_torch_or_says_why_not(h, k, s, p, d, op, transp
             want = torch.nn.functional.conv2d(x, w, stride=s, padding=p, dilation=d).shape[2:]
     except RuntimeError:
         want = None
+    if want is not None and min(want) < 1:
+        want = None  # torch returns an empty transposed output; convscope calls the size invalid
     trace = sandbox((h, h), k, s, p, d, transposed, op)
     assert trace.output == (list(want) if want is not None else None)
     last = trace.steps[-1]
