@@ -94,7 +94,8 @@ export class BackwardSection {
     const show = (f) => {
       this.filters[layer.name] = f;
       const dw = g.weight_grad[f];
-      const maps = dw.map((plane, c) => new GridMap({ values: plane, name: `dW[${f}, ${c}]`, scale: maxAbs(dw),
+      const size = plane0 => Math.max(112, 30 * plane0.length); // cells big enough for their numbers
+      const maps = dw.map((plane, c) => new GridMap({ values: plane, name: `dW[${f}, ${c}]`, scale: maxAbs(dw), size: size(plane),
         title: `dL/dW[${f}, ${c}]`, index: (u, v) => `dL/d${layer.name}.weight[${f}, ${c}, ${u}, ${v}]`,
         onActivate: (u, v) => this.panel.explainGradient({ ...this.request(), name: layer.name, kind: "weight", at: [f, c, u, v] }) }));
       const db = g.bias_grad ? el("p", { text: `dL/db[${f}] = sum of dL/dO[${f}] = ${fmt(g.bias_grad[f])}` }) : null;
