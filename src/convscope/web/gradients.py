@@ -19,10 +19,14 @@ POOLS = set(network_cells.POOL_MODES)
 
 
 class Gradients:
+    """backward, grad_cell and step of a ServedModel (L: the cross-entropy for ``target``)."""
+
     def target(self, value):
+        """A class index from a request, checked."""
         return integer(value, "target", 0, len(self.classes) - 1)
 
     def gradients(self, pixels, target):
+        """(model input, activations, network.backward's answer) for the picture and target."""
         x = self.input(pixels)
         acts = network.forward(self.chain, x)
         return x, acts, network.backward(self.chain, acts, target)

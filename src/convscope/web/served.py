@@ -113,12 +113,14 @@ class ServedModel(Gradients):
         return info
 
     def explains(self, name):
-        """The conv or pool layer whose cell trace explains a cell of layer ``name`` (a pointwise
-        layer right after a conv is explained by that conv), or None."""
+        """The layer whose cell trace explains a cell of layer ``name``: a conv or pool layer
+        itself, the conv before a run of pointwise layers (BatchNorm, ReLU, ...); else None."""
         k = self.index(name)
+        if type(self.chain[k][1]).__name__ in POOLS:
+            return name
         while k >= 0:
             kind = type(self.chain[k][1]).__name__
-            if kind == "Conv2d" or kind in POOLS:
+            if kind == "Conv2d":
                 return self.chain[k][0]
             if kind not in POINTWISE:
                 return None
