@@ -310,6 +310,9 @@ def test_the_export_button_and_the_exported_file_work_from_file_urls(
     expect(heading).to_have_text(re.compile(r"^conv2\[5, 3, 4\] = "))
     same_as_shown(heading.text_content().split("= ")[1], value)
     expect(offline.locator("#cell-panel .checks li.ok")).to_contain_text("ops.naive.corr2d")
+    expect(offline.get_by_label(re.compile(r"^conv1 W\[0, 0\]:"))).to_be_visible()  # filters
+    expect(offline.get_by_label(re.compile(r"^Grad-CAM \(conv2\) for "))).to_be_visible()
+    expect(offline.locator("#backward")).to_contain_text("need the server")
     assert all(u.startswith(("file:", "data:")) for u in requests), requests
     SHOTS.mkdir(parents=True, exist_ok=True)
     offline.screenshot(path=SHOTS / "exported-file.png")

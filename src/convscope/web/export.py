@@ -1,7 +1,8 @@
 """One self-contained HTML file of a picture's forward pass: the page itself, its modules as
 ``data:`` URLs in the import map, its stylesheet inline, and a snapshot of the API's answers
-(the model and the forward pass) plus the checks made now for every cell of every conv and
-pool layer. It opens from file:// with no server; nothing in it is fetched.
+(the model, the forward pass, the filters, saliency and Grad-CAM for the picture's label or
+prediction) plus the checks made now for every cell of every conv and pool layer. It opens
+from file:// with no server; nothing in it is fetched.
 """
 
 import base64
@@ -20,12 +21,13 @@ def export_html(served, pixels, label=None):
         name: [_check(c) for c in cs]
         for name, cs in network.naive_checks(served.chain, acts).items()
     }
-    snapshot = {
-        "pixels": pixels,
-        "label": label,
-        "answers": {"model": served.describe(), "forward": served.forward(pixels)},
-        "checks": checks,
-    }
+    forward = served.forward(pixels)
+    target = (
+        served.classes.index(str(label)) if str(label) in served.classes else forward["prediction"]
+    )
+    answers = {"model": served.describe(), "forward": forward, "filters": served.filters(),
+               "attributions": served.attributions(pixels, target)}  # fmt: skip
+    snapshot = {"pixels": pixels, "label": label, "answers": answers, "checks": checks}
     data = dumps(snapshot).decode().replace("</", "<\\/")  # no "</script>" inside the element
     modules = {
         f"convscope/{name}": "data:text/javascript;base64,"

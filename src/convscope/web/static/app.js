@@ -34,7 +34,7 @@ const forward = new ForwardSection(document.getElementById("forward"), {
 const backward = new BackwardSection(document.getElementById("backward"), { panel, state });
 const inside = new InsideSection(document.getElementById("inside"), { state });
 // the backward section sets state.target first (its listener was added first)
-document.getElementById("target").addEventListener("change", () => inside.update());
+document.getElementById("target")?.addEventListener("change", () => inside.update());
 const input = new InputSection(document.getElementById("input"), {
   onPicture: guard((picture, facts) => run(() => call("forward", typeof picture === "function" ? picture() : picture), facts)),
   onPixels: guard((pixels, facts) => run(() => call("forward", { pixels }), facts)),
@@ -75,6 +75,8 @@ async function start() {
     document.body.classList.add("offline");
     const { pixels, label } = snapshot;
     await run(() => call("forward", { pixels }), { source: "export", label });
+    await inside.showFilters();
+    await inside.showAttributions();
     return;
   }
   inside.showFilters().catch(report);

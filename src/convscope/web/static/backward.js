@@ -1,7 +1,7 @@
 // Section 4: the backward pass for a target label, layer by layer from the loss to the input,
 // and one SGD step on a copy of the model. Every gradient cell of a conv (dW, dX) and of a
 // pooling layer opens its term-by-term sum.
-import { call } from "convscope/api.js";
+import { call, offline } from "convscope/api.js";
 import { checkLine, dims, el, fmt, maxAbs, numberTable } from "convscope/format.js";
 import { channelMaps, GridMap, legend } from "convscope/maps.js";
 
@@ -13,17 +13,23 @@ export class BackwardSection {
     this.select = root.querySelector("#target");
     this.out = root.querySelector("#backward-out");
     this.filters = {};
+    if (offline) {
+      root.replaceChildren(root.querySelector("h2"), el("p", { class: "note",
+        text: "The backward pass and the SGD step need the server: run `convscope serve`." }));
+      return;
+    }
     this.select.addEventListener("change", () => { this.state.target = Number(this.select.value); this.update(); });
     root.querySelector("#sgd").addEventListener("submit", (e) => { e.preventDefault(); this.step(); });
   }
 
   setClasses(classes) {
+    if (offline) return;
     this.select.replaceChildren(...classes.map((c, k) => el("option", { value: k, text: c })));
   }
 
   async update() {
     const { pixels, target } = this.state;
-    if (!pixels) return;
+    if (!pixels || offline) return;
     this.select.value = String(target);
     const answer = await call("backward", { pixels, target });
     if (answer.target !== this.state.target || pixels !== this.state.pixels) return; // superseded

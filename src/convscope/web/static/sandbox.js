@@ -17,7 +17,7 @@ export class Sandbox {
     this.frame = 0;
     this.timer = null;
     if (offline) {
-      this.form.replaceWith(el("p", { class: "note", text: "The sandbox needs the server: run `convscope serve`." }));
+      root.replaceChildren(root.querySelector("h2"), el("p", { class: "note", text: "The sandbox needs the server: run `convscope serve`." }));
       return;
     }
     this.form.addEventListener("input", () => this.update());
