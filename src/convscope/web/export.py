@@ -7,6 +7,7 @@ from file:// with no server; nothing in it is fetched.
 
 import base64
 import json
+from pathlib import Path
 
 from ..explain import network
 from . import assets
@@ -25,7 +26,8 @@ def export_html(served, pixels, label=None):
     target = (
         served.classes.index(str(label)) if str(label) in served.classes else forward["prediction"]
     )
-    answers = {"model": served.describe(), "forward": forward, "filters": served.filters(),
+    model = {**served.describe(), "checkpoint": Path(served.checkpoint).name}  # no local path
+    answers = {"model": model, "forward": forward, "filters": served.filters(),
                "attributions": served.attributions(pixels, target)}  # fmt: skip
     snapshot = {"pixels": pixels, "label": label, "answers": answers, "checks": checks}
     data = dumps(snapshot).decode().replace("</", "<\\/")  # no "</script>" inside the element
