@@ -11,6 +11,7 @@ import convscope.nn as nn
 from convscope.errors import CheckpointError, ShapeError
 from convscope.explain import network as N
 from convscope.explain import network_cells as NC
+from convscope.explain import network_checks as NK
 from convscope.explain.sandbox import sandbox
 from convscope.models import vgg
 from web_oracle import bundled, torch_pass, torch_twin
@@ -110,30 +111,32 @@ def test_conv_identities_hold_for_stride_padding_and_dilation(s, p, d, seed):
     xt = torch.tensor(x, requires_grad=True)
     wt = torch.tensor(conv.weight.data, requires_grad=True)
     torch.nn.functional.conv2d(xt, wt, stride=s, padding=p, dilation=d).backward(torch.tensor(do))
-    checks = N.conv_identities(conv, x, do, wt.grad.numpy(), xt.grad.numpy())
+    checks = NK.conv_identities(conv, x, do, wt.grad.numpy(), xt.grad.numpy())
     assert len(checks) == 2 and all(c.ok for c in checks), [c.line() for c in checks]
 
 
 def test_the_identities_notice_a_wrong_gradient(lenet):
     chain, _, acts, g = lenet
     wrong = g["params"]["conv2"]["weight"] * 1.01
-    checks = N.conv_identities(chain[3][1], acts[3], g["grad_out"][3], wrong, g["grad_out"][2])
+    checks = NK.conv_identities(chain[3][1], acts[3], g["grad_out"][3], wrong, g["grad_out"][2])
     assert [c.ok for c in checks] == [False, True]
 
 
 def test_finite_differences_agree_and_notice_a_wrong_gradient(lenet):
     chain, x, _, g = lenet
-    loss = N.loss_of_param(chain, x, chain[0][1].weight, 4)
+    loss = NK.loss_of_param(chain, x, chain[0][1].weight, 4)
     w = chain[0][1].weight.data
-    assert N.directional_check("conv1.weight", loss, w, g["params"]["conv1"]["weight"]).ok
-    assert not N.directional_check("conv1.weight", loss, w, 1.1 * g["params"]["conv1"]["weight"]).ok
+    assert NK.directional_check("conv1.weight", loss, w, g["params"]["conv1"]["weight"]).ok
+    assert not NK.directional_check(
+        "conv1.weight", loss, w, 1.1 * g["params"]["conv1"]["weight"]
+    ).ok
     np.testing.assert_array_equal(chain[0][1].weight.data, w)  # restored
-    assert N.directional_check("x", N.loss_of(chain, 4), x, g["grad_in"]).ok
+    assert NK.directional_check("x", NK.loss_of(chain, 4), x, g["grad_in"]).ok
 
 
 def test_the_loop_twins_recompute_every_conv_and_pool_cell(lenet):
     chain, _, acts, _ = lenet
-    checks = N.naive_checks(chain, acts)
+    checks = NK.naive_checks(chain, acts)
     assert set(checks) == {"conv1", "pool1", "conv2", "pool2"}
     assert all(c.ok for cs in checks.values() for c in cs)
 

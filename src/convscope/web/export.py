@@ -9,9 +9,10 @@ import base64
 import json
 from pathlib import Path
 
-from ..explain import network
+from ..explain import network, network_checks
 from . import assets
 from .jsonify import dumps
+from .traces import check_dict
 
 
 def export_html(served, pixels, label=None):
@@ -19,8 +20,8 @@ def export_html(served, pixels, label=None):
     files = assets.read()
     acts = network.forward(served.chain, served.input(pixels))
     checks = {
-        name: [_check(c) for c in cs]
-        for name, cs in network.naive_checks(served.chain, acts).items()
+        name: [check_dict(c) for c in cs]
+        for name, cs in network_checks.naive_checks(served.chain, acts).items()
     }
     forward = served.forward(pixels)
     target = (
@@ -53,7 +54,3 @@ def export_html(served, pixels, label=None):
 
 def _importmap(modules):
     return '<script type="importmap">' + json.dumps({"imports": modules}) + "</script>"
-
-
-def _check(c):
-    return {"what": c.what, "max_abs_error": c.max_abs_error, "tolerance": c.tolerance, "ok": c.ok}

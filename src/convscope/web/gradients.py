@@ -8,7 +8,7 @@ import copy
 import numpy as np
 
 from ..autograd import no_grad
-from ..explain import network, network_cells
+from ..explain import network, network_cells, network_checks
 from ..nn import Conv2d
 from ..nn import functional as F
 from ..optim import SGD
@@ -50,20 +50,20 @@ class Gradients:
                 grads = g["params"][name]
                 entry["weight_grad"] = grads["weight"]
                 entry["bias_grad"] = grads.get("bias")
-                checks = network.conv_identities(
+                checks = network_checks.conv_identities(
                     module, acts[k], g["grad_out"][k], grads["weight"], grad_in
                 )
-                loss = network.loss_of_param(self.chain, x, module.weight, target)
+                loss = network_checks.loss_of_param(self.chain, x, module.weight, target)
                 checks.append(
-                    network.directional_check(
+                    network_checks.directional_check(
                         f"dL/d{name}.weight", loss, module.weight.data, grads["weight"], scale
                     )
                 )
                 entry["checks"] = [check_dict(c) for c in checks]
             layers.append(entry)
-        input_check = network.directional_check(
+        input_check = network_checks.directional_check(
             "dL/dx (the input)",
-            network.loss_of(self.chain, target),
+            network_checks.loss_of(self.chain, target),
             x,
             g["grad_in"],
             scale,
