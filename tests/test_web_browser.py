@@ -3,8 +3,8 @@
 the backward pass, one SGD step, the sandbox, the exported file from file:// -- and the numbers
 on the page equal the engine's to the precision shown. Screenshots go to tests/output/browser/.
 
-Without Chromium or Playwright these tests skip (CONVSCOPE_BROWSER_TESTS=required, as .ci/run
-sets it, turns the skip into a failure).
+Chromium is CONVSCOPE_CHROMIUM, else `chromium` on PATH. Without Chromium or Playwright these
+tests skip (CONVSCOPE_BROWSER_TESTS=required, as .ci/run sets it, turns the skip into a failure).
 """
 
 import math
