@@ -13,6 +13,7 @@ from ..autograd import no_grad
 from ..nn import functional as F
 from ..ops import naive
 from ..ops.conv import conv2d_forward
+from ..ops.geometry import span
 from ..ops.resample import dilate_forward
 from .network import forward, pair
 from .trace import Check, difference
@@ -40,7 +41,7 @@ def conv_identities(module, x, do, dw, dx):
     corr, _ = conv2d_forward(x.transpose(1, 0, 2, 3), dod.transpose(1, 0, 2, 3), padding=(ph, pw))
     dw_id = corr[:, :, :: d[0], :: d[1]][:, :, :kh, :kw].transpose(1, 0, 2, 3)
     rot = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).copy()
-    pads = (d[0] * (kh - 1), d[1] * (kw - 1))
+    pads = (span(kh, d[0]) - 1, span(kw, d[1]) - 1)  # the full correlation's padding
     full, _ = conv2d_forward(dod, rot, padding=pads, dilation=d)
     h, wd = x.shape[2:]
     dxp = np.zeros((1, x.shape[1], h + 2 * ph, wd + 2 * pw))

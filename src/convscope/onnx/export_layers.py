@@ -21,6 +21,7 @@ without running statistics, an op newer than the opset) is refused with a senten
 import numpy as np
 
 from .. import nn
+from ..ops.geometry import resolve_pads
 from .export_pointwise import activation, batch_norm, dropout, group_norm, layer_norm
 from .graph_ops import GraphOp
 from .nodes import LAYER_KEY
@@ -37,11 +38,7 @@ def _pads(pairs):
 def conv(b, call):
     m, x = call.module, b.value(call.args[0])
     n = m.nsp
-    if m.padding == "same":
-        total = [d * (k - 1) for k, d in zip(m.kernel_size, m.dilation, strict=True)]
-        pairs = [(t // 2, t - t // 2) for t in total]
-    else:
-        pairs = [(0, 0)] * n if m.padding == "valid" else [(p, p) for p in m.padding]
+    pairs = resolve_pads(call.path, m.padding, m.kernel_size, m.stride, m.dilation)
     if m.padding_mode != "zeros":
         mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[m.padding_mode]
         if mode == "wrap" and b.opset < 19:
