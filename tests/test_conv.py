@@ -171,12 +171,12 @@ X4, W4 = np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3))
 
 BAD = [
     (
-        lambda: F.conv2d(np.zeros((3, 8, 8)), W4),
-        r"expected a 4-D input \(N, C, H, W\), got 3-D shape \(3, 8, 8\); for a single sample add a batch axis",
+        lambda: F.conv2d(np.zeros((8, 8)), W4),
+        r"expected a 4-D input \(N, C, H, W\) or a 3-D \(C, H, W\) \(one sample\), got 2-D shape \(8, 8\)",
     ),
     (
         lambda: F.conv1d(np.zeros((3, 8, 8, 1)), np.zeros((2, 3, 3))),
-        r"conv1d: expected a 3-D input \(N, C, L\), got 4-D",
+        r"conv1d: expected a 3-D input \(N, C, L\) or a 2-D \(C, L\) \(one sample\), got 4-D",
     ),
     (
         lambda: F.conv2d(X4, np.zeros((4, 3, 3))),

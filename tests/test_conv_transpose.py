@@ -102,8 +102,8 @@ BAD = [
     ),
     (lambda: F.conv_transpose2d(X, W, groups=3), r"groups=3 must divide the 4 input channels"),
     (
-        lambda: F.conv_transpose2d(X[0], W),
-        r"expected a 4-D input \(N, C, H, W\), got 3-D shape \(4, 5, 5\); for a single sample add a batch axis",
+        lambda: F.conv_transpose2d(X[0, 0], W),
+        r"expected a 4-D input \(N, C, H, W\) or a 3-D \(C, H, W\) \(one sample\), got 2-D shape \(5, 5\)",
     ),
     (
         lambda: F.conv_transpose2d(X, W, padding="same"),

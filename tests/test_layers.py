@@ -126,7 +126,7 @@ def test_min_pool_is_minus_max_pool_of_minus_x():
     np.testing.assert_array_equal(
         nn.MinPool1d(3, 1)(x[:, :, 0]).data, -nn.MaxPool1d(3, 1)(-x[:, :, 0]).data
     )
-    assert repr(nn.MinPool2d(2)) == "MinPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=False)"
+    assert repr(nn.MinPool2d(2)) == "MinPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
 
 
 @pytest.mark.parametrize(
@@ -196,7 +196,7 @@ def test_layers_accept_ndarrays_and_report_bad_inputs_with_the_layer_numbers():
     with pytest.raises(ShapeError, match="kernel 5 is larger than the padded input 4"):
         conv(np.zeros((1, 3, 4, 8)))
     with pytest.raises(ShapeError, match="expected a 4-D input"):
-        conv(np.zeros((3, 8, 8)))
+        conv(np.zeros((8, 8)))
 
 
 @pytest.mark.parametrize(

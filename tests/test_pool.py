@@ -188,8 +188,8 @@ def test_stride_defaults_to_the_kernel_and_nan_propagates():
 
 
 BAD = [
-    (F.max_pool2d, (2, 3, 4), dict(kernel_size=2), r"expected a 4-D input \(N, C, H, W\), got 3-D"),
-    (F.avg_pool1d, (2, 3, 4, 4), dict(kernel_size=2), r"expected a 3-D input \(N, C, L\), got 4-D"),
+    (F.max_pool2d, (3, 4), dict(kernel_size=2), r"expected a 4-D input \(N, C, H, W\) or a 3-D \(C, H, W\) \(one sample\), got 2-D"),
+    (F.avg_pool1d, (2, 3, 4, 4), dict(kernel_size=2), r"expected a 3-D input \(N, C, L\) or a 2-D \(C, L\) \(one sample\), got 4-D"),
     (F.max_pool2d, (1, 1, 4, 4), dict(kernel_size=0), "kernel_size must be a positive integer"),
     (F.min_pool2d, (1, 1, 4, 4), dict(kernel_size=2.5), r"kernel_size=2.5 must be an integer"),
     (F.avg_pool2d, (1, 1, 4, 4), dict(kernel_size=(2, 2, 2)), "tuple of 2 integers"),

@@ -173,13 +173,14 @@ BAD = [
     ),
     (
         lambda: F.pad(X, (5, 0), mode="circular"),
-        r"pad: mode='circular' needs padding <= the axis size, got \(5, 0\) on axis 3 of size 4",
+        r"pad: mode='circular' pads \(5, 0\) on axis 3 of size 4: the crops leave 4 cells and a"
+        r" pad may wrap around them once at most; pad <= 4",
     ),
     (
-        lambda: F.pad(X, (-1, 0), mode="replicate"),
-        r"pad: negative padding \(-1, 0\) on axis 3 needs mode='constant'",
+        lambda: F.pad(X, (-4, 0), mode="replicate"),
+        r"pad: mode='replicate' pads \(-4, 0\) on axis 3 of size 4 would leave 0 cells",
     ),
-    (lambda: F.pad(X, (-3, -2)), r"pad: pad \(-3, -2\) crops axis 3 of size 4 below zero"),
+    (lambda: F.pad(X, (-3, -2)), r"pad: pad \(-3, -2\) crops 5 cells from axis 3 of size 4; crop at most 4"),
 ]
 
 

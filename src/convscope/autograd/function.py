@@ -2,7 +2,8 @@
 
     y = apply(conv2d_forward, conv2d_backward, (x, w, b), stride=2, ...)
 
-runs ``forward(*arrays, **kwargs) -> (y, cache)`` on the inputs' arrays and, when
+runs ``forward(*arrays, **kwargs) -> (y, cache)`` on the inputs' arrays (y may be a tuple
+whose first array is differentiable: max pooling's (y, indices)) and, when
 any Tensor input requires grad (and grad mode is on), records a Node whose
 ``backward(dy, cache) -> grads`` returns one gradient per input (None where unused).
 No math lives here.
@@ -75,10 +76,13 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
 
     arrays = [as_array(t) for t in inputs]
     y, cache = forward(*arrays, **kwargs)
+    extra = ()
+    if isinstance(y, tuple):  # further outputs (max pooling's indices) take no gradient
+        y, *extra = y
     needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
     out = Tensor(y)
     if any(needs) and is_grad_enabled():
         name = forward.__name__.removesuffix("_forward")
         out.requires_grad = True
         out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)
-    return out
+    return (out, *(Tensor(e, dtype=e.dtype) for e in extra)) if extra else out

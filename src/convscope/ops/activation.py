@@ -9,6 +9,7 @@
     softplus(x) = log(1 + exp(beta x)) / beta   (x where beta x > threshold)
     softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m),   m = max_j x_j
     log_softmax(x)_i = (x_i - m) - log sum_j exp(x_j - m)
+    (softmax's dtype argument casts x first, as PyTorch's; an empty axis gives an empty result)
 
 Subtracting the max keeps exp from overflowing (logits of 1e4 are fine); sigmoid
 evaluates exp(-|x|) only. NumPy has no erf: gelu uses math.erf elementwise (libm, correctly
@@ -174,33 +175,50 @@ def _real(op, name, value, example):
         raise ShapeError(f"{op}: {name} must be a real number, got {value!r}; e.g. {example}")
 
 
-def softmax_forward(x, *, dim):
+def softmax_forward(x, *, dim, dtype=None):
     xp = get_xp(x)
     axis = check_dim("softmax", x.ndim, dim)
-    z = xp.exp(x - x.max(axis=axis, keepdims=True))
+    x, in_dtype = _cast("softmax", x, dtype)
+    z = xp.exp(x - x.max(axis=axis, keepdims=True, initial=-xp.inf))  # initial: empty axes
     z /= z.sum(axis=axis, keepdims=True)
-    return z, (z, axis)
+    return z, (z, axis, in_dtype)
 
 
 def softmax_backward(dy, cache):
-    """dx = y * (dy - sum(dy * y))."""
-    y, axis = cache
-    return (y * (dy - (dy * y).sum(axis=axis, keepdims=True)),)
+    """dx = y * (dy - sum(dy * y)), in the input's dtype."""
+    y, axis, in_dtype = cache
+    dy = dy.astype(y.dtype, copy=False)
+    return ((y * (dy - (dy * y).sum(axis=axis, keepdims=True))).astype(in_dtype, copy=False),)
 
 
-def log_softmax_forward(x, *, dim):
+def log_softmax_forward(x, *, dim, dtype=None):
     xp = get_xp(x)
     axis = check_dim("log_softmax", x.ndim, dim)
-    z = x - x.max(axis=axis, keepdims=True)
+    x, in_dtype = _cast("log_softmax", x, dtype)
+    z = x - x.max(axis=axis, keepdims=True, initial=-xp.inf)
     y = z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
-    return y, (y, axis)
+    return y, (y, axis, in_dtype)
 
 
 def log_softmax_backward(dy, cache):
-    """dx = dy - softmax(x) * sum(dy)."""
+    """dx = dy - softmax(x) * sum(dy), in the input's dtype."""
     xp = get_xp(dy)
-    y, axis = cache
-    return (dy - xp.exp(y) * dy.sum(axis=axis, keepdims=True),)
+    y, axis, in_dtype = cache
+    dy = dy.astype(y.dtype, copy=False)
+    return ((dy - xp.exp(y) * dy.sum(axis=axis, keepdims=True)).astype(in_dtype, copy=False),)
+
+
+def _cast(op, x, dtype):
+    """(x in dtype, x's own dtype): PyTorch's ``dtype`` argument casts the input first."""
+    if dtype is None:
+        return x, x.dtype
+    try:
+        cast = np.dtype(dtype)
+    except TypeError:
+        cast = None
+    if cast is None or cast.kind != "f":
+        raise ShapeError(f"{op}: dtype must be a float dtype such as np.float64, got {dtype!r}")
+    return x.astype(cast, copy=False), x.dtype
 
 
 def check_dim(op, ndim, dim):

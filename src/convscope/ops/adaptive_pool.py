@@ -23,7 +23,7 @@ import numpy as np
 
 from ..backend import get_xp
 from ..errors import ShapeError
-from .geometry import adaptive_bounds
+from .geometry import adaptive_bounds, spatial_input
 
 
 def check_output_size(op, output_size):
@@ -42,9 +42,14 @@ def check_output_size(op, output_size):
 
 
 def check_adaptive(op, shape, output_size):
-    """-> (OH, OW) for an input (N, C, H, W) or (C, H, W)."""
-    sizes = check_output_size(op, output_size)
+    """-> (OH, OW) for an input (N, C, H, W) or (C, H, W) (the 1-D ops: (..., 1, L))."""
+    sizes = output_size if op.endswith("1d") else check_output_size(op, output_size)
     if len(shape) not in (3, 4) or 0 in shape[-2:]:
+        if op.endswith("1d"):
+            raise ShapeError(
+                f"{op}: expected a 3-D input (N, C, L) or a 2-D (C, L) (one sample) with"
+                f" non-empty L, got shape {tuple(shape[:-2] + shape[-1:])}"
+            )
         raise ShapeError(
             f"{op}: expected a 4-D input (N, C, H, W) or 3-D (C, H, W) with non-empty H and W,"
             f" got shape {tuple(shape)}"
@@ -60,9 +65,10 @@ def _mean_matrix(n_in, n_out, dtype, xp):
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
-def adaptive_avg_pool2d_forward(x, *, output_size):
+def adaptive_avg_pool2d_forward(x, *, output_size, op="adaptive_avg_pool2d"):
+    """x (N, C, H, W) or (C, H, W) -> y (..., OH, OW); op names the call in errors."""
     xp = get_xp(x)
-    oh, ow = check_adaptive("adaptive_avg_pool2d", x.shape, output_size)
+    oh, ow = check_adaptive(op, x.shape, output_size)
     *lead, h, w = x.shape
     if h % oh == 0 and w % ow == 0:
         y = x.reshape(*lead, oh, h // oh, ow, w // ow).mean(axis=(-3, -1))
@@ -89,9 +95,12 @@ def adaptive_avg_pool2d_backward(dy, cache):
     return (dx,)
 
 
-def adaptive_max_pool2d_forward(x, *, output_size):
+def adaptive_max_pool2d_forward(x, *, output_size, return_indices=False, op="adaptive_max_pool2d"):
+    """x (N, C, H, W) or (C, H, W) -> y (..., OH, OW); with return_indices, (y, the flat
+    index h*W + w of each window's maximum). op names the call in errors."""
     xp = get_xp(x)
-    oh, ow = check_adaptive("adaptive_max_pool2d", x.shape, output_size)
+    oh, ow = check_adaptive(op, x.shape, output_size)
+    spatial_input(op, x.shape, 2, nonempty=True)  # PyTorch: no empty channel axis either
     h, w = x.shape[-2:]
     (h0, h1), (w0, w1) = (map(xp.asarray, adaptive_bounds(n, o)) for n, o in ((h, oh), (w, ow)))
     best = arg = None
@@ -107,7 +116,7 @@ def adaptive_max_pool2d_forward(x, *, output_size):
             nan = xp.isnan(val)  # the last NaN in row-major order, whatever the visiting order
             take = (val > best) | (nan & ~(xp.isnan(best) & (flat <= arg)))
             best[take], arg[take] = val[take], flat[take]
-    return best, (x.shape, arg)
+    return ((best, arg.astype(np.int64)) if return_indices else best), (x.shape, arg)
 
 
 def adaptive_max_pool2d_backward(dy, cache):
@@ -119,3 +128,54 @@ def adaptive_max_pool2d_backward(dy, cache):
     offset = (xp.arange(planes) * plane).reshape(x_shape[:-2] + (1, 1))
     dx = xp.bincount((arg + offset).ravel(), weights=dy.ravel(), minlength=planes * plane)
     return (dx.reshape(x_shape).astype(dy.dtype, copy=False),)
+
+
+# ---- 1-D: the 2-D op with H = 1 ------------------------------------------------------------
+
+
+def check_output_size_1d(op, output_size):
+    """output_size of a 1-D adaptive pool: a positive integer or a 1-tuple of one -> (1, L_out)."""
+    one = isinstance(output_size, (tuple, list)) and len(output_size) == 1
+    size = output_size[0] if one else output_size
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise ShapeError(
+            f"{op}: output_size={output_size!r} must be a positive integer (or a 1-tuple of one)"
+        )
+    return (1, int(size))
+
+
+def _lifted(op, x, nonempty=False):
+    """x (N, C, L) or (C, L) -> the 2-D view (..., 1, L)."""
+    spatial_input(op, x.shape, 1, nonempty=nonempty)
+    return x[..., None, :]
+
+
+def adaptive_avg_pool1d_forward(x, *, output_size):
+    """x (N, C, L) or (C, L) -> (..., L_out): mean over PyTorch's adaptive windows."""
+    op = "adaptive_avg_pool1d"
+    size = check_output_size_1d(op, output_size)
+    y, cache = adaptive_avg_pool2d_forward(_lifted(op, x), output_size=size, op=op)
+    return y[..., 0, :], cache
+
+
+def adaptive_max_pool1d_forward(x, *, output_size, return_indices=False):
+    """x (N, C, L) or (C, L) -> (..., L_out): maximum over PyTorch's adaptive windows (with
+    return_indices, (y, the index l of each window's maximum))."""
+    op = "adaptive_max_pool1d"
+    size = check_output_size_1d(op, output_size)
+    y, cache = adaptive_max_pool2d_forward(
+        _lifted(op, x, nonempty=True), output_size=size, return_indices=return_indices, op=op
+    )
+    if return_indices:
+        return (y[0][..., 0, :], y[1][..., 0, :]), cache
+    return y[..., 0, :], cache
+
+
+def adaptive_avg_pool1d_backward(dy, cache):
+    (dx,) = adaptive_avg_pool2d_backward(dy[..., None, :], cache)
+    return (dx[..., 0, :],)
+
+
+def adaptive_max_pool1d_backward(dy, cache):
+    (dx,) = adaptive_max_pool2d_backward(dy[..., None, :], cache)
+    return (dx[..., 0, :],)

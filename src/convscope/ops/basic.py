@@ -53,10 +53,13 @@ def linear_backward(dy, cache, needs=(True, True, True)):
 
 
 def flatten_forward(x, *, start_dim=1, end_dim=-1):
+    """A 0-d x has the one axis 0 (= -1) here and flattens to (1,), as PyTorch's."""
     start, end = (
         _axis("flatten", x.ndim, d, name)
         for d, name in ((start_dim, "start_dim"), (end_dim, "end_dim"))
     )
+    if x.ndim == 0:
+        return x.reshape(1), x.shape
     if start > end:
         raise ShapeError(
             f"flatten: start_dim={start_dim} comes after end_dim={end_dim} for a {x.ndim}-D input;"
@@ -72,6 +75,8 @@ def flatten_backward(dy, x_shape):
 
 def unflatten_forward(x, *, dim, sizes):
     """Split axis dim into sizes (one entry may be -1); backward is flatten_backward."""
+    if x.ndim == 0:
+        raise ShapeError("unflatten: a 0-D input has no axis to split; reshape it instead")
     axis = _axis("unflatten", x.ndim, dim, "dim")
     sizes = tuple(sizes) if isinstance(sizes, (tuple, list)) else (sizes,)
     n = x.shape[axis]
@@ -147,8 +152,9 @@ def dropout_backward(dy, mask):
 def _axis(op, ndim, dim, name):
     if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
         raise ShapeError(f"{op}: {name} must be an integer, got {dim!r}")
-    if not -ndim <= dim < ndim:
+    n = max(ndim, 1)  # a 0-d tensor has the one axis 0 (= -1), as in PyTorch
+    if not -n <= dim < n:
         raise ShapeError(
-            f"{op}: {name}={dim} is out of range for a {ndim}-D input; use -{ndim} <= {name} < {ndim}"
+            f"{op}: {name}={dim} is out of range for a {ndim}-D input; use -{n} <= {name} < {n}"
         )
-    return int(dim) % ndim
+    return int(dim) % n

@@ -4,7 +4,8 @@
     x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) -> y (N, F, OH, OW)
     OH = floor((H + P_top + P_bottom - D*(KH-1) - 1) / S) + 1      (likewise OW)
 
-1-D is 2-D with H = 1: one code path. Forward pads once, gathers the windows into
+1-D is 2-D with H = 1: one code path; one sample (C, H, W) is a batch of one (ops.unbatched);
+zero input channels give the bias (a sum over nothing). Forward pads once, gathers the windows into
 columns (N, C, KH, KW, OH, OW) and does one batched matmul. Backward:
 dW = columns contracted with dy; dX = W^T dy scattered back onto the padded input
 (a loop over the KH*KW kernel offsets); db = dy summed. A 1x1 stride-1 unpadded conv
@@ -25,9 +26,9 @@ import numpy as np
 from .. import kernels
 from ..backend import get_xp
 from ..errors import ShapeError
-from . import winograd
+from . import unbatched, winograd
 from .buffers import scratch
-from .geometry import Windows, check_ndim, conv_params, params_windows, span, taps
+from .geometry import Windows, conv_params, params_windows, span, spatial_input, taps
 
 
 class ConvGeometry(NamedTuple):
@@ -46,7 +47,6 @@ class ConvGeometry(NamedTuple):
     out_size = property(lambda g: g.windows.out_size)
 
 
-_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
 _WEIGHT = {
     False: {
         1: "(out_channels, in_channels/groups, K)",
@@ -89,7 +89,7 @@ def check_conv(
     transposed = output_padding is not None
     groups = check_groups(op, groups)
     params = conv_params(op, nsp, stride, padding, dilation, output_padding)
-    check_ndim(x_shape, nsp + 2, op, _LAYOUT[nsp])
+    one = spatial_input(op, x_shape, nsp)  # (N, C, *spatial) or one sample (C, *spatial)
     if len(w_shape) != nsp + 2:
         raise ShapeError(
             f"{op}: weight must be {nsp + 2}-D {_WEIGHT[transposed][nsp]}, got shape"
@@ -98,7 +98,13 @@ def check_conv(
     kernel = tuple(int(k) for k in w_shape[2:])
     if min(kernel) < 1:
         raise ShapeError(f"{op}: kernel size must be >= 1, got weight shape {tuple(w_shape)}")
-    cin, sizes = int(x_shape[1]), tuple(int(s) for s in x_shape[2:])
+    if 0 in w_shape[: 1 + transposed]:
+        what = "input or output channels" if transposed else "filters (output channels)"
+        raise ShapeError(
+            f"{op}: weight {tuple(w_shape)} has no {what}; PyTorch refuses it too: give the"
+            f" weight at least one on axis {int(transposed)}"
+        )
+    cin, sizes = int(x_shape[1 - one]), tuple(int(s) for s in x_shape[2 - one :])
     cout = _check_channels(op, cin, w_shape, groups, transposed)
     windows = params_windows(op, sizes, kernel, *params)
     if bias_shape is not None and tuple(bias_shape) != (cout,):
@@ -275,14 +281,20 @@ class ConvCache(NamedTuple):
 
 
 def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
-    """x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) or None -> (y (N, F, OH, OW), cache)."""
+    """x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) or None -> (y (N, F, OH, OW), cache);
+    one sample x (C, H, W) -> y (F, OH, OW)."""
     hyper = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    if x.ndim == 3:
+        return unbatched.forward(conv2d_forward, x, w, b, **hyper)
     return _conv_forward(*checked("conv2d", x, w, b, **hyper), b)
 
 
 def conv1d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
-    """x (N, C, L), w (F, C/groups, K), b (F,) or None -> (y (N, F, OL), cache)."""
+    """x (N, C, L), w (F, C/groups, K), b (F,) or None -> (y (N, F, OL), cache); one sample
+    x (C, L) -> y (F, OL)."""
     hyper = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    if x.ndim == 2:
+        return unbatched.forward(conv1d_forward, x, w, b, **hyper)
     y, cache = _conv_forward(*checked("conv1d", x, w, b, **hyper), b)
     return y[:, :, 0], cache
 
@@ -308,6 +320,8 @@ def _conv_forward(x, w, geom, b):
 
 def conv2d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db) for y = conv2d(x, w, b); None for an input that needs no grad or was None."""
+    if isinstance(cache, unbatched.Unbatched):
+        return unbatched.backward(conv2d_backward, dy, cache, needs)
     if isinstance(cache, winograd.WinogradCache):
         return winograd.backward(dy, cache, needs)
     cols, w, geom, (x_dtype, w_dtype, b_dtype) = cache
@@ -351,6 +365,8 @@ def _input_grad(dy, w, geom):
 
 def conv1d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db) for y = conv1d(x, w, b); dx (N, C, L), dw (F, C/groups, K)."""
+    if isinstance(cache, unbatched.Unbatched):
+        return unbatched.backward(conv1d_backward, dy, cache, needs)
     return unlift(*conv2d_backward(dy[:, :, None], cache, needs))
 
 

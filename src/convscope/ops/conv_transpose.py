@@ -7,11 +7,13 @@
 Its forward is conv's dX (multiply by W^T, scatter the windows); its backward is
 conv's forward for dX (gather windows of dy, multiply by W) and conv's dW with the
 roles of x and dy swapped. output_padding adds rows/columns at the bottom/right
-that no window reaches (they hold the bias only).
+that no window reaches (they hold the bias only). One sample (C_in, H, W) is a batch of one
+(ops.unbatched).
 """
 
 from typing import NamedTuple
 
+from . import unbatched
 from .conv import (
     ConvGeometry,
     checked,
@@ -38,6 +40,8 @@ def conv_transpose2d_forward(
     """x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW), b (C_out,) -> (y (N, C_out, OH, OW), cache)."""
     hyper = {"stride": stride, "padding": padding, "output_padding": output_padding,
              "dilation": dilation, "groups": groups}  # fmt: skip
+    if x.ndim == 3:  # one sample (C_in, H, W)
+        return unbatched.forward(conv_transpose2d_forward, x, w, b, **hyper)
     return _forward(*checked("conv_transpose2d", x, w, b, **hyper), b)
 
 
@@ -47,6 +51,8 @@ def conv_transpose1d_forward(
     """x (N, C_in, L), w (C_in, C_out/groups, K), b (C_out,) -> (y (N, C_out, OL), cache)."""
     hyper = {"stride": stride, "padding": padding, "output_padding": output_padding,
              "dilation": dilation, "groups": groups}  # fmt: skip
+    if x.ndim == 2:  # one sample (C_in, L)
+        return unbatched.forward(conv_transpose1d_forward, x, w, b, **hyper)
     y, cache = _forward(*checked("conv_transpose1d", x, w, b, **hyper), b)
     return y[:, :, 0], cache
 
@@ -62,6 +68,8 @@ def _forward(x, w, geom, b):
 
 def conv_transpose2d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db): dx = conv2d(dy, w) cropped to x's size, dw = x correlated with dy's windows."""
+    if isinstance(cache, unbatched.Unbatched):
+        return unbatched.backward(conv_transpose2d_backward, dy, cache, needs)
     x, w, geom, (x_dtype, w_dtype, b_dtype) = cache
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
@@ -78,4 +86,6 @@ def conv_transpose2d_backward(dy, cache, needs=(True, True, True)):
 
 def conv_transpose1d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db) for y = conv_transpose1d(x, w, b); dx (N, C_in, L), dw (C_in, C_out/groups, K)."""
+    if isinstance(cache, unbatched.Unbatched):
+        return unbatched.backward(conv_transpose1d_backward, dy, cache, needs)
     return unlift(*conv_transpose2d_backward(dy[:, :, None], cache, needs))

@@ -25,9 +25,12 @@ from ..errors import ShapeError
 
 
 def as_tuple(value, n, op, name):
-    """int -> (int,)*n; a tuple/list of length n is checked; anything else is a ShapeError."""
+    """int -> (int,)*n; a tuple/list of length n is checked, one of length 1 expanded to n (as
+    PyTorch expands ``padding=(1,)`` for a 2-D op); anything else is a ShapeError."""
     if _integer(value):
         return (int(value),) * n
+    if isinstance(value, (tuple, list)) and len(value) == 1 and n > 1:
+        value = tuple(value) * n
     if isinstance(value, (tuple, list)) and len(value) == n:
         for v in value:
             if not _integer(v):
@@ -35,7 +38,7 @@ def as_tuple(value, n, op, name):
         return tuple(int(v) for v in value)
     raise ShapeError(
         f"{op}: {name}={value!r} must be an integer or a tuple of {n} integers"
-        f" (one per spatial dimension)"
+        f" (one per spatial dimension{', or one for all' if n > 1 else ''})"
     )
 
 
@@ -67,6 +70,29 @@ def check_ndim(shape, ndim, op, layout):
         raise ShapeError(
             f"{op}: expected a {ndim}-D input {layout}, got {len(shape)}-D shape {tuple(shape)}{hint}"
         )
+
+
+LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)")}
+
+
+def spatial_input(op, shape, nd, *, nonempty=False):
+    """True for an unbatched input (C, *spatial), False for a batch (N, C, *spatial), with nd
+    spatial dimensions (PyTorch takes both); anything else is a ShapeError. nonempty: only the
+    batch axis may be 0 (PyTorch's rule for pooling)."""
+    batched, single = LAYOUTS[nd]
+    if len(shape) not in (nd + 1, nd + 2):
+        raise ShapeError(
+            f"{op}: expected a {nd + 2}-D input {batched} or a {nd + 1}-D {single} (one sample),"
+            f" got {len(shape)}-D shape {tuple(shape)}"
+        )
+    unbatched = len(shape) == nd + 1
+    if nonempty and 0 in shape[1 - unbatched :]:
+        axis = shape.index(0, 1 - unbatched)
+        raise ShapeError(
+            f"{op}: input shape {tuple(shape)} is empty along axis {axis}; only the batch axis"
+            f" may be 0 here (as in PyTorch): give every channel and spatial axis a size >= 1"
+        )
+    return unbatched
 
 
 def _integer(v):
@@ -283,7 +309,13 @@ class Windows(NamedTuple):
 
 
 def windows(op, sizes, kernel, stride, pads, dilation, ceil_mode=False, output_padding=None):
-    """Windows from checked tuples; raises ShapeError where no window fits."""
+    """Windows from checked tuples; raises ShapeError where an input axis is empty or no window
+    fits (PyTorch refuses both, even where padding would make room)."""
+    if min(sizes) < 1:
+        raise ShapeError(
+            f"{op}: input spatial size {tuple(sizes)} must be >= 1 along every axis (only the"
+            f" batch and channel axes may be empty); give a non-empty input"
+        )
     out_pad = output_padding or (None,) * len(sizes)
     out = []
     for i, dim in enumerate(zip(sizes, kernel, stride, pads, dilation, strict=True)):
@@ -376,38 +408,92 @@ def params_windows(op, sizes, kernel, stride, padding, dilation, output_padding)
         pads = resolve_pads(op, padding, kernel, stride, dilation)
     else:
         pads = tuple((p, p) for p in padding)
-    if padding == "same" and min(sizes) < 1:
-        raise ShapeError(f"{op}: input spatial size {tuple(sizes)} must be >= 1")
     return windows(op, sizes, kernel, stride, pads, dilation, output_padding=output_padding)
 
 
 def pool_params(op, nd, kernel_size, stride=None, padding=0, dilation=1):
     """(kernel, stride, padding, dilation) of a pool call, checked (PyTorch's rules): stride
-    defaults to the kernel; 0 <= padding <= half the kernel's span, so a window always holds input."""
+    defaults to the kernel (None or an empty tuple); 0 <= padding <= kernel_size // 2 (the
+    undilated kernel, as PyTorch), so a window always holds input."""
     kernel = positive(as_tuple(kernel_size, nd, op, "kernel_size"), op, "kernel_size")
-    stride = (
-        kernel if stride is None else positive(as_tuple(stride, nd, op, "stride"), op, "stride")
-    )
+    if stride is None or (isinstance(stride, (tuple, list)) and not stride):
+        stride = kernel
+    else:
+        stride = positive(as_tuple(stride, nd, op, "stride"), op, "stride")
     padding = non_negative(as_tuple(padding, nd, op, "padding"), op, "padding")
     dilation = positive(as_tuple(dilation, nd, op, "dilation"), op, "dilation")
-    for p, k, d in zip(padding, kernel, dilation, strict=True):
-        span = d * (k - 1) + 1
-        if 2 * p > span:
-            size = f"kernel_size={k}" if d == 1 else f"the dilated kernel {span}"
+    for p, k in zip(padding, kernel, strict=True):
+        if 2 * p > k:
             raise ShapeError(
-                f"{op}: padding={p} is more than half of {size}; a window would then"
-                f" hold more padding than input; use padding <= {span // 2} (kernel_size // 2)"
+                f"{op}: padding={p} is more than half of kernel_size={k}; a window would then"
+                f" hold more padding than input; use padding <= {k // 2} (kernel_size // 2)"
             )
     return kernel, stride, padding, dilation
 
 
 def pool_windows(op, sizes, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """The Windows of a pool call over spatial ``sizes``."""
+    """The Windows of a pool call over spatial ``sizes``; with dilation, every window must
+    reach the input (PyTorch returns -inf for one that holds only padding, and its backward
+    writes outside the input)."""
     kernel, stride, padding, dilation = pool_params(
         op, len(sizes), kernel_size, stride, padding, dilation
     )
     pads = tuple((p, p) for p in padding)
-    return windows(op, sizes, kernel, stride, pads, dilation, bool(ceil_mode))
+    g = windows(op, sizes, kernel, stride, pads, dilation, bool(ceil_mode))
+    if max(dilation) > 1:
+        for i, a in enumerate(g.axes):
+            _check_reach(op, i, a)
+    return g
+
+
+def _check_reach(op, index, a):
+    """ShapeError when a window of a dilated pool holds only padding."""
+    taps = a.tap(np.arange(a.out)[:, None], np.arange(a.kernel)[None, :]) - a.pads[0]
+    inside = ((taps >= 0) & (taps < a.size)).any(axis=1)
+    if not inside.all():
+        i = int(np.argmin(inside))
+        raise ShapeError(
+            f"{op}: window {i} along spatial axis {index} holds only padding (taps"
+            f" {', '.join(map(str, taps[i]))} of an input of size {a.size}, padding={a.pads[0]},"
+            f" dilation={a.dilation}); use less padding or dilation"
+        )
+
+
+def unpool_size(op, sizes, kernel, stride, padding, output_size=None):
+    """The output sizes of max_unpool: (in - 1)*S - 2P + K per axis (the transposed formula),
+    or output_size (the spatial sizes, or the whole shape), within S of them as PyTorch
+    requires: (in - 1)*S - 2P + K - S < out < (in - 1)*S - 2P + K + S."""
+    nd = len(sizes)
+    default = tuple(
+        _out(n, k, s, (p, p), 1, output_padding=0)
+        for n, k, s, p in zip(sizes, kernel, stride, padding, strict=True)
+    )
+    if output_size is None:
+        out = default
+    else:
+        given = tuple(output_size) if isinstance(output_size, (tuple, list)) else None
+        if given is not None and len(given) > nd:
+            given = given[-nd:]
+        if given is None or len(given) != nd or not all(_integer(v) for v in given):
+            raise ShapeError(
+                f"{op}: output_size={output_size!r} must be a tuple of {nd} integers (the spatial"
+                f" sizes) or the whole output shape"
+            )
+        out = tuple(int(v) for v in given)
+        for i, (o, d, s) in enumerate(zip(out, default, stride, strict=True)):
+            if not d - s < o < d + s:
+                raise ShapeError(
+                    f"{op}: output_size {o} along spatial axis {i} must be between {d - s} and"
+                    f" {d + s} (exclusive): the default (in - 1)*stride - 2*padding + kernel_size"
+                    f" = {d}, within stride={s}"
+                )
+    if min(out) < 0:
+        raise ShapeError(
+            f"{op}: output size {out} is negative: (in - 1)*stride - 2*padding + kernel_size"
+            f" with input {tuple(sizes)}, stride={stride}, padding={padding},"
+            f" kernel_size={kernel}; use less padding"
+        )
+    return out
 
 
 def adaptive_bounds(n_in, n_out):

@@ -1,7 +1,9 @@
-"""Losses: cross_entropy, nll_loss, mse_loss as forward/backward pairs on arrays (PyTorch's rules).
+"""Classification losses: cross_entropy, nll_loss as forward/backward pairs on arrays (PyTorch's
+rules); the pointwise ones (mse, l1, bce) are in pointwise_loss.
 
 Logits / log-probabilities x (N, C) or (N, C, d1, ...); target t (N, d1, ...) of class
-indices; class weights w (C,) (all ones when absent); valid = (t != ignore_index).
+indices; class weights w (C,) (all ones when absent); valid = (t != ignore_index). One
+sample (C,) with a class index () is a batch of one whose loss is a scalar.
 
     nll:   l_n = -w[t_n] * x[n, t_n]
     cross_entropy (label smoothing e, p = log_softmax(x, dim=1)):
@@ -9,11 +11,13 @@ indices; class weights w (C,) (all ones when absent); valid = (t != ignore_index
     reduction: "none" -> l (0 where ignored), "sum" -> sum l, "mean" -> sum l / sum_valid w[t_n]
     cross_entropy with class probabilities (a float target q of the input's shape, as PyTorch):
            l_n = -sum_c w[c] * q'[n, c] * p[n, c],   q' = (1 - e) * q + e / C
-           "mean" divides by the number of samples N * d1 * ... (not by the weights)
-    mse:   l = (x - t)^2,  l1: l = |x - t|; reduction "mean" divides by the element count.
+           "mean" divides by the number of samples N * d1 * ... (not by the weights);
+           q gets a gradient too, as PyTorch's
+    An empty batch gives nan for "mean" (0 / 0) and 0 for "sum", as PyTorch.
 """
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,13 +28,11 @@ from .activation import log_softmax_forward
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_classification(op, x, target, weight, ignore_index, reduction, label_smoothing=0.0):
-    """The shape checker of the classification losses -> target as an int64 array."""
-    xp = get_xp(x, target, weight)
+def check_classes(op, x, weight, reduction, label_smoothing=0.0):
+    """What every classification loss checks: input (N, C, ...), reduction, smoothing, weight (C,)."""
     if x.ndim < 2:
-        hint = f"; for one sample use x[None] -> (1, {x.shape[0]})" if x.ndim == 1 else ""
         raise ShapeError(
-            f"{op}: expected input (N, C) or (N, C, d1, ...), got shape {x.shape}{hint}"
+            f"{op}: expected input (C,) (one sample), (N, C) or (N, C, d1, ...), got shape {x.shape}"
         )
     _check_reduction(op, reduction)
     if not (isinstance(label_smoothing, numbers.Real) and 0.0 <= label_smoothing <= 1.0):
@@ -42,6 +44,13 @@ def check_classification(op, x, target, weight, ignore_index, reduction, label_s
         raise ShapeError(
             f"{op}: weight has shape {weight.shape}; expected one weight per class, ({n_classes},)"
         )
+
+
+def check_classification(op, x, target, weight, ignore_index, reduction, label_smoothing=0.0):
+    """The shape checker of the classification losses -> target as an int64 array."""
+    xp = get_xp(x, target, weight)
+    check_classes(op, x, weight, reduction, label_smoothing)
+    n_classes = x.shape[1]
     t = xp.asarray(target)
     expected = (x.shape[0], *x.shape[2:])
     if t.shape != expected:
@@ -73,18 +82,44 @@ def check_classification(op, x, target, weight, ignore_index, reduction, label_s
     return t
 
 
+class OneSample(NamedTuple):
+    """The cache of a loss of one sample (C,), computed as a batch of one."""
+
+    cache: object
+    loss_shape: tuple  # the batch of one's loss: () or (1,)
+    shapes: tuple  # the inputs' own shapes: their gradients come back in them
+
+
+def one_sample(forward, arrays, **kwargs):
+    """forward on a batch of one: input (C,) -> (1, C), a class index target () -> (1,); the
+    loss is a scalar in every reduction, as PyTorch's."""
+    if "target" in kwargs:
+        t = get_xp(arrays[0]).asarray(kwargs["target"])
+        if t.shape != ():
+            raise ShapeError(
+                f"{forward.__name__.removesuffix('_forward')}: one sample {arrays[0].shape} takes"
+                f" one class index (a target of shape ()), got target shape {t.shape}"
+            )
+        kwargs["target"] = t[None]
+    y, cache = forward(*(a[None] for a in arrays), **kwargs)
+    return y.reshape(()), OneSample(cache, y.shape, tuple(a.shape for a in arrays))
+
+
+def one_sample_grads(backward, dy, cache):
+    grads = backward(dy.reshape(cache.loss_shape), cache.cache)
+    return tuple(g.reshape(s) for g, s in zip(grads, cache.shapes, strict=True))
+
+
 def cross_entropy_forward(
     x, *, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
 ):
-    """Loss of logits x (N, C, ...) against class indices (N, ...) or class probabilities (the
-    shape of x, float); scalar unless reduction="none"."""
-    xp = get_xp(x)
-    probs = xp.asarray(target)
-    if probs.shape == x.shape and probs.dtype.kind == "f":
-        return _soft_cross_entropy(x, probs, weight, reduction, label_smoothing)
-    t = check_classification(
-        "cross_entropy", x, target, weight, ignore_index, reduction, label_smoothing
-    )
+    """Loss of logits x (N, C, ...) against class indices (N, ...), or of one sample (C,)
+    against a class index (); scalar unless reduction="none"."""
+    kw = dict(weight=weight, ignore_index=ignore_index, reduction=reduction,
+              label_smoothing=label_smoothing)  # fmt: skip
+    if x.ndim == 1:
+        return one_sample(cross_entropy_forward, (x,), target=target, **kw)
+    t = check_classification("cross_entropy", x, target, **kw)
     logp, _ = log_softmax_forward(x, dim=1)
     loss, cache = _nll(logp, t, weight, ignore_index, reduction, label_smoothing)
     return loss, (logp, cache)
@@ -92,55 +127,93 @@ def cross_entropy_forward(
 
 def cross_entropy_backward(dy, cache):
     """dx = G - softmax(x) * sum_c G,  G = dL/d log_softmax(x)."""
-    xp = get_xp(dy)
+    if isinstance(cache, OneSample):
+        return one_sample_grads(cross_entropy_backward, dy, cache)
     logp, nll_cache = cache
-    g = _soft_grad(dy, nll_cache) if isinstance(nll_cache[0], str) else _nll_grad(dy, nll_cache)
-    return (g - xp.exp(logp) * g.sum(axis=1, keepdims=True),)
+    return (_through_log_softmax(_nll_grad(dy, nll_cache), logp),)
 
 
-def _soft_cross_entropy(x, q, weight, reduction, smoothing):
-    """The class-probability form in the module docstring (the target gets no gradient)."""
+def _through_log_softmax(g, logp):
+    """dL/dx from G = dL/d log_softmax(x): G - softmax(x) * sum_c G."""
+    return g - get_xp(g).exp(logp) * g.sum(axis=1, keepdims=True)
+
+
+class SoftCache(NamedTuple):
+    logp: object
+    wq: object  # w[c] * q'[n, c]
+    w: object  # the class weights, broadcast to (1, C, 1, ...), or 1
+    smoothing: float
+    reduction: str
+    count: int  # samples N * d1 * ... (the "mean" divisor)
+
+
+def soft_cross_entropy_forward(x, q, *, weight=None, reduction="mean", label_smoothing=0.0):
+    """cross_entropy against class probabilities q of x's shape (N, C, ...) or (C,):
+    l_n = -sum_c w[c] * q'[n, c] * log_softmax(x)[n, c],  q' = (1 - e) * q + e / C."""
+    kw = dict(weight=weight, reduction=reduction, label_smoothing=label_smoothing)
+    if x.ndim == 1 and q.shape == x.shape:
+        return one_sample(soft_cross_entropy_forward, (x, q), **kw)
     xp = get_xp(x, weight)
-    op = "cross_entropy"
-    if x.ndim < 2:
-        raise ShapeError(f"{op}: expected input (N, C) or (N, C, d1, ...), got shape {x.shape}")
-    _check_reduction(op, reduction)
-    if not (isinstance(smoothing, numbers.Real) and 0.0 <= smoothing <= 1.0):
-        raise ShapeError(f"{op}: label_smoothing={smoothing!r} must be in [0, 1]; 0 turns it off")
-    n_classes, dtype = x.shape[1], x.dtype
-    if weight is not None and weight.shape != (n_classes,):
+    check_classes("cross_entropy", x, weight, reduction, label_smoothing)
+    if q.shape != x.shape or q.dtype.kind != "f":
         raise ShapeError(
-            f"{op}: weight has shape {weight.shape}; expected one weight per class, ({n_classes},)"
+            f"cross_entropy: class probabilities of shape {q.shape} ({q.dtype}) must have the"
+            f" input's shape {x.shape} and a float dtype"
         )
+    n_classes, dtype, e = x.shape[1], x.dtype, label_smoothing
     logp, _ = log_softmax_forward(x, dim=1)
-    wq = q.astype(dtype) * (1 - smoothing) + smoothing / n_classes
-    if weight is not None:
-        wq = wq * weight.astype(dtype).reshape((1, n_classes) + (1,) * (x.ndim - 2))
+    w = 1 if weight is None else weight.astype(dtype).reshape((1, n_classes) + (1,) * (x.ndim - 2))
+    wq = (q.astype(dtype) * (1 - e) + e / n_classes) * w
     loss = -(wq * logp).sum(axis=1)
-    count = loss.size
-    out = (
-        loss if reduction == "none" else (loss.sum() if reduction == "sum" else loss.sum() / count)
-    )
-    return xp.asarray(out, dtype=dtype), (logp, ("soft", wq, reduction, count))
+    out = _reduce(loss, reduction, loss.size)
+    return xp.asarray(out, dtype=dtype), SoftCache(logp, wq, w, e, reduction, loss.size)
 
 
-def _soft_grad(dy, cache):
-    """dL/dp[n, c] = -scale_n * w[c] * q'[n, c]."""
+def soft_cross_entropy_backward(dy, cache):
+    """(dx, dq): dL/dlogp[n, c] = -s_n * w[c] * q'[n, c], dL/dq[n, c] = -s_n * (1 - e) * w[c]
+    * logp[n, c], with s_n = dy (/ count for "mean")."""
+    if isinstance(cache, OneSample):
+        return one_sample_grads(soft_cross_entropy_backward, dy, cache)
+    c = cache
     xp = get_xp(dy)
-    _, wq, reduction, count = cache
-    scale = dy / count if reduction == "mean" else dy
-    if reduction == "none":
+    scale = mean_scale(dy, c.reduction, c.count)
+    if c.reduction == "none":
         scale = xp.expand_dims(scale, 1)
-    return (-wq * scale).astype(wq.dtype, copy=False)
+    dtype = c.logp.dtype
+    dx = _through_log_softmax((-c.wq * scale).astype(dtype, copy=False), c.logp)
+    dq = (-(1 - c.smoothing) * c.w * c.logp * scale).astype(dtype, copy=False)
+    return dx, dq
+
+
+def mean_scale(dy, reduction, count):
+    """dy / count for "mean" (an empty input: count 0, and nothing to scale), else dy."""
+    if reduction != "mean":
+        return dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return dy / count
+
+
+def _reduce(loss, reduction, count):
+    """none / sum / mean (sum over count; nan for an empty batch, as PyTorch)."""
+    if reduction == "none":
+        return loss
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return loss.sum() if reduction == "sum" else loss.sum() / count
 
 
 def nll_loss_forward(x, *, target, weight=None, ignore_index=-100, reduction="mean"):
-    """Loss of log-probabilities x (N, C, ...) against class indices."""
+    """Loss of log-probabilities x (N, C, ...) against class indices (or one sample (C,)
+    against a class index ())."""
+    if x.ndim == 1:
+        return one_sample(nll_loss_forward, (x,), target=target, weight=weight,
+                          ignore_index=ignore_index, reduction=reduction)  # fmt: skip
     t = check_classification("nll_loss", x, target, weight, ignore_index, reduction)
     return _nll(x, t, weight, ignore_index, reduction, 0.0)
 
 
 def nll_loss_backward(dy, cache):
+    if isinstance(cache, OneSample):
+        return one_sample_grads(nll_loss_backward, dy, cache)
     return (_nll_grad(dy, cache),)
 
 
@@ -180,101 +253,6 @@ def _nll_grad(dy, cache):
     if smoothing:
         g -= (smoothing / onehot.shape[1]) * w_class * scale
     return g.astype(dtype, copy=False)
-
-
-def mse_loss_forward(x, t, *, reduction="mean"):
-    """(x - t)^2 reduced; x and t must have the same shape."""
-    xp = get_xp(x)
-    _check_reduction("mse_loss", reduction)
-    if x.shape != t.shape:
-        raise ShapeError(
-            f"mse_loss: target shape {t.shape} does not match input shape {x.shape};"
-            f" reshape the target to {x.shape}"
-        )
-    diff = x - t
-    sq = diff * diff
-    out = sq if reduction == "none" else (sq.sum() if reduction == "sum" else sq.mean())
-    return xp.asarray(out, dtype=sq.dtype), (diff, reduction)
-
-
-def mse_loss_backward(dy, cache):
-    diff, reduction = cache
-    scale = dy / diff.size if reduction == "mean" else dy
-    g = 2 * diff * scale
-    return g, -g
-
-
-def l1_loss_forward(x, t, *, reduction="mean"):
-    """|x - t| reduced; x and t must have the same shape."""
-    xp = get_xp(x)
-    _check_same_shape("l1_loss", x, t, reduction)
-    diff = x - t
-    a = xp.abs(diff)
-    out = a if reduction == "none" else (a.sum() if reduction == "sum" else a.mean())
-    return xp.asarray(out, dtype=a.dtype), (xp.sign(diff), reduction)
-
-
-def l1_loss_backward(dy, cache):
-    """d/dx = sign(x - t) (0 where x == t, as PyTorch), d/dt = -d/dx."""
-    sign, reduction = cache
-    g = sign * (dy / sign.size if reduction == "mean" else dy)
-    return g, -g
-
-
-def bce_with_logits_forward(x, t, *, weight=None, pos_weight=None, reduction="mean"):
-    """Binary cross-entropy of logits x against targets t in [0, 1] (same shape), stable:
-
-        l = w * ((1 - t) * x + (1 + (pw - 1) * t) * softplus(-x)),
-        softplus(-x) = log1p(exp(-|x|)) + max(-x, 0)
-
-    which is -w * (pw * t * log sigmoid(x) + (1 - t) * log(1 - sigmoid(x))); weight and
-    pos_weight (pw) broadcast against x (pos_weight (C,) weighs the positives of class c).
-    """
-    xp = get_xp(x)
-    op = "binary_cross_entropy_with_logits"
-    _check_same_shape(op, x, t, reduction)
-    for name, arr in (("weight", weight), ("pos_weight", pos_weight)):
-        if arr is not None and not _broadcasts(arr.shape, x.shape):
-            raise ShapeError(
-                f"{op}: {name} of shape {arr.shape} does not broadcast to the input shape"
-                f" {x.shape}; give e.g. one value per class, shape ({x.shape[-1]},)"
-            )
-    dtype = x.dtype
-    w = 1 if weight is None else weight.astype(dtype)
-    pw = 1 if pos_weight is None else pos_weight.astype(dtype)
-    sp = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)  # softplus(-x) = -log sigmoid(x)
-    coef = 1 + (pw - 1) * t
-    loss = w * ((1 - t) * x + coef * sp)
-    out = loss if reduction == "none" else (loss.sum() if reduction == "sum" else loss.mean())
-    return xp.asarray(out, dtype=dtype), (x, t, w, pw, coef, sp, reduction, loss.size)
-
-
-def bce_with_logits_backward(dy, cache):
-    """dl/dx = w * ((1 - t) - coef * sigmoid(-x)),  dl/dt = w * (-x + (pw - 1) * softplus(-x))."""
-    xp = get_xp(dy)
-    x, t, w, pw, coef, sp, reduction, size = cache
-    scale = dy / size if reduction == "mean" else dy
-    e = xp.exp(-xp.abs(x))
-    sig_neg = xp.where(x >= 0, e, 1) / (1 + e)  # sigmoid(-x), stable
-    dx = w * ((1 - t) - coef * sig_neg) * scale
-    dt = w * ((pw - 1) * sp - x) * scale
-    return dx.astype(x.dtype, copy=False), dt.astype(x.dtype, copy=False)
-
-
-def _broadcasts(shape, target):
-    try:
-        return np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        return False
-
-
-def _check_same_shape(op, x, t, reduction):
-    _check_reduction(op, reduction)
-    if x.shape != t.shape:
-        raise ShapeError(
-            f"{op}: target shape {t.shape} does not match input shape {x.shape};"
-            f" reshape the target to {x.shape}"
-        )
 
 
 def _check_reduction(op, reduction):

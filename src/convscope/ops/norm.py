@@ -18,9 +18,16 @@ layer_norm and group_norm use the same statistics per sample instead of per chan
 layer_norm over the trailing normalized_shape axes (weight, bias of that shape), group_norm
 over each group of C / G channels and the spatial axes (weight, bias per channel (C,));
 both always use the current input's statistics (no running buffers), as PyTorch.
+
+eps: batch_norm needs eps > 0 when training and eps >= 0 in eval mode (PyTorch's rule);
+layer_norm and group_norm take any real eps (nan where var + eps < 0, as PyTorch). An empty
+input gives an empty result (and zero weight and bias gradients); batch_norm then leaves the
+running statistics alone.
 """
 
 import numbers
+
+import numpy as np
 
 from ..backend import get_xp
 from ..errors import ShapeError
@@ -48,14 +55,18 @@ def check_batch_norm(x, weight, bias, running_mean, running_var, training, momen
             f"{op}: eval mode (training=False) normalises with running_mean and running_var;"
             f" pass both, or use training=True"
         )
-    if training and x.size // max(c, 1) <= 1:
+    if training and x.size and x.size // c <= 1:
         raise ShapeError(
             f"{op}: expected more than 1 value per channel when training, got input shape"
             f" {x.shape}; use a batch of 2 or more, or eval mode"
         )
-    for name, v in (("momentum", momentum), ("eps", eps)):
-        if not isinstance(v, numbers.Real) or isinstance(v, bool) or v < 0:
-            raise ShapeError(f"{op}: {name}={v!r} must be a number >= 0")
+    _real(op, "momentum", momentum)  # any real, as PyTorch (ignored in eval mode)
+    _real(op, "eps", eps)
+    if eps <= 0 if training else eps < 0:
+        raise ShapeError(
+            f"{op}: eps={eps!r} must be > 0 when training and >= 0 in eval mode (as PyTorch):"
+            f" a constant channel has var = 0; e.g. eps=1e-5"
+        )
 
 
 def batch_norm_forward(
@@ -67,6 +78,9 @@ def batch_norm_forward(
     check_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
     axes = (0, *range(2, x.ndim))
     bshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if x.size == 0:  # PyTorch: an empty result, the running statistics left alone
+        ones = xp.ones(x.shape[1], x.dtype)
+        return x.copy(), (x, ones, weight, bias is not None, False, axes, bshape)
     if training:
         mean = x.mean(axis=axes)
         xc = x - mean.reshape(bshape)
@@ -81,7 +95,8 @@ def batch_norm_forward(
     else:
         xc = x - running_mean.astype(x.dtype).reshape(bshape)
         var = running_var.astype(x.dtype)
-    invstd = 1 / xp.sqrt(var + eps)
+    with np.errstate(invalid="ignore", divide="ignore"):  # var + eps <= 0: nan/inf, as PyTorch
+        invstd = 1 / xp.sqrt(var + eps)
     xhat = xc * invstd.reshape(bshape)
     y = xhat if weight is None else xhat * weight.reshape(bshape)
     if bias is not None:
@@ -147,7 +162,7 @@ def group_norm_forward(x, weight=None, bias=None, *, num_groups, eps=1e-5):
         )
     _check_affine("group_norm", (c,), weight, bias, "channels")
     _check_eps("group_norm", eps)
-    xg = x.reshape(x.shape[0], num_groups, -1)
+    xg = x.reshape(x.shape[0], num_groups, x.size // max(x.shape[0] * num_groups, 1))
     xhat, invstd = _normalize(xg, (2,), eps)
     xhat = xhat.reshape(x.shape)
     cshape = (1, c) + (1,) * (x.ndim - 2)
@@ -161,7 +176,9 @@ def layer_norm_backward(dy, cache, needs=(True, True, True)):
     dweight = sum(dy * xhat), dbias = sum(dy) over the other axes. Also group_norm's backward."""
     xhat, invstd, weight, has_bias, axes, sum_axes, wshape, grouped = cache
     dx = dw = db = None
-    if needs[0]:
+    if needs[0] and dy.size == 0:
+        dx = dy.copy()
+    elif needs[0]:
         g = dy if weight is None else dy * weight.reshape(wshape)
         g, gh = g.reshape(grouped), xhat.reshape(grouped)
         g = g - g.mean(axis=axes, keepdims=True) - gh * (g * gh).mean(axis=axes, keepdims=True)
@@ -177,10 +194,14 @@ group_norm_backward = layer_norm_backward
 
 
 def _normalize(x, axes, eps):
-    """(x - mean) / sqrt(var + eps) over axes (biased var) and 1 / sqrt(var + eps), kept dims."""
+    """(x - mean) / sqrt(var + eps) over axes (biased var) and 1 / sqrt(var + eps), kept dims
+    (nan where var + eps < 0, as PyTorch; an empty x is its own result)."""
     xp = get_xp(x)
+    if x.size == 0:
+        return x.copy(), xp.ones([1 if i in axes else n for i, n in enumerate(x.shape)], x.dtype)
     xc = x - x.mean(axis=axes, keepdims=True)
-    invstd = 1 / xp.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        invstd = 1 / xp.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
     return xc * invstd, invstd
 
 
@@ -208,5 +229,10 @@ def _check_affine(op, shape, weight, bias, what):
 
 
 def _check_eps(op, eps):
-    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or eps <= 0:
-        raise ShapeError(f"{op}: eps={eps!r} must be a number > 0; e.g. eps=1e-5")
+    """Any real eps, as PyTorch: where var + eps <= 0 the result is nan or inf."""
+    _real(op, "eps", eps)
+
+
+def _real(op, name, value):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ShapeError(f"{op}: {name}={value!r} must be a real number; e.g. {name}=1e-5")

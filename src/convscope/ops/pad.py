@@ -1,9 +1,13 @@
 """Padding with PyTorch F.pad's semantics: pad = (last_lo, last_hi, 2nd_last_lo, 2nd_last_hi, ...).
 
-    constant   value outside: [v v | a b c d | v v]       (negative pads crop)
+    constant   value outside: [v v | a b c d | v v]
     reflect    mirror without the edge: [c b | a b c d | c b]   (pad < n)
     replicate  repeat the edge: [a a | a b c d | d d]
     circular   wrap around: [c d | a b c d | a b]            (pad <= n)
+
+A negative pad crops, in every mode (PyTorch's rules): constant, reflect and replicate index
+the input as if padded (reflect (-1, 2) of [a b c d]: [b c d c b]); circular crops first and
+wraps around what is left (circular (-1, 2): [b c d b c]).
 
 Non-constant modes index the input along each padded axis (y = x[..., src]); their
 backward sums dy over the positions that read the same source.
@@ -47,26 +51,45 @@ def check_pad(x_shape, pad, mode):
         )
     pads = tuple((ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])) for i in range(len(pad) // 2))
     for axis, lo, hi in pads:
-        n = x_shape[axis]
-        if mode == "constant":
-            if n + lo + hi < 0:
-                raise ShapeError(
-                    f"{op}: pad ({lo}, {hi}) crops axis {axis} of size {n} below zero; crop less"
-                )
-            continue
-        if lo < 0 or hi < 0:
+        _check_axis(mode, x_shape[axis], axis, lo, hi)
+    if mode in ("reflect", "replicate"):  # PyTorch: only a batch axis may be empty
+        first = 0 if ndim == len(pads) + 1 else 1
+        if 0 in x_shape[first:]:
             raise ShapeError(
-                f"{op}: negative padding ({lo}, {hi}) on axis {axis} needs mode='constant',"
-                f" got mode={mode!r}"
-            )
-        limit = {"reflect": n - 1, "circular": n, "replicate": None}[mode]
-        if n < 1 or (limit is not None and max(lo, hi) > limit):
-            rule = "< the axis size" if mode == "reflect" else "<= the axis size"
-            raise ShapeError(
-                f"{op}: mode={mode!r} needs padding {rule}, got ({lo}, {hi}) on axis {axis}"
-                f" of size {n}; use less padding or mode='constant'"
+                f"{op}: mode={mode!r} needs a non-empty input but shape {tuple(x_shape)} is"
+                f" empty along axis {x_shape.index(0, first)} (only a batch axis may be 0);"
+                f" use mode='constant' or 'circular'"
             )
     return pads
+
+
+def _check_axis(mode, n, axis, lo, hi):
+    """The rules of one padded axis of size n; a negative pad crops (PyTorch's)."""
+    op, left = "pad", n + min(lo, 0) + min(hi, 0)  # what the crops leave
+    if left < 0:
+        raise ShapeError(
+            f"{op}: pad ({lo}, {hi}) crops {-min(lo, 0) - min(hi, 0)} cells from axis {axis} of"
+            f" size {n}; crop at most {n}"
+        )
+    if mode == "constant":
+        return
+    if mode == "circular":  # crop first, then wrap around what is left, once at most
+        if max(lo, hi) > left:
+            raise ShapeError(
+                f"{op}: mode='circular' pads ({lo}, {hi}) on axis {axis} of size {n}: the crops"
+                f" leave {left} cells and a pad may wrap around them once at most; pad <= {left}"
+            )
+        return
+    if n < 1 or n + lo + hi < 1:
+        raise ShapeError(
+            f"{op}: mode={mode!r} pads ({lo}, {hi}) on axis {axis} of size {n} would leave"
+            f" {max(n + lo + hi, 0)} cells; it needs an input cell to repeat and one to output"
+        )
+    if mode == "reflect" and max(lo, hi) >= n:
+        raise ShapeError(
+            f"{op}: mode='reflect' needs padding < the axis size, got ({lo}, {hi}) on axis"
+            f" {axis} of size {n}; use less padding or mode='constant'"
+        )
 
 
 def pad_forward(x, *, pad, mode="constant", value=0.0):
@@ -113,8 +136,9 @@ def _source(n, lo, hi, mode):
     j = np.arange(-lo, n + hi)
     if mode == "replicate":
         return np.clip(j, 0, n - 1)
-    if mode == "circular":
-        return j % n
+    if mode == "circular":  # crops first; the pads wrap around what the crops left
+        start, left = max(-lo, 0), n + min(lo, 0) + min(hi, 0)
+        return start + (np.arange(j.size) - max(lo, 0)) % left if j.size else j
     period = 2 * (n - 1)  # reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 ...
     j = np.abs(j) % period if period else np.zeros_like(j)
     return np.where(j < n, j, period - j)

@@ -1,12 +1,12 @@
 """Max, average and min pooling, 1-D and 2-D: forward/backward pairs on arrays.
 
-    y[n,c,i,j] = reduce_{u<KH, v<KW} xpad[n, c, i*SH + u, j*SW + v]
+    y[n,c,i,j] = reduce_{u<KH, v<KW} xpad[n, c, i*SH + u*DH, j*SW + v*DW]      (D: max/min only)
 
 xpad is x padded by P on each side (-inf for max, +inf for min, zeros for avg) and,
 with ceil_mode, on the right up to the end of the last window. Per spatial dimension
 
-    out = floor((in + 2P - K) / S) + 1      (ceil with ceil_mode; the last window must
-                                             start inside the input or the left padding)
+    out = floor((in + 2P - D*(K-1) - 1) / S) + 1   (ceil with ceil_mode; the last window
+                                                must start inside the input or the left padding)
 
 The forward reduces KH*KW strided slices of xpad (one pass per kernel offset, no
 window copies). Backward: max/min send each window's gradient to its FIRST extreme
@@ -14,7 +14,9 @@ element in row-major order (PyTorch's tie rule; a NaN window's to its last NaN, 
 PyTorch's; padding never takes it, even from a -inf input); avg splits it evenly over the
 window's divisor. Overlapping windows accumulate; disjoint ones (stride >= kernel) store.
 Strided slices beat a (N, C, OH, KH, OW, KW) reshape here: the reshape's reduction over
-two inner axes measured ~40x slower for 2x2 max pooling. 1-D pooling is 2-D pooling with H = 1.
+two inner axes measured ~40x slower for 2x2 max pooling. 1-D pooling is 2-D pooling with H = 1,
+an unbatched input (C, H, W) a batch of one (reshaped views). return_indices gives the flat
+index of each window's maximum in its input plane (PyTorch's; max_unpool takes it back).
 
 When ``kernels.available()`` (Numba installed, CONVSCOPE_JIT not 0) the compiled twins in
 ``kernels.pool2d`` do the work in one pass: max/min keep each window's argmax, so the
@@ -27,36 +29,44 @@ import numpy as np
 
 from .. import kernels
 from ..backend import default_float, get_xp
+from ..errors import ShapeError
 from .buffers import scratch
-from .geometry import Windows, check_ndim, pool_windows
+from .geometry import Windows, pool_windows, spatial_input
 
-_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
 _PAD_VALUE = {"max": -np.inf, "min": np.inf, "avg": 0.0}
 _REDUCE = {"max": "maximum", "min": "minimum", "avg": "add"}  # ufuncs of the array module
 
 
-def check_pool(op, shape, nd, kernel_size, stride, padding, ceil_mode):
+def check_pool(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation=1):
     """The pool family's shape checker -> (kernel, stride, padding, out), tuples of length nd."""
-    g = pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode)
+    g = pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation)
     return g.kernel, g.stride, tuple(p for p, _ in g.pads), g.out_size
 
 
 def pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation=1):
-    """Input (N, C, *spatial) with nd spatial dims, and its Windows (geometry.pool_windows:
-    PyTorch's rules; stride defaults to the kernel, 0 <= padding <= kernel // 2)."""
-    check_ndim(shape, nd + 2, op, _LAYOUT[nd])
-    return pool_windows(op, tuple(shape[2:]), kernel_size, stride, padding, dilation, ceil_mode)
+    """Input (N, C, *spatial) or unbatched (C, *spatial) with nd spatial dims, none empty but
+    the batch axis, and its Windows (geometry.pool_windows: PyTorch's rules; stride defaults
+    to the kernel, 0 <= padding <= kernel // 2)."""
+    spatial_input(op, shape, nd, nonempty=True)
+    return pool_windows(op, tuple(shape[-nd:]), kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def four_d(shape, nd):
+    """The (N, C, H, W) view of an input (N, C, *spatial) or (C, *spatial): N = 1 for an
+    unbatched input, H = 1 for a 1-D one (both are views: nothing is copied)."""
+    lead = shape[:-nd]
+    return (1,) * (2 - len(lead)) + tuple(lead) + (1,) * (2 - nd) + tuple(shape[-nd:])
 
 
 class ExtremeCache(NamedTuple):
     """NumPy max/min: the padded input and the output, to find each window's extreme again."""
 
     kind: str  # "max" or "min"
-    x_shape: tuple  # 4-D shape of the (H = 1 for 1-D) input
+    x_shape: tuple  # (N, C, H, W) of the input (H = 1 for 1-D, N = 1 unbatched)
     geom: Windows  # 2-D
     xpad: object  # the padded input (a view of x when no padding)
     y: object  # the 4-D output
-    squeeze: bool  # True for a 1-D op: y and dx lose the H axis
+    shape: tuple  # the input's own shape: dx comes back in it
 
 
 class AvgCache(NamedTuple):
@@ -64,8 +74,8 @@ class AvgCache(NamedTuple):
 
     x_shape: tuple
     geom: Windows
-    divisor: object  # per-window element count, (OH, OW), or a scalar
-    squeeze: bool
+    divisor: object  # per-window element count, (OH, OW), a scalar, or divisor_override
+    shape: tuple
 
 
 class CompiledPoolCache(NamedTuple):
@@ -76,55 +86,93 @@ class CompiledPoolCache(NamedTuple):
     geom: Windows
     arg: object  # max/min: flat plane index of each window's extreme; avg: None
     count_include_pad: bool
-    squeeze: bool
+    shape: tuple
 
 
-def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad=True):
+def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, dilation=1,
+                  count_include_pad=True, divisor_override=None, return_indices=False):  # fmt: skip
     if x.dtype.kind != "f":
         x = x.astype(default_float(x.dtype))
-    g = pool_geometry(op, x.shape, nd, kernel_size, stride, padding, ceil_mode)
-    squeeze = nd == 1
-    if squeeze:
-        x, g = x[:, :, None, :], g.lift()
-    forward = _compiled_forward if kernels.available() else _numpy_forward
-    y, cache = forward(kind, x, g, count_include_pad, squeeze)
-    return (y[:, :, 0] if squeeze else y), cache
+    g = pool_geometry(op, x.shape, nd, kernel_size, stride, padding, ceil_mode, dilation)
+    if divisor_override is not None:
+        check_divisor(op, divisor_override)
+    x4, g4 = x.reshape(four_d(x.shape, nd)), (g if nd == 2 else g.lift())
+    compiled = kernels.available() and divisor_override is None
+    forward = _compiled_forward if compiled else _numpy_forward
+    y, cache = forward(kind, x4, g4, count_include_pad, divisor_override, x.shape)
+    y = y.reshape(x.shape[:-nd] + g.out_size)
+    if return_indices:
+        return (y, _indices(cache).reshape(y.shape)), cache
+    return y, cache
 
 
-def _numpy_forward(kind, x, g, count_include_pad, squeeze):
+def check_divisor(op, divisor):
+    if isinstance(divisor, bool) or not isinstance(divisor, (int, np.integer)) or divisor == 0:
+        raise ShapeError(
+            f"{op}: divisor_override={divisor!r} must be a non-zero integer (it replaces each"
+            f" window's element count); use None for the count"
+        )
+
+
+def _numpy_forward(kind, x, g, count_include_pad, divisor_override, shape):
     xpad = _pad(x, g, _PAD_VALUE[kind])
     y = _reduce(xpad, g, getattr(get_xp(x), _REDUCE[kind]))
     if kind != "avg":
-        return y, ExtremeCache(kind, x.shape, g, xpad, y, squeeze)
-    divisor = _divisor(g, count_include_pad, x.dtype, get_xp(x))
+        return y, ExtremeCache(kind, x.shape, g, xpad, y, shape)
+    if divisor_override is None:
+        divisor = _divisor(g, count_include_pad, x.dtype, get_xp(x))
+    else:
+        divisor = x.dtype.type(divisor_override)
     y /= divisor
-    return y, AvgCache(x.shape, g, divisor, squeeze)
+    return y, AvgCache(x.shape, g, divisor, shape)
 
 
-def _compiled_forward(kind, x, g, count_include_pad, squeeze):
+def _compiled_forward(kind, x, g, count_include_pad, divisor_override, shape):
     k, before = kernels.pooling(), _before(g)
     arg = None
     if kind == "avg":
         y = k.avg_forward(x, g.kernel, g.stride, before, g.out_size, count_include_pad)
     else:
         arg = scratch(x.shape[:2] + g.out_size, np.int32)  # held by the cache until backward
-        y, arg = k.extreme_forward(x, g.kernel, g.stride, before, g.out_size, kind == "min", arg)
-    return y, CompiledPoolCache(kind, x.shape, g, arg, count_include_pad, squeeze)
+        y, arg = k.extreme_forward(x, g.kernel, g.stride, before, g.out_size, kind == "min", arg,
+                                   g.dilation)  # fmt: skip
+    return y, CompiledPoolCache(kind, x.shape, g, arg, count_include_pad, shape)
+
+
+def _indices(cache):
+    """PyTorch's return_indices: the flat index h*W + w (1-D: l) of each window's maximum in
+    its input plane, int64, the one backward routes the gradient to."""
+    if isinstance(cache, CompiledPoolCache):
+        return cache.arg.astype(np.int64)
+    xp, g, y = get_xp(cache.y), cache.geom, cache.y
+    (ph, pw), (h, w) = _before(g), cache.x_shape[2:]
+    index = xp.full(y.shape, -1, dtype=np.int64)
+    nan = xp.isnan(y)
+    taps = [(u, v) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
+    for u, v in taps:  # the first tap equal to the maximum, in row-major order
+        rows, cols = g.taps((u, v))
+        r = g.axes[0].tap(xp.arange(y.shape[2]), u) - ph
+        c = g.axes[1].tap(xp.arange(y.shape[3]), v) - pw
+        real = ((r >= 0) & (r < h))[:, None] & ((c >= 0) & (c < w))[None, :]
+        at = r[:, None] * w + c[None, :]
+        hit = (cache.xpad[:, :, rows, cols] == y) & real & (index < 0)
+        hit |= nan & real & xp.isnan(cache.xpad[:, :, rows, cols])  # a NaN window: its LAST NaN
+        index = xp.where(hit, at, index)
+    return index
 
 
 def _pool_backward(dy, cache):
     c = cache
-    if c.squeeze:
-        dy = dy[:, :, None, :]
+    dy = dy.reshape(c.x_shape[:2] + c.geom.out_size)
     dx = _compiled_backward(dy, c) if isinstance(c, CompiledPoolCache) else _numpy_backward(dy, c)
-    return ((dx[:, :, 0] if c.squeeze else dx),)
+    return (dx.reshape(c.shape),)
 
 
 def _compiled_backward(dy, c):
     k, g = kernels.pooling(), c.geom
     if c.kind == "avg":
         return k.avg_backward(dy, c.x_shape, g.kernel, g.stride, _before(g), c.count_include_pad)
-    return k.extreme_backward(dy, c.arg, c.x_shape, g.kernel, g.stride, _before(g))
+    return k.extreme_backward(dy, c.arg, c.x_shape, g.kernel, g.stride, _before(g), g.dilation)
 
 
 def _numpy_backward(dy, c):
@@ -195,7 +243,7 @@ def _route(dxpad, dy, xpad, y, g, real=None):
     dxpad starts at zero. dy * mask into preallocated arrays (5x faster than a masked copy);
     a masked copy/add only when dy holds inf or NaN (0 * inf = nan)."""
     xp = get_xp(dy, y)
-    disjoint = all(s >= k for s, k in zip(g.stride, g.kernel, strict=True))
+    disjoint = _disjoint(g)
     finite = bool(xp.isfinite(dy).all())
     part = None if disjoint or not finite else xp.empty_like(dy)
     infinite = None if real is None else xp.isinf(y)
@@ -229,13 +277,18 @@ def _route(dxpad, dy, xpad, y, g, real=None):
 
 def _spread(dxpad, g_dy, g):
     """Add g_dy to every element of each window (the avg pool backward)."""
-    disjoint = all(s >= k for s, k in zip(g.stride, g.kernel, strict=True))
+    disjoint = _disjoint(g)
     for rows, cols in _taps(g):
         target = dxpad[:, :, rows, cols]
         if disjoint:  # target is still zero: store
             target[...] = g_dy
         else:
             target += g_dy
+
+
+def _disjoint(g):
+    """Whether no two windows share an input cell: stride >= the (dilated) kernel's span."""
+    return all(a.stride >= a.span for a in g.axes)
 
 
 def _divisor(g, count_include_pad, dtype, xp):
@@ -253,46 +306,59 @@ def _divisor(g, count_include_pad, dtype, xp):
     return dtype.type(div.flat[0]) if (div == div.flat[0]).all() else div
 
 
-def max_pool1d_forward(x, *, kernel_size, stride=None, padding=0, ceil_mode=False):
-    """y[n,c,i] = max_u xpad[n,c,i*S+u]; x (N, C, L) -> y (N, C, OL)."""
-    return _pool_forward("max_pool1d", "max", x, 1, kernel_size, stride, padding, ceil_mode)
+def max_pool1d_forward(
+    x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """y[n,c,i] = max_u xpad[n,c,i*S+u*D]; x (N, C, L) or (C, L) -> y (N, C, OL) or (C, OL);
+    with return_indices, (y, the index l of each window's maximum)."""
+    return _pool_forward("max_pool1d", "max", x, 1, kernel_size, stride, padding, ceil_mode,
+                         dilation, return_indices=return_indices)  # fmt: skip
 
 
-def max_pool2d_forward(x, *, kernel_size, stride=None, padding=0, ceil_mode=False):
-    """y[n,c,i,j] = max_{u,v} xpad[n,c,i*SH+u,j*SW+v]; x (N, C, H, W) -> y (N, C, OH, OW)."""
-    return _pool_forward("max_pool2d", "max", x, 2, kernel_size, stride, padding, ceil_mode)
+def max_pool2d_forward(
+    x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """y[n,c,i,j] = max_{u,v} xpad[n,c,i*SH+u*DH,j*SW+v*DW]; x (N, C, H, W) or (C, H, W) ->
+    y (N, C, OH, OW) or (C, OH, OW); with return_indices, (y, the flat index h*W + w of each
+    window's maximum in its input plane), PyTorch's."""
+    return _pool_forward("max_pool2d", "max", x, 2, kernel_size, stride, padding, ceil_mode,
+                         dilation, return_indices=return_indices)  # fmt: skip
 
 
-def min_pool1d_forward(x, *, kernel_size, stride=None, padding=0, ceil_mode=False):
-    """y[n,c,i] = min_u xpad[n,c,i*S+u]; x (N, C, L) -> y (N, C, OL)."""
-    return _pool_forward("min_pool1d", "min", x, 1, kernel_size, stride, padding, ceil_mode)
+def min_pool1d_forward(x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """y[n,c,i] = min_u xpad[n,c,i*S+u*D]; x (N, C, L) or (C, L) -> y (N, C, OL) or (C, OL)."""
+    return _pool_forward(
+        "min_pool1d", "min", x, 1, kernel_size, stride, padding, ceil_mode, dilation
+    )
 
 
-def min_pool2d_forward(x, *, kernel_size, stride=None, padding=0, ceil_mode=False):
-    """y[n,c,i,j] = min_{u,v} xpad[n,c,i*SH+u,j*SW+v]; x (N, C, H, W) -> y (N, C, OH, OW)."""
-    return _pool_forward("min_pool2d", "min", x, 2, kernel_size, stride, padding, ceil_mode)
+def min_pool2d_forward(x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """y[n,c,i,j] = min_{u,v} xpad[n,c,i*SH+u*DH,j*SW+v*DW]; x (N, C, H, W) or (C, H, W)."""
+    return _pool_forward(
+        "min_pool2d", "min", x, 2, kernel_size, stride, padding, ceil_mode, dilation
+    )
 
 
 def avg_pool1d_forward(
     x, *, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ):
-    """y[n,c,i] = sum_u xpad[n,c,i*S+u] / divisor[i]; x (N, C, L) -> y (N, C, OL)."""
-    return _pool_forward(
-        "avg_pool1d", "avg", x, 1, kernel_size, stride, padding, ceil_mode, count_include_pad
-    )
+    """y[n,c,i] = sum_u xpad[n,c,i*S+u] / divisor[i]; x (N, C, L) or (C, L) -> (N, C, OL)."""
+    return _pool_forward("avg_pool1d", "avg", x, 1, kernel_size, stride, padding, ceil_mode,
+                         count_include_pad=count_include_pad)  # fmt: skip
 
 
-def avg_pool2d_forward(
-    x, *, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
-):
-    """y[n,c,i,j] = sum_{u,v} xpad[n,c,i*SH+u,j*SW+v] / divisor[i,j]; x (N,C,H,W) -> (N,C,OH,OW).
+def avg_pool2d_forward(x, *, kernel_size, stride=None, padding=0, ceil_mode=False,
+                       count_include_pad=True, divisor_override=None):  # fmt: skip
+    """y[n,c,i,j] = sum_{u,v} xpad[n,c,i*SH+u,j*SW+v] / divisor[i,j]; x (N,C,H,W) -> (N,C,OH,OW)
+    (or unbatched (C, H, W) -> (C, OH, OW)).
 
     divisor = KH*KW, except for windows that run past the right padding (ceil_mode), or,
-    with count_include_pad=False, the number of input (non-padding) elements in the window.
+    with count_include_pad=False, the number of input (non-padding) elements in the window;
+    divisor_override (a non-zero integer) replaces it for every window.
     """
-    return _pool_forward(
-        "avg_pool2d", "avg", x, 2, kernel_size, stride, padding, ceil_mode, count_include_pad
-    )
+    return _pool_forward("avg_pool2d", "avg", x, 2, kernel_size, stride, padding, ceil_mode,
+                         count_include_pad=count_include_pad,
+                         divisor_override=divisor_override)  # fmt: skip
 
 
 max_pool1d_backward = max_pool2d_backward = _pool_backward

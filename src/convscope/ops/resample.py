@@ -75,16 +75,31 @@ class InterpolateCache(NamedTuple):
     index: tuple  # source index per output position, one array per spatial axis
 
 
-def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest"):
+def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                        recompute_scale_factor=None, antialias=False):  # fmt: skip
     """Nearest-neighbour resize as PyTorch's: src = min(floor(dst * scale), n - 1) in float32.
 
-    scale = 1/scale_factor when scale_factor is given, else n_in/n_out; out = floor(n * scale_factor).
+    scale = 1/scale_factor when scale_factor is given (unless recompute_scale_factor), else
+    n_in/n_out; out = floor(n * scale_factor). align_corners and antialias are for the
+    interpolating modes and must stay unset, as in PyTorch.
     """
     op = "interpolate"
     if mode != "nearest":
         raise ShapeError(f"{op}: mode={mode!r} is not supported; use mode='nearest'")
+    if align_corners is not None or antialias:
+        raise ShapeError(
+            f"{op}: align_corners and antialias apply to the interpolating modes (linear, ...),"
+            f" not to mode='nearest'; leave them unset"
+        )
     nsp = _spatial(op, x)
+    if 0 in x.shape[1:]:
+        raise ShapeError(
+            f"{op}: input shape {x.shape} is empty along a channel or spatial axis; only the"
+            f" batch axis may be 0 (as in PyTorch)"
+        )
     sizes, scales = _target(op, x.shape[2:], nsp, size, scale_factor)
+    if recompute_scale_factor:  # PyTorch: the scale follows from the sizes, n_in / n_out
+        scales = (None,) * nsp
     index = tuple(_nearest(n, m, s) for n, m, s in zip(x.shape[2:], sizes, scales, strict=True))
     y = x[(Ellipsis, *np.ix_(*index))] if nsp == 2 else x[..., index[0]]
     return y, InterpolateCache(x.shape, index)

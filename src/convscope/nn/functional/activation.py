@@ -66,11 +66,12 @@ def gelu(x, approximate="none"):
     return apply(act.gelu_forward, act.gelu_backward, (x,), approximate=approximate)
 
 
-def softmax(x, dim):
-    """exp(x - max) / sum(exp(x - max)) along dim (e.g. dim=1 for (N, C) logits)."""
-    return apply(act.softmax_forward, act.softmax_backward, (x,), dim=dim)
+def softmax(x, dim, dtype=None):
+    """exp(x - max) / sum(exp(x - max)) along dim (e.g. dim=1 for (N, C) logits); dtype (e.g.
+    np.float64) casts x first, as PyTorch's."""
+    return apply(act.softmax_forward, act.softmax_backward, (x,), dim=dim, dtype=dtype)
 
 
-def log_softmax(x, dim):
-    """(x - max) - log(sum(exp(x - max))) along dim."""
-    return apply(act.log_softmax_forward, act.log_softmax_backward, (x,), dim=dim)
+def log_softmax(x, dim, dtype=None):
+    """(x - max) - log(sum(exp(x - max))) along dim; dtype casts x first."""
+    return apply(act.log_softmax_forward, act.log_softmax_backward, (x,), dim=dim, dtype=dtype)

@@ -16,13 +16,12 @@ def downsample(input, factor):
     return apply(_rs.downsample_forward, _rs.downsample_backward, (input,), factor=factor)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest"):
-    """Nearest-neighbour resize of (N, C, L) or (N, C, H, W) to size, or by scale_factor."""
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):  # fmt: skip
+    """Nearest-neighbour resize of (N, C, L) or (N, C, H, W) to size, or by scale_factor
+    (recompute_scale_factor=True: the sizes, not scale_factor, set the scale, as PyTorch's)."""
     return apply(
-        _rs.interpolate_forward,
-        _rs.interpolate_backward,
-        (input,),
-        size=size,
-        scale_factor=scale_factor,
-        mode=mode,
-    )
+        _rs.interpolate_forward, _rs.interpolate_backward, (input,),
+        size=size, scale_factor=scale_factor, mode=mode, align_corners=align_corners,
+        recompute_scale_factor=recompute_scale_factor, antialias=antialias,
+    )  # fmt: skip

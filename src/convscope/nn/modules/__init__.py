@@ -21,12 +21,16 @@ from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .padding import ZeroPad2d
 from .pool import (
+    AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     MaxPool1d,
     MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
     MinPool1d,
     MinPool2d,
 )
@@ -46,6 +50,10 @@ __all__ = [
     "AvgPool2d",
     "MinPool1d",
     "MinPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
     "Linear",

@@ -34,10 +34,9 @@ class _BatchNorm(Module):
             raise ShapeError(
                 f"{name}: num_features must be a positive integer, got {num_features!r}"
             )
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ShapeError(f"{name}: momentum must be in [0, 1] (or None), got {momentum}")
-        if eps <= 0:
-            raise ShapeError(f"{name}: eps must be > 0, got {eps}")
+        for arg, value in (("momentum", momentum), ("eps", eps)):  # any real, as PyTorch
+            if (value is not None or arg == "eps") and not _real(value):
+                raise ShapeError(f"{name}: {arg} must be a real number, got {value!r}")
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.register_parameter("weight", np.ones(num_features, dtype=dtype) if affine else None)
@@ -105,9 +104,10 @@ running = (1 - momentum) * running + momentum * batch (var unbiased, as PyTorch)
 
 Args:
     num_features (int): C, the channels
-    eps (float, optional): added to the variance. Default: 1e-5
-    momentum (float or None, optional): weight of the batch in the running statistics; None:
-        a cumulative average. Default: 0.1
+    eps (float, optional): added to the variance; > 0 to train, >= 0 in eval mode (checked
+        in forward, as PyTorch). Default: 1e-5
+    momentum (float or None, optional): weight of the batch in the running statistics (any
+        real number, as PyTorch; 0 freezes them); None: a cumulative average. Default: 0.1
     affine (bool, optional): learnable weight (ones) and bias (zeros). Default: True
     track_running_stats (bool, optional): keep running_mean / running_var; False normalises
         with the batch's statistics in eval mode too. Default: True
@@ -199,6 +199,10 @@ class GroupNorm(Module):
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine},"
             f" bias={self.bias is not None}"
         )
+
+
+def _real(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _positive_ints(values):

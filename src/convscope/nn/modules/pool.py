@@ -5,9 +5,9 @@ x (N, C, H, W) -> (N, C, H_out, W_out),  H_out = floor((H + 2P - K) / S) + 1
 (ceil with ceil_mode); stride defaults to kernel_size; channels are preserved.
 """
 
-from ...errors import ShapeError
-from ...ops.adaptive_pool import check_output_size
-from ...ops.geometry import pool_params
+from ...ops.adaptive_pool import check_output_size, check_output_size_1d
+from ...ops.geometry import as_tuple, non_negative, pool_params, positive
+from ...ops.pool import check_divisor
 from .. import functional as F
 from ..functional.pool import check_flag
 from ..module import Module
@@ -17,32 +17,46 @@ class _Pool(Module):
     fn = None
     nd = 2
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         super().__init__()
-        pool_params(type(self).__name__, self.nd, kernel_size, stride, padding)
+        pool_params(type(self).__name__, self.nd, kernel_size, stride, padding, dilation)
         check_flag(type(self).__name__, ceil_mode=ceil_mode)
         self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
+        self.stride = kernel_size if stride is None or stride == () else stride
         self.padding = padding
+        self.dilation = dilation
         self.ceil_mode = ceil_mode
 
     def forward(self, x):
         return type(self).fn(x, self.kernel_size, stride=self.stride, padding=self.padding,
-                             ceil_mode=self.ceil_mode)  # fmt: skip
+                             dilation=self.dilation, ceil_mode=self.ceil_mode)  # fmt: skip
 
     def extra_repr(self):
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding},"
-            f" ceil_mode={self.ceil_mode}"
+            f" dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
 
 
-class MaxPool1d(_Pool):
+class _MaxPool(_Pool):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        check_flag(type(self).__name__, return_indices=return_indices)
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return type(self).fn(x, self.kernel_size, stride=self.stride, padding=self.padding,
+                             dilation=self.dilation, ceil_mode=self.ceil_mode,
+                             return_indices=self.return_indices)  # fmt: skip
+
+
+class MaxPool1d(_MaxPool):
     nd = 1
     fn = staticmethod(F.max_pool1d)
 
 
-class MaxPool2d(_Pool):
+class MaxPool2d(_MaxPool):
     fn = staticmethod(F.max_pool2d)
 
 
@@ -56,10 +70,10 @@ class MinPool2d(_Pool):
 
 
 class _AvgPool(_Pool):
-    def __init__(
-        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
-    ):
-        super().__init__(kernel_size, stride, padding, ceil_mode)
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, 1, ceil_mode)
+        del self.dilation  # PyTorch's average pooling has none
         check_flag(type(self).__name__, count_include_pad=count_include_pad)
         self.count_include_pad = count_include_pad
         if self.one_d:  # PyTorch stores AvgPool1d's arguments as 1-tuples
@@ -67,11 +81,16 @@ class _AvgPool(_Pool):
                 v if isinstance(v, tuple) else (v,)
                 for v in (self.kernel_size, self.stride, self.padding)
             )
+        else:
+            if divisor_override is not None:
+                check_divisor(type(self).__name__, divisor_override)
+            self.divisor_override = divisor_override
 
     def forward(self, x):
+        extra = {} if self.one_d else {"divisor_override": self.divisor_override}
         return type(self).fn(x, self.kernel_size, stride=self.stride, padding=self.padding,
-                             ceil_mode=self.ceil_mode,
-                             count_include_pad=self.count_include_pad)  # fmt: skip
+                             ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
+                             **extra)  # fmt: skip
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -83,11 +102,90 @@ class AvgPool1d(_AvgPool):
 
     fn = staticmethod(F.avg_pool1d)
 
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+
 
 class AvgPool2d(_AvgPool):
     one_d = False
 
     fn = staticmethod(F.avg_pool2d)
+
+
+class _MaxUnpool(Module):
+    nd = 2
+    fn = None
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        name, n = type(self).__name__, self.nd
+        self.kernel_size = positive(
+            as_tuple(kernel_size, n, name, "kernel_size"), name, "kernel_size"
+        )
+        self.stride = (
+            self.kernel_size
+            if stride is None
+            else positive(as_tuple(stride, n, name, "stride"), name, "stride")
+        )
+        self.padding = non_negative(as_tuple(padding, n, name, "padding"), name, "padding")
+
+    def forward(self, x, indices, output_size=None):
+        return type(self).fn(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpool):
+    """Put each value back where MaxPool1d(return_indices=True) found it, zeros elsewhere.
+
+    Args:
+        kernel_size (int or tuple): the pooling's kernel_size
+        stride (int or tuple, optional): the pooling's stride. Default: kernel_size
+        padding (int or tuple, optional): the pooling's padding. Default: 0
+
+    Shape:
+        - Input: (N, C, L_in) or (C, L_in), and indices of the same shape
+        - Output: (N, C, L_out) or (C, L_out), L_out = (L_in - 1)*stride - 2*padding +
+          kernel_size, or ``output_size`` passed to forward (within stride of it, e.g. the
+          pooled input's size)
+
+    Examples:
+        >>> pool, unpool = nn.MaxPool1d(2, return_indices=True), nn.MaxUnpool1d(2)
+        >>> y, i = pool(cs.randn(1, 1, 8))
+        >>> unpool(y, i).shape
+        (1, 1, 8)
+    """
+
+    nd = 1
+    fn = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpool):
+    """Put each value back where MaxPool2d(return_indices=True) found it, zeros elsewhere: the
+    gradient path of max pooling as a layer (e.g. SegNet's decoder).
+
+    Args:
+        kernel_size (int or tuple): the pooling's kernel_size
+        stride (int or tuple, optional): the pooling's stride. Default: kernel_size
+        padding (int or tuple, optional): the pooling's padding. Default: 0
+
+    Shape:
+        - Input: (N, C, H_in, W_in) or (C, H_in, W_in), and indices of the same shape
+        - Output: (N, C, H_out, W_out) or (C, H_out, W_out), H_out = (H_in - 1)*stride[0] -
+          2*padding[0] + kernel_size[0] (likewise W_out), or ``output_size`` passed to forward
+          (within stride of it, e.g. the pooled input's size)
+
+    Examples:
+        >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+        >>> x = cs.randn(1, 1, 5, 5)
+        >>> y, i = pool(x)
+        >>> unpool(y, i, output_size=x.shape).shape
+        (1, 1, 5, 5)
+    """
+
+    fn = staticmethod(F.max_unpool2d)
 
 
 class AdaptiveAvgPool2d(Module):
@@ -129,7 +227,7 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
 
     Args:
         output_size (int or tuple): OH = OW, or (OH, OW); None in the tuple keeps that input size
-        return_indices (bool): only False (the indices are not returned)
+        return_indices (bool): also return the flat index h*W + w of each maximum. Default: False
 
     Shape:
         - Input: (N, C, H_in, W_in) or (C, H_in, W_in)
@@ -145,11 +243,57 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
 
     def __init__(self, output_size, return_indices=False):
         super().__init__(output_size)
-        if return_indices:
-            raise ShapeError(
-                "AdaptiveMaxPool2d: return_indices=True is not supported; use return_indices=False"
-            )
-        self.return_indices = False
+        check_flag(type(self).__name__, return_indices=return_indices)
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return type(self).fn(x, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool1d(Module):
+    """Mean over PyTorch's adaptive windows of (N, C, L) or (C, L): output cell i pools input
+    cells floor(i * L / L_out) .. ceil((i + 1) * L / L_out) - 1.
+
+    Args:
+        output_size (int): L_out
+
+    Examples:
+        >>> nn.AdaptiveAvgPool1d(5)(cs.randn(1, 64, 8)).shape
+        (1, 64, 5)
+    """
+
+    fn = staticmethod(F.adaptive_avg_pool1d)
+
+    def __init__(self, output_size):
+        super().__init__()
+        check_output_size_1d(type(self).__name__, output_size)
+        self.output_size = output_size
+
+    def forward(self, x):
+        return type(self).fn(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveAvgPool1d):
+    """Maximum over PyTorch's adaptive windows of (N, C, L) or (C, L) (AdaptiveAvgPool1d's);
+    return_indices=True also returns the index of each maximum.
+
+    Examples:
+        >>> nn.AdaptiveMaxPool1d(5)(cs.randn(1, 64, 8)).shape
+        (1, 64, 5)
+    """
+
+    fn = staticmethod(F.adaptive_max_pool1d)
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        check_flag(type(self).__name__, return_indices=return_indices)
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return type(self).fn(x, self.output_size, self.return_indices)
 
 
 # ---- the docstrings help() shows, PyTorch's layout (Args, Shape, Examples) ----------------------
@@ -159,12 +303,12 @@ _ARGS = """Args:
     stride (int or tuple, optional): step of the window. Default: kernel_size
     padding (int or tuple, optional): {fill} added to both sides of each spatial axis, at most
         kernel_size // 2. Default: 0
-    ceil_mode (bool, optional): round the output size up instead of down (a last window that
+{dilation}    ceil_mode (bool, optional): round the output size up instead of down (a last window that
         would start in the right padding is dropped, as PyTorch). Default: False
 {extra}
 Shape:
-    - Input: (N, C, {ins})
-    - Output: (N, C, {outs}) where
+    - Input: (N, C, {ins}) or (C, {ins})
+    - Output: (N, C, {outs}) or (C, {outs}) where
 
 {formulas}
 
@@ -178,15 +322,34 @@ Examples:
 _AVG_EXTRA = """    count_include_pad (bool, optional): count the padding zeros in each window's divisor.
         Default: True
 """
+_DIVISOR = """    divisor_override (int, optional): divide every window's sum by this instead. Default: None
+"""
+_DILATION = """    dilation (int or tuple, optional): spacing between a window's taps. Default: 1
+"""
+_INDICES = """    return_indices (bool, optional): also return the index of each window's maximum in its
+        input plane (h*W + w), for MaxUnpool. Default: False
+"""
 
 
 def _doc(cls, summary, fill, example):
     names = ("H", "W") if cls.nd == 2 else ("L",)
-    formula = "floor(({n}_in + 2*padding[{i}] - kernel_size[{i}]) / stride[{i}]) + 1"
+    avg = issubclass(cls, _AvgPool)
+    formula = (
+        "floor(({n}_in + 2*padding[{i}] - kernel_size[{i}]) / stride[{i}]) + 1"
+        if avg
+        else "floor(({n}_in + 2*padding[{i}] - dilation[{i}]*(kernel_size[{i}] - 1) - 1)"
+        " / stride[{i}]) + 1"
+    )
     args, example_input, example_output = example
+    extra = ""
+    if avg:
+        extra = _AVG_EXTRA + ("" if cls.one_d else _DIVISOR)
+    elif issubclass(cls, _MaxPool):
+        extra = _INDICES
     cls.__doc__ = f"{summary}\n\n" + _ARGS.format(
         fill=fill,
-        extra=_AVG_EXTRA if issubclass(cls, _AvgPool) else "",
+        dilation="" if avg else _DILATION,
+        extra=extra,
         ins=", ".join(f"{n}_in" for n in names),
         outs=", ".join(f"{n}_out" for n in names),
         formulas="\n".join(
