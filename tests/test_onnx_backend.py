@@ -88,9 +88,8 @@ EXCLUDED_BY_REASON = {
         "test_maxpool_3d_dilations_use_ref_impl",
         "test_maxpool_3d_dilations_use_ref_impl_large",
     ],
-    "pooling with dilations: convscope's pooling layers have no dilation": [
+    "average pooling with dilations: PyTorch's AvgPool2d has none": [
         "test_averagepool_2d_dilations",
-        "test_maxpool_2d_dilations",
     ],
     "average pooling with asymmetric pads, or pads over half the window, excluding the padding"
     " (count_include_pad=0): PyTorch's AvgPool2d has neither": [
@@ -98,7 +97,8 @@ EXCLUDED_BY_REASON = {
         "test_averagepool_2d_same_lower",
         "test_averagepool_2d_same_upper",
     ],
-    "MaxPool's Indices output: convscope's max pooling returns the values only": [
+    "MaxPool's Indices output: ONNX's run over the whole tensor (in storage_order), convscope's"
+    " over each plane (PyTorch's return_indices)": [
         "test_maxpool_with_argmax_2d_precomputed_pads",
         "test_maxpool_with_argmax_2d_precomputed_strides",
     ],

@@ -205,9 +205,9 @@ def test_an_unsupported_op_names_the_node_and_lists_the_supported_ops(tmp_path, 
         ),
         (
             helper.make_node(
-                "MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], dilations=[2, 2]
+                "AveragePool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], dilations=[2, 2]
             ),
-            "node 'pool' (MaxPool): dilations=[2, 2]: convscope's pooling has no dilation",
+            "node 'pool' (AveragePool): dilations=[2, 2]: average pooling has no dilation",
         ),
         (
             helper.make_node("Gelu", ["x"], ["y"], name="act", approximate="erf"),

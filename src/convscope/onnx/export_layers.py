@@ -3,7 +3,7 @@
 
     Conv1d/2d            Conv (padding_mode != zeros: Pad reflect|edge|wrap, then Conv)
     ConvTranspose1d/2d   ConvTranspose (pads, output_padding)
-    MaxPool, AvgPool     MaxPool / AveragePool (ceil_mode, count_include_pad)
+    MaxPool, AvgPool     MaxPool / AveragePool (ceil_mode, count_include_pad, dilations)
     MinPool              Neg, MaxPool, Neg                         (min = -max(-x))
     AdaptiveAvg/MaxPool  GlobalAveragePool/GlobalMaxPool for 1x1, a pool for whole windows
     Linear               Gemm (2-D input) or MatMul + Add
@@ -84,6 +84,13 @@ def pool(b, call):
     n = len(call.args[0].shape) - 2
     k, s, p = (_ints(v, n) for v in (m.kernel_size, m.stride, m.padding))
     attrs = dict(kernel_shape=k, strides=s, pads=p + p, ceil_mode=int(m.ceil_mode))
+    if getattr(m, "return_indices", False):
+        b.refuse(call, "return_indices=True: export the pooling without its indices")
+    if getattr(m, "divisor_override", None) is not None:
+        b.refuse(call, "divisor_override: ONNX's AveragePool divides by the window's count")
+    dilation = _ints(getattr(m, "dilation", 1), n)
+    if dilation != [1] * n:
+        attrs["dilations"] = dilation
     if isinstance(m, nn.AvgPool1d | nn.AvgPool2d):
         return b.node(
             "AveragePool", [x], call.path, count_include_pad=int(m.count_include_pad), **attrs

@@ -35,17 +35,22 @@ def check_linear(x_shape, w_shape, b_shape):
 
 def linear_forward(x, w, b=None):
     check_linear(x.shape, w.shape, None if b is None else b.shape)
-    x2 = x.reshape(-1, x.shape[-1])
+    x2 = x.reshape(_rows(x.shape), x.shape[-1])  # -1 is ambiguous for 0 features
     y = x2 @ w.T
     if b is not None:
         y += b
     return y.reshape(x.shape[:-1] + (w.shape[0],)), (x2, w, b is not None, x.shape)
 
 
+def _rows(shape):
+    """The product of every axis but the last: the rows of the (rows, features) view."""
+    return int(np.prod(shape[:-1]))
+
+
 def linear_backward(dy, cache, needs=(True, True, True)):
     """dx = dy @ W, dW = dy.T @ x, db = sum of dy over every leading axis."""
     x2, w, has_bias, x_shape = cache
-    dy2 = dy.reshape(-1, w.shape[0])
+    dy2 = dy.reshape(x2.shape[0], w.shape[0])
     dx = (dy2 @ w).reshape(x_shape) if needs[0] else None
     dw = dy2.T @ x2 if needs[1] else None
     db = dy2.sum(axis=0) if has_bias and needs[2] else None

@@ -163,7 +163,7 @@ def soft_cross_entropy_forward(x, q, *, weight=None, reduction="mean", label_smo
     n_classes, dtype, e = x.shape[1], x.dtype, label_smoothing
     logp, _ = log_softmax_forward(x, dim=1)
     w = 1 if weight is None else weight.astype(dtype).reshape((1, n_classes) + (1,) * (x.ndim - 2))
-    wq = (q.astype(dtype) * (1 - e) + e / n_classes) * w
+    wq = (q.astype(dtype) * (1 - e) + e / max(n_classes, 1)) * w
     loss = -(wq * logp).sum(axis=1)
     out = _reduce(loss, reduction, loss.size)
     return xp.asarray(out, dtype=dtype), SoftCache(logp, wq, w, e, reduction, loss.size)

@@ -212,10 +212,10 @@ def _affine(xhat, weight, bias, shape):
 
 def _normalized_shape(value):
     shape = (value,) if isinstance(value, numbers.Integral) else tuple(value)
-    if not shape or not all(isinstance(s, numbers.Integral) and s >= 1 for s in shape):
+    if not shape or not all(isinstance(s, numbers.Integral) and s >= 0 for s in shape):
         raise ShapeError(
-            f"layer_norm: normalized_shape={value!r} must be a positive integer or a tuple of"
-            f" them, e.g. the trailing dimensions (C, H, W) of the input"
+            f"layer_norm: normalized_shape={value!r} must be a non-negative integer or a tuple"
+            f" of them, e.g. the trailing dimensions (C, H, W) of the input"
         )
     return tuple(int(s) for s in shape)
 
