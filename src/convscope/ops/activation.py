@@ -115,13 +115,15 @@ def gelu_backward(dy, cache):
 
 def silu_forward(x):
     s, _ = sigmoid_forward(x)
-    return x * s, (x, s)
+    with np.errstate(invalid="ignore"):  # -inf * 0 = nan, as PyTorch's
+        return x * s, (x, s)
 
 
 def silu_backward(dy, cache):
     """d/dx x s(x) = s (1 + x (1 - s))."""
     x, s = cache
-    return (dy * s * (1 + x * (1 - s)),)
+    with np.errstate(invalid="ignore"):
+        return (dy * s * (1 + x * (1 - s)),)
 
 
 def relu6_forward(x):
