@@ -11,12 +11,12 @@ integer tensors NumPy arrays, torch dtypes NumPy dtypes):
   exactly), change the same inputs in place (batch_norm's running statistics) alike, and give
   the same gradient to every input that requires one, for the same random upstream gradient.
 
-Tolerance (explicit here; tests/tolerance.py is the suite's rule once it lands): the linear
-ops (conv, linear, average pooling, pad, resize, unpool, flatten) are sums of products, so
-two orders of summation differ by at most SLACK*(n+1)*eps*sum|terms|, where sum|terms| is the
-same op on the absolute inputs (and absolute upstream gradient) and n bounds the terms of one
-sum (the largest input's size). The other ops agree to 1e-10 relative plus 1e-12 of the
-largest magnitude in play. Non-finite values must match exactly.
+Tolerance (tests/scaled_tolerance.py): the linear ops (conv, linear, average pooling, pad,
+resize, unpool, flatten) are sums of products, so two orders of summation differ by at most
+SLACK*(n+1)*eps*sum|terms|, where sum|terms| is the same op on the absolute inputs (and the
+absolute upstream gradient) and n bounds the terms of one sum (the largest input's size).
+The other ops agree to 1e-10 relative plus 1e-12 of the largest magnitude in play.
+Non-finite values must match exactly.
 
 The samples taken differently are in SKIPPED (a sample) and NAN_INPUT_GRADIENT (a gradient
 entry), each with its reason. torch's global generator is forked and seeded per op, so a run
@@ -32,15 +32,12 @@ import pytest
 import convscope as cs
 import convscope.nn.functional as F
 from convscope.errors import ConvscopeError
+from scaled_tolerance import assert_sums_close, assert_values_close, largest
 
 torch = pytest.importorskip("torch", reason="pip install 'convscope[test]' (torch==2.13.0)")
 pytest.importorskip(
     "expecttest", reason="pip install 'convscope[test]' (or pip install expecttest)"
 )
-
-SLACK = 4
-RTOL, FLOOR = 1e-10, 1e-12
-EPS = np.finfo(np.float64).eps
 
 
 def _flatten(x, start_dim=0, end_dim=-1):  # torch.flatten's defaults (F.flatten's is nn.Flatten's)
@@ -174,29 +171,12 @@ def _call(info, sample, absolute=False):
     return [*args, *kwargs.values()], (out if isinstance(out, tuple) else (out,))
 
 
-def _largest(*arrays):
-    values = [np.abs(a[np.isfinite(a)]) for a in arrays if a is not None and a.size]
-    return max((float(v.max()) for v in values if v.size), default=0.0)
-
-
-def _assert_close(actual, expected, atol, what):
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    finite = np.isfinite(expected)
-    np.testing.assert_array_equal(actual[~finite], expected[~finite], err_msg=what)
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(actual - expected)
-    bad = finite & ~(diff <= np.broadcast_to(atol, expected.shape))
-    assert not bad.any(), (
-        f"{what}: {int(bad.sum())} of {expected.size} values differ; worst"
-        f" |{actual[bad].flat[0]!r} - {expected[bad].flat[0]!r}| > {np.broadcast_to(atol, expected.shape)[bad].flat[0]:.3g}"
-    )
-
-
-def _tolerance(name, expected, magnitude, n, scale):
-    """The atol of one compared array (module docstring)."""
+def _compare(name, actual, expected, magnitude, n, scale, what):
+    """Sums of products against sum|terms| (LINEAR), other values to RTOL plus a floor."""
     if name in LINEAR:
-        return SLACK * (n + 1) * EPS * np.maximum(np.abs(magnitude), np.abs(expected))
-    return RTOL * np.abs(np.where(np.isfinite(expected), expected, 0)) + FLOOR * scale
+        assert_sums_close(actual, expected, magnitude, n, err_msg=what)
+    else:
+        assert_values_close(actual, expected, scale=scale, err_msg=what)
 
 
 def check_sample(info, fn, sample, seed):
@@ -223,7 +203,7 @@ def check_sample(info, fn, sample, seed):
     magnitude = None
     if name in LINEAR:
         magnitude = [t.detach().numpy() for t in _call(info, sample, absolute=True)[1]]
-    scale = _largest(*(t.detach().numpy() for t in theirs_in + list(outputs)))
+    scale = largest(*theirs_in, *outputs)
     for i, (a, t) in enumerate(zip(ours, outputs, strict=True)):
         a, t = np.asarray(getattr(a, "data", a)), t.detach().numpy()
         assert a.shape == t.shape, f"output {i}: shape {a.shape}, PyTorch {t.shape}"
@@ -233,11 +213,10 @@ def check_sample(info, fn, sample, seed):
             np.testing.assert_array_equal(a, t, err_msg=f"output {i} (integers)")
             continue
         mag = None if magnitude is None else magnitude[i]
-        _assert_close(a, t, _tolerance(name, t, mag, n, scale), f"output {i}")
+        _compare(name, a, t, mag, n, scale, f"output {i}")
     for i, (a, t) in enumerate(zip(ours_in, theirs_in, strict=True)):  # changed in place alike
         if not t.requires_grad and t.is_floating_point() and name not in RANDOM:
-            a = np.asarray(getattr(a, "data", a))
-            _assert_close(a, t.numpy(), _tolerance("", t.numpy(), None, n, scale), f"input {i}")
+            assert_values_close(a, t, scale=scale, err_msg=f"input {i} (changed in place)")
     _check_gradients(info, sample, ours, outputs, ours_in, theirs_in, n, scale, seed)
 
 
@@ -255,7 +234,7 @@ def _check_gradients(info, sample, ours, outputs, ours_in, theirs_in, n, scale, 
         inputs, outs = _call(info, sample, absolute=True)
         leaves = [t for t in _leaves(inputs, torch.Tensor) if t.requires_grad]
         magnitude = torch.autograd.grad(outs[0], leaves, dy.abs(), allow_unused=True)
-    scale = max(scale, _largest(dy.numpy(), *(g.numpy() for g in grads if g is not None)))
+    scale = max(scale, largest(dy, *grads))
     for k, (i, g) in enumerate(zip(wanted, grads, strict=True)):
         x = theirs_in[i].detach().numpy()
         expected = np.zeros(x.shape) if g is None else g.numpy()
@@ -266,8 +245,7 @@ def _check_gradients(info, sample, ours, outputs, ours_in, theirs_in, n, scale, 
         mag = None if magnitude is None or magnitude[k] is None else magnitude[k].numpy()
         if mag is not None and name in NAN_INPUT_GRADIENT:
             mag = mag[~np.isnan(x)]
-        _assert_close(actual, expected, _tolerance(name, expected, mag, n, scale),
-                      f"gradient of input {i}")  # fmt: skip
+        _compare(name, actual, expected, mag, n, scale, f"gradient of input {i}")
 
 
 def _describe(v):
