@@ -97,7 +97,7 @@ def batch_norm_forward(
         var = running_var.astype(x.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):  # var + eps <= 0: nan/inf, as PyTorch
         invstd = 1 / xp.sqrt(var + eps)
-    xhat = xc * invstd.reshape(bshape)
+        xhat = xc * invstd.reshape(bshape)
     y = xhat if weight is None else xhat * weight.reshape(bshape)
     if bias is not None:
         y = y + bias.reshape(bshape)
@@ -202,7 +202,7 @@ def _normalize(x, axes, eps):
     xc = x - x.mean(axis=axes, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         invstd = 1 / xp.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
-    return xc * invstd, invstd
+        return xc * invstd, invstd
 
 
 def _affine(xhat, weight, bias, shape):

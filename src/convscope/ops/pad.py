@@ -66,7 +66,7 @@ def check_pad(x_shape, pad, mode):
 def _check_axis(mode, n, axis, lo, hi):
     """The rules of one padded axis of size n; a negative pad crops (PyTorch's)."""
     op, left = "pad", n + min(lo, 0) + min(hi, 0)  # what the crops leave
-    if left < 0:
+    if left < 0 and mode in ("constant", "circular"):  # (the others index the input instead)
         raise ShapeError(
             f"{op}: pad ({lo}, {hi}) crops {-min(lo, 0) - min(hi, 0)} cells from axis {axis} of"
             f" size {n}; crop at most {n}"
