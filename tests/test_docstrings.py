@@ -13,7 +13,8 @@ import convscope.nn.functional as F
 
 WINDOWED = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
             "MinPool1d", "MinPool2d", "AvgPool1d", "AvgPool2d"]  # fmt: skip
-DOCUMENTED = [*WINDOWED, "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d"]
+DOCUMENTED = [*WINDOWED, "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d",
+              "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "MaxUnpool1d", "MaxUnpool2d"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", DOCUMENTED)
@@ -33,7 +34,7 @@ def test_layers_show_args_shape_and_examples_that_run(name):
         assert result.failed == 0, f"{name}: an example of its docstring fails"
 
 
-@pytest.mark.parametrize("fn", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("fn", ["max_pool2d", "avg_pool2d", "max_unpool2d"])
 def test_pool_function_examples_run(fn):
     globs = {"cs": cs, "F": F}
     (test,) = doctest.DocTestFinder(recurse=False).find(getattr(F, fn), fn, globs=globs)

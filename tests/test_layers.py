@@ -126,7 +126,10 @@ def test_min_pool_is_minus_max_pool_of_minus_x():
     np.testing.assert_array_equal(
         nn.MinPool1d(3, 1)(x[:, :, 0]).data, -nn.MaxPool1d(3, 1)(-x[:, :, 0]).data
     )
-    assert repr(nn.MinPool2d(2)) == "MinPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    assert (
+        repr(nn.MinPool2d(2))
+        == "MinPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    )
 
 
 @pytest.mark.parametrize(

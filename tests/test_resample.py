@@ -180,7 +180,10 @@ BAD = [
         lambda: F.pad(X, (-4, 0), mode="replicate"),
         r"pad: mode='replicate' pads \(-4, 0\) on axis 3 of size 4 would leave 0 cells",
     ),
-    (lambda: F.pad(X, (-3, -2)), r"pad: pad \(-3, -2\) crops 5 cells from axis 3 of size 4; crop at most 4"),
+    (
+        lambda: F.pad(X, (-3, -2)),
+        r"pad: pad \(-3, -2\) crops 5 cells from axis 3 of size 4; crop at most 4",
+    ),
 ]
 
 

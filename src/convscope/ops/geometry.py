@@ -61,17 +61,6 @@ def non_negative(values, op, name):
     return values
 
 
-def check_ndim(shape, ndim, op, layout):
-    """The input must have exactly ndim dimensions, e.g. 4 for (N, C, H, W)."""
-    if len(shape) != ndim:
-        hint = ""
-        if len(shape) == ndim - 1:
-            hint = f"; for a single sample add a batch axis, e.g. x[None] -> (1, {', '.join(map(str, shape))})"
-        raise ShapeError(
-            f"{op}: expected a {ndim}-D input {layout}, got {len(shape)}-D shape {tuple(shape)}{hint}"
-        )
-
-
 LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)")}
 
 

@@ -131,9 +131,10 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     indices, return_indices=True): (N, C, H_out, W_out) zeros but at indices, H_out = (H - 1)*
     stride - 2*padding + kernel_size, or output_size (within stride of it).
 
+        >>> x = cs.randn(1, 3, 5, 5)
         >>> y, i = F.max_pool2d(x, 2, return_indices=True)
-        >>> F.max_unpool2d(y, i, 2, output_size=x.shape).shape == x.shape
-        True
+        >>> F.max_unpool2d(y, i, 2, output_size=x.shape).shape
+        (1, 3, 5, 5)
     """
     return apply(
         unpool.max_unpool2d_forward, unpool.max_unpool2d_backward, (x,),

@@ -251,11 +251,15 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
 
 
 class AdaptiveAvgPool1d(Module):
-    """Mean over PyTorch's adaptive windows of (N, C, L) or (C, L): output cell i pools input
-    cells floor(i * L / L_out) .. ceil((i + 1) * L / L_out) - 1.
+    """Mean over PyTorch's adaptive windows: any L in, the L_out asked for out.
 
     Args:
         output_size (int): L_out
+
+    Shape:
+        - Input: (N, C, L_in) or (C, L_in)
+        - Output: (N, C, L_out) or (C, L_out); output cell i pools input cells
+          floor(i * L_in / L_out) .. ceil((i + 1) * L_in / L_out) - 1 (windows may overlap).
 
     Examples:
         >>> nn.AdaptiveAvgPool1d(5)(cs.randn(1, 64, 8)).shape
@@ -277,8 +281,16 @@ class AdaptiveAvgPool1d(Module):
 
 
 class AdaptiveMaxPool1d(AdaptiveAvgPool1d):
-    """Maximum over PyTorch's adaptive windows of (N, C, L) or (C, L) (AdaptiveAvgPool1d's);
-    return_indices=True also returns the index of each maximum.
+    """Maximum over PyTorch's adaptive windows: any L in, the L_out asked for out.
+
+    Args:
+        output_size (int): L_out
+        return_indices (bool): also return the index of each maximum. Default: False
+
+    Shape:
+        - Input: (N, C, L_in) or (C, L_in)
+        - Output: (N, C, L_out) or (C, L_out), windows as AdaptiveAvgPool1d's; the gradient
+          goes to each window's first maximum.
 
     Examples:
         >>> nn.AdaptiveMaxPool1d(5)(cs.randn(1, 64, 8)).shape
