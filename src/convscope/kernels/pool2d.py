@@ -1,6 +1,6 @@
 """2-D pooling forward and backward, compiled with Numba; one (n, c) plane at a time.
 
-    max/min: y[n,c,i,j] = extreme of x[n, c, i*SH - PT + u*DH, j*SW - PL + v*DW] over the window
+    max/min: y[n,c,i,j] = extreme of x[n, c, i*SH - PT + u, j*SW - PL + v] over the window
              clipped to the input; arg[n,c,i,j] = its flat index h*W + w in the plane (int32).
              The FIRST extreme in row-major order wins (PyTorch's tie rule); a NaN wins
              over numbers and propagates (PyTorch's rule: take v if v > best or v is NaN).
@@ -41,34 +41,28 @@ def _divisor(out, kernel, stride, pad, size, count_include_pad):
     return d
 
 
-@nb.njit(inline="always")
-def _first_inside(start, dilation):
-    """The first tap start + u*dilation that is >= 0 (the first in-input cell of a window)."""
-    return start if start >= 0 else start + (-start + dilation - 1) // dilation * dilation
-
-
 @nb.njit(cache=True)
-def _max_forward(x, y, arg, kh, kw, sh, sw, pt, pl, dh, dw):
+def _max_forward(x, y, arg, kh, kw, sh, sw, pt, pl):
     n, c, h, w = x.shape
     oh, ow = y.shape[2:]
     for p in range(n * c):
         xs, ys, args = x[p // c, p % c], y[p // c, p % c], arg[p // c, p % c]
         for i in range(oh):
-            r0 = _first_inside(i * sh - pt, dh)
+            r0 = max(i * sh - pt, 0)
             for j in range(ow):
                 ys[i, j] = -np.inf
-                args[i, j] = r0 * w + _first_inside(j * sw - pl, dw)  # first in-input element
+                args[i, j] = r0 * w + max(j * sw - pl, 0)  # first in-input element
             for u in range(kh):
-                r = i * sh + u * dh - pt
+                r = i * sh + u - pt
                 if r < 0 or r >= h:
                     continue
                 for v in range(kw):
-                    j0, j1 = _valid(v * dw, sw, pl, w, ow)
+                    j0, j1 = _valid(v, sw, pl, w, ow)
                     for j in range(j0, j1):
-                        val = xs[r, j * sw + v * dw - pl]
+                        val = xs[r, j * sw + v - pl]
                         if val > ys[i, j] or val != val:
                             ys[i, j] = val
-                            args[i, j] = r * w + j * sw + v * dw - pl
+                            args[i, j] = r * w + j * sw + v - pl
 
 
 @nb.njit(cache=True)
@@ -192,11 +186,10 @@ def _avg_backward(dy, dx, kh, kw, sh, sw, pt, pl, count_include_pad):
                         dxs[r, j * sw + v - pl] += g[j]
 
 
-def _is_2x2(kernel, stride, padding, in_size, out_size, dilation=(1, 1)):
-    """The fast path: 2x2 windows, stride 2, no padding or dilation, every window inside the input."""
+def _is_2x2(kernel, stride, padding, in_size, out_size):
+    """The fast path: 2x2 windows, stride 2, no padding, every window inside the input."""
     inside = 2 * out_size[0] <= in_size[0] and 2 * out_size[1] <= in_size[1]
-    plain = tuple(padding) == (0, 0) and tuple(dilation) == (1, 1)
-    return tuple(kernel) == tuple(stride) == (2, 2) and plain and inside
+    return tuple(kernel) == tuple(stride) == (2, 2) and tuple(padding) == (0, 0) and inside
 
 
 def _fresh(in_shape, dy):
@@ -206,25 +199,25 @@ def _fresh(in_shape, dy):
     return np.empty(in_shape, dtype=dy.dtype) if full else np.zeros(in_shape, dtype=dy.dtype)
 
 
-def extreme_forward(x, kernel, stride, padding, out_size, minimum=False, arg=None, dilation=(1, 1)):
+def extreme_forward(x, kernel, stride, padding, out_size, minimum=False, arg=None):
     """Max (or min) pool of x (N, C, H, W) -> (y (N, C, OH, OW), arg: int32 flat plane
     indices of each window's extreme, written into ``arg`` when given)."""
     x = -x if minimum else np.ascontiguousarray(x)
     y = np.empty(x.shape[:2] + tuple(out_size), dtype=x.dtype)
     arg = np.empty(y.shape, dtype=np.int32) if arg is None else arg
-    if _is_2x2(kernel, stride, padding, x.shape[2:], out_size, dilation):
+    if _is_2x2(kernel, stride, padding, x.shape[2:], out_size):
         _max_forward_2x2(x, y, arg)
     else:
-        _max_forward(x, y, arg, *kernel, *stride, *padding, *dilation)
+        _max_forward(x, y, arg, *kernel, *stride, *padding)
     if minimum:
         np.negative(y, out=y)
     return y, arg
 
 
-def extreme_backward(dy, arg, in_shape, kernel, stride, padding, dilation=(1, 1)):
+def extreme_backward(dy, arg, in_shape, kernel, stride, padding):
     """dx (N, C, H, W): each dy[n,c,i,j] added at plane index arg[n,c,i,j]."""
     dy = np.ascontiguousarray(dy)
-    if _is_2x2(kernel, stride, padding, in_shape[2:], dy.shape[2:], dilation):
+    if _is_2x2(kernel, stride, padding, in_shape[2:], dy.shape[2:]):
         dx = _fresh(in_shape, dy)
         _extreme_backward_2x2(dy, arg, dx)
         return dx

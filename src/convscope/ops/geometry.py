@@ -68,14 +68,14 @@ def spatial_input(op, shape, nd, *, nonempty=False):
     """True for an unbatched input (C, *spatial), False for a batch (N, C, *spatial), with nd
     spatial dimensions (PyTorch takes both); anything else is a ShapeError. nonempty: only the
     batch axis may be 0 (PyTorch's rule for pooling)."""
-    batched, single = LAYOUTS[nd]
-    if len(shape) not in (nd + 1, nd + 2):
+    unbatched = len(shape) == nd + 1
+    if not unbatched and len(shape) != nd + 2:
+        batched, single = LAYOUTS[nd]
         raise ShapeError(
             f"{op}: expected a {nd + 2}-D input {batched} or a {nd + 1}-D {single} (one sample),"
             f" got {len(shape)}-D shape {tuple(shape)}"
         )
-    unbatched = len(shape) == nd + 1
-    if nonempty and 0 in shape[1 - unbatched :]:
+    if nonempty and 0 in shape and 0 in shape[1 - unbatched :]:
         axis = shape.index(0, 1 - unbatched)
         raise ShapeError(
             f"{op}: input shape {tuple(shape)} is empty along axis {axis}; only the batch axis"
