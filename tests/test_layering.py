@@ -17,6 +17,7 @@ ALLOWED = {
     "data": BASE,
     "models": BASE | {"ops", "autograd", "nn"},
     "train": BASE | {"ops", "autograd", "nn", "optim", "data", "models"},
+    "distributed": BASE | {"ops", "autograd", "nn", "optim", "data", "models"},
     "explain": BASE | {"kernels", "ops", "autograd", "nn"},
     "cli": None,  # the top: may import anything
 }
