@@ -17,28 +17,25 @@ DDP's ``broadcast_buffers=True``: each rank normalises with its own batch's stat
 rank 0's running statistics are copied to every rank with each step (one more call, only for
 models that have buffers), so every rank evaluates the same model.
 
-No hang: each collective is started non-blocking and polled (which also leaves the CPU to
-the other ranks of an oversubscribed machine and lets Ctrl-C handlers run); a rank that waits
-longer than ``timeout`` seconds for the others prints why and calls MPI_Abort, which ends every
-rank. A rank that dies is noticed by the launcher, which ends the others.
+No hang: a rank that waits longer than ``timeout`` seconds in a collective (see Watchdog)
+prints why and calls MPI_Abort, which ends every rank; a rank that dies is noticed by the
+launcher, which ends the others.
 """
 
 import hashlib
 import os
 import sys
-import time
 
 import numpy as np
 
 from ..errors import ConvscopeError
-from .flat import pack_bytes, pack_values, split, unpack_bytes
+from .flat import Scratch, pack_bytes, pack_values, split, unpack_bytes
 from .launch import load_mpi
 from .sampler import DistributedSampler
+from .watchdog import Watchdog
 
 DEFAULT_TIMEOUT = 300.0  # seconds one collective may wait for the other ranks
 TIMEOUT_VARIABLE = "CONVSCOPE_MPI_TIMEOUT"
-_SPINS = 200  # Test() calls before the wait starts to sleep between them
-_NAP = 2e-4  # seconds slept between later Test() calls
 
 
 def default_timeout(environ=None):
@@ -72,6 +69,8 @@ class MPIWorld:
         self.comm = self.MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.timeout = default_timeout() if timeout == "default" else timeout
+        self.watchdog = Watchdog(self.timeout, self._timed_out)
+        self._scratches = {}
 
     @property
     def is_main(self):
@@ -110,7 +109,8 @@ class MPIWorld:
             grads = [
                 p.grad if p.grad is not None else np.zeros(p.data.shape, dtype) for p in params
             ]
-            flat = self._allreduce(pack_values([*grads, has_grad], dtype), "allreduce_gradients")
+            flat = pack_values([*grads, has_grad], dtype, out=self._scratch("grads", dtype))
+            self._allreduce(flat, "allreduce_gradients")
             *sums, counts = split(flat, [p.data for p in params] + [has_grad])
             for p, total, count in zip(params, sums, counts, strict=True):
                 if count:
@@ -130,7 +130,8 @@ class MPIWorld:
         return bool(self.allreduce_sum(np.array([bool(flag)], dtype=np.int64))[0])
 
     def barrier(self):
-        self._wait(self.comm.Ibarrier(), "barrier")
+        with self.watchdog.watch("barrier"):
+            self.comm.Barrier()
 
     def sampler(self, n, *, shuffle, seed, drop_last, pad=True):
         """This rank's DistributedSampler over ``n`` samples (pad=False for sharded evaluation)."""
@@ -148,29 +149,29 @@ class MPIWorld:
 
     # ---- internals ---------------------------------------------------------
     def _allreduce(self, buf, what):
-        """Sum ``buf`` over the ranks in place (IN_PLACE Iallreduce) and return it."""
-        self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM), what)
+        """Sum ``buf`` over the ranks in place and return it."""
+        with self.watchdog.watch(what):
+            self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
         return buf
 
     def _broadcast_arrays(self, arrays, root):
-        buf = pack_bytes(arrays)
-        self._wait(self.comm.Ibcast(buf, root=root), "broadcast")
+        buf = pack_bytes(arrays, out=self._scratch("bytes", np.uint8))
+        with self.watchdog.watch("broadcast"):
+            self.comm.Bcast(buf, root=root)
         if self.rank != root:
             unpack_bytes(buf, arrays)
 
-    def _wait(self, request, what):
-        """Poll ``request`` to completion; after ``timeout`` seconds abort every rank."""
-        start, spins = time.monotonic(), 0
-        while not request.Test():
-            spins += 1
-            if spins > _SPINS:
-                time.sleep(_NAP)
-            if self.timeout is not None and time.monotonic() - start > self.timeout:
-                self.abort(
-                    f"waited {self.timeout:g} s for the other ranks in {what}: one of them is"
-                    f" stuck or gone; ending all {self.size} ranks (set {TIMEOUT_VARIABLE}="
-                    f"SECONDS to wait longer, 0 to wait forever)"
-                )
+    def _scratch(self, name, dtype):
+        """A buffer kept for the next step's call of the same kind: MPI moves a buffer it has
+        seen before much faster (1 MB: 0.2 ms against 3 ms for a fresh one, 2 ranks here)."""
+        return self._scratches.setdefault((name, np.dtype(dtype).str), Scratch(dtype))
+
+    def _timed_out(self, what, waited):
+        self.abort(
+            f"waited {waited:.0f} s for the other ranks in {what} (limit {self.timeout:g} s):"
+            f" one of them is stuck or gone; ending all {self.size} ranks (set"
+            f" {TIMEOUT_VARIABLE}=SECONDS to wait longer, 0 to wait forever)"
+        )
 
     def _check_same_layout(self, model):
         """Every rank raises the same error when the ranks' models differ."""
@@ -178,7 +179,8 @@ class MPIWorld:
         layout = [(k, a.shape, a.dtype.str) for k, a in named]
         digest = np.frombuffer(hashlib.sha256(repr(layout).encode()).digest(), np.uint8)
         everyone = np.empty((self.size, digest.size), np.uint8)
-        self._wait(self.comm.Iallgather(digest, everyone), "broadcast_parameters")
+        with self.watchdog.watch("broadcast_parameters"):
+            self.comm.Allgather(digest, everyone)
         differ = [r for r in range(self.size) if not np.array_equal(everyone[r], everyone[0])]
         if differ:
             raise ConvscopeError(
