@@ -3,20 +3,26 @@
 Tests that need MPI call ``require_mpi()``: without mpi4py or mpiexec they skip with the line
 that installs them, unless CONVSCOPE_REQUIRE_MPI=1 (set by .ci/run), which turns the skip into
 a failure so that CI cannot pass without running them.
+
+    run = mpiexec(2, "python", "tests/distributed_worker.py", "train")   # CompletedProcess
+    job = start(2, *CONVSCOPE, "train", "--distributed"); ...; run = finish(job)
 """
 
+import contextlib
 import importlib.util
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("distributed_worker.py")
+CONVSCOPE = ("python", "-m", "convscope.cli")  # the convscope command of this checkout
 INSTALL = "pip install -e '.[distributed]' (mpi4py and the mpich wheel)"
 ONE_THREAD = {
     name: "1"
@@ -31,14 +37,11 @@ def mpiexec_path():
 
 
 def require_mpi():
-    missing = [
-        what
-        for what, ok in (
-            ("mpi4py", importlib.util.find_spec("mpi4py") is not None),
-            ("mpiexec", mpiexec_path() is not None),
-        )
-        if not ok
-    ]
+    found = {
+        "mpi4py": importlib.util.find_spec("mpi4py") is not None,
+        "mpiexec": mpiexec_path() is not None,
+    }
+    missing = [what for what, ok in found.items() if not ok]
     if missing:
         message = f"{' and '.join(missing)} not found; install with: {INSTALL}"
         if os.environ.get("CONVSCOPE_REQUIRE_MPI") == "1":
@@ -46,12 +49,11 @@ def require_mpi():
         pytest.skip(message)
 
 
-def mpiexec(n, *argv, timeout=120, env=None, cwd=None):
-    """Run ``mpiexec -n n argv...`` (argv[0] may be 'python' for this interpreter) to completion.
+def start(n, *argv, timeout=120, env=None, cwd=None):
+    """Start ``mpiexec -n n argv...`` ('python' in argv: this interpreter); returns the Popen.
 
     Every rank gets one BLAS thread, this checkout on PYTHONPATH and a 60 s collective timeout;
-    the launcher gets MPIEXEC_TIMEOUT and the whole process group is killed if it still runs
-    after ``timeout`` seconds. Returns the CompletedProcess (text stdout/stderr).
+    the launcher ends the job after ``timeout`` seconds (MPIEXEC_TIMEOUT).
     """
     argv = [sys.executable if a == "python" else str(a) for a in argv]
     environment = {
@@ -62,9 +64,8 @@ def mpiexec(n, *argv, timeout=120, env=None, cwd=None):
         "MPIEXEC_TIMEOUT": str(timeout),
         **(env or {}),
     }
-    cmd = [mpiexec_path(), "-n", str(n), *argv]
-    proc = subprocess.Popen(
-        cmd,
+    job = subprocess.Popen(
+        [mpiexec_path(), "-n", str(n), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -72,15 +73,75 @@ def mpiexec(n, *argv, timeout=120, env=None, cwd=None):
         cwd=cwd or ROOT,
         start_new_session=True,
     )
+    job.timeout = timeout
+    return job
+
+
+def finish(job):
+    """Wait for a started job; if it outlives its timeout (+15 s), kill it and every process
+    under it and fail the test. Returns a CompletedProcess."""
     try:
-        out, err = proc.communicate(timeout=timeout + 15)
+        out, err = job.communicate(timeout=job.timeout + 15)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # mpiexec and every rank it started
-        out, err = proc.communicate()
-        pytest.fail(f"{' '.join(cmd)} still ran after {timeout + 15} s:\n{out}\n{err}")
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+        for pid in [*descendants(job.pid), job.pid]:
+            _kill(pid)
+        out, err = job.communicate()
+        pytest.fail(f"{' '.join(job.args)} still ran after {job.timeout + 15} s:\n{out}\n{err}")
+    return subprocess.CompletedProcess(job.args, job.returncode, out, err)
+
+
+def mpiexec(n, *argv, **kwargs):
+    return finish(start(n, *argv, **kwargs))
 
 
 def worker(n, *argv, **kwargs):
     """mpiexec -n n python tests/distributed_worker.py argv... --expect-size n"""
     return mpiexec(n, "python", WORKER, *argv, "--expect-size", str(n), **kwargs)
+
+
+def descendants(pid):
+    """Process ids under ``pid`` (mpiexec -> hydra proxy -> ranks), from /proc."""
+    parent = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parent[int(entry.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, pp in parent.items() if pp in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def rank_pid(job, rank, wait=30.0):
+    """The process id of rank ``rank`` of a started job (its PMI_RANK), waiting for it to exist."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        for pid in descendants(job.pid):
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if f"PMI_RANK={rank}".encode() in environ:
+                return pid
+        time.sleep(0.05)
+    pytest.fail(f"rank {rank} of {' '.join(job.args)} did not appear within {wait} s")
+
+
+def wait_for(predicate, what, job, wait=120.0):
+    """Poll ``predicate()`` every 20 ms until true; fail if the job ends or ``wait`` passes."""
+    deadline = time.monotonic() + wait
+    while not predicate():
+        if job.poll() is not None or time.monotonic() > deadline:
+            run = finish(job)
+            pytest.fail(f"{what} never happened (status {run.returncode}):\n{run.stdout}\n{run.stderr}")
+        time.sleep(0.02)
+
+
+def _kill(pid):
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)

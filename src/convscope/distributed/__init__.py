@@ -46,16 +46,17 @@ __all__ = [
 _world = None
 
 
-def init(timeout="default"):
+def init(timeout="default", what="convscope.distributed.init()"):
     """Join the MPI job this process was launched in; returns its MPIWorld (idempotent).
 
     With more than one rank, an exception that escapes a rank prints its traceback and then
     ends every rank (MPI_Abort), as ``python -m mpi4py`` does: one rank dying never leaves the
-    others waiting in a collective. ``timeout``: see MPIWorld.
+    others waiting in a collective. ``timeout``: see MPIWorld; ``what`` names the caller in
+    the error raised outside an MPI launch or without mpi4py.
     """
     global _world
     if _world is None:
-        _world = MPIWorld(timeout=timeout)
+        _world = MPIWorld(load_mpi(what).COMM_WORLD, timeout=timeout)
         if _world.size > 1:
             _abort_on_uncaught_exception(_world)
     return _world
