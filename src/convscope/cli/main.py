@@ -2,11 +2,14 @@
 
 Each sub-command module exposes ``register(subparsers)``, which adds its parser and
 sets ``func=run`` (a callable taking the parsed args and returning an exit status).
-Any ConvscopeError or OSError becomes one line on stderr and exit status 2.
+Any ConvscopeError or OSError becomes one line on stderr and exit status 2. When the reader
+of stdout goes away (``convscope explain conv | head``) the command stops quietly with status
+141, as a Unix tool killed by SIGPIPE does.
 """
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
@@ -54,6 +57,18 @@ def build_parser():
 
 
 def main(argv=None):
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
+        return 128 + 13  # SIGPIPE
+
+
+def _run(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -63,6 +78,8 @@ def main(argv=None):
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return _fail("interrupted")
+    except BrokenPipeError:
+        raise
     except (ConvscopeError, OSError) as exc:
         return _fail(str(exc))
 
