@@ -138,7 +138,9 @@ def wait_for(predicate, what, job, wait=120.0):
     while not predicate():
         if job.poll() is not None or time.monotonic() > deadline:
             run = finish(job)
-            pytest.fail(f"{what} never happened (status {run.returncode}):\n{run.stdout}\n{run.stderr}")
+            pytest.fail(
+                f"{what} never happened (status {run.returncode}):\n{run.stdout}\n{run.stderr}"
+            )
         time.sleep(0.02)
 
 
