@@ -69,6 +69,13 @@ class MPIWorld:
         self.comm = self.MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.timeout = default_timeout() if timeout == "default" else timeout
+        if self.timeout is not None and not (
+            isinstance(self.timeout, int | float) and self.timeout > 0
+        ):
+            raise ConvscopeError(
+                f"MPIWorld: timeout must be a number of seconds > 0 or None (wait forever),"
+                f" got {timeout!r}"
+            )
         self.watchdog = Watchdog(self.timeout, self._timed_out)
         self._scratches = {}
 
