@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from safetensors.numpy import load_file, save_file
 
 import convscope
-from convscope.cli.main import main
+from convscope.cli.main import COMMANDS, main
 from convscope.data import load_digits
 from convscope.train.curves import curves_figure
 from test_data import idx_folder, mark, write_idx
@@ -496,7 +496,7 @@ def test_top_level_help_has_one_example_per_command_and_version(capsys):
     assert status == 0
     examples = out.split("examples")[1].splitlines()[1:]
     commands = [line.split()[1] for line in examples if line.strip().startswith("convscope ")]
-    assert commands == ["train", "eval", "predict", "summary", "shape", "explain"]
+    assert commands == list(COMMANDS)
     status, out, _ = cli(capsys, "--version")
     assert status == 0 and out == f"convscope {convscope.__version__}\n"
 

@@ -19,6 +19,7 @@ ALLOWED = {
     "train": BASE | {"ops", "autograd", "nn", "optim", "data", "models"},
     "distributed": BASE | {"ops", "autograd", "nn", "optim", "data", "models"},
     "explain": BASE | {"kernels", "ops", "autograd", "nn"},
+    "inspect": BASE | {"kernels", "ops", "autograd", "nn", "models", "data"},
     "cli": None,  # the top: may import anything
 }
 

@@ -15,7 +15,7 @@ import sys
 from .. import __version__
 from ..errors import ConvscopeError
 
-COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain")
+COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain", "inspect")
 
 EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope train                                   # LeNet-5 on the embedded digits: 98.7% (seed 0)
@@ -23,7 +23,8 @@ EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope predict seven.png --checkpoint runs/lenet-20260101-120000
   convscope summary --model lenet
   convscope shape --input 28 --kernel 5 --padding 2
-  convscope explain conv --at 1,1 --padding 1"""
+  convscope explain conv --at 1,1 --padding 1
+  convscope inspect saliency --input seven.png --png saliency.png"""
 
 
 class _Parser(argparse.ArgumentParser):
