@@ -31,7 +31,8 @@ downloaded.
 The run folder is rewritten after every epoch and locked while the run trains. --resume
 continues a stopped or killed run from its last finished epoch (or its Ctrl-C step); on a
 finished run it changes nothing. A folder left by a kill before the first epoch was saved (no
-state.safetensors) is started over by --out.
+state.safetensors) is started over by --out. A --distributed run resumes under any number of
+ranks, or in one process: the global batch changes, the lr schedule keeps its place.
 
 BLAS and Numba run one thread each unless --threads or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS /
 NUMBA_NUM_THREADS say otherwise: faster for LeNet-sized work on few cores. A run is repeatable
@@ -85,7 +86,10 @@ def register(subparsers):
     p.add_argument("--data", help="IDX folder or image folder (default: embedded digits)")
     p.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"default {d.epochs}")
     p.add_argument(
-        "--batch-size", type=positive_int, default=d.batch_size, help=f"default {d.batch_size}"
+        "--batch-size",
+        type=positive_int,
+        default=d.batch_size,
+        help=f"default {d.batch_size} (per rank with --distributed)",
     )
     p.add_argument(
         "--lr", type=positive_float, help="peak learning rate (default: adam 0.002, sgd 0.02)"
