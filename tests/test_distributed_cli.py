@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from convscope.distributed import launch
 from convscope.train import load_state
 from mpi_launch import CONVSCOPE, finish, mpiexec, rank_pid, require_mpi, start, wait_for
-from test_cli import assert_one_line_error, cli
+from test_cli import cli
 
 # 1,000 training digits in steps of 8 per rank: long enough epochs to stop in the middle of one
 SMALL = ("--limit", "1000", "--batch-size", "8", "--epochs", "2")
@@ -127,15 +126,6 @@ def test_an_error_on_the_ranks_is_one_line_and_ends_every_rank(tmp_path):
     run = mpiexec(2, *CONVSCOPE, "train", "--distributed", "--resume", tmp_path / "nothing")
     assert run.returncode == 2
     assert "error: " in run.stderr and "Traceback" not in run.stderr
-
-
-def test_distributed_outside_mpiexec_is_one_line(monkeypatch, capsys):
-    for name in launch.LAUNCHER_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    status, _, err = cli(capsys, "train", "--distributed")
-    assert_one_line_error(
-        status, err, "--distributed must run under an MPI launcher", "mpiexec -n 2 convscope train --distributed"
-    )  # fmt: skip
 
 
 @pytest.mark.slow

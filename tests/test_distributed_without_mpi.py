@@ -18,6 +18,7 @@ import convscope.distributed as dist
 from convscope.data import DataLoader, permutation
 from convscope.distributed import DistributedSampler, launch
 from convscope.errors import ConvscopeError
+from test_cli import assert_one_line_error, cli
 
 configs = st.tuples(st.integers(0, 40), st.integers(1, 6), st.booleans()).flatmap(
     lambda t: st.tuples(st.just(t[0]), st.just(t[1]), st.integers(0, t[1] - 1), st.just(t[2]))
@@ -136,6 +137,21 @@ def test_init_without_mpi4py_says_how_to_install(monkeypatch, outside_mpiexec):
     message = str(info.value)
     assert "needs mpi4py and an MPI library, which are not installed" in message
     assert "pip install 'convscope[distributed]'" in message and "mpiexec -n 2" in message
+
+
+def test_train_distributed_outside_mpiexec_is_one_line(outside_mpiexec, capsys):
+    status, _, err = cli(capsys, "train", "--distributed")
+    assert_one_line_error(
+        status, err, "--distributed must run under an MPI launcher", "mpiexec -n 2 convscope train --distributed"
+    )  # fmt: skip
+
+
+def test_train_distributed_without_mpi4py_is_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    status, _, err = cli(capsys, "train", "--distributed")
+    assert_one_line_error(
+        status, err, "--distributed needs mpi4py", "pip install 'convscope[distributed]'"
+    )
 
 
 def test_launchers_are_recognised_by_their_environment():
