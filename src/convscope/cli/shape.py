@@ -1,8 +1,13 @@
-"""``convscope shape``: the output-size calculator, with the formula and its numbers."""
+"""``convscope shape``: the output-size calculator, with the formula and its numbers.
+
+Its options are ``explain shape``'s (``explain.topics.SHAPE_OPTIONS``, one declaration) and its
+numbers, formulas and errors come from ``ops.geometry``, as the ``explain shape`` trace's do:
+this is the same concept in one line per axis.
+"""
 
 import argparse
 
-from ..ops.shapes import formula, output_size, same_padding
+from .explain import add_options
 
 EXAMPLE = """examples:
   convscope shape --input 28 --kernel 5 --padding 2
@@ -12,37 +17,13 @@ EXAMPLE = """examples:
 out = floor((in + 2*padding - dilation*(kernel-1) - 1) / stride) + 1, per spatial axis.
 Sizes are one integer or HxW (e.g. 32x28 = height 32, width 28). --padding same (stride 1 only)
 pads each axis by dilation*(kernel-1) zeros in all, half before and the odd one after (as
-PyTorch), so out = in; --padding valid is padding 0."""
-
-
-def sizes(what, example):
-    """An argparse type for one option: '28' -> (28,); '32x28' -> (32, 28)."""
-
-    def parse(text):
-        try:
-            values = tuple(int(v) for v in text.lower().split("x"))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (e.g. {example})") from None
-        if len(values) > 2:
-            raise argparse.ArgumentTypeError(f"{text!r}: give one size or two (HxW)")
-        return values
-
-    return parse
-
-
-INPUT = sizes("an integer or HxW", "28 or 32x28")
-KERNEL = sizes("a kernel size K or KHxKW", "5 or 5x3")
-STRIDE = sizes("a stride S or SHxSW", "2 or 2x1")
-DILATION = sizes("a dilation D or DHxDW", "2 or 2x1")
-_PADDING = sizes("a padding: an integer, HxW, 'same' or 'valid'", "2, 2x1 or same")
-
-
-def padding(text):
-    """'same' | 'valid' | zeros per side as for the other sizes."""
-    return text.lower() if text.lower() in ("same", "valid") else _PADDING(text)
+PyTorch), so out = in; --padding valid is padding 0. 'convscope explain shape' explains each
+number."""
 
 
 def register(subparsers):
+    from ..explain.topics import SHAPE_OPTIONS
+
     p = subparsers.add_parser(
         "shape",
         help="output size of a conv/pool layer, with the formula",
@@ -50,47 +31,27 @@ def register(subparsers):
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--input", type=INPUT, required=True, help="input size: N or HxW")
-    p.add_argument("--kernel", type=KERNEL, required=True, help="kernel size: K or KHxKW")
-    p.add_argument("--stride", type=STRIDE, default=(1,), help="stride (default 1)")
-    p.add_argument(
-        "--padding",
-        type=padding,
-        default=(0,),
-        help="zero padding per side: P, PHxPW, same or valid (default 0)",
-    )
-    p.add_argument("--dilation", type=DILATION, default=(1,), help="dilation (default 1)")
-    p.add_argument("--ceil-mode", action="store_true", help="round up instead of down (pooling)")
+    add_options(p, SHAPE_OPTIONS, required=("--input", "--kernel"))
     p.set_defaults(func=run)
 
 
 def run(args):
-    pad = (0,) if args.padding == "valid" else args.padding
-    given = [args.input, args.kernel, args.stride, args.dilation]
-    n = max(len(v) for v in given + ([] if pad == "same" else [pad]))
+    from ..ops.geometry import Axis, resolve_pads
+
+    given = [args.size, args.kernel_size, args.stride or 1, args.dilation or 1]
+    padding = 0 if args.padding in (None, "valid") else args.padding
+    n = max(len(_tuple(v)) for v in given + ([] if padding == "same" else [padding]))
     size, kernel, stride, dilation = (_axis(v, n) for v in given)
-    if pad == "same":
-        pads = same_padding("shape", kernel, stride, dilation)
+    pads = resolve_pads("shape", padding if padding == "same" else _axis(padding, n), kernel,
+                        stride, dilation)  # fmt: skip
+    dims = zip(size, kernel, stride, pads, dilation, strict=True)
+    axes = [Axis(*dim, bool(args.ceil_mode)).check("shape", i) for i, dim in enumerate(dims)]
+    if padding == "same":
         print(f"padding 'same': {_same_note(pads, kernel, dilation)}")
-    else:
-        pads = [(p, p) for p in _axis(pad, n)]
-    axes = ("height", "width") if n == 2 else ("out",)
-    results = []
-    for name, n_in, k, s, (before, after), d in zip(
-        axes, size, kernel, stride, pads, dilation, strict=True
-    ):
-        label = f"{name}:" if n == 2 else "out ="
-        if before == after:
-            out = output_size(
-                n_in, k, stride=s, padding=before, dilation=d, ceil_mode=args.ceil_mode
-            )
-            text = formula(n_in, k, s, before, d, args.ceil_mode)
-        else:  # 'same' at stride 1: out == in
-            out = (n_in + before + after - d * (k - 1) - 1) // s + 1
-            text = f"floor(({n_in} + {before} + {after} - {d}*({k}-1) - 1) / {s}) + 1 = {out}"
-        print(f"{label:8}{text}")
-        results.append(out)
-    print(f"output: {'x'.join(map(str, results))}")
+    names = ("height:", "width:") if n == 2 else ("out =",)
+    for name, axis in zip(names, axes, strict=True):
+        print(f"{name:8}{axis.formula()}")
+    print(f"output: {'x'.join(str(a.out) for a in axes)}")
     return 0
 
 
@@ -105,5 +66,10 @@ def _same_note(pads, kernel, dilation):
     )
 
 
-def _axis(values, n):
+def _tuple(value):
+    return tuple(value) if isinstance(value, tuple) else (value,)
+
+
+def _axis(value, n):
+    values = _tuple(value)
     return values * n if len(values) == 1 else values

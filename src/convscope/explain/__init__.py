@@ -19,25 +19,12 @@ from .multichannel import channels
 from .output_size import shape
 from .pooling import pool
 from .text import render as render_text
+from .topics import REGISTRY, unsupported_files
 from .trace import Animation, Check, Panel, Step, Trace
 
-TOPICS = ("image", "conv", "shape", "stride", "padding", "channels", "pool", "chain", "backward")
-PNG_TOPICS = ("image", "conv", "stride", "padding", "channels", "pool", "backward")
-GIF_TOPICS = ("conv", "stride", "padding", "pool", "backward")
-
-
-def unsupported_files(topic, png=False, gif=False):
-    """Why --png / --gif cannot be written for ``topic`` (one sentence), or None when they can."""
-    problems = []
-    if png and topic not in PNG_TOPICS:
-        problems.append(f"this topic has no picture; --png works for {_listed(PNG_TOPICS)}")
-    if gif and topic not in GIF_TOPICS:
-        problems.append(f"this topic has no animation; --gif works for {_listed(GIF_TOPICS)}")
-    return f"explain {topic}: " + "; ".join(problems) if problems else None
-
-
-def _listed(names):
-    return ", ".join(names[:-1]) + " and " + names[-1]
+TOPICS = tuple(REGISTRY)
+PNG_TOPICS = tuple(name for name, t in REGISTRY.items() if t.png)
+GIF_TOPICS = tuple(name for name, t in REGISTRY.items() if t.gif)
 
 
 def render_png(trace, **kwargs):

@@ -15,6 +15,7 @@ import io
 import numpy as np
 
 from ..errors import ConvscopeError
+from ..ops.geometry import span, window
 from .figure import (
     FOCUS_COLOUR,
     NUMBERS_MAX,
@@ -130,9 +131,8 @@ class _Scene:
     def _window_box(self, ax):
         from matplotlib.patches import Rectangle
 
-        kh, kw = self.anim.window
-        d = self.anim.dilation
-        box = Rectangle((-0.5, -0.5), d * (kw - 1) + 1, d * (kh - 1) + 1, fill=False,
+        (kh, kw), d = self.anim.window, self.anim.dilation
+        box = Rectangle((-0.5, -0.5), span(kw, d), span(kh, d), fill=False,
                         edgecolor=FOCUS_COLOUR, linewidth=3, animated=True)  # fmt: skip
         ax.add_patch(box)
         return box
@@ -145,8 +145,9 @@ class _Scene:
         i, j = divmod(k, ow)
         self.shown[:, i, j] = anim.output[:, i, j]
         canvas.restore_region(self.background)
+        rows, cols = _window(anim, i, j)
         for box in self.boxes:
-            box.set_xy((j * anim.stride - 0.5, i * anim.stride - 0.5))
+            box.set_xy((cols.start - 0.5, rows.start - 0.5))
             box.axes.draw_artist(box)
         for c, (image, texts) in enumerate(self.outputs):
             image.set_data(self.shown[c])
@@ -166,11 +167,7 @@ class _Scene:
 
 def cell_caption(anim, i, j):
     """Output cell (i, j) written out: 'Z[i,j] = (a*w) + ... + b = v', or 'Y[c,i,j] = max(...) = v'."""
-    kh, kw = anim.window
-    d, s = anim.dilation, anim.stride
-    rows = slice(i * s, i * s + d * (kh - 1) + 1, d)
-    cols = slice(j * s, j * s + d * (kw - 1) + 1, d)
-    window = anim.source[:, rows, cols]
+    window = anim.source[(slice(None), *_window(anim, i, j))]
     if anim.op == "sum":
         terms = [
             f"({term(a)}*{term(w)})"
@@ -188,6 +185,12 @@ def cell_caption(anim, i, j):
             f"{anim.names[2]}[{c},{i},{j}] = {anim.op}({values}) = {fmt(anim.output[c, i, j])}"
         )
     return "\n".join(lines)
+
+
+def _window(anim, i, j):
+    """The (rows, cols) slices of the source that output cell (i, j) reads."""
+    (kh, kw), s, d = anim.window, anim.stride, anim.dilation
+    return window(i, kh, s, d), window(j, kw, s, d)
 
 
 def _static_grid(ax, grid, title):

@@ -12,8 +12,9 @@ stride S, padding P (Xp = X zero-padded) and an upstream gradient dL/dO:
     dL/dX = dL/dXp without its padding; rows/columns no window reached get 0
     dL/db = sum_{i,j} dO[i,j]
 
-The gradients come from ``ops.conv.conv2d_backward``; the term sums and both identities (run
-through ``conv2d_forward``) are checked against it, and it against the engine's autograd.
+The gradients come from ``ops.conv.conv2d_backward``; the term sums (``ops.naive``'s loop
+twin, window by window) and both identities (run through ``conv2d_forward``) are checked
+against it, and it against the engine's autograd.
 """
 
 import numpy as np
@@ -22,6 +23,7 @@ from ..autograd import tensor
 from ..errors import ShapeError
 from ..nn import functional as F
 from ..ops.conv import conv2d_backward, conv2d_forward
+from ..ops.naive import corr2d_backward
 from ..ops.resample import dilate_forward
 from .grid import term
 from .trace import (
@@ -37,7 +39,6 @@ from .trace import (
     quiet,
 )
 from .windows import (
-    exact_sum,
     index,
     input_and_kernel,
     limited,
@@ -45,11 +46,11 @@ from .windows import (
     operand,
     pad_chw,
     padding_cells,
-    pads_for,
     scalar_bias,
     single,
     sum_check,
     two_lines,
+    windows_of,
 )
 
 IDENTITIES = "the identities, computed with conv2d_forward"
@@ -66,8 +67,11 @@ class _Layer:
     def __init__(self, x, w, b, do, stride, padding):
         self.x, self.w, self.b, self.do, self.s = x, w, b, do, stride
         self.kh, self.kw = w.shape[1:]
-        self.pads = pads_for("conv2d", padding, (self.kh, self.kw), stride, 1)
+        self.geom = windows_of(x, w, stride, padding)
+        self.pads = self.geom.pads
         self.xp = pad_chw(x, self.pads)
+        # the sums of the terms: ops.naive's loop twin, each window handing dO back
+        self.dx_terms, self.dw_terms, _ = corr2d_backward(x, w, do, stride, padding)
         self.xname = "Xp" if self.xp.shape != x.shape else "X"
         self.many = w.shape[0] > 1  # several channels print with a channel index
         self.top, self.left = self.pads[0][0], self.pads[1][0]
@@ -168,15 +172,14 @@ def _upstream(grad, out_shape, seed, x_shape, w_shape, stride, padding):
 
 
 def _dw_terms(L, dw):
-    """dW[c,u,v] = sum_ij Xp[c, i*S+u, j*S+v] * dO[i,j]: steps (the first TERMS_MAX terms of
-    each written out) and the term sums (all terms, one vectorised product per weight)."""
-    steps, hand = [], np.zeros_like(dw)
+    """dW[c,u,v] = sum_ij Xp[c, i*S+u, j*S+v] * dO[i,j]: one step per weight, the first
+    TERMS_MAX terms of each written out."""
+    steps = []
     oh, ow = L.do.shape
+    rows, cols = L.geom.axes
     section = "dL/dW: each weight meets every window"
     for c, u, v in np.ndindex(*dw.shape):
-        windows = L.xp[c, u : u + L.s * (oh - 1) + 1 : L.s, v : v + L.s * (ow - 1) + 1 : L.s]
-        hand[c, u, v] = exact_sum(windows * L.do)
-        pairs = [(i * L.s + u, j * L.s + v, i, j) for i, j in _first(oh, ow, TERMS_MAX)]
+        pairs = [(rows.tap(i, u), cols.tap(j, v), i, j) for i, j in _first(oh, ow, TERMS_MAX)]
         sym = [f"({index(L.xname, c, r, q, L.many)}*dO[{i},{j}])" for r, q, i, j in pairs]
         num = [f"({term(L.xp[c, r, q])}*{term(L.do[i, j])})" for r, q, i, j in pairs]
         label = index("dW", c, u, v, L.many)
@@ -184,7 +187,7 @@ def _dw_terms(L, dw):
                     "dO": [L.do[i, j] for _, _, i, j in pairs]}  # fmt: skip
         text = two_lines(label, sym, num, dw[c, u, v], total=oh * ow)
         steps.append(Step(label, text, float(dw[c, u, v]), operands=operands, section=section))
-    return steps, hand
+    return steps, L.dw_terms
 
 
 def _first(oh, ow, n):
@@ -194,13 +197,7 @@ def _first(oh, ow, n):
 
 def _dx_terms(L, dx, max_cells):
     """dX[c,r,q] = sum of W[c,u,v] * dO[i,j] over i*S+u = r+P, j*S+v = q+P: steps for the
-    first ``max_cells`` pixels, and the term sums of all (one scatter per kernel offset)."""
-    oh, ow = L.do.shape
-    hand = np.zeros_like(L.xp)
-    for c, u, v in np.ndindex(*L.w.shape):
-        hand[c, u : u + L.s * (oh - 1) + 1 : L.s, v : v + L.s * (ow - 1) + 1 : L.s] += (
-            L.w[c, u, v] * L.do
-        )
+    first ``max_cells`` pixels."""
     steps = []
     cells, left_out = limited(np.ndindex(*dx.shape), max_cells)
     for c, r, q in cells:
@@ -218,22 +215,14 @@ def _dx_terms(L, dx, max_cells):
     if left_out:
         hint = '--json FILE holds every number (dX under "output"); a smaller input writes all'
         steps.append(more_step(left_out, "pixels of dX", dx.size, DX_SECTION, hint))
-    return steps, L.crop(hand)
+    return steps, L.dx_terms
 
 
 def _uses(L, r, q):
     """[(u, v, i, j)] with i*S + u = r and j*S + v = q: the windows that used Xp[., r, q],
     in the order of the windows (i, j)."""
-    oh, ow = L.do.shape
-    uses = [
-        (u, v, (r - u) // L.s, (q - v) // L.s)
-        for u in range(L.kh)
-        for v in range(L.kw)
-        if (r - u) % L.s == 0
-        and 0 <= (r - u) // L.s < oh
-        and (q - v) % L.s == 0
-        and 0 <= (q - v) // L.s < ow
-    ]
+    rows, cols = L.geom.axes
+    uses = [(u, v, i, j) for u, i in rows.readers(r) for v, j in cols.readers(q)]
     return sorted(uses, key=lambda t: (t[2], t[3]))
 
 
@@ -314,7 +303,7 @@ def _animation(L, full):
     """rot180(W) sliding over the zero-padded, dilated dO (channel 0): the full cross-correlation."""
     s, kh, kw = L.s, L.kh, L.kw
     dod, _ = dilate_forward(L.do[None, None], factor=s)
-    src = np.pad(dod[0, 0], ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    src = pad_chw(dod[0], ((kh - 1, kh - 1), (kw - 1, kw - 1)))[0]
     real = np.zeros(src.shape, dtype=bool)
     real[kh - 1 : kh - 1 + dod.shape[2] : s, kw - 1 : kw - 1 + dod.shape[3] : s] = True
     name = f"dilate(dO,{s}), padded" if s > 1 else "dO, padded"

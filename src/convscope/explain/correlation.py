@@ -13,7 +13,6 @@ import numpy as np
 from ..errors import ShapeError
 from ..ops.conv import conv2d_forward
 from ..ops.resample import downsample_forward
-from ..ops.shapes import formula
 from .grid import window_cells
 from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
 from .windows import (
@@ -23,13 +22,13 @@ from .windows import (
     more_step,
     pad_chw,
     padding_cells,
-    pads_for,
     product_formula,
     scalar_bias,
     single,
     sum_check,
     term_sum,
     window_operands,
+    windows_of,
 )
 
 FORMULA = "Z[i,j] = b + sum over c,u,v of {a}[c, i*S + u*D, j*S + v*D] * W[c,u,v]"
@@ -64,7 +63,8 @@ class Sliding:
         stride, dilation = single(stride, "stride"), single(dilation, "dilation")
         self.a, self.w, self.b, self.z = a, w, b, z
         self.stride, self.dilation, self.out_name = stride, dilation, out_name
-        self.pads = pads_for("conv2d", padding, w.shape[1:], stride, dilation)
+        self.geom = windows_of(a, w, stride, padding, dilation)
+        self.pads = self.geom.pads
         self.ap = pad_chw(a, self.pads)
         self.padded = any(p for pair in self.pads for p in pair)
         self.a_name = "Ap" if self.padded else "A"
@@ -75,9 +75,7 @@ class Sliding:
         return arr[0] if self.one else arr
 
     def window(self, i, j):
-        kh, kw = self.w.shape[1:]
-        chans = None if self.one else self.a.shape[0]
-        return window_cells(i * self.stride, j * self.stride, kh, kw, chans, self.dilation)
+        return window_cells(*self.geom.window((i, j)), None if self.one else self.a.shape[0])
 
     def steps(self, cells, focus=False, label=None, max_cells=CELLS_MAX):
         """One step per output cell (the first ``max_cells``, then a line counting the rest);
@@ -86,14 +84,12 @@ class Sliding:
         total = len(cells)
         cells, left_out = limited(cells, max_cells)
         for i, j in cells:
-            terms = cell_terms(self.ap, self.w, i, j, self.stride, self.dilation)
+            terms = cell_terms(self.geom, self.a.shape[0], (i, j))
             value = self.z[i, j]
             by_hand.append(term_sum(terms, self.ap, self.w, self.b))
             name = (label or f"{self.out_name}[{{}},{{}}]").format(i, j)
             text = product_formula(name, terms, self.ap, self.w, self.b, value, (self.a_name, "W"))
-            operands = window_operands(
-                self.ap, self.w, self.b, i * self.stride, j * self.stride, self.dilation, self.one
-            )
+            operands = window_operands(self.ap, self.w, self.b, self.geom, (i, j), self.one)
             step = Step(name, text, float(value), operands=operands, cell=(i, j))
             if focus:
                 step.grids = {self.a_name: self.show(self.ap)}
@@ -114,11 +110,9 @@ class Sliding:
         return shown
 
     def panels(self, cell):
-        i, j = cell
-        kh, kw = self.w.shape[1:]
-        d, s = self.dilation, self.stride
-        win = self.ap[:, i * s : i * s + d * (kh - 1) + 1 : d, j * s : j * s + d * (kw - 1) + 1 : d]
-        cells2d = window_cells(i * s, j * s, kh, kw, None, d)
+        rows, cols = self.geom.window(cell)
+        win = self.ap[:, rows, cols]
+        cells2d = window_cells(rows, cols)
         muted2d = padding_cells(self.ap.shape, self.pads, channels=False)
         rows = []
         for c in range(self.a.shape[0]):
@@ -271,12 +265,7 @@ def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation
     b = scalar_bias(bias)
     z = engine_conv(a, w, b, stride, padding, dilation)
     sl = Sliding(a, w, b, stride, padding, dilation, z)
-    size_steps = [
-        _size_step(axis, n, k, stride, pair, dilation, out)
-        for axis, n, k, pair, out in zip(
-            "HW", a.shape[1:], w.shape[1:], sl.pads, z.shape, strict=True
-        )
-    ]
+    size_steps = [_size_step(name, axis) for name, axis in zip("HW", sl.geom.axes, strict=True)]
     cell = check_at(at, z.shape)
     cells = [cell] if cell else [(i, j) for i in range(z.shape[0]) for j in range(z.shape[1])]
     steps, check = sl.steps(cells, focus=cell is not None, max_cells=max_cells)
@@ -296,16 +285,13 @@ def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation
     )
 
 
-def _size_step(axis, n, k, s, pair, d, out):
-    before, after = pair
-    span = d * (k - 1) + 1
-    without = f"{(n - span) // s + 1}" if n >= span else "0 (no window fits)"
-    with_pad = f"floor(({n} + {before} + {after} - {d}*({k}-1) - 1) / {s}) + 1 = {out}"
-    if before == after:
-        with_pad = formula(n, k, s, before, d)
+def _size_step(name, axis):
+    bare = axis._replace(pads=(0, 0))
+    without = f"{bare.out}" if bare.fits else "0 (no window fits)"
     text = (
-        f"{axis}: without padding floor(({n} - {d}*({k}-1) - 1) / {s}) + 1 = {without};"
-        f" with padding {with_pad}"
+        f"{name}: without padding {bare.expression(unpadded=True)} = {without};"
+        f" with padding {axis.formula()}"
     )
-    operands = {"in": n, "kernel": k, "stride": s, "padding": [before, after], "dilation": d}
-    return Step(f"{axis}_out", text, out, operands=operands, section="output size")
+    operands = {"in": axis.size, "kernel": axis.kernel, "stride": axis.stride,
+                "padding": list(axis.pads), "dilation": axis.dilation}  # fmt: skip
+    return Step(f"{name}_out", text, axis.out, operands=operands, section="output size")

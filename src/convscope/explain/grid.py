@@ -86,9 +86,11 @@ def _cell(text, mark, color):
     return f"{left}{text}{right}"
 
 
-def window_cells(top, left, height, width, channels=None, step=1):
-    """The (row, col) cells of a window (``step`` = dilation); with ``channels``, (c, row, col) for each c."""
-    cells = [(top + u * step, left + v * step) for u in range(height) for v in range(width)]
+def window_cells(rows, cols, channels=None):
+    """The (row, col) cells of a window given as two slices (ops.geometry's Windows.window);
+    with ``channels``, (c, row, col) for each c."""
+    cells = [(r, q) for r in range(rows.start, rows.stop, rows.step or 1)
+             for q in range(cols.start, cols.stop, cols.step or 1)]  # fmt: skip
     if channels is None:
         return cells
     return [(c, i, j) for c in range(channels) for i, j in cells]

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ops.conv import conv2d_forward
-from ..ops.shapes import as_tuple, positive
+from ..ops.geometry import as_tuple, positive
 from .grid import fmt, term
 from .matrix import as_chw, load
 from .trace import INDEX_NOTE, Panel, Step, Trace, quiet

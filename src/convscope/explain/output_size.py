@@ -5,28 +5,19 @@ configuration is invalid when it is.
 """
 
 from ..errors import ShapeError
-from ..ops.shapes import as_tuple, non_negative, positive, same_padding
+from ..ops.geometry import Axis, as_tuple, positive, resolve_pads
 from .grid import term
 from .trace import Step, Trace, quiet
 
 AXES = ("H", "W")
 
 
-def resolve_padding(op, padding, kernel, stride, dilation):
-    """int | (int, int) | "valid" | "same" -> ((top, bottom), (left, right))."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0), (0, 0))
-        if padding == "same":
-            return same_padding(op, kernel, stride, dilation)
-        raise ShapeError(f"{op}: padding={padding!r} must be an integer, 'same' or 'valid'")
-    pads = non_negative(as_tuple(padding, 2, op, "padding"), op, "padding")
-    return tuple((p, p) for p in pads)
-
-
 @quiet
-def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1):
-    """Trace of the output size of a 2-D convolution or pooling window; output [OH, OW] or None."""
+def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1, ceil_mode=False):
+    """Trace of the output size of a 2-D convolution or pooling window; output [OH, OW] or None.
+
+    The numbers come from ``ops.geometry`` (the one place that computes a window and a size).
+    """
     op = "shape"
     size = positive(as_tuple(size, 2, op, "size"), op, "size")
     kernel = positive(as_tuple(kernel_size, 2, op, "kernel_size"), op, "kernel_size")
@@ -34,24 +25,25 @@ def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1):
     dilation = positive(as_tuple(dilation, 2, op, "dilation"), op, "dilation")
     steps, out, why, failed = [], [], [], {}
     try:
-        pads = resolve_padding(op, padding, kernel, stride, dilation)
+        pads = resolve_pads(op, padding, kernel, stride, dilation)
     except ShapeError as exc:
         if padding != "same":
             raise
         why.append(str(exc).removeprefix(f"{op}: "))
         pads = None
     if pads is not None:
-        for axis, n, k, s, p, d in zip(AXES, size, kernel, stride, pads, dilation, strict=True):
-            step, size_out, reason = _axis(axis, n, k, s, p, d)
+        for name, *dim in zip(AXES, size, kernel, stride, pads, dilation, strict=True):
+            step, size_out, reason = _axis(name, Axis(*dim, bool(ceil_mode)))
             steps.append(step)
             out.append(size_out)
             if reason:
-                failed.setdefault(reason, []).append(axis)
+                failed.setdefault(reason, []).append(name)
     pad_text = padding if isinstance(padding, str) else pads and [p[0] for p in pads]
+    rnd = "ceil" if ceil_mode else "floor"
     notes = [
         f"input {size[0]}x{size[1]}, kernel {kernel[0]}x{kernel[1]}, stride {_one(stride)},"
         f" padding {_one(pad_text)}, dilation {_one(dilation)}",
-        "out = floor((in + 2P - D*(K-1) - 1) / S) + 1   (D=1: floor((in - K + 2P) / S) + 1)",
+        f"out = {rnd}((in + 2P - D*(K-1) - 1) / S) + 1   (D=1: {rnd}((in - K + 2P) / S) + 1)",
     ]
     why += [f"along {' and '.join(axes)} {reason}" for reason, axes in failed.items()]
     output = out if not why else None
@@ -61,39 +53,51 @@ def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1):
     return Trace(topic="shape", title=title, notes=notes, steps=steps, output=output)
 
 
+def invalid(trace):
+    """Why a shape trace's configuration is invalid (one sentence), or None when it is valid."""
+    return None if trace.output is not None else "; ".join(trace.steps[-1].operands["invalid"])
+
+
 def _one(values):
     if isinstance(values, (tuple, list)) and len(set(values)) == 1:
         return values[0]
     return values
 
 
-def _axis(axis, n, k, s, pad, d):
+def _axis(name, axis):
     """One dimension: the formula, its value, and the reason it is invalid (or None)."""
-    before, after = pad
-    span = d * (k - 1) + 1
-    padded = n + before + after
-    pad_text = f"2*{before}" if before == after else f"{before} + {after}"
-    num = padded - span
-    head = f"{axis}_out = floor(({n} + {pad_text} - {d}*({k}-1) - 1) / {s}) + 1"
-    operands = {"in": n, "kernel": k, "stride": s, "padding": [before, after], "dilation": d}
-    if num < 0:
-        spread = f" (dilation {d} spreads it to {span})" if d > 1 else ""
+    (before, after), n, s = axis.pads, axis.size, axis.stride
+    num = axis.padded - axis.span
+    head = f"{name}_out = {axis.expression()}"
+    operands = {"in": n, "kernel": axis.kernel, "stride": s, "padding": [before, after],
+                "dilation": axis.dilation}  # fmt: skip
+    if not axis.fits:
+        d = axis.dilation
+        spread = f" (dilation {d} spreads it to {axis.span})" if d > 1 else ""
         reason = (
-            f"the kernel {k}{spread} is larger than the padded input {padded}"
+            f"the kernel {axis.kernel}{spread} is larger than the padded input {axis.padded}"
             f" (input {n}, padding {before}+{after}): no window fits;"
             f" use a smaller kernel or more padding"
         )
         text = f"{head}\n      = floor({term(num)} / {s}) + 1 = {num // s + 1} < 1: invalid"
-        return Step(f"{axis}_out", text, None, operands=operands), None, reason
-    out = num // s + 1
-    lines = [head, f"      = floor({num} / {s}) + 1 = {num // s} + 1 = {out}"]
-    if num % s:
+        return Step(f"{name}_out", text, None, operands=operands), None, reason
+    out = axis.out
+    rnd = "ceil" if axis.ceil_mode else "floor"
+    lines = [
+        head,
+        f"      = {rnd}({num} / {s}) + 1 = {out - 1 + axis.ceil_dropped} + 1 = {out + axis.ceil_dropped}",
+    ]
+    if axis.ceil_dropped:
         lines.append(
-            f"      ({num} is not a multiple of stride {s}: {_unreached(axis, n, after, num % s)})"
+            f"      - 1 = {out}: the last window would start in the right padding, so it is dropped"
+        )
+    if num % s and not axis.ceil_mode:
+        lines.append(
+            f"      ({num} is not a multiple of stride {s}: {_unreached(name, n, after, axis.unreached)})"
         )
     if out == n:
         lines.append(f"      output size equals input size {n} ('same')")
-    return Step(f"{axis}_out", "\n".join(lines), out, operands=operands), out, None
+    return Step(f"{name}_out", "\n".join(lines), out, operands=operands), out, None
 
 
 def _unreached(axis, n, after, count):

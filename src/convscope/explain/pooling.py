@@ -4,8 +4,9 @@
     backward: max/min send dY[c,i,j] to the window's first extreme element (argmax routing);
               mean splits it evenly: each of the K*K cells gets dY[c,i,j] / (K*K)
 
-Numbers come from ``ops.pool``; the listed window values and the routed gradient are checked
-against it, and the gradient against the engine's autograd (``F.max_pool2d`` etc.).
+Numbers come from ``ops.pool``; the listed window values and the routed gradient come from its
+loop twins (``ops.naive.pool2d`` and ``pool2d_backward``) and are checked against it, and the
+gradient against the engine's autograd (``F.max_pool2d`` etc.).
 """
 
 import numpy as np
@@ -13,19 +14,17 @@ import numpy as np
 from ..autograd import tensor
 from ..errors import ShapeError
 from ..nn import functional as F
+from ..ops import naive
 from ..ops import pool as pool_ops
-from ..ops.shapes import as_tuple, positive
+from ..ops.geometry import as_tuple, pool_windows, positive
 from .correlation import check_at
 from .grid import fmt, term, window_cells
 from .matrix import as_chw
 from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
-from .windows import limited, more_step, operand, padding_cells, sum_check
+from .windows import limited, more_step, operand, pad_chw, padding_cells, sum_check
 
-MODES = {
-    "max": ("max_pool2d", -np.inf, np.max, np.argmax),
-    "mean": ("avg_pool2d", 0.0, np.mean, None),
-    "min": ("min_pool2d", np.inf, np.min, np.argmin),
-}
+MODES = {"max": ("max_pool2d", -np.inf, np.max), "mean": ("avg_pool2d", 0.0, np.mean),
+         "min": ("min_pool2d", np.inf, np.min)}  # fmt: skip
 
 
 @quiet
@@ -40,7 +39,7 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
     """
     if mode not in MODES:
         raise ShapeError(f"pool: mode={mode!r} is not one of max, mean, min")
-    name, pad_value, reduce, pick = MODES[mode]
+    name, pad_value, reduce = MODES[mode]
     size = positive(as_tuple((4, 4) if size is None else size, 2, "pool", "size"), "pool", "size")
     positive((channels,), "pool", "channels")
     a = as_chw(operand(input, "input", (channels, *size), seed), "input")
@@ -48,7 +47,8 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
     hyper = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
     y, cache = forward(a[None], **hyper)
     y = y[0]
-    k, s, p = _pair(kernel_size), _pair(stride or kernel_size), _pair(padding)
+    g = pool_windows(name, a.shape[1:], kernel_size, stride, padding)
+    k, s, p = g.kernel, g.stride, tuple(lo for lo, _ in g.pads)
     c_count, oh, ow = y.shape
     dy = as_chw(operand(grad, "grad", y.shape, seed + 2), "grad")
     if dy.shape != y.shape:
@@ -58,30 +58,30 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         )
     (dx,) = getattr(pool_ops, f"{name}_backward")(dy[None], cache)
     dx = dx[0]
-    ap = np.pad(a, ((0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=pad_value)
-    values, routed, where = _walk(ap, dy, k, s, reduce, pick)
+    ap = pad_chw(a, g.pads, pad_value)
+    values = naive.pool2d(a, k, s, reduce, padding=p)  # the loop twins: what the steps list
+    routed, where = naive.pool2d_backward(a, dy, k, s, mode, padding=p)
     cell = check_at(at, (oh, ow), "Y")
     a_name = "Ap" if any(p) else "A"
     forward_steps, backward_steps = [], []
     windows = [(c, i, j) for c, i, j in np.ndindex(c_count, oh, ow) if not cell or (i, j) == cell]
     windows, left_out = limited(windows, max_cells)
     for c, i, j in windows:
-        win = ap[c, i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]]
-        span = f"{a_name}[{c}, {i * s[0]}:{i * s[0] + k[0]}, {j * s[1]}:{j * s[1] + k[1]}]"
+        rows, cols = g.window((i, j))
+        win = ap[c, rows, cols]
+        span = f"{a_name}[{c}, {rows.start}:{rows.stop}, {cols.start}:{cols.stop}]"
         at_c = where.get((c, i, j))
         step = _forward_step(f"Y[{c},{i},{j}]", span, win, mode, at_c, a_name, c, y[c, i, j])
         if cell:
             step.grids = {a_name: ap[c]}
-            pads = padding_cells((1, *ap.shape[1:]), ((p[0], p[0]), (p[1], p[1])), channels=False)
-            focus = window_cells(i * s[0], j * s[1], k[0], k[1])
-            step.marks = {a_name: {"focus": focus, "muted": pads}}
+            pads = padding_cells((1, *ap.shape[1:]), g.pads, channels=False)
+            step.marks = {a_name: {"focus": window_cells(rows, cols), "muted": pads}}
         forward_steps.append(step)
         backward_steps.append(_backward_step(c, i, j, dy[c, i, j], win.size, mode, at_c, a_name))
     if left_out:
         total = c_count * oh * ow
         forward_steps.append(more_step(left_out, "windows", total))
         backward_steps.append(more_step(left_out, "gradients", total))
-    routed = routed[:, p[0] : p[0] + a.shape[1], p[1] : p[1] + a.shape[2]]
     checks = [
         sum_check(
             values,
@@ -116,7 +116,7 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         results={"Y": y, "dA": dx},
         output=y,
         checks=checks,
-        panels=_panels(a, y, dy, dx, k, s, p, where, mode),
+        panels=_panels(a, y, dy, dx, g, where, mode),
         animation=Animation(
             source=np.where(np.isfinite(ap), ap, 0.0),
             kernel=None,
@@ -130,48 +130,28 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
     )
 
 
-def _panels(a, y, dy, dx, k, s, p, where, mode):
+def _panels(a, y, dy, dx, g, where, mode):
     """Per channel: A with every window outlined and its chosen cell marked, Y, dY, and dA with
     the cells the gradient went to marked (max/min)."""
     c_count, oh, ow = y.shape
-    boxes = [(i * s[0] - p[0], j * s[1] - p[1], k[0], k[1]) for i in range(oh) for j in range(ow)]
+    (top, _), (left, _) = g.pads
+    boxes = []
+    for i, j in np.ndindex(oh, ow):
+        rows, cols = g.window((i, j))
+        boxes.append((rows.start - top, cols.start - left, *g.kernel))
     rows = []
     for c in range(c_count):
-        chosen = [(r - p[0], q - p[1]) for (cc, _, _), (r, q) in where.items() if cc == c]
+        chosen = [(r - top, q - left) for (cc, _, _), (r, q) in where.items() if cc == c]
         title = f"A[{c}]: windows" + (f", {mode} marked" if mode != "mean" else "")
         rows.append([Panel(title, a[c], focus=chosen, boxes=boxes), Panel(f"Y[{c}]", y[c]),
                      Panel(f"dY[{c}]", dy[c]), Panel(f"dA[{c}]", dx[c], focus=chosen)])  # fmt: skip
     return rows
 
 
-def _walk(ap, dy, k, s, reduce, pick):
-    """Per window (c, i, j): its reduced value, and where dY[c,i,j] goes in backward.
-
-    Returns (values like dY, the routed gradient on the padded input, {(c,i,j): (r,q)} of the
-    chosen extreme for max/min; mean spreads dY[c,i,j] / (KH*KW) over the whole window).
-    """
-    values, routed, where = np.zeros_like(dy), np.zeros_like(ap), {}
-    for c, i, j in np.ndindex(*dy.shape):
-        rows, cols = slice(i * s[0], i * s[0] + k[0]), slice(j * s[1], j * s[1] + k[1])
-        win = ap[c, rows, cols]
-        values[c, i, j] = reduce(win)
-        if pick is None:
-            routed[c, rows, cols] += dy[c, i, j] / win.size
-            continue
-        u, v = np.unravel_index(pick(win), win.shape)  # the first extreme, row-major
-        where[c, i, j] = (i * s[0] + int(u), j * s[1] + int(v))
-        routed[c, where[c, i, j][0], where[c, i, j][1]] += dy[c, i, j]
-    return values, routed, where
-
-
 def _pad_note(mode, value):
     if mode == "mean":
         return "Ap = A padded with zeros, which count in each mean (PyTorch's count_include_pad)"
     return f"Ap = A padded with {fmt(value)}, which never wins a {mode}"
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
 
 
 def _section(steps, name):

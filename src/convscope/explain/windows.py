@@ -2,6 +2,7 @@
 
     Z[i,j] = b + sum_{c,u,v} Ap[c, i*S + u*D, j*S + v*D] * W[c,u,v]      (Ap = A zero-padded)
 
+Which cells a window reads comes from ``ops.geometry``, the padded input from ``ops.pad``.
 The terms are listed per output cell (a loop: explanations are small); the numbers a trace
 reports come from the engine's op, and ``sum_check`` compares the two.
 """
@@ -11,10 +12,10 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
-from ..ops.shapes import as_tuple, positive
+from ..ops.geometry import as_tuple, conv_windows, positive
+from ..ops.pad import pad_forward
 from .grid import fmt, term
 from .matrix import as_chw, load, seeded
-from .output_size import resolve_padding
 from .trace import CELLS_MAX, TERMS_MAX, Check, Step, difference
 
 
@@ -54,14 +55,15 @@ def scalar_bias(bias, name="bias"):
     return float(np.ravel(b)[0])
 
 
-def pads_for(op, padding, kernel, stride, dilation):
-    """((top, bottom), (left, right)) from int | (int, int) | "same" | "valid"."""
-    return resolve_padding(op, padding, kernel, (stride, stride), (dilation, dilation))
+def windows_of(a, w, stride, padding, dilation=1):
+    """The Windows of A (C, H, W) (*) W (C, KH, KW): pads, output size, each cell's window."""
+    return conv_windows("conv2d", a.shape[1:], w.shape[1:], stride, padding, dilation)
 
 
-def pad_chw(a, pads):
-    """A (C, H, W) zero-padded by ((top, bottom), (left, right))."""
-    return np.pad(a, ((0, 0), *pads))
+def pad_chw(a, pads, value=0.0):
+    """A (C, H, W) padded by ((top, bottom), (left, right)) cells of ``value`` (ops.pad)."""
+    (top, bottom), (left, right) = pads
+    return pad_forward(a, pad=(left, right, top, bottom), value=value)[0]
 
 
 def padding_cells(shape_chw, pads, channels=True):
@@ -80,14 +82,14 @@ def index(name, c, r, q, channels):
     return f"{name}[{c},{r},{q}]" if channels else f"{name}[{r},{q}]"
 
 
-def cell_terms(ap, w, i, j, stride, dilation):
-    """[(c, r, q, u, v)] for output cell (i, j): Ap[c, r, q] meets W[c, u, v]."""
-    c_count, kh, kw = w.shape
+def cell_terms(geom, channels, cell):
+    """[(c, r, q, u, v)] for output cell (i, j): Ap[c, r, q] meets W[c, u, v] (r = tap(i, u))."""
+    (rows, cols), (i, j) = geom.axes, cell
     return [
-        (c, i * stride + u * dilation, j * stride + v * dilation, u, v)
-        for c in range(c_count)
-        for u in range(kh)
-        for v in range(kw)
+        (c, rows.tap(i, u), cols.tap(j, v), u, v)
+        for c in range(channels)
+        for u in range(rows.kernel)
+        for v in range(cols.kernel)
     ]
 
 
@@ -125,16 +127,12 @@ def joined(terms, total=None, limit=TERMS_MAX):
     return " + ".join(shown) + (f" + ... ({left} more terms)" if left > 0 else "")
 
 
-def window_operands(ap, w, bias, top, left, dilation, one):
+def window_operands(ap, w, bias, geom, cell, one):
     """The numbers of one output cell: the window it reads, the kernel, the bias, the products."""
-    kh, kw = w.shape[1:]
-    win = ap[
-        :,
-        top : top + dilation * (kh - 1) + 1 : dilation,
-        left : left + dilation * (kw - 1) + 1 : dilation,
-    ]
+    rows, cols = geom.window(cell)
+    win = ap[:, rows, cols]
     show = (lambda x: x[0]) if one else (lambda x: x)
-    return {"window": show(win), "window_top_left": [top, left], "kernel": show(w),
+    return {"window": show(win), "window_top_left": [rows.start, cols.start], "kernel": show(w),
             "products": show(win * w), "bias": bias}  # fmt: skip
 
 

@@ -2,8 +2,9 @@
 
     rows, totals = summarize(lenet5(), (1, 28, 28))
 
-The leaf layers are run in registration order on one zero image (eval mode, no grad), which
-is how every zoo model computes its forward. Multiply-adds per image:
+The model runs once on one zero image (eval mode, no grad) and each leaf layer's call is
+recorded (nn.recording), in the order the forward makes them (the receptive field follows that
+order: exact for a chain of layers). Multiply-adds per image:
 
     conv    out_elements * (in_channels / groups) * kH * kW
     linear  in_features * out_features
@@ -11,10 +12,10 @@ is how every zoo model computes its forward. Multiply-adds per image:
 (activations, pooling and batch norm count 0, as torchinfo counts them). The receptive field
 is the side of the input window one output value sees, per spatial axis:
 
-    r_out = r_in + (k - 1) * d * j_in,   j_out = j_in * s       (r, j start at 1, 1)
+    r_out = r_in + (span - 1) * j_in,   j_out = j_in * s        (r, j start at 1, 1)
 
-for a conv or pool of kernel k, dilation d, stride s; after a Flatten every value sees the
-whole input.
+for a conv or pool of kernel k, dilation d, stride s, with span = d*(k - 1) + 1
+(ops.geometry.span); after a Flatten every value sees the whole input.
 """
 
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ import numpy as np
 
 from .. import nn
 from ..autograd import Tensor, no_grad
+from ..nn.recording import recording
+from ..ops.geometry import as_tuple, span
 
 
 @dataclass
@@ -57,35 +60,34 @@ def summarize(model, input_shape):
     rf, jump = (1, 1), (1, 1)
     rows = []
     try:
-        with no_grad():
-            for name, layer in leaf_layers(model):
-                x_in, x = x, layer(x)
-                params = sum(p.data.size for p in layer.parameters())
-                rf, jump = _receptive(layer, rf, jump)
-                rows.append(
-                    LayerRow(
-                        name,
-                        type(layer).__name__,
-                        tuple(x.shape),
-                        int(params),
-                        _mult_adds(layer, x_in, x),
-                        rf,
-                    )
-                )
+        with no_grad(), recording(model) as calls:
+            out = model(x)
     finally:
         model.train(was_training)
+    for call in calls:
+        layer, x_in, x = call.module, call.args[0], call.result
+        x = x[0] if isinstance(x, tuple) else x
+        params = sum(p.data.size for p in layer.parameters())
+        rf, jump = _receptive(layer, rf, jump)
+        rows.append(
+            LayerRow(
+                call.path,
+                type(layer).__name__,
+                tuple(x.shape),
+                int(params),
+                _mult_adds(layer, x_in, x),
+                rf,
+            )
+        )
+    out = out[0] if isinstance(out, tuple) else out
     totals = Totals(
         params=int(sum(p.data.size for p in model.parameters())),
         trainable=int(sum(p.data.size for p in model.parameters() if p.requires_grad)),
         mult_adds=sum(r.mult_adds for r in rows),
         input_shape=(1, *input_shape),
-        output_shape=tuple(x.shape),
+        output_shape=tuple(out.shape),
     )
     return rows, totals
-
-
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def _receptive(layer, rf, jump):
@@ -94,12 +96,12 @@ def _receptive(layer, rf, jump):
     if isinstance(layer, nn.Conv2d):
         k = layer.weight.shape[2:]
     elif isinstance(layer, nn.MaxPool2d | nn.AvgPool2d | nn.MinPool2d):
-        k = _pair(layer.kernel_size)
+        k = as_tuple(layer.kernel_size, 2, "summary", "kernel_size")
     else:
         return rf, jump
-    s = _pair(layer.stride if layer.stride is not None else k)
-    d = _pair(getattr(layer, "dilation", 1))
-    rf = tuple(r + (kk - 1) * dd * j for r, kk, dd, j in zip(rf, k, d, jump, strict=True))
+    s = as_tuple(layer.stride if layer.stride is not None else k, 2, "summary", "stride")
+    d = as_tuple(getattr(layer, "dilation", 1), 2, "summary", "dilation")
+    rf = tuple(r + (span(kk, dd) - 1) * j for r, kk, dd, j in zip(rf, k, d, jump, strict=True))
     return rf, tuple(j * ss for j, ss in zip(jump, s, strict=True))
 
 

@@ -3,8 +3,11 @@
     import convscope.nn as nn
     import convscope.nn.functional as F
 
-Every layer with weights takes ``rng=None`` (a numpy Generator; None: ``nn.init``'s default,
-reset by ``nn.init.manual_seed``) and ``dtype=np.float32`` (float64 allowed).
+Every layer whose weights start random (Conv*, ConvTranspose*, Linear) takes ``rng=None`` (a
+numpy Generator; None: ``nn.init``'s default, reset by ``nn.init.manual_seed``), and so do
+Dropout and Dropout2d for their masks. Every layer with weights takes ``dtype=np.float32``
+(float64 allowed). The norm layers (BatchNorm1d/2d, LayerNorm, GroupNorm) start at weight 1 and
+bias 0, as PyTorch's, so they take no ``rng`` (their PyTorch twins take no generator either).
 """
 
 from . import functional, init

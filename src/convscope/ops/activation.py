@@ -21,6 +21,7 @@ import numbers
 
 import numpy as np
 
+from ..backend import get_xp
 from ..errors import ShapeError
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -33,41 +34,46 @@ def erf(x):
     """The error function, elementwise, in x's dtype (math.erf over a Python list: ~55 ns per
     element, faster than np.frompyfunc or np.vectorize)."""
     values = np.fromiter(map(math.erf, x.ravel().tolist()), dtype=np.float64, count=x.size)
-    return values.reshape(x.shape).astype(x.dtype, copy=False)
+    return get_xp(x).asarray(values.reshape(x.shape).astype(x.dtype, copy=False))
 
 
 def relu_forward(x):
-    y = np.maximum(x, 0)
+    xp = get_xp(x)
+    y = xp.maximum(x, 0)
     return y, y
 
 
 def relu_backward(dy, y):
     """dx = dy where y > 0 (or y is NaN, as PyTorch's threshold_backward), else 0."""
-    if np.isfinite(dy).all() and not np.isnan(y).any():
+    xp = get_xp(dy, y)
+    if xp.isfinite(dy).all() and not xp.isnan(y).any():
         return (dy * (y > 0),)  # a multiply is ~15x faster than np.where's masked select
-    return (np.where(y <= 0, 0, dy),)
+    return (xp.where(y <= 0, 0, dy),)
 
 
 def leaky_relu_forward(x, *, negative_slope=0.01):
+    xp = get_xp(x)
     if not isinstance(negative_slope, numbers.Real) or isinstance(negative_slope, bool):
         raise ShapeError(
             f"leaky_relu: negative_slope must be a real number, got {negative_slope!r};"
             f" use e.g. negative_slope=0.01"
         )
     pos, slope = x > 0, x.dtype.type(negative_slope)
-    return np.where(pos, x, x * slope), (pos, slope)
+    return xp.where(pos, x, x * slope), (pos, slope)
 
 
 def leaky_relu_backward(dy, cache):
+    xp = get_xp(dy)
     pos, slope = cache
-    return (np.where(pos, dy, dy * slope),)
+    return (xp.where(pos, dy, dy * slope),)
 
 
 def sigmoid_forward(x):
     """Stable for any |x|: with e = exp(-|x|), y = 1/(1+e) for x >= 0 and e/(1+e) otherwise."""
-    e = np.exp(-np.abs(x))
+    xp = get_xp(x)
+    e = xp.exp(-xp.abs(x))
     r = 1 / (1 + e)
-    y = np.where(x >= 0, r, e * r)
+    y = xp.where(x >= 0, r, e * r)
     return y, y
 
 
@@ -76,7 +82,8 @@ def sigmoid_backward(dy, y):
 
 
 def tanh_forward(x):
-    y = np.tanh(x)
+    xp = get_xp(x)
+    y = xp.tanh(x)
     return y, y
 
 
@@ -85,20 +92,22 @@ def tanh_backward(dy, y):
 
 
 def gelu_forward(x, *, approximate="none"):
+    xp = get_xp(x)
     if approximate == "none":
         cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
         return x * cdf, ("none", x, cdf)
     if approximate == "tanh":
-        t = np.tanh(_TANH_BETA * (x + _TANH_KAPPA * x * x * x))
+        t = xp.tanh(_TANH_BETA * (x + _TANH_KAPPA * x * x * x))
         return 0.5 * x * (1 + t), ("tanh", x, t)
     raise ShapeError(f"gelu: approximate={approximate!r} is not supported; use 'none' or 'tanh'")
 
 
 def gelu_backward(dy, cache):
     """exact: Phi(x) + x * phi(x);  tanh: (1 + t)/2 + x/2 (1 - t^2) beta (1 + 3 kappa x^2)."""
+    xp = get_xp(dy)
     kind, x, c = cache
     if kind == "none":
-        return (dy * (c + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)),)
+        return (dy * (c + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x)),)
     inner = _TANH_BETA * (1 + 3 * _TANH_KAPPA * x * x)
     return (dy * (0.5 * (1 + c) + 0.5 * x * (1 - c * c) * inner),)
 
@@ -115,43 +124,49 @@ def silu_backward(dy, cache):
 
 
 def relu6_forward(x):
+    xp = get_xp(x)
     inside = (x > 0) & (x < 6)  # the gradient flows strictly inside (0, 6), as PyTorch's hardtanh
-    return np.clip(x, 0, 6), inside
+    return xp.clip(x, 0, 6), inside
 
 
 def relu6_backward(dy, inside):
-    return (np.where(inside, dy, 0),)
+    xp = get_xp(dy)
+    return (xp.where(inside, dy, 0),)
 
 
 def elu_forward(x, *, alpha=1.0):
+    xp = get_xp(x)
     _real("elu", "alpha", alpha, "alpha=1.0")
     pos = x > 0
     alpha = x.dtype.type(alpha)
-    return np.where(pos, x, alpha * np.expm1(np.minimum(x, 0))), (pos, x, alpha)
+    return xp.where(pos, x, alpha * xp.expm1(xp.minimum(x, 0))), (pos, x, alpha)
 
 
 def elu_backward(dy, cache):
     """1 for x > 0, alpha * exp(x) otherwise."""
+    xp = get_xp(dy)
     pos, x, alpha = cache
-    return (np.where(pos, dy, dy * alpha * np.exp(np.minimum(x, 0))),)
+    return (xp.where(pos, dy, dy * alpha * xp.exp(xp.minimum(x, 0))),)
 
 
 def softplus_forward(x, *, beta=1.0, threshold=20.0):
+    xp = get_xp(x)
     _real("softplus", "beta", beta, "beta=1.0")
     _real("softplus", "threshold", threshold, "threshold=20.0")
     if beta == 0:
         raise ShapeError("softplus: beta=0 divides by zero; use a non-zero beta, e.g. beta=1.0")
     z = x * x.dtype.type(beta)
     linear = z > threshold
-    soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / x.dtype.type(beta)
-    return np.where(linear, x, soft), (linear, z)
+    soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / x.dtype.type(beta)
+    return xp.where(linear, x, soft), (linear, z)
 
 
 def softplus_backward(dy, cache):
     """1 where linear, sigmoid(beta x) elsewhere."""
+    xp = get_xp(dy)
     linear, z = cache
     s, _ = sigmoid_forward(z)
-    return (np.where(linear, dy, dy * s),)
+    return (xp.where(linear, dy, dy * s),)
 
 
 def _real(op, name, value, example):
@@ -160,8 +175,9 @@ def _real(op, name, value, example):
 
 
 def softmax_forward(x, *, dim):
+    xp = get_xp(x)
     axis = check_dim("softmax", x.ndim, dim)
-    z = np.exp(x - x.max(axis=axis, keepdims=True))
+    z = xp.exp(x - x.max(axis=axis, keepdims=True))
     z /= z.sum(axis=axis, keepdims=True)
     return z, (z, axis)
 
@@ -173,16 +189,18 @@ def softmax_backward(dy, cache):
 
 
 def log_softmax_forward(x, *, dim):
+    xp = get_xp(x)
     axis = check_dim("log_softmax", x.ndim, dim)
     z = x - x.max(axis=axis, keepdims=True)
-    y = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    y = z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
     return y, (y, axis)
 
 
 def log_softmax_backward(dy, cache):
     """dx = dy - softmax(x) * sum(dy)."""
+    xp = get_xp(dy)
     y, axis = cache
-    return (dy - np.exp(y) * dy.sum(axis=axis, keepdims=True),)
+    return (dy - xp.exp(y) * dy.sum(axis=axis, keepdims=True),)
 
 
 def check_dim(op, ndim, dim):

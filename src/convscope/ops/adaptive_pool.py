@@ -21,7 +21,9 @@ import numbers
 
 import numpy as np
 
+from ..backend import get_xp
 from ..errors import ShapeError
+from .geometry import adaptive_bounds
 
 
 def check_output_size(op, output_size):
@@ -50,72 +52,70 @@ def check_adaptive(op, shape, output_size):
     return tuple(n if s is None else s for s, n in zip(sizes, shape[-2:], strict=True))
 
 
-def window_bounds(n_in, n_out):
-    """(start, end) int arrays of length n_out: PyTorch's adaptive windows along one axis."""
-    i = np.arange(n_out)
-    return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
-
-
-def _mean_matrix(n_in, n_out, dtype):
+def _mean_matrix(n_in, n_out, dtype, xp):
     """(n_out, n_in): row i averages input positions start_i .. end_i - 1."""
-    start, end = window_bounds(n_in, n_out)
-    j = np.arange(n_in)
+    start, end = (xp.asarray(b) for b in adaptive_bounds(n_in, n_out))
+    j = xp.arange(n_in)
     inside = (j >= start[:, None]) & (j < end[:, None])
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
 def adaptive_avg_pool2d_forward(x, *, output_size):
+    xp = get_xp(x)
     oh, ow = check_adaptive("adaptive_avg_pool2d", x.shape, output_size)
     *lead, h, w = x.shape
     if h % oh == 0 and w % ow == 0:
         y = x.reshape(*lead, oh, h // oh, ow, w // ow).mean(axis=(-3, -1))
         return y, (x.shape, None, None)
-    a_h, a_w = _mean_matrix(h, oh, x.dtype), _mean_matrix(w, ow, x.dtype)
-    rows = np.tensordot(x, a_w, axes=([-1], [1]))  # (..., H, OW)
-    y = np.moveaxis(np.tensordot(a_h, rows, axes=([1], [-2])), 0, -2)  # (..., OH, OW)
+    a_h, a_w = _mean_matrix(h, oh, x.dtype, xp), _mean_matrix(w, ow, x.dtype, xp)
+    rows = xp.tensordot(x, a_w, axes=([-1], [1]))  # (..., H, OW)
+    y = xp.moveaxis(xp.tensordot(a_h, rows, axes=([1], [-2])), 0, -2)  # (..., OH, OW)
     return y, (x.shape, a_h, a_w)
 
 
 def adaptive_avg_pool2d_backward(dy, cache):
     """dx = A_h.T @ dy @ A_w (a broadcast of dy / (kh * kw) in the divisible case)."""
+    xp = get_xp(dy)
     x_shape, a_h, a_w = cache
     *lead, h, w = x_shape
     oh, ow = dy.shape[-2:]
     if a_h is None:
         kh, kw = h // oh, w // ow
         g = dy / (kh * kw)
-        full = np.broadcast_to(g[..., :, None, :, None], (*lead, oh, kh, ow, kw))
+        full = xp.broadcast_to(g[..., :, None, :, None], (*lead, oh, kh, ow, kw))
         return (full.reshape(x_shape).astype(dy.dtype, copy=False),)
-    cols = np.tensordot(dy, a_w, axes=([-1], [0]))  # (..., OH, W)
-    dx = np.moveaxis(np.tensordot(a_h, cols, axes=([0], [-2])), 0, -2)  # (..., H, W)
+    cols = xp.tensordot(dy, a_w, axes=([-1], [0]))  # (..., OH, W)
+    dx = xp.moveaxis(xp.tensordot(a_h, cols, axes=([0], [-2])), 0, -2)  # (..., H, W)
     return (dx,)
 
 
 def adaptive_max_pool2d_forward(x, *, output_size):
+    xp = get_xp(x)
     oh, ow = check_adaptive("adaptive_max_pool2d", x.shape, output_size)
     h, w = x.shape[-2:]
-    (h0, h1), (w0, w1) = window_bounds(h, oh), window_bounds(w, ow)
+    (h0, h1), (w0, w1) = (map(xp.asarray, adaptive_bounds(n, o)) for n, o in ((h, oh), (w, ow)))
     best = arg = None
     for u in range(int((h1 - h0).max())):
-        rows = np.minimum(h0 + u, h1 - 1)[:, None]
+        rows = xp.minimum(h0 + u, h1 - 1)[:, None]
         for v in range(int((w1 - w0).max())):
-            cols = np.minimum(w0 + v, w1 - 1)[None, :]
+            cols = xp.minimum(w0 + v, w1 - 1)[None, :]
             val = x[..., rows, cols]  # (..., OH, OW)
-            flat = np.broadcast_to(rows * w + cols, val.shape)
+            flat = xp.broadcast_to(rows * w + cols, val.shape)
             if best is None:
                 best, arg = val.copy(), flat.copy()
                 continue
-            nan = np.isnan(val)  # the last NaN in row-major order, whatever the visiting order
-            take = (val > best) | (nan & ~(np.isnan(best) & (flat <= arg)))
+            nan = xp.isnan(val)  # the last NaN in row-major order, whatever the visiting order
+            take = (val > best) | (nan & ~(xp.isnan(best) & (flat <= arg)))
             best[take], arg[take] = val[take], flat[take]
     return best, (x.shape, arg)
 
 
 def adaptive_max_pool2d_backward(dy, cache):
     """Each window's gradient to its recorded maximum; shared maxima accumulate."""
+    xp = get_xp(dy)
     x_shape, arg = cache
     plane = x_shape[-2] * x_shape[-1]
     planes = int(np.prod(x_shape[:-2]))
-    offset = (np.arange(planes) * plane).reshape(x_shape[:-2] + (1, 1))
-    dx = np.bincount((arg + offset).ravel(), weights=dy.ravel(), minlength=planes * plane)
+    offset = (xp.arange(planes) * plane).reshape(x_shape[:-2] + (1, 1))
+    dx = xp.bincount((arg + offset).ravel(), weights=dy.ravel(), minlength=planes * plane)
     return (dx.reshape(x_shape).astype(dy.dtype, copy=False),)

@@ -7,6 +7,7 @@ back to their own shape by ``unbroadcast``.
 
 import numpy as np
 
+from ..backend import get_xp
 from ..errors import ShapeError
 
 
@@ -117,19 +118,21 @@ def matmul_forward(a, b):
 
 
 def matmul_backward(dy, cache):
+    xp = get_xp(dy)
     a, b = cache
     a2 = a[None, :] if a.ndim == 1 else a  # 1-D operands act as a row / a column
     b2 = b[:, None] if b.ndim == 1 else b
-    dy2 = np.reshape(
+    dy2 = xp.reshape(
         dy, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1])
     )
-    da = unbroadcast(dy2 @ np.swapaxes(b2, -1, -2), a2.shape)
-    db = unbroadcast(np.swapaxes(a2, -1, -2) @ dy2, b2.shape)
+    da = unbroadcast(dy2 @ xp.swapaxes(b2, -1, -2), a2.shape)
+    db = unbroadcast(xp.swapaxes(a2, -1, -2) @ dy2, b2.shape)
     return da.reshape(a.shape), db.reshape(b.shape)
 
 
 def exp_forward(a):
-    y = np.exp(a)
+    xp = get_xp(a)
+    y = xp.exp(a)
     return y, y
 
 
@@ -138,7 +141,8 @@ def exp_backward(dy, y):
 
 
 def log_forward(a):
-    return np.log(a), a
+    xp = get_xp(a)
+    return xp.log(a), a
 
 
 def log_backward(dy, a):
@@ -146,7 +150,8 @@ def log_backward(dy, a):
 
 
 def sqrt_forward(a):
-    y = np.sqrt(a)
+    xp = get_xp(a)
+    y = xp.sqrt(a)
     return y, y
 
 
@@ -155,21 +160,25 @@ def sqrt_backward(dy, y):
 
 
 def abs_forward(a):
-    return np.abs(a), a
+    xp = get_xp(a)
+    return xp.abs(a), a
 
 
 def abs_backward(dy, a):
-    return (dy * np.sign(a),)
+    xp = get_xp(dy, a)
+    return (dy * xp.sign(a),)
 
 
 def clamp_forward(a, lo=None, hi=None):
-    y = np.clip(a, lo, hi)
+    xp = get_xp(a)
+    y = xp.clip(a, lo, hi)
     return y, (a, lo, hi)
 
 
 def clamp_backward(dy, cache):
+    xp = get_xp(dy)
     a, lo, hi = cache
-    keep = np.ones(a.shape, dtype=bool)
+    keep = xp.ones(a.shape, dtype=bool)
     if lo is not None:
         keep &= a >= lo
     if hi is not None:
@@ -179,10 +188,12 @@ def clamp_backward(dy, cache):
 
 def where_forward(a, b, *, cond):
     """y = a where cond else b (cond a boolean array, broadcast with a and b)."""
+    xp = get_xp(a, b)
     check_broadcast("where", np.shape(cond), np.shape(a), np.shape(b))
-    return np.where(cond, a, b), (cond, np.shape(a), np.shape(b))
+    return xp.where(cond, a, b), (cond, np.shape(a), np.shape(b))
 
 
 def where_backward(dy, cache):
+    xp = get_xp(dy)
     cond, sa, sb = cache
-    return unbroadcast(np.where(cond, dy, 0), sa), unbroadcast(np.where(cond, 0, dy), sb)
+    return unbroadcast(xp.where(cond, dy, 0), sa), unbroadcast(xp.where(cond, 0, dy), sb)

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from ..backend import get_xp
 from ..errors import ShapeError
 
 
@@ -98,7 +99,7 @@ def dropout_forward(x, *, p=0.5, training=True, rng=None):
     _check_dropout("dropout", p, rng)
     if not training or p == 0:
         return x, None
-    mask = _keep_mask(x.shape, x.dtype, p, rng)
+    mask = get_xp(x).asarray(_keep_mask(x.shape, x.dtype, p, rng))
     return x * mask, mask
 
 
@@ -114,6 +115,7 @@ def dropout2d_forward(x, *, p=0.5, training=True, rng=None):
     if not training or p == 0:
         return x, None
     mask = _keep_mask(x.shape[:2] + (1,) * (x.ndim - 2), x.dtype, p, rng)
+    mask = get_xp(x).asarray(mask)
     return x * mask, mask
 
 
@@ -128,7 +130,8 @@ def _check_dropout(op, p, rng):
 
 
 def _keep_mask(shape, dtype, p, rng):
-    """Bernoulli(1 - p) draws scaled by 1/(1-p), in dtype (all zeros when p == 1)."""
+    """Bernoulli(1 - p) draws scaled by 1/(1-p), in dtype (all zeros when p == 1), drawn by
+    the NumPy Generator (the caller moves them to x's array module)."""
     if p == 1:
         return np.zeros(shape, dtype)
     rng = rng or np.random.default_rng()

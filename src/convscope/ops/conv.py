@@ -27,21 +27,23 @@ from ..backend import get_xp
 from ..errors import ShapeError
 from . import winograd
 from .buffers import scratch
-from .shapes import as_tuple, check_ndim, non_negative, out_sizes, positive, same_padding
+from .geometry import Windows, check_ndim, conv_params, params_windows, span, taps
 
 
 class ConvGeometry(NamedTuple):
-    """Validated hyper-parameters of one conv call, one entry per spatial dimension."""
+    """One conv call, checked: its window geometry and its channels."""
 
-    kernel: tuple
-    stride: tuple
-    dilation: tuple
-    pads: tuple  # ((before, after), ...) per spatial dimension
-    in_size: tuple
-    out_size: tuple
+    windows: Windows
     groups: int
     in_channels: int
     out_channels: int
+
+    kernel = property(lambda g: g.windows.kernel)
+    stride = property(lambda g: g.windows.stride)
+    dilation = property(lambda g: g.windows.dilation)
+    pads = property(lambda g: g.windows.pads)  # ((before, after), ...) per spatial dimension
+    in_size = property(lambda g: g.windows.in_size)
+    out_size = property(lambda g: g.windows.out_size)
 
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
@@ -57,24 +59,11 @@ _WEIGHT = {
 }
 
 
-def conv_hparams(op, nsp, stride, padding, dilation, groups):
-    """Normalise stride/dilation to tuples and check them, groups and the padding spec.
-
-    Returns (stride, padding, dilation, groups); padding stays "same"/"valid" or becomes a tuple.
-    """
+def check_groups(op, groups):
+    """groups must be a positive integer; returns it as an int."""
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ShapeError(f"{op}: groups must be a positive integer, got groups={groups!r}")
-    stride = positive(as_tuple(stride, nsp, op, "stride"), op, "stride")
-    dilation = positive(as_tuple(dilation, nsp, op, "dilation"), op, "dilation")
-    if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise ShapeError(
-                f"{op}: padding={padding!r} is not understood; use 'same', 'valid', an integer"
-                f" or a tuple of {nsp} integers"
-            )
-    else:
-        padding = non_negative(as_tuple(padding, nsp, op, "padding"), op, "padding")
-    return stride, padding, dilation, int(groups)
+    return int(groups)
 
 
 def check_conv(
@@ -93,12 +82,13 @@ def check_conv(
 
     op names the call and its dimensionality ("conv1d", "conv_transpose2d", "Conv2d", ...).
     output_padding=None means a plain convolution; an int/tuple means a transposed one, whose
-    weight is (in_channels, out_channels/groups, K...) and whose output size is
-    (in - 1)*S - 2P + D*(K-1) + output_padding + 1.
+    weight is (in_channels, out_channels/groups, K...). The window geometry (pads, output
+    sizes and their errors) comes from ``geometry.conv_windows``.
     """
     nsp = 2 if op.lower().endswith("2d") else 1
     transposed = output_padding is not None
-    stride, padding, dilation, groups = conv_hparams(op, nsp, stride, padding, dilation, groups)
+    groups = check_groups(op, groups)
+    params = conv_params(op, nsp, stride, padding, dilation, output_padding)
     check_ndim(x_shape, nsp + 2, op, _LAYOUT[nsp])
     if len(w_shape) != nsp + 2:
         raise ShapeError(
@@ -110,22 +100,21 @@ def check_conv(
         raise ShapeError(f"{op}: kernel size must be >= 1, got weight shape {tuple(w_shape)}")
     cin, sizes = int(x_shape[1]), tuple(int(s) for s in x_shape[2:])
     cout = _check_channels(op, cin, w_shape, groups, transposed)
-    if transposed:
-        pads, out = _transposed_sizes(op, sizes, kernel, stride, padding, dilation, output_padding)
-    elif padding == "same":
-        pads, out = same_padding(op, kernel, stride, dilation), sizes
-        if min(sizes) < 1:
-            raise ShapeError(f"{op}: input spatial size {sizes} must be >= 1")
-    else:
-        padding = (0,) * nsp if padding == "valid" else padding
-        pads = tuple((p, p) for p in padding)
-        out = out_sizes(op, sizes, kernel, stride, padding, dilation)
+    windows = params_windows(op, sizes, kernel, *params)
     if bias_shape is not None and tuple(bias_shape) != (cout,):
         raise ShapeError(
             f"{op}: bias must have shape ({cout},), one value per output channel; got shape"
             f" {tuple(bias_shape)}"
         )
-    return ConvGeometry(kernel, stride, dilation, pads, sizes, out, groups, cin, cout)
+    return ConvGeometry(windows, groups, cin, cout)
+
+
+def checked(op, x, w, b, **hyper):
+    """(x, w, geometry) of op(x, w, b, **hyper), checked; a 1-D call is lifted to 2-D (H = 1)."""
+    geom = check_conv(op, x.shape, w.shape, bias_shape=None if b is None else b.shape, **hyper)
+    if len(geom.kernel) == 2:
+        return x, w, geom
+    return x[:, :, None], w[:, :, None], geom._replace(windows=geom.windows.lift())
 
 
 def _check_channels(op, cin, w_shape, groups, transposed):
@@ -155,30 +144,6 @@ def _check_channels(op, cin, w_shape, groups, transposed):
             f" {tuple(w_shape)}); use a number of filters divisible by groups"
         )
     return cout
-
-
-def _transposed_sizes(op, sizes, kernel, stride, padding, dilation, output_padding):
-    nsp = len(sizes)
-    if isinstance(padding, str):
-        raise ShapeError(f"{op}: padding={padding!r} is not supported; use integer padding")
-    out_pad = non_negative(
-        as_tuple(output_padding, nsp, op, "output_padding"), op, "output_padding"
-    )
-    out = []
-    for n, k, s, p, d, op_ in zip(sizes, kernel, stride, padding, dilation, out_pad, strict=True):
-        if op_ >= s and op_ >= d:
-            raise ShapeError(
-                f"{op}: output_padding={op_} must be smaller than stride={s} or dilation={d};"
-                f" output_padding only resolves the ambiguity of a strided output size"
-            )
-        size = (n - 1) * s - 2 * p + d * (k - 1) + op_ + 1
-        if size < 1:
-            raise ShapeError(
-                f"{op}: output size ({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op_} + 1 = {size} < 1;"
-                f" use less padding"
-            )
-        out.append(size)
-    return tuple((p, p) for p in padding), tuple(out)
 
 
 # ---- the array pieces (2-D; 1-D callers add H = 1) ---------------------------------------------
@@ -225,9 +190,9 @@ def scatter_windows(dcols, stride, dilation, pads, size):
         dxpad = _empty(xp, (n, c, size[0] + t + b, size[1] + l + r), dcols.dtype)
         dxpad.fill(0)
     for u in range(kh):
-        rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
+        rows = taps(u, oh, sh, dh)
         for v in range(kw):
-            dxpad[:, :, rows, v * dw : v * dw + sw * (ow - 1) + 1 : sw] += dcols[:, :, u, v]
+            dxpad[:, :, rows, taps(v, ow, sw, dw)] += dcols[:, :, u, v]
     if not (t or b or l or r):
         return dxpad
     return dxpad[:, :, t : t + size[0], l : l + size[1]].copy()
@@ -311,51 +276,27 @@ class ConvCache(NamedTuple):
 
 def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     """x (N, C, H, W), w (F, C/groups, KH, KW), b (F,) or None -> (y (N, F, OH, OW), cache)."""
-    geom = check_conv(
-        "conv2d",
-        x.shape,
-        w.shape,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bias_shape=None if b is None else b.shape,
-    )
-    return _conv_forward(x, w, b, geom)
+    hyper = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return _conv_forward(*checked("conv2d", x, w, b, **hyper), b)
 
 
 def conv1d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     """x (N, C, L), w (F, C/groups, K), b (F,) or None -> (y (N, F, OL), cache)."""
-    geom = check_conv(
-        "conv1d",
-        x.shape,
-        w.shape,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bias_shape=None if b is None else b.shape,
-    )
-    y, cache = _conv_forward(x[:, :, None], w[:, :, None], b, lift(geom))
+    hyper = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    y, cache = _conv_forward(*checked("conv1d", x, w, b, **hyper), b)
     return y[:, :, 0], cache
 
 
-def lift(geom):
-    """The 2-D geometry of a 1-D one (H = 1, kernel height 1, no vertical padding)."""
-    return geom._replace(
-        kernel=(1, *geom.kernel),
-        stride=(1, *geom.stride),
-        dilation=(1, *geom.dilation),
-        pads=((0, 0), *geom.pads),
-        in_size=(1, *geom.in_size),
-        out_size=(1, *geom.out_size),
-    )
-
-
-def _conv_forward(x, w, b, geom):
+def promoted(x, w, b):
+    """(x, w, the inputs' dtypes, their common dtype): x and w cast to it; grads go back in
+    the inputs' own dtypes."""
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
     dtype = np.result_type(*(d for d in dtypes if d is not None))
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), dtypes, dtype
+
+
+def _conv_forward(x, w, geom, b):
+    x, w, dtypes, dtype = promoted(x, w, b)
     if winograd.usable(geom, dtype):
         return winograd.forward(x, w, b, geom, dtypes)
     cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
@@ -387,7 +328,7 @@ def _input_grad(dy, w, geom):
     GEMM (copying windows measured ~25% faster than scattering them). Otherwise W^T dy
     scattered onto the windows (compiled when the kernels are available)."""
     (pt, pb), (pl, pr) = geom.pads
-    reach = tuple(d * (k - 1) for d, k in zip(geom.dilation, geom.kernel, strict=True))
+    reach = tuple(span(k, d) - 1 for k, d in zip(geom.kernel, geom.dilation, strict=True))
     if geom.kernel == geom.stride == (1, 1) and (pt, pb, pl, pr) == (0, 0, 0, 0):
         dcols = weight_t_times(dy, w, geom.groups, geom.kernel, temporary=False)
         return dcols.reshape(dy.shape[0], -1, *geom.in_size)
@@ -410,9 +351,9 @@ def _input_grad(dy, w, geom):
 
 def conv1d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db) for y = conv1d(x, w, b); dx (N, C, L), dw (F, C/groups, K)."""
-    dx, dw, db = conv2d_backward(dy[:, :, None], cache, needs)
-    return (
-        None if dx is None else dx[:, :, 0],
-        None if dw is None else dw[:, :, 0],
-        db,
-    )
+    return unlift(*conv2d_backward(dy[:, :, None], cache, needs))
+
+
+def unlift(dx, dw, db):
+    """The grads of a 1-D call lifted to 2-D (H = 1): dx and dw lose the H axis again."""
+    return (None if dx is None else dx[:, :, 0], None if dw is None else dw[:, :, 0], db)

@@ -12,14 +12,13 @@ that no window reaches (they hold the bias only).
 
 from typing import NamedTuple
 
-import numpy as np
-
 from .conv import (
     ConvGeometry,
-    check_conv,
+    checked,
     gather_windows,
-    lift,
+    promoted,
     scatter_windows,
+    unlift,
     weight_t_times,
     windows_grad_weight,
     windows_times_weight,
@@ -37,43 +36,23 @@ def conv_transpose2d_forward(
     x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
 ):
     """x (N, C_in, H, W), w (C_in, C_out/groups, KH, KW), b (C_out,) -> (y (N, C_out, OH, OW), cache)."""
-    geom = check_conv(
-        "conv_transpose2d",
-        x.shape,
-        w.shape,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bias_shape=None if b is None else b.shape,
-        output_padding=output_padding,
-    )
-    return _forward(x, w, b, geom)
+    hyper = {"stride": stride, "padding": padding, "output_padding": output_padding,
+             "dilation": dilation, "groups": groups}  # fmt: skip
+    return _forward(*checked("conv_transpose2d", x, w, b, **hyper), b)
 
 
 def conv_transpose1d_forward(
     x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
 ):
     """x (N, C_in, L), w (C_in, C_out/groups, K), b (C_out,) -> (y (N, C_out, OL), cache)."""
-    geom = check_conv(
-        "conv_transpose1d",
-        x.shape,
-        w.shape,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bias_shape=None if b is None else b.shape,
-        output_padding=output_padding,
-    )
-    y, cache = _forward(x[:, :, None], w[:, :, None], b, lift(geom))
+    hyper = {"stride": stride, "padding": padding, "output_padding": output_padding,
+             "dilation": dilation, "groups": groups}  # fmt: skip
+    y, cache = _forward(*checked("conv_transpose1d", x, w, b, **hyper), b)
     return y[:, :, 0], cache
 
 
-def _forward(x, w, b, geom):
-    dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
-    dtype = np.result_type(*(d for d in dtypes if d is not None))
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+def _forward(x, w, geom, b):
+    x, w, dtypes, dtype = promoted(x, w, b)
     dcols = weight_t_times(x, w, geom.groups, geom.kernel)
     y = scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.out_size)
     if b is not None:
@@ -99,9 +78,4 @@ def conv_transpose2d_backward(dy, cache, needs=(True, True, True)):
 
 def conv_transpose1d_backward(dy, cache, needs=(True, True, True)):
     """(dx, dw, db) for y = conv_transpose1d(x, w, b); dx (N, C_in, L), dw (C_in, C_out/groups, K)."""
-    dx, dw, db = conv_transpose2d_backward(dy[:, :, None], cache, needs)
-    return (
-        None if dx is None else dx[:, :, 0],
-        None if dw is None else dw[:, :, 0],
-        db,
-    )
+    return unlift(*conv_transpose2d_backward(dy[:, :, None], cache, needs))

@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 
+from ..backend import get_xp
 from ..errors import ShapeError
 from .activation import log_softmax_forward
 
@@ -25,6 +26,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def check_classification(op, x, target, weight, ignore_index, reduction, label_smoothing=0.0):
     """The shape checker of the classification losses -> target as an int64 array."""
+    xp = get_xp(x, target, weight)
     if x.ndim < 2:
         hint = f"; for one sample use x[None] -> (1, {x.shape[0]})" if x.ndim == 1 else ""
         raise ShapeError(
@@ -40,7 +42,7 @@ def check_classification(op, x, target, weight, ignore_index, reduction, label_s
         raise ShapeError(
             f"{op}: weight has shape {weight.shape}; expected one weight per class, ({n_classes},)"
         )
-    t = np.asarray(target)
+    t = xp.asarray(target)
     expected = (x.shape[0], *x.shape[2:])
     if t.shape != expected:
         probs = (
@@ -53,17 +55,17 @@ def check_classification(op, x, target, weight, ignore_index, reduction, label_s
             f" {expected} (input (N, C, d1, ...) takes class indices (N, d1, ...){probs})"
         )
     if t.dtype.kind == "f":
-        if not np.array_equal(t, np.round(t)):
+        if not xp.array_equal(t, xp.round(t)):
             raise ShapeError(
                 f"{op}: target must hold class indices (integers); got non-integer values such as"
-                f" {t[t != np.round(t)].flat[0]!r}"
+                f" {t[t != xp.round(t)].flat[0]!r}"
             )
     elif t.dtype.kind not in "iu":
         raise ShapeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
     t = t.astype(np.int64)
     bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
     if bad.any():
-        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        pos = tuple(int(i) for i in xp.argwhere(bad)[0])
         raise ShapeError(
             f"{op}: target class {t[pos]} at position {pos} is out of range for {n_classes} classes;"
             f" class indices must be in 0..{n_classes - 1} (or ignore_index={ignore_index})"
@@ -76,7 +78,8 @@ def cross_entropy_forward(
 ):
     """Loss of logits x (N, C, ...) against class indices (N, ...) or class probabilities (the
     shape of x, float); scalar unless reduction="none"."""
-    probs = np.asarray(target)
+    xp = get_xp(x)
+    probs = xp.asarray(target)
     if probs.shape == x.shape and probs.dtype.kind == "f":
         return _soft_cross_entropy(x, probs, weight, reduction, label_smoothing)
     t = check_classification(
@@ -89,13 +92,15 @@ def cross_entropy_forward(
 
 def cross_entropy_backward(dy, cache):
     """dx = G - softmax(x) * sum_c G,  G = dL/d log_softmax(x)."""
+    xp = get_xp(dy)
     logp, nll_cache = cache
     g = _soft_grad(dy, nll_cache) if isinstance(nll_cache[0], str) else _nll_grad(dy, nll_cache)
-    return (g - np.exp(logp) * g.sum(axis=1, keepdims=True),)
+    return (g - xp.exp(logp) * g.sum(axis=1, keepdims=True),)
 
 
 def _soft_cross_entropy(x, q, weight, reduction, smoothing):
     """The class-probability form in the module docstring (the target gets no gradient)."""
+    xp = get_xp(x, weight)
     op = "cross_entropy"
     if x.ndim < 2:
         raise ShapeError(f"{op}: expected input (N, C) or (N, C, d1, ...), got shape {x.shape}")
@@ -116,15 +121,16 @@ def _soft_cross_entropy(x, q, weight, reduction, smoothing):
     out = (
         loss if reduction == "none" else (loss.sum() if reduction == "sum" else loss.sum() / count)
     )
-    return np.asarray(out, dtype=dtype), (logp, ("soft", wq, reduction, count))
+    return xp.asarray(out, dtype=dtype), (logp, ("soft", wq, reduction, count))
 
 
 def _soft_grad(dy, cache):
     """dL/dp[n, c] = -scale_n * w[c] * q'[n, c]."""
+    xp = get_xp(dy)
     _, wq, reduction, count = cache
     scale = dy / count if reduction == "mean" else dy
     if reduction == "none":
-        scale = np.expand_dims(scale, 1)
+        scale = xp.expand_dims(scale, 1)
     return (-wq * scale).astype(wq.dtype, copy=False)
 
 
@@ -140,14 +146,15 @@ def nll_loss_backward(dy, cache):
 
 def _nll(logp, t, weight, ignore_index, reduction, smoothing):
     """Per-sample terms of the formula in the module docstring, then the reduction."""
+    xp = get_xp(weight)
     n_classes, dtype = logp.shape[1], logp.dtype
     valid = t != ignore_index
-    tc = np.where(valid, t, 0)
-    onehot = np.expand_dims(tc, 1) == np.arange(n_classes).reshape((1, -1) + (1,) * (t.ndim - 1))
-    w = np.ones(n_classes, dtype) if weight is None else weight.astype(dtype)
+    tc = xp.where(valid, t, 0)
+    onehot = xp.expand_dims(tc, 1) == xp.arange(n_classes).reshape((1, -1) + (1,) * (t.ndim - 1))
+    w = xp.ones(n_classes, dtype) if weight is None else weight.astype(dtype)
     w_class = w.reshape(onehot.shape[1:2] + (1,) * (t.ndim - 1))
     w_t = w[tc] * valid
-    loss = -(1 - smoothing) * w_t * np.where(onehot, logp, 0).sum(axis=1)
+    loss = -(1 - smoothing) * w_t * xp.where(onehot, logp, 0).sum(axis=1)
     if smoothing:
         loss -= (smoothing / n_classes) * valid * (w_class * logp).sum(axis=1)
     denom = w_t.sum()
@@ -159,16 +166,17 @@ def _nll(logp, t, weight, ignore_index, reduction, smoothing):
         with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as PyTorch
             out = loss.sum() / denom
     cache = (onehot, w_class, w_t, valid, denom, reduction, smoothing, dtype)
-    return np.asarray(out, dtype=dtype), cache
+    return xp.asarray(out, dtype=dtype), cache
 
 
 def _nll_grad(dy, cache):
     """dL/dp[n, c] = -scale_n * ((1 - e) * w[t_n] * [c == t_n] + (e / C) * w[c] * valid_n)."""
+    xp = get_xp(dy)
     onehot, w_class, w_t, valid, denom, reduction, smoothing, dtype = cache
     with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: denom 0, grad stays 0
         scale = dy / denom if reduction == "mean" else dy
-    scale = np.expand_dims(np.where(valid, scale, 0), 1)
-    g = onehot * (-(1 - smoothing) * np.expand_dims(w_t, 1) * scale)
+    scale = xp.expand_dims(xp.where(valid, scale, 0), 1)
+    g = onehot * (-(1 - smoothing) * xp.expand_dims(w_t, 1) * scale)
     if smoothing:
         g -= (smoothing / onehot.shape[1]) * w_class * scale
     return g.astype(dtype, copy=False)
@@ -176,6 +184,7 @@ def _nll_grad(dy, cache):
 
 def mse_loss_forward(x, t, *, reduction="mean"):
     """(x - t)^2 reduced; x and t must have the same shape."""
+    xp = get_xp(x)
     _check_reduction("mse_loss", reduction)
     if x.shape != t.shape:
         raise ShapeError(
@@ -185,7 +194,7 @@ def mse_loss_forward(x, t, *, reduction="mean"):
     diff = x - t
     sq = diff * diff
     out = sq if reduction == "none" else (sq.sum() if reduction == "sum" else sq.mean())
-    return np.asarray(out, dtype=sq.dtype), (diff, reduction)
+    return xp.asarray(out, dtype=sq.dtype), (diff, reduction)
 
 
 def mse_loss_backward(dy, cache):
@@ -197,11 +206,12 @@ def mse_loss_backward(dy, cache):
 
 def l1_loss_forward(x, t, *, reduction="mean"):
     """|x - t| reduced; x and t must have the same shape."""
+    xp = get_xp(x)
     _check_same_shape("l1_loss", x, t, reduction)
     diff = x - t
-    a = np.abs(diff)
+    a = xp.abs(diff)
     out = a if reduction == "none" else (a.sum() if reduction == "sum" else a.mean())
-    return np.asarray(out, dtype=a.dtype), (np.sign(diff), reduction)
+    return xp.asarray(out, dtype=a.dtype), (xp.sign(diff), reduction)
 
 
 def l1_loss_backward(dy, cache):
@@ -220,6 +230,7 @@ def bce_with_logits_forward(x, t, *, weight=None, pos_weight=None, reduction="me
     which is -w * (pw * t * log sigmoid(x) + (1 - t) * log(1 - sigmoid(x))); weight and
     pos_weight (pw) broadcast against x (pos_weight (C,) weighs the positives of class c).
     """
+    xp = get_xp(x)
     op = "binary_cross_entropy_with_logits"
     _check_same_shape(op, x, t, reduction)
     for name, arr in (("weight", weight), ("pos_weight", pos_weight)):
@@ -231,19 +242,20 @@ def bce_with_logits_forward(x, t, *, weight=None, pos_weight=None, reduction="me
     dtype = x.dtype
     w = 1 if weight is None else weight.astype(dtype)
     pw = 1 if pos_weight is None else pos_weight.astype(dtype)
-    sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)  # softplus(-x) = -log sigmoid(x)
+    sp = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)  # softplus(-x) = -log sigmoid(x)
     coef = 1 + (pw - 1) * t
     loss = w * ((1 - t) * x + coef * sp)
     out = loss if reduction == "none" else (loss.sum() if reduction == "sum" else loss.mean())
-    return np.asarray(out, dtype=dtype), (x, t, w, pw, coef, sp, reduction, loss.size)
+    return xp.asarray(out, dtype=dtype), (x, t, w, pw, coef, sp, reduction, loss.size)
 
 
 def bce_with_logits_backward(dy, cache):
     """dl/dx = w * ((1 - t) - coef * sigmoid(-x)),  dl/dt = w * (-x + (pw - 1) * softplus(-x))."""
+    xp = get_xp(dy)
     x, t, w, pw, coef, sp, reduction, size = cache
     scale = dy / size if reduction == "mean" else dy
-    e = np.exp(-np.abs(x))
-    sig_neg = np.where(x >= 0, e, 1) / (1 + e)  # sigmoid(-x), stable
+    e = xp.exp(-xp.abs(x))
+    sig_neg = xp.where(x >= 0, e, 1) / (1 + e)  # sigmoid(-x), stable
     dx = w * ((1 - t) - coef * sig_neg) * scale
     dt = w * ((pw - 1) * sp - x) * scale
     return dx.astype(x.dtype, copy=False), dt.astype(x.dtype, copy=False)

@@ -22,8 +22,7 @@ both always use the current input's statistics (no running buffers), as PyTorch.
 
 import numbers
 
-import numpy as np
-
+from ..backend import get_xp
 from ..errors import ShapeError
 
 
@@ -64,6 +63,7 @@ def batch_norm_forward(
     momentum=0.1, eps=1e-5,
 ):  # fmt: skip
     """x (N, C, *) -> y of the same shape; updates running_mean/var in place when training."""
+    xp = get_xp(x, weight)
     check_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
     axes = (0, *range(2, x.ndim))
     bshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
@@ -81,7 +81,7 @@ def batch_norm_forward(
     else:
         xc = x - running_mean.astype(x.dtype).reshape(bshape)
         var = running_var.astype(x.dtype)
-    invstd = 1 / np.sqrt(var + eps)
+    invstd = 1 / xp.sqrt(var + eps)
     xhat = xc * invstd.reshape(bshape)
     y = xhat if weight is None else xhat * weight.reshape(bshape)
     if bias is not None:
@@ -178,8 +178,9 @@ group_norm_backward = layer_norm_backward
 
 def _normalize(x, axes, eps):
     """(x - mean) / sqrt(var + eps) over axes (biased var) and 1 / sqrt(var + eps), kept dims."""
+    xp = get_xp(x)
     xc = x - x.mean(axis=axes, keepdims=True)
-    invstd = 1 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
+    invstd = 1 / xp.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
     return xc * invstd, invstd
 
 

@@ -77,7 +77,7 @@ def pad_forward(x, *, pad, mode="constant", value=0.0):
     xp = get_xp(x)
     y = x
     for axis, lo, hi in pads:
-        y = xp.take(y, _source(x.shape[axis], lo, hi, mode), axis=axis)
+        y = xp.take(y, xp.asarray(_source(x.shape[axis], lo, hi, mode)), axis=axis)
     return y, PadCache(x.shape, pads, mode)
 
 

@@ -26,154 +26,162 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import kernels
-from ..backend import default_float
-from ..errors import ShapeError
+from ..backend import default_float, get_xp
 from .buffers import scratch
-from .shapes import as_tuple, check_ndim, non_negative, out_sizes, positive
+from .geometry import Windows, check_ndim, pool_windows
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
 _PAD_VALUE = {"max": -np.inf, "min": np.inf, "avg": 0.0}
-_REDUCE = {"max": np.maximum, "min": np.minimum, "avg": np.add}
+_REDUCE = {"max": "maximum", "min": "minimum", "avg": "add"}  # ufuncs of the array module
 
 
 def check_pool(op, shape, nd, kernel_size, stride, padding, ceil_mode):
-    """The pool family's shape checker -> (kernel, stride, padding, out), tuples of length nd.
+    """The pool family's shape checker -> (kernel, stride, padding, out), tuples of length nd."""
+    g = pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode)
+    return g.kernel, g.stride, tuple(p for p, _ in g.pads), g.out_size
 
-    Rules (PyTorch's): input (N, C, *spatial) with nd spatial dims; kernel and stride
-    positive integers (stride defaults to the kernel); 0 <= padding <= kernel // 2;
-    the kernel fits in the padded input.
-    """
+
+def pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation=1):
+    """Input (N, C, *spatial) with nd spatial dims, and its Windows (geometry.pool_windows:
+    PyTorch's rules; stride defaults to the kernel, 0 <= padding <= kernel // 2)."""
     check_ndim(shape, nd + 2, op, _LAYOUT[nd])
-    kernel = positive(as_tuple(kernel_size, nd, op, "kernel_size"), op, "kernel_size")
-    stride = (
-        kernel if stride is None else positive(as_tuple(stride, nd, op, "stride"), op, "stride")
-    )
-    padding = non_negative(as_tuple(padding, nd, op, "padding"), op, "padding")
-    for p, k in zip(padding, kernel, strict=True):
-        if 2 * p > k:
-            raise ShapeError(
-                f"{op}: padding={p} is more than half of kernel_size={k}; a window would then"
-                f" hold more padding than input; use padding <= {k // 2} (kernel_size // 2)"
-            )
-    out = out_sizes(op, tuple(shape[2:]), kernel, stride, padding, (1,) * nd, bool(ceil_mode))
-    return kernel, stride, padding, out
+    return pool_windows(op, tuple(shape[2:]), kernel_size, stride, padding, dilation, ceil_mode)
 
 
-class PoolCache(NamedTuple):
-    kind: str  # "max", "min" or "avg"
+class ExtremeCache(NamedTuple):
+    """NumPy max/min: the padded input and the output, to find each window's extreme again."""
+
+    kind: str  # "max" or "min"
     x_shape: tuple  # 4-D shape of the (H = 1 for 1-D) input
-    padded_shape: tuple  # spatial shape of xpad
-    kernel: tuple
-    stride: tuple
-    padding: tuple
-    xpad: np.ndarray | None  # max/min: the padded input (a view of x when no padding)
-    y: np.ndarray | None  # max/min: the 4-D output
-    divisor: np.ndarray | float | None  # avg: per-window element count, (OH, OW) or a scalar
+    geom: Windows  # 2-D
+    xpad: object  # the padded input (a view of x when no padding)
+    y: object  # the 4-D output
     squeeze: bool  # True for a 1-D op: y and dx lose the H axis
-    compiled: bool = False  # made by the compiled path (kernels.pooling())
-    arg: np.ndarray | None = None  # compiled max/min: flat plane index of each window's extreme
-    count_include_pad: bool = True  # compiled avg: the divisor rule
+
+
+class AvgCache(NamedTuple):
+    """NumPy avg: each window's divisor."""
+
+    x_shape: tuple
+    geom: Windows
+    divisor: object  # per-window element count, (OH, OW), or a scalar
+    squeeze: bool
+
+
+class CompiledPoolCache(NamedTuple):
+    """The compiled path (kernels.pooling()): max/min keep each window's argmax."""
+
+    kind: str
+    x_shape: tuple
+    geom: Windows
+    arg: object  # max/min: flat plane index of each window's extreme; avg: None
+    count_include_pad: bool
+    squeeze: bool
 
 
 def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad=True):
     if x.dtype.kind != "f":
         x = x.astype(default_float(x.dtype))
-    kernel, stride, padding, out = check_pool(
-        op, x.shape, nd, kernel_size, stride, padding, ceil_mode
-    )
-    if nd == 1:
-        x = x[:, :, None, :]
-        kernel, stride, padding, out = (1, *kernel), (1, *stride), (0, *padding), (1, *out)
-    if kernels.available():
-        y, cache = _compiled_forward(kind, x, kernel, stride, padding, out, count_include_pad)
-        return (y[:, :, 0] if nd == 1 else y), cache._replace(squeeze=nd == 1)
-    need = tuple((o - 1) * s + k for o, s, k in zip(out, stride, kernel, strict=True))
-    xpad = _pad(x, need, padding, _PAD_VALUE[kind])
-    y = _reduce(xpad, kernel, stride, out, _REDUCE[kind])
-    divisor = None
-    if kind == "avg":
-        divisor = _divisor(x.shape[2:], out, kernel, stride, padding, count_include_pad, x.dtype)
-        y /= divisor
-    cache = PoolCache(
-        kind, x.shape, need, kernel, stride, padding,
-        None if kind == "avg" else xpad, None if kind == "avg" else y, divisor, nd == 1,
-    )  # fmt: skip
-    return (y[:, :, 0] if nd == 1 else y), cache
+    g = pool_geometry(op, x.shape, nd, kernel_size, stride, padding, ceil_mode)
+    squeeze = nd == 1
+    if squeeze:
+        x, g = x[:, :, None, :], g.lift()
+    forward = _compiled_forward if kernels.available() else _numpy_forward
+    y, cache = forward(kind, x, g, count_include_pad, squeeze)
+    return (y[:, :, 0] if squeeze else y), cache
 
 
-def _compiled_forward(kind, x, kernel, stride, padding, out, count_include_pad):
-    k = kernels.pooling()
+def _numpy_forward(kind, x, g, count_include_pad, squeeze):
+    xpad = _pad(x, g, _PAD_VALUE[kind])
+    y = _reduce(xpad, g, getattr(get_xp(x), _REDUCE[kind]))
+    if kind != "avg":
+        return y, ExtremeCache(kind, x.shape, g, xpad, y, squeeze)
+    divisor = _divisor(g, count_include_pad, x.dtype, get_xp(x))
+    y /= divisor
+    return y, AvgCache(x.shape, g, divisor, squeeze)
+
+
+def _compiled_forward(kind, x, g, count_include_pad, squeeze):
+    k, before = kernels.pooling(), _before(g)
     arg = None
     if kind == "avg":
-        y = k.avg_forward(x, kernel, stride, padding, out, count_include_pad)
+        y = k.avg_forward(x, g.kernel, g.stride, before, g.out_size, count_include_pad)
     else:
-        arg = scratch(x.shape[:2] + tuple(out), np.int32)  # held by the cache until backward
-        y, arg = k.extreme_forward(x, kernel, stride, padding, out, kind == "min", arg)
-    cache = PoolCache(kind, x.shape, None, kernel, stride, padding, None, None, None, False,
-                      compiled=True, arg=arg, count_include_pad=count_include_pad)  # fmt: skip
-    return y, cache
-
-
-def _compiled_backward(dy, c):
-    k = kernels.pooling()
-    if c.kind == "avg":
-        return k.avg_backward(dy, c.x_shape, c.kernel, c.stride, c.padding, c.count_include_pad)
-    return k.extreme_backward(dy, c.arg, c.x_shape, c.kernel, c.stride, c.padding)
+        arg = scratch(x.shape[:2] + g.out_size, np.int32)  # held by the cache until backward
+        y, arg = k.extreme_forward(x, g.kernel, g.stride, before, g.out_size, kind == "min", arg)
+    return y, CompiledPoolCache(kind, x.shape, g, arg, count_include_pad, squeeze)
 
 
 def _pool_backward(dy, cache):
     c = cache
     if c.squeeze:
         dy = dy[:, :, None, :]
-    if c.compiled:
-        dx = _compiled_backward(dy, c)
-        return ((dx[:, :, 0] if c.squeeze else dx),)
-    dx = np.zeros(c.x_shape, dtype=dy.dtype)
-    (ph, pw), (h, w) = c.padding, c.x_shape[2:]
-    inner = (min(h, c.padded_shape[0] - ph), min(w, c.padded_shape[1] - pw))  # input rows/cols used
-    direct = ph == pw == 0 and c.padded_shape == inner
-    if direct:
-        dxpad = dx[:, :, : inner[0], : inner[1]]  # a view: no copy back needed
-    else:
-        dxpad = np.zeros(c.x_shape[:2] + c.padded_shape, dtype=dy.dtype)
-    out = dy.shape[2:]
-    if c.kind == "avg":
-        _spread(dxpad, dy / c.divisor, c.kernel, c.stride, out)
-    else:
-        real = None
-        if not direct:  # which xpad slots hold input: a padding slot may tie with a +-inf input
-            real = np.zeros((1, 1) + c.padded_shape, dtype=bool)
-            real[:, :, ph : ph + inner[0], pw : pw + inner[1]] = True
-        _route(dxpad, dy, c.xpad, c.y, c.kernel, c.stride, out, real)
-    if not direct:
-        dx[:, :, : inner[0], : inner[1]] = dxpad[:, :, ph : ph + inner[0], pw : pw + inner[1]]
+    dx = _compiled_backward(dy, c) if isinstance(c, CompiledPoolCache) else _numpy_backward(dy, c)
     return ((dx[:, :, 0] if c.squeeze else dx),)
 
 
-def _pad(x, need, padding, value):
-    """x padded to spatial size `need` (left by padding, right by what remains; a view if none)."""
-    (ph, pw), (h, w) = padding, x.shape[2:]
+def _compiled_backward(dy, c):
+    k, g = kernels.pooling(), c.geom
+    if c.kind == "avg":
+        return k.avg_backward(dy, c.x_shape, g.kernel, g.stride, _before(g), c.count_include_pad)
+    return k.extreme_backward(dy, c.arg, c.x_shape, g.kernel, g.stride, _before(g))
+
+
+def _numpy_backward(dy, c):
+    xp = get_xp(dy)
+    g = c.geom
+    dx = xp.zeros(c.x_shape, dtype=dy.dtype)
+    (ph, pw), (h, w), need = _before(g), c.x_shape[2:], _extent(g)
+    inner = (min(h, need[0] - ph), min(w, need[1] - pw))  # input rows/cols used
+    direct = ph == pw == 0 and need == inner
+    if direct:
+        dxpad = dx[:, :, : inner[0], : inner[1]]  # a view: no copy back needed
+    else:
+        dxpad = xp.zeros(c.x_shape[:2] + need, dtype=dy.dtype)
+    if isinstance(c, AvgCache):
+        _spread(dxpad, dy / c.divisor, g)
+    else:
+        real = None
+        if not direct:  # which xpad slots hold input: a padding slot may tie with a +-inf input
+            real = xp.zeros((1, 1) + need, dtype=bool)
+            real[:, :, ph : ph + inner[0], pw : pw + inner[1]] = True
+        _route(dxpad, dy, c.xpad, c.y, g, real)
+    if not direct:
+        dx[:, :, : inner[0], : inner[1]] = dxpad[:, :, ph : ph + inner[0], pw : pw + inner[1]]
+    return dx
+
+
+def _before(g):
+    """The padding before each spatial axis (pool pads are symmetric)."""
+    return tuple(lo for lo, _ in g.pads)
+
+
+def _extent(g):
+    """Spatial size of xpad: up to the end of the last window (past the input with ceil_mode)."""
+    return tuple(a.tap(a.out - 1, a.kernel - 1) + 1 for a in g.axes)
+
+
+def _pad(x, g, value):
+    """x padded to _extent(g) (left by the padding, right by what remains; a view if none)."""
+    xp = get_xp(x)
+    (ph, pw), (h, w), need = _before(g), x.shape[2:], _extent(g)
     if ph == pw == 0 and need[0] <= h and need[1] <= w:
         return x[:, :, : need[0], : need[1]]
-    xpad = np.full(x.shape[:2] + need, value, dtype=x.dtype)
+    xpad = xp.full(x.shape[:2] + need, value, dtype=x.dtype)
     hh, ww = min(h, need[0] - ph), min(w, need[1] - pw)
     xpad[:, :, ph : ph + hh, pw : pw + ww] = x[:, :, :hh, :ww]
     return xpad
 
 
-def _window(a, u, v, stride, out):
-    """The (N, C, OH, OW) strided view of a holding element (u, v) of every window."""
-    return a[:, :, u : u + stride[0] * (out[0] - 1) + 1 : stride[0], v : v + stride[1] * (out[1] - 1) + 1 : stride[1]]  # fmt: skip
+def _taps(g):
+    """Per kernel offset (u, v), row-major: the (rows, cols) slices it reads, one per window."""
+    return [g.taps((u, v)) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
 
 
-def _offsets(kernel):
-    return ((u, v) for u in range(kernel[0]) for v in range(kernel[1]))
-
-
-def _reduce(xpad, kernel, stride, out, ufunc):
+def _reduce(xpad, g, ufunc):
     y = None
-    for u, v in _offsets(kernel):
-        win = _window(xpad, u, v, stride, out)
+    for rows, cols in _taps(g):
+        win = xpad[:, :, rows, cols]
         if y is None:
             y = win.copy()
         else:
@@ -181,69 +189,67 @@ def _reduce(xpad, kernel, stride, out, ufunc):
     return y
 
 
-def _route(dxpad, dy, xpad, y, kernel, stride, out, real=None):
+def _route(dxpad, dy, xpad, y, g, real=None):
     """Give each window's dy to its first input element (row-major) equal to y: PyTorch's
     tie rule. real: (1, 1, *xpad spatial) bool, True on input slots; None without padding.
     dxpad starts at zero. dy * mask into preallocated arrays (5x faster than a masked copy);
     a masked copy/add only when dy holds inf or NaN (0 * inf = nan)."""
-    disjoint = all(s >= k for s, k in zip(stride, kernel, strict=True))
-    finite = bool(np.isfinite(dy).all())
-    part = None if disjoint or not finite else np.empty_like(dy)
-    infinite = None if real is None else np.isinf(y)
+    xp = get_xp(dy, y)
+    disjoint = all(s >= k for s, k in zip(g.stride, g.kernel, strict=True))
+    finite = bool(xp.isfinite(dy).all())
+    part = None if disjoint or not finite else xp.empty_like(dy)
+    infinite = None if real is None else xp.isinf(y)
     if infinite is not None and not infinite.any():
         infinite = None
-    free = np.ones(y.shape, dtype=bool)
-    hit = np.empty(y.shape, dtype=bool)
-    offsets = list(_offsets(kernel))
-    for k, (u, v) in enumerate(offsets):
-        np.equal(_window(xpad, u, v, stride, out), y, out=hit)
+    free = xp.ones(y.shape, dtype=bool)
+    hit = xp.empty(y.shape, dtype=bool)
+    taps = _taps(g)
+    for k, (rows, cols) in enumerate(taps):
+        xp.equal(xpad[:, :, rows, cols], y, out=hit)
         if infinite is not None:
-            hit &= ~infinite | _window(real, u, v, stride, out)
+            hit &= ~infinite | real[:, :, rows, cols]
         hit &= free
-        if k + 1 < len(offsets):
+        if k + 1 < len(taps):
             free ^= hit
-        target = _window(dxpad, u, v, stride, out)
+        target = dxpad[:, :, rows, cols]
         if not finite:
-            np.add(target, dy, out=target, where=hit)
+            xp.add(target, dy, out=target, where=hit)
         elif disjoint:  # each target element belongs to one window: store
-            np.multiply(dy, hit, out=target)
+            xp.multiply(dy, hit, out=target)
         else:
-            target += np.multiply(dy, hit, out=part)
-    pending = np.isnan(y)  # NaN equals nothing; PyTorch lets each NaN replace the max: LAST wins
+            target += xp.multiply(dy, hit, out=part)
+    pending = xp.isnan(y)  # NaN equals nothing; PyTorch lets each NaN replace the max: LAST wins
     if pending.any():
-        for u, v in reversed(offsets):
-            hit = np.isnan(_window(xpad, u, v, stride, out)) & pending
+        for rows, cols in reversed(taps):
+            hit = xp.isnan(xpad[:, :, rows, cols]) & pending
             pending ^= hit
-            target = _window(dxpad, u, v, stride, out)
-            np.add(target, dy, out=target, where=hit)
+            target = dxpad[:, :, rows, cols]
+            xp.add(target, dy, out=target, where=hit)
 
 
-def _spread(dxpad, g, kernel, stride, out):
-    """Add g to every element of each window (the avg pool backward)."""
-    disjoint = all(s >= k for s, k in zip(stride, kernel, strict=True))
-    for u, v in _offsets(kernel):
-        _accumulate(_window(dxpad, u, v, stride, out), g, disjoint)
+def _spread(dxpad, g_dy, g):
+    """Add g_dy to every element of each window (the avg pool backward)."""
+    disjoint = all(s >= k for s, k in zip(g.stride, g.kernel, strict=True))
+    for rows, cols in _taps(g):
+        target = dxpad[:, :, rows, cols]
+        if disjoint:  # target is still zero: store
+            target[...] = g_dy
+        else:
+            target += g_dy
 
 
-def _accumulate(target, part, disjoint):
-    """target += part; a plain store when windows do not overlap (target is still zero)."""
-    if disjoint:
-        target[...] = part
-    else:
-        target += part
-
-
-def _divisor(size, out, kernel, stride, padding, count_include_pad, dtype):
+def _divisor(g, count_include_pad, dtype, xp):
     """Elements per window (PyTorch's rule): windows are clipped to the padded input, and
     with count_include_pad=False also to the input itself. A scalar when all are equal."""
     counts = []
-    for n, o, k, s, p in zip(size, out, kernel, stride, padding, strict=True):
-        start = np.arange(o) * s - p
-        end = np.minimum(start + k, n + p)
+    for a in g.axes:
+        i, (lo, hi) = xp.arange(a.out), a.pads
+        start = a.tap(i, 0) - lo
+        end = xp.minimum(a.tap(i, a.kernel - 1) + 1 - lo, a.size + hi)
         if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, n)
+            start, end = xp.maximum(start, 0), xp.minimum(end, a.size)
         counts.append(end - start)
-    div = np.outer(counts[0], counts[1]).astype(dtype)
+    div = xp.outer(counts[0], counts[1]).astype(dtype)
     return dtype.type(div.flat[0]) if (div == div.flat[0]).all() else div
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..backend import get_xp
 from ..errors import ShapeError
-from .shapes import as_tuple, positive
+from .geometry import as_tuple, positive, span
 
 _LAYOUTS = "(N, C, L) or (N, C, H, W)"
 
@@ -46,7 +46,7 @@ class ResampleCache(NamedTuple):
 def dilate_forward(x, *, factor):
     """Insert factor-1 zeros between neighbouring samples: (..., n) -> (..., (n - 1)*factor + 1)."""
     factor = _factor("dilate", x, factor)
-    size = tuple((n - 1) * f + 1 for n, f in zip(x.shape[2:], factor, strict=True))
+    size = tuple(span(n, f) for n, f in zip(x.shape[2:], factor, strict=True))  # (n - 1)*f + 1
     y = get_xp(x).zeros((*x.shape[:2], *size), dtype=x.dtype)
     y[_every(factor)] = x
     return y, ResampleCache(x.shape, factor)

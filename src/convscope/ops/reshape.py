@@ -5,13 +5,15 @@ Each moves or copies elements without arithmetic, so each backward moves the gra
 
 import numpy as np
 
+from ..backend import get_xp
 from ..errors import ShapeError
 from .arith import check_broadcast, unbroadcast
 
 
 def reshape_forward(a, shape):
+    xp = get_xp(a)
     try:
-        return np.reshape(a, shape), a.shape
+        return xp.reshape(a, shape), a.shape
     except (ValueError, TypeError):
         raise ShapeError(
             f"reshape: cannot view {a.size} elements of shape {a.shape} as shape {shape};"
@@ -20,11 +22,13 @@ def reshape_forward(a, shape):
 
 
 def reshape_backward(dy, shape):
-    return (np.reshape(dy, shape),)
+    xp = get_xp(dy)
+    return (xp.reshape(dy, shape),)
 
 
 def transpose_forward(a, axes):
     """y = a.transpose(axes); axes is a full permutation of 0..ndim-1 (negatives allowed)."""
+    xp = get_xp(a)
     n = a.ndim
     norm = [int(x) % n if -n <= x < n else None for x in axes] if n else list(axes)
     if len(axes) != n or None in norm or sorted(norm) != list(range(n)):
@@ -32,22 +36,24 @@ def transpose_forward(a, axes):
             f"permute: axes {tuple(axes)} must be a permutation of 0..{n - 1} for a {n}-D tensor"
             f" of shape {a.shape}; name every axis exactly once"
         )
-    return np.transpose(a, norm), np.argsort(norm)
+    return xp.transpose(a, norm), tuple(np.argsort(norm).tolist())
 
 
 def transpose_backward(dy, inverse):
-    return (np.transpose(dy, inverse),)
+    xp = get_xp(dy)
+    return (xp.transpose(dy, inverse),)
 
 
 def expand_forward(a, shape):
     """Broadcast a to shape (-1 keeps a size), a read-only view; backward sums the copies."""
+    xp = get_xp(a)
     lead = len(shape) - a.ndim
     full = tuple(a.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
     if check_broadcast("expand", a.shape, full) != full:
         raise ShapeError(
             f"expand: shape {a.shape} cannot expand to {tuple(shape)}; only sizes of 1 can grow"
         )
-    return np.broadcast_to(a, full), a.shape
+    return xp.broadcast_to(a, full), a.shape
 
 
 def expand_backward(dy, shape):
@@ -63,12 +69,13 @@ def getitem_forward(a, index):
 
 
 def getitem_backward(dy, cache):
+    xp = get_xp(dy)
     shape, index = cache
-    da = np.zeros(shape, dtype=dy.dtype)
+    da = xp.zeros(shape, dtype=dy.dtype)
     if _is_basic(index):
         da[index] = dy  # slices and integers never repeat an element
     else:
-        np.add.at(da, index, dy)  # repeated (fancy) indices accumulate
+        xp.add.at(da, index, dy)  # repeated (fancy) indices accumulate
     return (da,)
 
 
@@ -76,23 +83,26 @@ def concat_forward(*arrays, axis):
     """y = concatenate(arrays, axis); every other axis must agree."""
     _check_same("cat", arrays, axis, skip_axis=True)
     sizes = [a.shape[axis] for a in arrays]
-    return np.concatenate(arrays, axis=axis), (np.cumsum(sizes)[:-1], axis)
+    xp = get_xp(*arrays)
+    return xp.concatenate(arrays, axis=axis), (np.cumsum(sizes)[:-1].tolist(), axis)
 
 
 def concat_backward(dy, cache):
+    xp = get_xp(dy)
     splits, axis = cache
-    return tuple(np.split(dy, splits, axis=axis))
+    return tuple(xp.split(dy, splits, axis=axis))
 
 
 def stack_forward(*arrays, axis):
     """y = stack(arrays, axis): a new axis; every shape must be equal."""
     _check_same("stack", arrays, axis, skip_axis=False)
-    return np.stack(arrays, axis=axis), (len(arrays), axis)
+    return get_xp(*arrays).stack(arrays, axis=axis), (len(arrays), axis)
 
 
 def stack_backward(dy, cache):
+    xp = get_xp(dy)
     n, axis = cache
-    return tuple(np.squeeze(part, axis) for part in np.split(dy, n, axis=axis))
+    return tuple(xp.squeeze(part, axis) for part in xp.split(dy, n, axis=axis))
 
 
 def _check_same(op, arrays, axis, skip_axis):

@@ -106,11 +106,16 @@ def save_model(path, model, name, config=None, **extra):
 def load_model(path):
     """(model, facts): the model rebuilt from the file's metadata with its weights loaded.
 
-    path may be a run folder (its model.safetensors is read). ``facts`` always holds ``model``,
-    ``config``, ``normalize``, ``input_shape`` and ``classes`` (and ``epoch`` when saved):
-    every metadata field is checked (``train.metadata``) before the model is built.
+    path may be a run folder (its model.safetensors is read) or an ONNX file (convscope.onnx reads
+    it). ``facts`` always holds ``model``, ``config``, ``normalize``, ``input_shape`` and
+    ``classes`` (and ``epoch`` when saved): every metadata field is checked (``train.metadata``,
+    or ``onnx.facts`` for an ONNX file) before the model is built.
     """
     path = Path(path)
+    if path.suffix.lower() == ".onnx":  # graph and weights: convscope.onnx builds the model
+        from ..onnx import load_checkpoint
+
+        return load_checkpoint(path)
     if path.is_dir():
         path = path / "model.safetensors"
     tensors, meta = load_tensors(path)

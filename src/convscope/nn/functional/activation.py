@@ -57,6 +57,7 @@ def sigmoid(x):
 
 
 def tanh(x):
+    """tanh(x); the gradient is 1 - tanh(x)^2."""
     return apply(act.tanh_forward, act.tanh_backward, (x,))
 
 

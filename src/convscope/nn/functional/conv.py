@@ -14,18 +14,12 @@ __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad"]
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """(N, C_in, L) * (C_out, C_in/groups, K) -> (N, C_out, L_out); padding int, tuple, "valid" or "same"."""
-    _require_weight("conv1d", weight)
-    return apply(
-        _conv.conv1d_forward,
-        _conv.conv1d_backward,
-        (input, weight, bias),
-        pass_needs=True,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-    )
+    """(N, C_in, L) * (C_out, C_in/groups, K) -> (N, C_out, L_out); padding int, tuple, "valid" or "same".
+
+    L_out = floor((L + 2*padding - dilation*(K - 1) - 1) / stride) + 1.
+    """
+    hyper = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return _apply("conv1d", _conv.conv1d_forward, _conv.conv1d_backward, input, weight, bias, hyper)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -34,70 +28,34 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     H_out = floor((H + 2*padding - dilation*(KH - 1) - 1) / stride) + 1; padding="same" keeps H
     (stride 1; an even kernel gets the extra zero at the bottom/right, as in PyTorch).
     """
-    _require_weight("conv2d", weight)
-    return apply(
-        _conv.conv2d_forward,
-        _conv.conv2d_backward,
-        (input, weight, bias),
-        pass_needs=True,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-    )
+    hyper = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return _apply("conv2d", _conv.conv2d_forward, _conv.conv2d_backward, input, weight, bias, hyper)
 
 
 def conv_transpose1d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
 ):
-    """(N, C_in, L) * (C_in, C_out/groups, K) -> (N, C_out, (L-1)*S - 2P + D*(K-1) + output_padding + 1)."""
-    _require_weight("conv_transpose1d", weight)
-    return apply(
-        _convt.conv_transpose1d_forward,
-        _convt.conv_transpose1d_backward,
-        (input, weight, bias),
-        pass_needs=True,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        dilation=dilation,
-        groups=groups,
-    )
+    """(N, C_in, L) * (C_in, C_out/groups, K) -> (N, C_out, L_out).
+
+    L_out = (L - 1)*stride - 2*padding + dilation*(K - 1) + output_padding + 1.
+    """
+    hyper = {"stride": stride, "padding": padding, "output_padding": output_padding,
+             "dilation": dilation, "groups": groups}  # fmt: skip
+    fns = _convt.conv_transpose1d_forward, _convt.conv_transpose1d_backward
+    return _apply("conv_transpose1d", *fns, input, weight, bias, hyper)
 
 
 def conv_transpose2d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
 ):
     """(N, C_in, H, W) * (C_in, C_out/groups, KH, KW) -> (N, C_out, H_out, W_out).
 
     H_out = (H - 1)*stride - 2*padding + dilation*(KH - 1) + output_padding + 1.
     """
-    _require_weight("conv_transpose2d", weight)
-    return apply(
-        _convt.conv_transpose2d_forward,
-        _convt.conv_transpose2d_backward,
-        (input, weight, bias),
-        pass_needs=True,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        dilation=dilation,
-        groups=groups,
-    )
+    hyper = {"stride": stride, "padding": padding, "output_padding": output_padding,
+             "dilation": dilation, "groups": groups}  # fmt: skip
+    fns = _convt.conv_transpose2d_forward, _convt.conv_transpose2d_backward
+    return _apply("conv_transpose2d", *fns, input, weight, bias, hyper)
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -112,9 +70,11 @@ def pad(input, pad, mode="constant", value=None):
     )
 
 
-def _require_weight(op, weight):
+def _apply(op, forward, backward, input, weight, bias, hyper):
+    """Record op(input, weight, bias, **hyper) for autograd; the op checks everything else."""
     if weight is None:
         raise ShapeError(
             f"{op}: weight is None; pass the filters as an array or Tensor of shape"
             f" (out_channels, in_channels/groups, *kernel_size)"
         )
+    return apply(forward, backward, (input, weight, bias), pass_needs=True, **hyper)

@@ -19,8 +19,8 @@ Weights start as PyTorch's: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = wei
 import numpy as np
 
 from ...errors import ShapeError
-from ...ops.conv import conv_hparams
-from ...ops.shapes import as_tuple, non_negative, positive
+from ...ops.conv import check_groups
+from ...ops.geometry import as_tuple, conv_params, positive, resolve_pads
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -50,9 +50,11 @@ class _ConvNd(Module):
         self.kernel_size = positive(
             as_tuple(kernel_size, n, name, "kernel_size"), name, "kernel_size"
         )
-        self.stride, self.padding, self.dilation, self.groups = conv_hparams(
-            name, n, stride, padding, dilation, groups
+        self.groups = check_groups(name, groups)
+        self.stride, self.padding, self.dilation, out_pad = conv_params(
+            name, n, stride, padding, dilation, output_padding if self.transposed else None
         )
+        self.output_padding = out_pad or (0,) * n
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if value % self.groups:
                 raise ShapeError(
@@ -66,9 +68,6 @@ class _ConvNd(Module):
             )
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.padding_mode = padding_mode
-        self.output_padding = non_negative(
-            as_tuple(output_padding, n, name, "output_padding"), name, "output_padding"
-        )
         shape = (
             (in_channels, out_channels // self.groups) if self.transposed
             else (out_channels, in_channels // self.groups)
@@ -110,18 +109,10 @@ class _Conv(_ConvNd):
 
     def _explicit_pads(self):
         """F.pad's tuple (last axis first) for padding_mode != 'zeros', as PyTorch computes it."""
-        pairs = [p if isinstance(p, tuple) else (p, p) for p in self._padding_values()]
+        pairs = resolve_pads(
+            type(self).__name__, self.padding, self.kernel_size, self.stride, self.dilation
+        )
         return tuple(v for pair in reversed(pairs) for v in pair)
-
-    def _padding_values(self):
-        if self.padding == "same":
-            return [
-                (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
-                for k, d in zip(self.kernel_size, self.dilation, strict=True)
-            ]
-        if self.padding == "valid":
-            return [0] * self.nsp
-        return list(self.padding)
 
     def forward(self, x):
         conv = F.conv2d if self.nsp == 2 else F.conv1d
@@ -134,14 +125,10 @@ class _Conv(_ConvNd):
 
 
 class Conv1d(_Conv):
-    """1-D convolution over (N, C_in, L); see the module docstring."""
-
     nsp = 1
 
 
 class Conv2d(_Conv):
-    """2-D convolution over (N, C_in, H, W); see the module docstring."""
-
     nsp = 2
 
 
@@ -151,22 +138,13 @@ class _ConvTranspose(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", *, rng=None,
                  dtype=np.float32):  # fmt: skip
-        name = type(self).__name__
         if padding_mode != "zeros":
             raise ShapeError(
-                f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}"
-                f" (as in PyTorch)"
+                f"{type(self).__name__}: only padding_mode='zeros' is supported, got"
+                f" {padding_mode!r} (as in PyTorch)"
             )
-        if isinstance(padding, str):
-            raise ShapeError(f"{name}: padding={padding!r} is not supported; use integer padding")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, padding_mode, output_padding, rng, dtype)  # fmt: skip
-        for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
-            if op >= s and op >= d:
-                raise ShapeError(
-                    f"{name}: output_padding={self.output_padding} must be smaller than"
-                    f" stride={self.stride} or dilation={self.dilation} in each dimension"
-                )
 
     def forward(self, x):
         conv = F.conv_transpose2d if self.nsp == 2 else F.conv_transpose1d
@@ -176,12 +154,100 @@ class _ConvTranspose(_ConvNd):
 
 
 class ConvTranspose1d(_ConvTranspose):
-    """Transposed 1-D convolution (the gradient of Conv1d w.r.t. its input); see module docstring."""
-
     nsp = 1
 
 
 class ConvTranspose2d(_ConvTranspose):
-    """Transposed 2-D convolution (the gradient of Conv2d w.r.t. its input); see module docstring."""
-
     nsp = 2
+
+
+# ---- the docstrings help() shows, PyTorch's layout (Args, Shape, Attributes, Examples) ---------
+
+_ARGS = """Args:
+    in_channels (int): channels of the input
+    out_channels (int): channels of the output (one per filter)
+    kernel_size (int or tuple): size of the kernel
+    stride (int or tuple, optional): step of the window. Default: 1
+    padding ({padding}): {padding_text}. Default: 0
+{extra}    groups (int, optional): blocked connections from input to output channels; both channel
+        counts must be divisible by groups (groups=in_channels: depthwise). Default: 1
+    bias (bool, optional): add a learnable bias. Default: True
+    dilation (int or tuple, optional): spacing between kernel taps. Default: 1
+    padding_mode (str, optional): {modes}. Default: 'zeros'
+    rng (numpy.random.Generator, keyword): draws the initial weights; None: nn.init's
+        seedable default generator (nn.init.manual_seed)
+    dtype (keyword): float32 (default) or float64
+
+Shape:
+    - Input: (N, C_in, {ins})
+    - Output: (N, C_out, {outs}) where
+
+{formulas}
+
+Attributes:
+    weight: {weight}, drawn from U(-1/sqrt(k), 1/sqrt(k)) with
+        k = weight.shape[1] * {kernel_product} (PyTorch's kaiming_uniform_(a=sqrt(5)))
+    bias: (out_channels,), from the same distribution (None with bias=False)
+
+Examples:
+    >>> m = nn.{name}({example_args})
+    >>> m(cs.randn({example_input})).shape
+    {example_output}
+"""
+_CONV = (
+    "floor(({n}_in + 2*padding[{i}] - dilation[{i}]*(kernel_size[{i}] - 1) - 1) / stride[{i}]) + 1"
+)
+_TRANSPOSED = (
+    "({n}_in - 1)*stride[{i}] - 2*padding[{i}] + dilation[{i}]*(kernel_size[{i}] - 1)\n"
+    "                  + output_padding[{i}] + 1"
+)
+
+
+def _doc(cls, summary, example):
+    names = ("H", "W") if cls.nsp == 2 else ("L",)
+    formula = _TRANSPOSED if cls.transposed else _CONV
+    args, example_input, example_output = example
+    cls.__doc__ = f"{summary}\n\n" + _ARGS.format(
+        padding="int or tuple, optional" if cls.transposed else "int, tuple or str, optional",
+        padding_text="cells cut from both sides of each spatial axis of the output\n        (the"
+        " adjoint of Conv's padding)" if cls.transposed else "zeros added to both sides of each"
+        " spatial axis,\n        'valid' (none) or 'same' (stride 1: out = in, an odd zero goes"
+        " after)",
+        extra="    output_padding (int or tuple, optional): cells added to one side of the output\n"
+        "        (smaller than stride or dilation). Default: 0\n" if cls.transposed else "",
+        modes="'zeros' only" if cls.transposed else "'zeros', 'reflect', 'replicate' or 'circular'",
+        ins=", ".join(f"{n}_in" for n in names),
+        outs=", ".join(f"{n}_out" for n in names),
+        formulas="\n".join(
+            f"      {n}_out = " + formula.format(n=n, i=i if cls.nsp == 2 else 0)
+            for i, n in enumerate(names)
+        ),
+        weight=("(in_channels, out_channels/groups, " if cls.transposed
+                else "(out_channels, in_channels/groups, ") + ", ".join(f"k{n}" for n in names) + ")",
+        kernel_product=" * ".join(f"k{n}" for n in names),
+        name=cls.__name__,
+        example_args=args,
+        example_input=example_input,
+        example_output=example_output,
+    )  # fmt: skip
+
+
+_doc(
+    Conv1d,
+    "1-D convolution (cross-correlation, as PyTorch's) over (N, C_in, L).",
+    ("16, 33, 3, stride=2", "20, 16, 50", "(20, 33, 24)"),
+)
+_doc(
+    Conv2d,
+    "2-D convolution (cross-correlation, as PyTorch's) over (N, C_in, H, W).",
+    ("16, 33, (3, 5), stride=2, padding=(4, 2)", "20, 16, 50, 100", "(20, 33, 28, 50)"),
+)
+_doc(
+    ConvTranspose1d,
+    "Transposed 1-D convolution: the gradient of Conv1d with respect to its"
+    " input, as a layer (upsampling by its stride).",
+    ("16, 33, 3, stride=2", "20, 16, 50", "(20, 33, 101)"),
+)
+_doc(ConvTranspose2d, "Transposed 2-D convolution: the gradient of Conv2d with respect to its"
+     " input, as a layer (upsampling by its stride).", ("16, 33, (3, 5), stride=2, padding=(4, 2)",
+     "20, 16, 50, 100", "(20, 33, 93, 199)"))  # fmt: skip

@@ -87,14 +87,50 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L); see the module docstring."""
-
     ndims = (2, 3)
     layout = "(N, C) or (N, C, L)"
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W); see the module docstring."""
+    pass
+
+
+_BATCH_NORM = """Batch normalisation over {layout}, per channel c:
+
+    y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]
+
+In training mean and var are the batch's (over N{spatial}); the running statistics follow
+running = (1 - momentum) * running + momentum * batch (var unbiased, as PyTorch). In eval mode
+(``model.eval()``) the running statistics normalise.
+
+Args:
+    num_features (int): C, the channels
+    eps (float, optional): added to the variance. Default: 1e-5
+    momentum (float or None, optional): weight of the batch in the running statistics; None:
+        a cumulative average. Default: 0.1
+    affine (bool, optional): learnable weight (ones) and bias (zeros). Default: True
+    track_running_stats (bool, optional): keep running_mean / running_var; False normalises
+        with the batch's statistics in eval mode too. Default: True
+    bias (bool, keyword): False drops the bias alone. Default: True
+    dtype (keyword): float32 (default) or float64
+
+The weights start at 1 and 0, as PyTorch's, so the layer takes no ``rng``.
+
+Shape:
+    - Input: {layout}
+    - Output: the same shape
+
+Examples:
+    >>> m = nn.{name}(100)
+    >>> m(cs.randn({example})).shape
+    ({example})
+"""
+BatchNorm1d.__doc__ = _BATCH_NORM.format(
+    layout="(N, C) or (N, C, L)", spatial=" and L", name="BatchNorm1d", example="20, 100"
+)
+BatchNorm2d.__doc__ = _BATCH_NORM.format(
+    layout="(N, C, H, W)", spatial=", H and W", name="BatchNorm2d", example="20, 100, 35, 45"
+)
 
 
 class LayerNorm(Module):
