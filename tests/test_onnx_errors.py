@@ -205,9 +205,9 @@ def test_an_unsupported_op_names_the_node_and_lists_the_supported_ops(tmp_path, 
         ),
         (
             helper.make_node(
-                "AveragePool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], dilations=[2, 2]
+                "MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], dilations=[2, 2]
             ),
-            "node 'pool' (AveragePool): dilations=[2, 2]: average pooling has no dilation",
+            "node 'pool' (MaxPool): dilations=[2, 2]: pooling with dilation is not imported",
         ),
         (
             helper.make_node("Gelu", ["x"], ["y"], name="act", approximate="erf"),

@@ -269,3 +269,19 @@ BAD = [
 def test_bad_input_is_a_shape_error_with_a_sentence(call, message):
     with pytest.raises(ShapeError, match=message):
         call()
+
+
+def test_onnx_export_keeps_a_pools_dilation_and_refuses_what_onnx_lacks(tmp_path):
+    pytest.importorskip("onnx", reason="pip install 'convscope[onnx]' (or pip install onnx)")
+    ort = pytest.importorskip("onnxruntime", reason="pip install onnxruntime")
+    model = nn.Sequential(nn.MaxPool2d(3, 1, 1, dilation=2), nn.MinPool2d(2, dilation=(1, 2)))
+    path = tmp_path / "dilated.onnx"
+    cs.onnx.export(model, path, input_shape=(1, 2, 7, 7))
+    x = np.random.default_rng(2).standard_normal((3, 2, 7, 7)).astype(np.float32)
+    session = ort.InferenceSession(str(path))
+    (y,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_array_equal(y, model(x).data)  # a selection: exact
+    for layer, why in [(nn.MaxPool2d(2, return_indices=True), "return_indices=True"),
+                       (nn.AvgPool2d(2, divisor_override=3), "divisor_override")]:  # fmt: skip
+        with pytest.raises(cs.ConvscopeError, match=why):
+            cs.onnx.export(nn.Sequential(layer), tmp_path / "no.onnx", input_shape=(1, 2, 4, 4))

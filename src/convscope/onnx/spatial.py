@@ -195,10 +195,8 @@ def pool(node, imp):
     n = _spatial_rank(node, imp, kernel)
     strides = node.attrs.get("strides", [1] * n)
     dilations = node.attrs.get("dilations", [1] * n)
-    if kind == "avg" and any(d != 1 for d in dilations):
-        imp.refuse(
-            node, f"dilations={list(dilations)}: average pooling has no dilation (as PyTorch's)"
-        )
+    if any(d != 1 for d in dilations):
+        imp.refuse(node, f"dilations={list(dilations)}: pooling with dilation is not imported")
     begin, end = resolve_pads(node, imp, node.inputs[0], kernel, strides, dilations)
     ceil = bool(node.attrs.get("ceil_mode", 0))
     include = bool(node.attrs.get("count_include_pad", 0))
@@ -215,7 +213,7 @@ def pool(node, imp):
     adaptive = _adaptive(node, imp, kernel, strides, begin + end, ceil)
     if adaptive is not None:
         return [(adaptive, [x], node.outputs[:1])]
-    layer = _pool_layer(node.op, n, kernel, strides, sym, ceil, include, dilations)
+    layer = _pool_layer(node.op, n, kernel, strides, sym, ceil, include)
     if fits:
         return [(layer, [x], node.outputs[:1])]
     pad = _pad_op(extra, value={"MaxPool": -np.inf, "MinPool": np.inf}.get(node.op, 0.0))
@@ -238,13 +236,13 @@ def _adaptive(node, imp, kernel, strides, pads, ceil):
     return kind[node.attrs["_layer"]](tuple(n // k for n, k in zip(sizes, kernel, strict=True)))
 
 
-def _pool_layer(op, n, kernel, strides, padding, ceil, include, dilations):
-    k, s, p, d = (tuple(v) if n == 2 else v[0] for v in (kernel, strides, padding, dilations))
+def _pool_layer(op, n, kernel, strides, padding, ceil, include):
+    k, s, p = (tuple(v) if n == 2 else v[0] for v in (kernel, strides, padding))
     if op == "AveragePool":
         cls = nn.AvgPool2d if n == 2 else nn.AvgPool1d
         return cls(k, s, p, ceil_mode=ceil, count_include_pad=include)
     cls = {"MaxPool": (nn.MaxPool1d, nn.MaxPool2d), "MinPool": (nn.MinPool1d, nn.MinPool2d)}[op]
-    return cls[n - 1](k, s, p, dilation=d, ceil_mode=ceil)
+    return cls[n - 1](k, s, p, ceil_mode=ceil)
 
 
 def global_pool(node, imp):
