@@ -8,15 +8,12 @@ with ceil_mode, on the right up to the end of the last window. Per spatial dimen
     out = floor((in + 2P - D*(K-1) - 1) / S) + 1   (ceil with ceil_mode; the last window
                                                 must start inside the input or the left padding)
 
-The forward reduces KH*KW strided slices of xpad (one pass per kernel offset, no
-window copies). Backward: max/min send each window's gradient to its FIRST extreme
-element in row-major order (PyTorch's tie rule; a NaN window's to its last NaN, as
-PyTorch's; padding never takes it, even from a -inf input); avg splits it evenly over the
-window's divisor. Overlapping windows accumulate; disjoint ones (stride >= kernel) store.
-Strided slices beat a (N, C, OH, KH, OW, KW) reshape here: the reshape's reduction over
-two inner axes measured ~40x slower for 2x2 max pooling. 1-D pooling is 2-D pooling with H = 1,
-an unbatched input (C, H, W) a batch of one (reshaped views). return_indices gives the flat
-index of each window's maximum in its input plane (PyTorch's; max_unpool takes it back).
+The NumPy path (ops.pool_numpy) reduces KH*KW strided slices of xpad; max/min send each
+window's gradient to its FIRST extreme element in row-major order (PyTorch's tie rule; a NaN
+window's to its last NaN), avg splits it evenly over the window's divisor. 1-D pooling is
+2-D pooling with H = 1, an unbatched input (C, H, W) a batch of one (reshaped views).
+return_indices gives the flat index of each window's maximum in its input plane (PyTorch's;
+max_unpool takes it back).
 
 When ``kernels.available()`` (Numba installed, CONVSCOPE_JIT not 0) the compiled twins in
 ``kernels.pool2d`` do the work in one pass: max/min keep each window's argmax, so the
@@ -29,13 +26,11 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import kernels
-from ..backend import default_float, get_xp
+from ..backend import default_float
 from ..errors import ShapeError
+from . import pool_numpy
 from .buffers import scratch
 from .geometry import Windows, pool_windows, spatial_input
-
-_PAD_VALUE = {"max": -np.inf, "min": np.inf, "avg": 0.0}
-_REDUCE = {"max": "maximum", "min": "minimum", "avg": "add"}  # ufuncs of the array module
 
 
 def check_pool(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation=1):
@@ -59,26 +54,6 @@ def four_d(shape, nd):
     return (1,) * (2 - len(lead)) + tuple(lead) + (1,) * (2 - nd) + tuple(shape[-nd:])
 
 
-class ExtremeCache(NamedTuple):
-    """NumPy max/min: the padded input and the output, to find each window's extreme again."""
-
-    kind: str  # "max" or "min"
-    x_shape: tuple  # (N, C, H, W) of the input (H = 1 for 1-D, N = 1 unbatched)
-    geom: Windows  # 2-D
-    xpad: object  # the padded input (a view of x when no padding)
-    y: object  # the 4-D output
-    shape: tuple  # the input's own shape: dx comes back in it
-
-
-class AvgCache(NamedTuple):
-    """NumPy avg: each window's divisor."""
-
-    x_shape: tuple
-    geom: Windows
-    divisor: object  # per-window element count, (OH, OW), a scalar, or divisor_override
-    shape: tuple
-
-
 class CompiledPoolCache(NamedTuple):
     """The compiled path (kernels.pooling()): max/min keep each window's argmax."""
 
@@ -100,7 +75,7 @@ def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, dila
     x4, g4 = (x, g) if x.ndim == 4 else (x.reshape(four_d(x.shape, nd)), g.lift() if nd == 1 else g)
     # the compiled kernels know neither dilation nor divisor_override: NumPy takes those
     compiled = kernels.available() and divisor_override is None and max(g.dilation) == 1
-    forward = _compiled_forward if compiled else _numpy_forward
+    forward = _compiled_forward if compiled else pool_numpy.forward
     y, cache = forward(kind, x4, g4, count_include_pad, divisor_override, x.shape)
     if x4 is not x:
         y = y.reshape(x.shape[:-nd] + g.out_size)
@@ -117,21 +92,8 @@ def check_divisor(op, divisor):
         )
 
 
-def _numpy_forward(kind, x, g, count_include_pad, divisor_override, shape):
-    xpad = _pad(x, g, _PAD_VALUE[kind])
-    y = _reduce(xpad, g, getattr(get_xp(x), _REDUCE[kind]))
-    if kind != "avg":
-        return y, ExtremeCache(kind, x.shape, g, xpad, y, shape)
-    if divisor_override is None:
-        divisor = _divisor(g, count_include_pad, x.dtype, get_xp(x))
-    else:
-        divisor = x.dtype.type(divisor_override)
-    y /= divisor
-    return y, AvgCache(x.shape, g, divisor, shape)
-
-
 def _compiled_forward(kind, x, g, count_include_pad, divisor_override, shape):
-    k, before = kernels.pooling(), _before(g)
+    k, before = kernels.pooling(), pool_numpy.before(g)
     arg = None
     if kind == "avg":
         y = k.avg_forward(x, g.kernel, g.stride, before, g.out_size, count_include_pad)
@@ -146,167 +108,28 @@ def _indices(cache):
     its input plane, int64, the one backward routes the gradient to."""
     if isinstance(cache, CompiledPoolCache):
         return cache.arg.astype(np.int64)
-    xp, g, y = get_xp(cache.y), cache.geom, cache.y
-    (ph, pw), (h, w) = _before(g), cache.x_shape[2:]
-    index = xp.full(y.shape, -1, dtype=np.int64)
-    nan = xp.isnan(y)
-    taps = [(u, v) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
-    for u, v in taps:  # the first tap equal to the maximum, in row-major order
-        rows, cols = g.taps((u, v))
-        r = g.axes[0].tap(xp.arange(y.shape[2]), u) - ph
-        c = g.axes[1].tap(xp.arange(y.shape[3]), v) - pw
-        real = ((r >= 0) & (r < h))[:, None] & ((c >= 0) & (c < w))[None, :]
-        at = r[:, None] * w + c[None, :]
-        hit = (cache.xpad[:, :, rows, cols] == y) & real & (index < 0)
-        hit |= nan & real & xp.isnan(cache.xpad[:, :, rows, cols])  # a NaN window: its LAST NaN
-        index = xp.where(hit, at, index)
-    return index
+    return pool_numpy.indices(cache)
 
 
 def _pool_backward(dy, cache):
     c = cache
     if dy.ndim != 4:  # 1-D or one sample: the (N, C, H, W) view
         dy = dy.reshape(c.x_shape[:2] + c.geom.out_size)
-    dx = _compiled_backward(dy, c) if isinstance(c, CompiledPoolCache) else _numpy_backward(dy, c)
+    dx = (
+        _compiled_backward(dy, c)
+        if isinstance(c, CompiledPoolCache)
+        else pool_numpy.backward(dy, c)
+    )
     return (dx if dx.shape == c.shape else dx.reshape(c.shape),)
 
 
 def _compiled_backward(dy, c):
     k, g = kernels.pooling(), c.geom
     if c.kind == "avg":
-        return k.avg_backward(dy, c.x_shape, g.kernel, g.stride, _before(g), c.count_include_pad)
-    return k.extreme_backward(dy, c.arg, c.x_shape, g.kernel, g.stride, _before(g))
-
-
-def _numpy_backward(dy, c):
-    xp = get_xp(dy)
-    g = c.geom
-    dx = xp.zeros(c.x_shape, dtype=dy.dtype)
-    (ph, pw), (h, w), need = _before(g), c.x_shape[2:], _extent(g)
-    inner = (min(h, need[0] - ph), min(w, need[1] - pw))  # input rows/cols used
-    direct = ph == pw == 0 and need == inner
-    if direct:
-        dxpad = dx[:, :, : inner[0], : inner[1]]  # a view: no copy back needed
-    else:
-        dxpad = xp.zeros(c.x_shape[:2] + need, dtype=dy.dtype)
-    if isinstance(c, AvgCache):
-        _spread(dxpad, dy / c.divisor, g)
-    else:
-        real = None
-        if not direct:  # which xpad slots hold input: a padding slot may tie with a +-inf input
-            real = xp.zeros((1, 1) + need, dtype=bool)
-            real[:, :, ph : ph + inner[0], pw : pw + inner[1]] = True
-        _route(dxpad, dy, c.xpad, c.y, g, real)
-    if not direct:
-        dx[:, :, : inner[0], : inner[1]] = dxpad[:, :, ph : ph + inner[0], pw : pw + inner[1]]
-    return dx
-
-
-def _before(g):
-    """The padding before each spatial axis (pool pads are symmetric)."""
-    return tuple(lo for lo, _ in g.pads)
-
-
-def _extent(g):
-    """Spatial size of xpad: up to the end of the last window (past the input with ceil_mode)."""
-    return tuple(a.tap(a.out - 1, a.kernel - 1) + 1 for a in g.axes)
-
-
-def _pad(x, g, value):
-    """x padded to _extent(g) (left by the padding, right by what remains; a view if none)."""
-    xp = get_xp(x)
-    (ph, pw), (h, w), need = _before(g), x.shape[2:], _extent(g)
-    if ph == pw == 0 and need[0] <= h and need[1] <= w:
-        return x[:, :, : need[0], : need[1]]
-    xpad = xp.full(x.shape[:2] + need, value, dtype=x.dtype)
-    hh, ww = min(h, need[0] - ph), min(w, need[1] - pw)
-    xpad[:, :, ph : ph + hh, pw : pw + ww] = x[:, :, :hh, :ww]
-    return xpad
-
-
-def _taps(g):
-    """Per kernel offset (u, v), row-major: the (rows, cols) slices it reads, one per window."""
-    return [g.taps((u, v)) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
-
-
-def _reduce(xpad, g, ufunc):
-    y = None
-    for rows, cols in _taps(g):
-        win = xpad[:, :, rows, cols]
-        if y is None:
-            y = win.copy()
-        else:
-            ufunc(y, win, out=y)
-    return y
-
-
-def _route(dxpad, dy, xpad, y, g, real=None):
-    """Give each window's dy to its first input element (row-major) equal to y: PyTorch's
-    tie rule. real: (1, 1, *xpad spatial) bool, True on input slots; None without padding.
-    dxpad starts at zero. dy * mask into preallocated arrays (5x faster than a masked copy);
-    a masked copy/add only when dy holds inf or NaN (0 * inf = nan)."""
-    xp = get_xp(dy, y)
-    disjoint = _disjoint(g)
-    finite = bool(xp.isfinite(dy).all())
-    part = None if disjoint or not finite else xp.empty_like(dy)
-    infinite = None if real is None else xp.isinf(y)
-    if infinite is not None and not infinite.any():
-        infinite = None
-    free = xp.ones(y.shape, dtype=bool)
-    hit = xp.empty(y.shape, dtype=bool)
-    taps = _taps(g)
-    for k, (rows, cols) in enumerate(taps):
-        xp.equal(xpad[:, :, rows, cols], y, out=hit)
-        if infinite is not None:
-            hit &= ~infinite | real[:, :, rows, cols]
-        hit &= free
-        if k + 1 < len(taps):
-            free ^= hit
-        target = dxpad[:, :, rows, cols]
-        if not finite:
-            xp.add(target, dy, out=target, where=hit)
-        elif disjoint:  # each target element belongs to one window: store
-            xp.multiply(dy, hit, out=target)
-        else:
-            target += xp.multiply(dy, hit, out=part)
-    pending = xp.isnan(y)  # NaN equals nothing; PyTorch lets each NaN replace the max: LAST wins
-    if pending.any():
-        for rows, cols in reversed(taps):
-            hit = xp.isnan(xpad[:, :, rows, cols]) & pending
-            pending ^= hit
-            target = dxpad[:, :, rows, cols]
-            xp.add(target, dy, out=target, where=hit)
-
-
-def _spread(dxpad, g_dy, g):
-    """Add g_dy to every element of each window (the avg pool backward)."""
-    disjoint = _disjoint(g)
-    for rows, cols in _taps(g):
-        target = dxpad[:, :, rows, cols]
-        if disjoint:  # target is still zero: store
-            target[...] = g_dy
-        else:
-            target += g_dy
-
-
-def _disjoint(g):
-    """Whether no two windows share an input cell: stride >= the (dilated) kernel's span."""
-    return all(a.stride >= a.span for a in g.axes)
-
-
-def _divisor(g, count_include_pad, dtype, xp):
-    """Elements per window (PyTorch's rule): windows are clipped to the padded input, and
-    with count_include_pad=False also to the input itself. A scalar when all are equal."""
-    counts = []
-    for a in g.axes:
-        i, (lo, hi) = xp.arange(a.out), a.pads
-        start = a.tap(i, 0) - lo
-        end = xp.minimum(a.tap(i, a.kernel - 1) + 1 - lo, a.size + hi)
-        if not count_include_pad:
-            start, end = xp.maximum(start, 0), xp.minimum(end, a.size)
-        counts.append(end - start)
-    div = xp.outer(counts[0], counts[1]).astype(dtype)
-    return dtype.type(div.flat[0]) if (div == div.flat[0]).all() else div
+        return k.avg_backward(
+            dy, c.x_shape, g.kernel, g.stride, pool_numpy.before(g), c.count_include_pad
+        )
+    return k.extreme_backward(dy, c.arg, c.x_shape, g.kernel, g.stride, pool_numpy.before(g))
 
 
 def max_pool1d_forward(
