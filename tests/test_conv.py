@@ -15,7 +15,7 @@ from convscope import ShapeError
 from convscope.ops import conv, naive
 from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from tolerance import assert_sums_close
-from torch_oracle_ops import compare
+from torch_oracle_ops import compare, sum_tolerances
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 
@@ -172,6 +172,48 @@ def test_nan_and_inf_propagate_as_in_torch():
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_array_equal(ours, theirs)
     assert np.isnan(ours).sum() == 4 and np.isinf(ours).sum() == 1
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf, as in torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("where", "value", "dy_value"),
+    [
+        ((0, 0, 2, 3), np.inf, None),  # one +inf pixel: +inf in the 9 cells it reaches
+        ((0, 3, 0, 0), -np.inf, None),
+        ((0, 5, 4, 4), np.nan, None),
+        ((0, 0, 2, 3), np.inf, np.inf),  # and an infinite upstream gradient
+        ((0, 0, 0, 0), 1.0, np.nan),
+    ],
+)
+def test_non_finite_values_at_a_winograd_shape_give_torchs_numbers(dtype, where, value, dy_value):
+    """8 channels, 3x3, stride 1: the compiled path would take Winograd, whose tiles turn one
+    inf into nan (inf - inf); it falls back to the windows path instead."""
+    x = np.ones((1, 8, 6, 6), dtype)
+    x[where] = value
+    w = np.full((8, 8, 3, 3), 0.01, dtype)
+    ours = [cs.tensor(x, requires_grad=True), cs.tensor(w, requires_grad=True)]
+    theirs = [torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)]
+    y, ty = F.conv2d(*ours), TF.conv2d(*theirs)
+    dy = np.random.default_rng(0).standard_normal(y.shape).astype(dtype)
+    if dy_value is not None:
+        dy[0, 1, 2, 2] = dy_value
+    y.backward(dy)
+    ty.backward(torch.tensor(dy))
+    (terms, n), grad_tols = sum_tolerances(TF.conv2d, [x, w], [True, True], dy)
+    assert_sums_close(y.data, ty.detach(), terms, n, err_msg="output")  # nan/inf: exactly
+    for a, t, (terms, n) in zip(ours, theirs, grad_tols, strict=True):
+        assert_sums_close(a.grad, t.grad, terms, n, err_msg="gradient")
+
+
+def test_values_beyond_the_winograd_range_give_torchs_finite_numbers():
+    """1e38 in float32: the direct sums stay below 3.4e38 (7.2e37), Winograd's tiles would not."""
+    x = np.full((1, 8, 6, 6), 1e38, np.float32)
+    w = np.full((8, 8, 3, 3), 0.01, np.float32)
+    ours = F.conv2d(x, w).data
+    theirs = TF.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
+    assert np.isfinite(ours).all()
+    assert_sums_close(ours, theirs, abs(theirs), 8 * 9)
 
 
 # ---- bad input: a sentence naming every number --------------------------------------------

@@ -13,6 +13,7 @@ import convscope as cs
 import convscope.nn.functional as F
 from convscope import kernels
 from convscope.ops import conv, winograd
+from jit_paths import compiled
 from tolerance import WINOGRAD_GROWTH, assert_sums_close
 from torch_oracle_ops import sum_tolerances
 
@@ -141,3 +142,22 @@ def test_backward_skips_what_is_not_needed():
     assert isinstance(cache, winograd.WinogradCache)
     dx, dw, db = conv.conv2d_backward(np.ones_like(y), cache, needs=(False, True, False))
     assert dx is None and db is None and dw.shape == w.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_of_range_values_take_the_windows_path(dtype):
+    big = np.finfo(dtype).max / 8
+    x, w = np.ones((1, 8, 6, 6), dtype), np.full((8, 8, 3, 3), 0.01, dtype)
+    assert type(conv.conv2d_forward(x, w)[1]) is winograd.WinogradCache
+    for a, b in [(x * big, w), (x * np.inf, w), (x, w * np.nan)]:
+        assert type(conv.conv2d_forward(a, b)[1]) is conv.ConvCache
+    y, cache = conv.conv2d_forward(x, w)
+    dy = np.ones_like(y)
+    dy[0, 0, 0, 0] = np.inf  # the backward falls back too
+    dx, dw, _ = conv.conv2d_backward(dy, cache)
+    with compiled(False), np.errstate(invalid="ignore"):
+        windows = conv.conv2d_backward(dy, conv.conv2d_forward(x, w)[1])
+    terms = conv.conv2d_backward(abs(dy), cache)
+    assert_sums_close(dx, windows[0], terms[0], 8 * 9)  # inf where the windows path has inf
+    assert_sums_close(dw, windows[1], terms[1], 16)
+    assert np.isinf(dx[0, :, :3, :3]).all() and not np.isnan(dx).any()
