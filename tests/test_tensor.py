@@ -190,12 +190,12 @@ def test_backward_errors_are_sentences():
         cs.ShapeError, match=r"grad has shape \(3,\) but the tensor has shape \(2,\)"
     ):
         (cs.tensor([1.0, 2.0], requires_grad=True) * 2).backward(np.ones(3))
-    with pytest.raises(cs.ShapeError, match="does not require grad"):
+    with pytest.raises(cs.AutogradError, match="does not require grad"):
         cs.tensor([1.0]).backward()
     x = cs.tensor([1.0], requires_grad=True)
     y = (x * 2).sum()
     y.backward()
-    with pytest.raises(cs.ShapeError, match="retain_graph=True"):
+    with pytest.raises(cs.AutogradError, match="retain_graph=True"):
         y.backward()
     y2 = (x * 2).sum()
     y2.backward(retain_graph=True)

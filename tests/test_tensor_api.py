@@ -43,11 +43,11 @@ def test_in_place_methods_and_item_assignment():
 def test_in_place_on_a_leaf_that_requires_grad_is_refused():
     w = cs.tensor(np.ones(3), requires_grad=True)
     with pytest.raises(
-        cs.ShapeError,
+        cs.AutogradError,
         match=r"\+=: a leaf tensor that requires grad cannot be changed in place.*cs.no_grad",
     ):
         w += 1
-    with pytest.raises(cs.ShapeError, match="item assignment: a leaf tensor"):
+    with pytest.raises(cs.AutogradError, match="item assignment: a leaf tensor"):
         w[0] = 2
 
 

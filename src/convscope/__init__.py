@@ -29,7 +29,7 @@ from .autograd import (
     zeros,
     zeros_like,
 )
-from .errors import CheckpointError, ConvscopeError, DataError, ShapeError
+from .errors import AutogradError, CheckpointError, ConvscopeError, DataError, ShapeError
 from .ops.shapes import output_size
 
 __version__ = "0.1.0"
@@ -66,6 +66,7 @@ __all__ = [
     "output_size",
     "ConvscopeError",
     "ShapeError",
+    "AutogradError",
     "DataError",
     "CheckpointError",
 ]
