@@ -7,6 +7,7 @@ import torch
 import convscope.explain as ex
 import convscope.nn.functional as F
 from convscope.errors import ShapeError
+from convscope.explain.windows import sum_check
 from tolerance import assert_sums_close
 
 A = np.array([[1, 2, 0, -1], [0, 1, 3, 2], [-2, 1, 0, 1], [3, 0, 2, -1]], dtype=np.float64)
@@ -134,3 +135,15 @@ def test_a_kernel_larger_than_the_padded_input_is_a_shape_error():
         ex.conv(np.ones((3, 3)), np.ones((2, 2)), at=(2, 0))
     with pytest.raises(ShapeError, match=r"one bias value, got 2 values"):
         ex.conv(np.ones((3, 3)), np.ones((2, 2)), bias=[1, 2])
+
+
+def test_the_sum_check_is_scaled_to_the_magnitudes_summed_not_to_the_result():
+    # 1e8 + 0.3 - 1e8 summed in another order is 0.29999999701976776: 3e-9 off a value of 0.3,
+    # within the rounding of terms of size 1e8 (the check's 1e-9 of the result once said MISMATCH)
+    near = sum_check([0.3], [0.29999999701976776], "cancelling", magnitude=[2e8 + 0.3], terms=4)
+    assert near.ok and near.tolerance < 1e-6
+    assert not sum_check([0.3], [0.31], "wrong", magnitude=[2e8 + 0.3], terms=4).ok
+    # tiny numbers: a 100% error is not hidden by a fixed 1e-9 floor
+    assert not sum_check([1e-20], [2e-20], "tiny", magnitude=[1e-20], terms=4).ok
+    trace = ex.conv("1e8 0.3; -1e8 0", np.ones((2, 2)))  # the whole trace: whatever BLAS's order
+    assert trace.ok and trace.output.shape == (1, 1)
