@@ -21,7 +21,7 @@ import convscope as cs
 from convscope.data import DataLoader, load_digits
 from convscope.models import lenet5
 from convscope.train import TrainConfig
-from convscope.train.loop import set_lr, train_step
+from convscope.train.loop import train_step
 
 
 class TorchLeNet5(torch.nn.Module):
@@ -39,26 +39,30 @@ class TorchLeNet5(torch.nn.Module):
         return self.fc3(tF.relu(self.fc2(tF.relu(self.fc1(torch.flatten(x, 1))))))
 
 
-def convscope_epoch(model, opt, batches, lr_at, step0):
+def convscope_epoch(model, opt, sched, batches):
     model.train()
     t0 = time.perf_counter()
-    for i, (x, y) in enumerate(batches):
-        set_lr(opt, lr_at(step0 + i))
+    for x, y in batches:
         train_step(model, opt, x, y)
+        sched.step()
     return time.perf_counter() - t0
 
 
-def torch_epoch(model, opt, batches, lr_at, step0):
+def torch_epoch(model, opt, sched, batches):
     model.train()
     t0 = time.perf_counter()
-    for i, (x, y) in enumerate(batches):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step0 + i)
+    for x, y in batches:
         loss = tF.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
     return time.perf_counter() - t0
+
+
+def torch_cosine(opt, total_steps):
+    """The same per-batch cosine as `convscope train`, in PyTorch's own scheduler."""
+    return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
 
 
 def main():
@@ -70,7 +74,7 @@ def main():
     config = TrainConfig(batch_size=args.batch_size, epochs=args.epochs)
     train, _ = load_digits()
     loader = DataLoader(train, config.batch_size, shuffle=True, seed=config.seed)
-    lr_at = config.lr_schedule(len(loader))
+    total = config.epochs * len(loader)
 
     cs.nn.init.manual_seed(config.seed)
     ours = lenet5()
@@ -78,6 +82,8 @@ def main():
     theirs = TorchLeNet5()
     theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
     theirs_opt = torch.optim.Adam(theirs.parameters(), lr=config.base_lr)
+    ours_sched = config.build_scheduler(ours_opt, len(loader))
+    theirs_sched = torch_cosine(theirs_opt, total)
 
     print(
         f"LeNet-5, {len(train)} images/epoch, batch {config.batch_size}, Adam + cosine;"
@@ -85,10 +91,12 @@ def main():
     )
     warm = [(x, y) for x, y in list(loader.iterate())[:10]]  # JIT compilation, caches, threads
     warm_model = lenet5()
-    convscope_epoch(warm_model, config.build_optimizer(warm_model.parameters()), warm, lr_at, 0)
+    warm_opt = config.build_optimizer(warm_model.parameters())
+    convscope_epoch(warm_model, warm_opt, config.build_scheduler(warm_opt, len(loader)), warm)
     warm_torch = TorchLeNet5()
     torch_batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in warm]
-    torch_epoch(warm_torch, torch.optim.Adam(warm_torch.parameters()), torch_batches, lr_at, 0)
+    warm_topt = torch.optim.Adam(warm_torch.parameters(), lr=config.base_lr)
+    torch_epoch(warm_torch, warm_topt, torch_cosine(warm_topt, total), torch_batches)
 
     print(f"{'epoch':>5}  {'convscope img/s':>15}  {'torch img/s':>11}  {'ratio':>5}")
     rates = {"convscope": [], "torch": []}
@@ -96,9 +104,8 @@ def main():
         loader.set_epoch(epoch)
         batches = list(loader.iterate())
         torch_batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
-        step0 = epoch * len(batches)
-        ours_s = convscope_epoch(ours, ours_opt, batches, lr_at, step0)
-        theirs_s = torch_epoch(theirs, theirs_opt, torch_batches, lr_at, step0)
+        ours_s = convscope_epoch(ours, ours_opt, ours_sched, batches)
+        theirs_s = torch_epoch(theirs, theirs_opt, theirs_sched, torch_batches)
         rates["convscope"].append(len(train) / ours_s)
         rates["torch"].append(len(train) / theirs_s)
         print(

@@ -9,9 +9,9 @@ from PIL import Image, ImageDraw
 from safetensors.numpy import load_file, save_file
 
 import convscope
-from convscope.cli.main import main
-from convscope.cli.train import curves_figure
+from convscope.cli.main import COMMANDS, main
 from convscope.data import load_digits
+from convscope.train.curves import curves_figure
 from test_data import idx_folder, mark, write_idx
 
 TRAIN = ["train", "--limit", "640", "--epochs", "2", "--batch-size", "32"]
@@ -496,7 +496,7 @@ def test_top_level_help_has_one_example_per_command_and_version(capsys):
     assert status == 0
     examples = out.split("examples")[1].splitlines()[1:]
     commands = [line.split()[1] for line in examples if line.strip().startswith("convscope ")]
-    assert commands == ["train", "eval", "predict", "summary", "shape", "explain"]
+    assert commands == list(COMMANDS)
     status, out, _ = cli(capsys, "--version")
     assert status == 0 and out == f"convscope {convscope.__version__}\n"
 
@@ -520,10 +520,10 @@ def test_curves_have_integer_epoch_ticks():
 
 
 def test_threads_option(monkeypatch, tmp_path, capsys):
-    import convscope.cli.train as train_cli
+    from convscope.train import threads
 
     calls = []
-    monkeypatch.setattr(train_cli, "limit_threads", calls.append)
+    monkeypatch.setattr(threads, "limit_threads", calls.append)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     for argv, expected in [([], [1]), (["--threads", "2"], [2]), (["--threads", "0"], [])]:

@@ -256,6 +256,39 @@ def test_dataloader_batches_shuffle_and_drop_last():
     np.testing.assert_allclose(x.ravel(), np.arange(4) / 255, rtol=1e-6)
 
 
+def test_dataloader_with_a_sampler_batches_as_torch_does():
+    torch = pytest.importorskip("torch", reason="pip install torch==2.13.0")
+    from torch.utils.data import DistributedSampler
+
+    images = np.arange(11, dtype=np.uint8).reshape(11, 1, 1, 1)
+    ds = ArrayDataset(images, np.arange(11))
+    for rank in (0, 1, 2):  # three ranks over 11 samples: torch pads to 4 each
+        ours_sampler = DistributedSampler(range(11), num_replicas=3, rank=rank, seed=7)
+        theirs_sampler = DistributedSampler(range(11), num_replicas=3, rank=rank, seed=7)
+        loader = DataLoader(ds, batch_size=3, sampler=ours_sampler)
+        theirs = torch.utils.data.DataLoader(range(11), batch_size=3, sampler=theirs_sampler)
+        for epoch in (0, 1):
+            loader.set_epoch(epoch)  # passed on to the sampler
+            theirs_sampler.set_epoch(epoch)
+            assert ours_sampler.epoch == epoch and len(loader) == len(theirs) == 2
+            ours = [y.tolist() for _, y in loader]
+            assert ours == [b.tolist() for b in theirs]
+        tail = [y.tolist() for _, y in loader.iterate(start=1)]
+        assert tail == ours[1:]  # resume mid-epoch: the same batches
+    plain = DataLoader(ds, batch_size=4, sampler=[10, 0, 5])  # any sized iterable of indices
+    assert [y.tolist() for _, y in plain] == [[10, 0, 5]] and len(plain) == 1
+
+
+def test_dataloader_sampler_errors():
+    ds = ArrayDataset(np.zeros((4, 1, 1, 1)), np.arange(4))
+    with pytest.raises(DataError, match="sampler and shuffle=True exclude each other"):
+        DataLoader(ds, sampler=[0, 1], shuffle=True)
+    with pytest.raises(DataError, match="a sampler is an iterable of sample indices with len"):
+        DataLoader(ds, sampler=3)
+    with pytest.raises(DataError, match=r"the sampler gave index 4, but the dataset holds 4"):
+        list(DataLoader(ds, sampler=[0, 4]))
+
+
 class TorchStyleDataset:
     """Only __len__ and __getitem__ -> (image (1, 2, 2) float32, label), as in PyTorch."""
 
@@ -379,3 +412,114 @@ def test_open_data_bad_paths(tmp_path):
     (tmp_path / "f.txt").write_text("x")
     with pytest.raises(DataError, match="f.txt: --data needs a folder"):
         open_data(tmp_path / "f.txt")
+
+
+# ---- hostile files: deep pictures, decompression bombs, lying IDX files, one class -------
+
+
+def png_header_only(path, width, height):
+    """A valid PNG signature and IHDR for width x height 8-bit gray, then a tiny IDAT: Pillow
+    reads the size from the header without decoding anything (a decompression bomb's shape)."""
+    import zlib
+
+    def chunk(kind, data):
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(bytes(1000))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_16_bit_pictures_are_scaled_not_clipped(tmp_path):
+    _, test = load_digits()
+    digit = np.asarray(Image.fromarray(255 - test.images[0, 0]).resize((84, 84)))
+    Image.fromarray(digit).save(tmp_path / "d8.png")
+    Image.fromarray(digit.astype(np.uint16) * 257).save(tmp_path / "d16.png")  # 0..65535
+    assert Image.open(tmp_path / "d16.png").mode == "I;16"
+    expected = load_digit_image(tmp_path / "d8.png")
+    np.testing.assert_array_equal(load_digit_image(tmp_path / "d16.png"), expected)  # integers
+    wide = np.asarray(digit, np.int32) * 257
+    as_float = np.asarray(digit, np.float32) / 255
+    for img in (Image.fromarray(wide), Image.fromarray(as_float)):  # modes I and F (TIFF)
+        assert img.mode in ("I", "F")
+        np.testing.assert_array_equal(mnist_style(img), expected)
+    plain = load_image(tmp_path / "d16.png", (1, 84, 84))  # a non-digit model: no clipping
+    np.testing.assert_array_equal(plain[0], digit)
+
+
+def test_decompression_bombs_and_the_pixel_cap(tmp_path):
+    from convscope.data.image import MAX_PIXELS
+
+    for side, found in ((30000, "over 178 megapixels (a decompression bomb)"), (6000, "6000x6000 pixels")):  # fmt: skip
+        bomb = png_header_only(tmp_path / f"bomb{side}.png", side, side)
+        with pytest.raises(DataError) as info:
+            load_digit_image(bomb)
+        message = str(info.value)
+        assert message.startswith(f"{bomb}: {found}: more than the 25-megapixel limit")
+        assert "shrink it first" in message and "\n" not in message
+    assert MAX_PIXELS == 25_000_000
+    big = tmp_path / "big.jpg"  # a JPEG above the cap is decoded at a reduced scale instead
+    img = Image.new("L", (6000, 4500), 255)
+    ImageDraw.Draw(img).line([(3000, 500), (3000, 4000)], fill=0, width=300)
+    img.save(big, quality=60)
+    assert load_digit_image(big).shape == (1, 28, 28)
+    (tmp_path / "f" / "0").mkdir(parents=True)
+    (tmp_path / "f" / "1").mkdir()
+    mark(tmp_path / "f" / "0" / "a.png")
+    png_header_only(tmp_path / "f" / "1" / "bomb.png", 30000, 30000)
+    with pytest.raises(DataError, match=r"bomb.png: over 178 megapixels"):
+        load_image_folder(tmp_path / "f")
+
+
+def test_a_gzip_bomb_is_read_only_as_far_as_its_header_declares(tmp_path):
+    import tracemalloc
+    import zlib
+
+    header = bytes([0, 0, 8, 3]) + struct.pack(">3I", 300, 28, 28)
+    stream = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip: 300 images, then 1 GiB of zeros
+    parts = [stream.compress(header)]
+    parts += [stream.compress(bytes(1 << 24)) for _ in range(64)]
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(b"".join(parts) + stream.flush())
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"too long: shape \(300, 28, 28\) of uint8 needs 235216 bytes, the file has more"):  # fmt: skip
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+    lying = write_idx(tmp_path / "lying.gz", np.zeros((3, 28, 28), np.uint8), compress=True)
+    raw = gzip.decompress(lying.read_bytes())
+    lying.write_bytes(gzip.compress(raw[:4] + struct.pack(">I", 2**31) + raw[8:]))
+    with pytest.raises(DataError, match=r"truncated: shape \(2147483648, 28, 28\) of uint8"):
+        read_idx(lying)  # a header that promises 1.6 TB reads what is there, then says so
+
+
+def test_idx_sources_that_cannot_train(tmp_path):
+    idx_folder(tmp_path / "empty", n_train=0)
+    with pytest.raises(DataError, match=r"empty: the train split holds no images; a run needs train images to learn from"):  # fmt: skip
+        open_data(tmp_path / "empty")
+    idx_folder(tmp_path / "notest", n_test=0)
+    with pytest.raises(DataError, match=r"notest: the test split holds no images; a run needs test images to score"):  # fmt: skip
+        open_data(tmp_path / "notest")
+    idx_folder(tmp_path / "one")
+    write_idx(tmp_path / "one" / "train-labels-idx1-ubyte", np.full(12, 7, np.uint8))
+    with pytest.raises(DataError, match=r"all 12 training images are of class '7'; a classifier needs at least two classes"):  # fmt: skip
+        open_data(tmp_path / "one")
+    idx_folder(tmp_path / "huge")
+    write_idx(tmp_path / "huge" / "train-labels-idx1-ubyte", np.arange(12) * 2**26, 0x0C)
+    with pytest.raises(DataError, match=r"labels go up to 738197504, but a classifier here has at most 65536 classes"):  # fmt: skip
+        open_data(tmp_path / "huge")
+
+
+def test_a_one_class_image_folder_is_refused(tmp_path):
+    for i in range(4):
+        mark(tmp_path / "3" / f"{i}.png", k=i)
+    with pytest.raises(DataError, match=r"all 3 training images are of class '3'; a classifier needs at least two classes \(an image folder: one sub-folder per class\)"):  # fmt: skip
+        open_data(tmp_path)

@@ -15,7 +15,6 @@ from convscope.train import (
     Stopped,
     TrainConfig,
     capture,
-    cosine,
     evaluate,
     fit,
     load_state,
@@ -59,7 +58,7 @@ def run(config, model, opt, loader, test_loader, **kwargs):
             loader,
             test_loader,
             config.epochs,
-            lr_at=config.lr_schedule(len(loader)),
+            scheduler=config.build_scheduler(opt, len(loader)),
             **kwargs,
         )
     )
@@ -118,13 +117,21 @@ def test_evaluate_counts_per_class(small):
 
 
 def test_cosine_schedule():
-    lr = cosine(0.1, 100)
+    """The run's cosine is optim's CosineAnnealingLR over every batch of the run, stepped per batch."""
+    param = cs.tensor(np.zeros(1), requires_grad=True)
+    opt = cs.optim.SGD([param], lr=0.1)
+    sched = TrainConfig(optimizer="sgd", lr=0.1, epochs=4).build_scheduler(opt, 25)
+    lr = []
+    for _ in range(101):
+        lr.append(opt.param_groups[0]["lr"])
+        sched.step()
+    assert sched.T_max == 100
     assert (
-        lr(0) == pytest.approx(0.1)
-        and lr(50) == pytest.approx(0.05)
-        and lr(100) == pytest.approx(0)
+        lr[0] == pytest.approx(0.1)
+        and lr[50] == pytest.approx(0.05)
+        and lr[100] == pytest.approx(0)
     )
-    assert lr(150) == pytest.approx(0)
+    assert TrainConfig(schedule="constant").build_scheduler(opt, 25) is None
 
 
 @pytest.mark.parametrize(
@@ -143,26 +150,19 @@ def test_bad_settings(kwargs, message):
 
 
 def test_limit_threads_sets_openblas_and_numba(monkeypatch):
-    import ctypes
+    from threadpoolctl import threadpool_info
 
     from convscope.train import threads
 
-    with open("/proc/self/maps") as f:  # NumPy's OpenBLAS, when it uses one
-        paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
-    libs = [ctypes.CDLL(p) for p in paths if p.startswith("/")]
-    getters = [
-        g
-        for lib in libs
-        for g in [getattr(lib, "scipy_openblas_get_num_threads64_", None)]
-        + [getattr(lib, "openblas_get_num_threads", None)]
-        if g is not None
-    ]
-    before = [g() for g in getters]
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
     monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
     try:
         limited = threads.limit_threads(1)
-        assert limited[-1] == "numba" and len(limited) == len(getters) + 1
-        assert [g() for g in getters] == [1] * len(getters)
+        assert limited[-1] == "numba" and len(limited) == len(before) + 1
+        assert blas_threads() == [1] * len(before)
     finally:
         if before:
             threads.limit_threads(max(before))

@@ -5,7 +5,7 @@
     import convscope.nn.functional as F
 
 Importing convscope needs NumPy only; subpackages (nn, optim, data, models, train,
-explain) load on first use.
+explain, onnx) load on first use.
 """
 
 import importlib
@@ -34,7 +34,9 @@ from .ops.shapes import output_size
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = {"nn", "optim", "data", "models", "train", "explain", "ops", "autograd", "kernels"}
+_SUBPACKAGES = {
+    "nn", "optim", "data", "models", "train", "explain", "ops", "autograd", "kernels", "onnx",
+}  # fmt: skip
 
 
 def __getattr__(name):

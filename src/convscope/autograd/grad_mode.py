@@ -1,25 +1,33 @@
-"""Global switch for graph recording: ``with cs.no_grad(): ...`` (also a decorator)."""
+"""Switch for graph recording: ``with cs.no_grad(): ...`` (also a decorator).
+
+As in PyTorch, the switch is per thread: a ``no_grad`` block in one thread (a server request,
+a data-parallel rank in a thread) never turns recording off in another.
+"""
 
 import contextlib
+import threading
 
-_enabled = True
+_local = threading.local()
 
 
 def is_grad_enabled():
-    return _enabled
+    return getattr(_local, "enabled", True)
+
+
+def _set(enabled):
+    _local.enabled = enabled
 
 
 class no_grad(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
     """Within this block ops record no graph, so no backward and no cached activations."""
 
     def __enter__(self):
-        global _enabled
-        self._prev, _enabled = _enabled, False
+        self._prev = is_grad_enabled()
+        _set(False)
         return self
 
     def __exit__(self, *exc):
-        global _enabled
-        _enabled = self._prev
+        _set(self._prev)
         return False
 
 
@@ -27,13 +35,12 @@ class enable_grad(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
     """Re-enable recording inside a no_grad block."""
 
     def __enter__(self):
-        global _enabled
-        self._prev, _enabled = _enabled, True
+        self._prev = is_grad_enabled()
+        _set(True)
         return self
 
     def __exit__(self, *exc):
-        global _enabled
-        _enabled = self._prev
+        _set(self._prev)
         return False
 
 

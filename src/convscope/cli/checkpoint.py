@@ -6,8 +6,8 @@ from ..train import load_model
 from ..train.locate import find_checkpoint
 
 HELP = (
-    "model.safetensors or a run folder (default: the newest run under ./runs, else the"
-    " LeNet-5 bundled with convscope)"
+    "model.safetensors, a run folder or an ONNX file (default: the newest run under ./runs,"
+    " else the LeNet-5 bundled with convscope)"
 )
 
 

@@ -1,14 +1,17 @@
 """``convscope eval``: accuracy of a checkpoint, per class and overall (the last line)."""
 
 import argparse
+import math
 
 import numpy as np
 
 from ..data import DataLoader, Normalize, open_eval_data
-from ..errors import DataError
+from ..errors import CheckpointError, DataError
 from ..train import evaluate
+from ..train.evaluation import why_not_finite
+from ..train.threads import apply_thread_policy
 from .checkpoint import add_checkpoint_option, open_checkpoint
-from .train import add_threads_option, apply_thread_policy
+from .train import add_threads_option
 
 EXAMPLE = """examples:
   convscope eval --checkpoint runs/lenet-20260101-120000/model.safetensors
@@ -42,27 +45,28 @@ def register(subparsers):
 def run(args):
     apply_thread_policy(args.threads)
     model, facts = open_checkpoint(args)
-    shape = tuple(facts.get("input_shape", (1, 28, 28)))
-    classes = facts.get("classes") or [
-        str(c) for c in range(facts["config"].get("num_classes", 10))
-    ]
+    shape, classes = tuple(facts["input_shape"]), facts["classes"]
     data = open_eval_data(args.data, size=shape[1:], channels=shape[0], classes=classes)
     if tuple(data.sample_shape) != shape:
         raise DataError(f"{args.data}: images are {data.sample_shape}, the model expects {shape}")
-    if len(data) and data.labels.max() >= len(classes):
+    if len(data) == 0:
+        raise DataError(f"{args.data}: no images to evaluate")
+    if data.labels.max() >= len(classes):
         raise DataError(
             f"{args.data}: labels go up to {data.labels.max()}, but the model knows"
             f" {len(classes)} classes (labels 0-{len(classes) - 1})"
         )
-    norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
-    data.transform = Normalize(norm["mean"], norm["std"])
-    if len(data) == 0:
-        raise DataError(f"{args.data}: no images to evaluate")
-    loss, acc, correct, total = evaluate(model, DataLoader(data, max(1, args.batch_size)))
+    data.transform = Normalize(facts["normalize"]["mean"], facts["normalize"]["std"])
+    loader = DataLoader(data, max(1, args.batch_size))
+    loss, acc, correct, total = evaluate(model, loader, num_classes=len(classes))
+    if not math.isfinite(loss):
+        raise CheckpointError(
+            f"the model outputs NaN or inf on these images, so it has no accuracy:"
+            f" {why_not_finite(model)}"
+        )
     print(f"{len(data)} images, {facts['model']}, loss {loss:.4f}")
     print(f"{'class':>8}  {'correct':>8}  {'total':>6}  {'accuracy':>8}")
     for c in np.flatnonzero(total):
-        name = classes[c] if c < len(classes) else str(c)
-        print(f"{name:>8}  {correct[c]:>8}  {total[c]:>6}  {correct[c] / total[c]:>8.4f}")
+        print(f"{classes[c]:>8}  {correct[c]:>8}  {total[c]:>6}  {correct[c] / total[c]:>8.4f}")
     print(f"accuracy: {acc:.4f}")
     return 0

@@ -9,6 +9,8 @@ import os
 import re
 import sys
 
+from .files import write_file as _write
+
 TOPIC_HELP = {
     "image": "an image as its (C, H, W) intensity matrix",
     "conv": "each output element as the sum of products that makes it",
@@ -244,14 +246,6 @@ def run(args):
 
 def _flag(dest):
     return "--" + dest.replace("_", "-")
-
-
-def _write(path, make, what):
-    if path:
-        data = make()
-        with open(path, "wb") as fh:
-            fh.write(data)
-        print(f"wrote {path} ({what}, {len(data) / 1024:.0f} KB)")
 
 
 def _shape_kwargs(kwargs):

@@ -2,17 +2,20 @@
 
 Each sub-command module exposes ``register(subparsers)``, which adds its parser and
 sets ``func=run`` (a callable taking the parsed args and returning an exit status).
-Any ConvscopeError or OSError becomes one line on stderr and exit status 2.
+Any ConvscopeError or OSError becomes one line on stderr and exit status 2. When the reader
+of stdout goes away (``convscope explain conv | head``) the command stops quietly with status
+141, as a Unix tool killed by SIGPIPE does.
 """
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
 from ..errors import ConvscopeError
 
-COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain")
+COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain", "inspect", "export", "serve")
 
 EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope train                                   # LeNet-5 on the embedded digits: 98.7% (seed 0)
@@ -20,7 +23,10 @@ EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
   convscope predict seven.png --checkpoint runs/lenet-20260101-120000
   convscope summary --model lenet
   convscope shape --input 28 --kernel 5 --padding 2
-  convscope explain conv --at 1,1 --padding 1"""
+  convscope explain conv --at 1,1 --padding 1
+  convscope inspect saliency --input seven.png --png saliency.png
+  convscope export --checkpoint runs/lenet-20260101-120000 --onnx lenet.onnx
+  convscope serve --open                            # the model forward and backward in the browser"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +60,18 @@ def build_parser():
 
 
 def main(argv=None):
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
+        return 128 + 13  # SIGPIPE
+
+
+def _run(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -63,6 +81,8 @@ def main(argv=None):
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return _fail("interrupted")
+    except BrokenPipeError:
+        raise
     except (ConvscopeError, OSError) as exc:
         return _fail(str(exc))
 

@@ -6,16 +6,17 @@ import json
 import numpy as np
 
 from ..data import Normalize, load_image
-from ..train import predict_logits
+from ..train import predict_logits, require_finite
 from .checkpoint import add_checkpoint_option, open_checkpoint
 
 EXAMPLE = """examples:
   convscope predict seven.png --checkpoint runs/lenet-20260101-120000
   convscope predict a.png b.jpg --checkpoint model.safetensors --json
 
-Each image (any size, colour mode, light or dark background) is converted as MNIST digits were
-made: grayscale, dark background, digit fitted into 20x20 and centred by mass in 28x28, then
-normalised as the checkpoint's training data was (MNIST's 0.1307 / 0.3081 for a PyTorch file).
+Each image (any colour mode or bit depth, light or dark background, up to 25 megapixels; a
+larger JPEG is decoded at a reduced scale) is converted as MNIST digits were made: grayscale,
+dark background, digit fitted into 20x20 and centred by mass in 28x28, then normalised as the
+checkpoint's training data was (MNIST's 0.1307 / 0.3081 for a PyTorch file).
 'convscope eval --data DIR' converts the images of a folder the same way."""
 
 
@@ -36,20 +37,19 @@ def register(subparsers):
 
 def run(args):
     model, facts = open_checkpoint(args)
-    norm = facts.get("normalize", {"mean": [0.1307], "std": [0.3081]})
-    shape = tuple(facts.get("input_shape", (1, 28, 28)))
+    norm, shape, classes = facts["normalize"], facts["input_shape"], facts["classes"]
     pixels = np.stack([load_image(path, shape) for path in args.images])  # all read before output
     logits = predict_logits(model, Normalize(norm["mean"], norm["std"])(pixels))
+    require_finite(logits, model, args.images)
     probs = _softmax(logits)
-    classes = facts.get("classes") or [str(c) for c in range(probs.shape[1])]
     results = []
     for path, p in zip(args.images, probs, strict=True):
         best = np.argsort(-p, kind="stable")[: max(1, args.top)]
         results.append(
-            {"file": path, "top": [[_label(classes, c), round(float(p[c]), 6)] for c in best]}
+            {"file": path, "top": [[_label(classes[c]), round(float(p[c]), 6)] for c in best]}
         )
     if args.json:
-        print(json.dumps(results))
+        print(json.dumps(results, allow_nan=False))
     else:
         for r in results:
             print(f"{r['file']}: " + "  ".join(f"{label} ({prob:.3f})" for label, prob in r["top"]))
@@ -61,6 +61,5 @@ def _softmax(logits):
     return z / z.sum(axis=1, keepdims=True)
 
 
-def _label(classes, c):
-    name = classes[c] if c < len(classes) else str(c)
+def _label(name):
     return int(name) if name.isdigit() else name

@@ -1,25 +1,18 @@
 """``convscope train``: train a CNN, show its progress, leave a run folder behind.
 
-Run folder: model.safetensors (weights + metadata, loads in PyTorch too), metrics.jsonl (one
-JSON object per epoch), curves.png, and state.safetensors (what --resume needs). Ctrl-C stops
-after the step in progress, saves, and exits with status 130; a second Ctrl-C aborts at once.
-"""
+The session (data, model, optimizer, resume, the run folder) is ``train.Session``; this module
+parses, calls and prints. Run folder: model.safetensors (weights + metadata, loads in PyTorch
+too), metrics.jsonl (one JSON object per epoch), curves.png, and state.safetensors (what
+--resume needs), rewritten after every epoch. Ctrl-C stops after the step in progress, saves,
+and exits with status 130; a second Ctrl-C aborts at once."""
 
 import argparse
-import json
 import signal
 import sys
-import time
-from pathlib import Path
 
-from .. import nn
-from ..data import DataLoader, normalization, open_data
-from ..errors import CheckpointError, ConvscopeError
-from ..models import canonical_name, get_model
-from ..train import EpochEvent, Progress, StepEvent, Stopped, TrainConfig, fit, load_state
-from ..train.checkpoint import atomic_write, save_model, save_state
-from ..train.state import capture, restore
-from ..train.threads import env_sets_threads, limit_threads
+from ..models import canonical_name
+from ..train import EpochEvent, Session, StepEvent, Stopped, TrainConfig
+from ..train.session import default_run_folder
 
 EXAMPLE = """examples:
   convscope train                                  # LeNet-5 on the embedded digits: 98.7% (seed 0)
@@ -32,6 +25,11 @@ raw/ layout) or of images in one sub-folder per class (converted as 'convscope p
 digits: grayscale, dark background, fitted into 20x20 and centred by mass in 28x28; with
 train/ and test/ sub-folders those are the splits, otherwise 20% is held out). Nothing is
 downloaded.
+
+The run folder is rewritten after every epoch and locked while the run trains. --resume
+continues a stopped or killed run from its last finished epoch (or its Ctrl-C step); on a
+finished run it changes nothing. A folder left by a kill before the first epoch was saved (no
+state.safetensors) is started over by --out.
 
 BLAS and Numba run one thread each unless --threads or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS /
 NUMBA_NUM_THREADS say otherwise: faster for LeNet-sized work on few cores. A run is repeatable
@@ -70,14 +68,6 @@ def add_threads_option(parser):
         help="threads for BLAS and Numba (default 1, or what OPENBLAS_NUM_THREADS etc. say;"
         " 0: the libraries' own defaults)",
     )
-
-
-def apply_thread_policy(threads):
-    """--threads N: limit BLAS and Numba to N threads; unset: 1 unless the environment chose."""
-    if threads is None and not env_sets_threads():
-        threads = 1
-    if threads:
-        limit_threads(threads)
 
 
 def register(subparsers):
@@ -123,104 +113,70 @@ def register(subparsers):
 
 def run(args):
     if args.resume:
-        out = Path(args.resume)
-        state = load_state(out / "state.safetensors")
-        try:
-            config, setup = TrainConfig(**state["config"]), state["setup"]
-        except (KeyError, TypeError) as exc:
-            raise CheckpointError(
-                f"{out / 'state.safetensors'}: damaged settings ({exc})"
-            ) from None
+        session = Session.resume(args.resume, threads=args.threads)
+        if session.complete:
+            last = session.history[-1]
+            print(
+                f"{args.resume}: the run is complete ({len(session.history)} of"
+                f" {session.config.epochs} epochs, test accuracy {last['test_acc']:.4f});"
+                f" nothing to resume"
+            )
+            return 0
     else:
-        state = None
         config = _config(args)
-        setup = {"data": args.data, "limit": args.limit, "threads": args.threads}
-        out = _run_folder(args.out, config.model)
-    # BLAS rounds differently with another thread count: a resumed run keeps the saved one
-    apply_thread_policy(args.threads if args.threads is not None else setup.get("threads"))
-
-    train_set, test_set = open_data(setup["data"], seed=config.seed)
-    if setup["limit"]:
-        train_set = train_set.subset(range(min(setup["limit"], len(train_set))))
-        test_set = test_set.subset(range(min(setup["limit"], len(test_set))))
-    model_config = {"num_classes": len(train_set.classes)}
-    nn.init.manual_seed(config.seed)
-    model = get_model(config.model, **model_config)
-    optimizer = config.build_optimizer(model.parameters())
-    train_loader = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed)
-    test_loader = DataLoader(test_set, 500)
-    progress, history = Progress(), []
-    if state is not None:
-        progress = restore(state, model, optimizer, out / "state.safetensors")
-        history = state["history"]
-    out.mkdir(parents=True, exist_ok=True)  # only once data and model are ready
-
-    mean, std = normalization(train_set)
-    facts = {
-        "normalize": {"mean": mean, "std": std},
-        "input_shape": list(train_set.sample_shape),
-        "classes": list(train_set.classes),
-    }
-    where = setup["data"] or "the embedded digits"
-    print(
-        f"{'resuming' if state else 'training'} {config.model} on {where} ({len(train_set)} train /"
-        f" {len(test_set)} test), {config.optimizer} lr {config.base_lr:g} {config.schedule},"
-        f" {config.epochs} epochs, batch {config.batch_size} -> {out}"
-    )
-    print("  ".join(f"{c:>10}" for c in COLUMNS))
-    for row in history:
-        _print_row(row)
-
-    def save():
-        epoch = len(history)
-        save_model(
-            out / "model.safetensors", model, config.model, model_config, epoch=epoch, **facts
+        out = args.out if args.out is not None else default_run_folder(config.model)
+        session = Session.new(
+            config, data=args.data, limit=args.limit, threads=args.threads, out=out
         )
-        save_state(
-            out / "state.safetensors",
-            capture(
-                model, optimizer, progress, config=config.as_dict(), setup=setup, history=history
-            ),
-        )
+    with session:
+        return _train(session)
 
-    stop = _StopFlag()
-    events = fit(
-        model,
-        optimizer,
-        train_loader,
-        test_loader,
-        config.epochs,
-        lr_at=config.lr_schedule(len(train_loader)),
-        progress=progress,
-        should_stop=stop,
-    )
-    with stop:
-        status = _consume(events, history, progress, train_loader, config, out, save)
-    if status == 130:
+
+def _train(session):
+    config, out, show = session.config, session.folder, session.world.is_main
+    if show and not session.resuming and out.unfinished:
+        print(f"note: {out} holds no saved epoch (no state.safetensors): starting it over", file=sys.stderr)  # fmt: skip
+    if show:
+        where = session.setup["data"] or "the embedded digits"
         print(
-            f"interrupted in epoch {progress.epoch + 1} after step {progress.step}; saved to {out};"
-            f" continue with: convscope train --resume {out}",
-            file=sys.stderr,
+            f"{'resuming' if session.resuming else 'training'} {config.model} on {where}"
+            f" ({len(session.train_set)} train / {len(session.test_set)} test), {config.optimizer}"
+            f" lr {config.base_lr:g} {config.schedule}, {config.epochs} epochs, batch"
+            f" {config.batch_size} -> {out}"
         )
+        print("  ".join(f"{c:>10}" for c in COLUMNS))
+        for row in session.history:
+            _print_row(row)
+    stop = _StopFlag()
+    with stop:
+        stopped = _consume(session.train(stop), session, show)
+    progress = session.progress
+    if stopped:
+        if show:
+            print(
+                f"interrupted in epoch {progress.epoch + 1} after step {progress.step}; saved to"
+                f" {out}; continue with: convscope train --resume {out}",
+                file=sys.stderr,
+            )
         return 130
-    _write_curves(out / "curves.png", history)
-    print(f"test accuracy: {history[-1]['test_acc']:.4f}  (run folder: {out})")
+    if show:
+        print(f"test accuracy: {session.history[-1]['test_acc']:.4f}  (run folder: {out})")
     return 0
 
 
-def _consume(events, history, progress, train_loader, config, out, save):
+def _consume(events, session, show):
+    """Print a row per epoch and a progress bar on a terminal; True when the run was stopped."""
     from tqdm import tqdm
 
-    quiet = not (sys.stderr.isatty() and sys.stdout.isatty())
-    n_images = len(train_loader.dataset)
-    bar = None
+    quiet = not (show and sys.stderr.isatty() and sys.stdout.isatty())
+    n_images, bar = session.images_per_epoch, None
     for event in events:
         if isinstance(event, StepEvent):
             if bar is None:
                 bar = tqdm(
                     total=n_images,
-                    initial=min(n_images, progress.seen),
-                    desc=f"epoch {event.epoch}/{config.epochs}",
+                    initial=min(n_images, session.progress.seen),
+                    desc=f"epoch {event.epoch}/{session.config.epochs}",
                     unit="img",
                     leave=False,
                     disable=quiet,
@@ -228,24 +184,16 @@ def _consume(events, history, progress, train_loader, config, out, save):
             bar.set_postfix(
                 loss=f"{event.running_loss:.4f}", acc=f"{event.running_acc:.4f}", refresh=False
             )
-            bar.update(progress.seen - bar.n)
-        elif isinstance(event, EpochEvent):
+            bar.update(session.progress.seen - bar.n)
+        elif isinstance(event, EpochEvent | Stopped):
             if bar is not None:
                 bar.close()
                 bar = None
-            row = event.as_dict()
-            history.append(row)
-            save()
-            atomic_write(
-                out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history).encode()
-            )
-            _print_row(row)
-        elif isinstance(event, Stopped):
-            if bar is not None:
-                bar.close()
-            save()
-            return 130
-    return 0
+            if isinstance(event, Stopped):
+                return True
+            if show:
+                _print_row(event.as_dict())
+    return False
 
 
 def _print_row(row):
@@ -280,59 +228,12 @@ class _StopFlag:
 
 
 def _config(args):
-    try:
-        return TrainConfig(
-            model=canonical_name(args.model),
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            optimizer=args.optimizer,
-            lr=args.lr,
-            schedule=args.schedule,
-            seed=args.seed,
-        )
-    except TypeError as exc:
-        raise ConvscopeError(str(exc)) from None
-
-
-def _run_folder(out, model):
-    if out is None:
-        out = Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out = Path(out)
-    if (out / "model.safetensors").exists() or (out / "state.safetensors").exists():
-        raise ConvscopeError(
-            f"{out} already holds a run; continue it with --resume {out} or pick another --out"
-        )
-    return out
-
-
-def curves_figure(history):
-    """A matplotlib figure: loss and accuracy per epoch (integer epoch ticks), train and test."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for split in ("train", "test"):
-        ax_loss.plot(epochs, [r[f"{split}_loss"] for r in history], marker="o", label=split)
-        ax_acc.plot(epochs, [r[f"{split}_acc"] for r in history], marker="o", label=split)
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def _write_curves(path, history):
-    import matplotlib.pyplot as plt
-
-    fig = curves_figure(history)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    return TrainConfig(
+        model=canonical_name(args.model),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        schedule=args.schedule,
+        seed=args.seed,
+    )

@@ -140,8 +140,11 @@ class DataLoader:
     ``set_epoch(e)`` picks the shuffle order of epoch e (each ``iter()`` also advances it);
     ``start`` skips the first batches of the epoch, which is how a run resumes mid-epoch.
     ``dataset``: anything with ``len()`` and ``[i] -> (image, label)``; ``.batch(indices)``
-    when it has one. ``num_workers=0`` and ``pin_memory=False`` are accepted as in PyTorch
-    (batches are loaded in this process, on the CPU) and nothing else.
+    when it has one. ``sampler``: as in PyTorch, an iterable of sample indices with ``len()``
+    (a ``DistributedSampler``, a list, an array) that decides the order instead of ``shuffle``;
+    ``set_epoch(e)`` is passed on to it when it has one. ``num_workers=0`` and
+    ``pin_memory=False`` are accepted as in PyTorch (batches are loaded in this process, on the
+    CPU) and nothing else.
     """
 
     def __init__(
@@ -153,6 +156,8 @@ class DataLoader:
         seed=0,
         num_workers=0,
         pin_memory=False,
+        *,
+        sampler=None,
     ):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise DataError(
@@ -172,24 +177,54 @@ class DataLoader:
             raise DataError(
                 f"DataLoader: a dataset needs __len__ and __getitem__, got {type(dataset).__name__}"
             )
+        if sampler is not None and shuffle:
+            raise DataError(
+                "DataLoader: sampler and shuffle=True exclude each other (the sampler decides"
+                " the order); drop shuffle=True, or shuffle inside the sampler"
+            )
+        if sampler is not None and not (
+            hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")
+        ):
+            raise DataError(
+                f"DataLoader: a sampler is an iterable of sample indices with len(), got"
+                f" {type(sampler).__name__}"
+            )
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.sampler = sampler
         self.drop_last = drop_last
         self.seed = seed
         self.epoch = 0
 
     def set_epoch(self, epoch):
         self.epoch = int(epoch)
+        if callable(getattr(self.sampler, "set_epoch", None)):
+            self.sampler.set_epoch(self.epoch)
 
     def __len__(self):
-        n, b = len(self.dataset), self.batch_size
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        b = self.batch_size
         return n // b if self.drop_last else -(-n // b)
 
     def order(self, epoch=None):
+        """The sample indices of an epoch (default: the current one), in visiting order."""
+        if self.sampler is not None:
+            return self._sampled()
         n = len(self.dataset)
         epoch = self.epoch if epoch is None else epoch
         return permutation(n, self.seed, epoch) if self.shuffle else np.arange(n)
+
+    def _sampled(self):
+        order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        n = len(self.dataset)
+        if len(order) and (order.min() < 0 or order.max() >= n):
+            bad = order.min() if order.min() < 0 else order.max()
+            raise DataError(
+                f"DataLoader: the sampler gave index {bad}, but the dataset holds {n} samples"
+                f" (indices 0-{n - 1})"
+            )
+        return order
 
     def iterate(self, start=0, epoch=None):
         """The batches of an epoch (default: the current one) from batch number ``start`` on."""
@@ -201,6 +236,7 @@ class DataLoader:
             yield batch(order[k * b : (k + 1) * b])
 
     def __iter__(self):
-        """The current epoch's batches; the next ``iter()`` gives the next epoch's order."""
+        """The current epoch's batches; the next ``iter()`` gives the next epoch's order (a
+        sampler keeps its own epoch, as in PyTorch: call ``set_epoch``)."""
         self.epoch += 1
         return self.iterate(epoch=self.epoch - 1)

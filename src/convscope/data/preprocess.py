@@ -1,6 +1,8 @@
 """Turn any picture of a digit into an MNIST-style 28x28 image, the way MNIST itself was made.
 
-1. grayscale (transparency composited on white);
+1. grayscale (transparency composited on white); a picture more than WORK_SIDE (2048) pixels
+   a side is first shrunk by an integer factor (a box filter: its digit ends up 20 pixels
+   tall anyway), which keeps the float work of a 25-megapixel photo small;
 2. dark background: if the border is light (median > 127), invert;
 3. subtract the background level and stretch the ink to 0..255;
 4. crop to the ink's bounding box (pixels above 10% of the maximum) and resize it,
@@ -18,6 +20,7 @@ from ..errors import DataError
 from .image import open_image, to_array
 
 FIELD, BOX = 28, 20
+WORK_SIDE = 2048
 MNIST_SHAPE = (1, FIELD, FIELD)
 
 
@@ -65,7 +68,13 @@ def _grayscale(image):
         if arr.ndim != 2:
             raise DataError(f"mnist_style: expected a 2-D image, got shape {image.shape}")
         return arr
-    return to_array(image, (image.height, image.width))[0].astype(np.float64)
+    gray = to_array(image, (image.height, image.width))[0]
+    factor = -(-max(gray.shape) // WORK_SIDE)
+    if factor > 1:
+        from PIL import Image
+
+        gray = np.asarray(Image.fromarray(gray).reduce(factor))
+    return gray.astype(np.float64)
 
 
 def _resize_longer_side(crop, side):

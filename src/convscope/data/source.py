@@ -33,6 +33,7 @@ def open_data(path=None, size=(28, 28), channels=1, seed=0, test_fraction=0.2):
         test = load_image_folder(path / "test", size, channels)
     else:
         train, test = _split(load_image_folder(path, size, channels), seed, test_fraction)
+    _check_trainable(path, train, test)
     mean, std = pixel_stats(train)
     for ds in (train, test):
         ds.transform = Normalize(mean, std)
@@ -54,6 +55,22 @@ def open_eval_data(path=None, size=(28, 28), channels=1, classes=None):
     if (path / "test").is_dir():
         path = path / "test"
     return load_image_folder(path, size, channels, classes=classes)
+
+
+def _check_trainable(path, train, test):
+    """DataError unless both splits hold images and the training images span two classes."""
+    for split, data, need in (("train", train, "to learn from"), ("test", test, "to score")):
+        if len(data) == 0:
+            raise DataError(
+                f"{path}: the {split} split holds no images; a run needs {split} images {need}"
+            )
+    present = np.unique(train.labels)
+    if len(present) < 2:
+        raise DataError(
+            f"{path}: all {len(train)} training images are of class"
+            f" {train.classes[present[0]]!r}; a classifier needs at least two classes"
+            f" (an image folder: one sub-folder per class)"
+        )
 
 
 def pixel_stats(dataset):

@@ -2,8 +2,9 @@
 
     rows, totals = summarize(lenet5(), (1, 28, 28))
 
-The leaf layers are run in registration order on one zero image (eval mode, no grad), which
-is how every zoo model computes its forward. Multiply-adds per image:
+The model runs once on one zero image (eval mode, no grad) and each leaf layer's call is
+recorded (nn.recording), in the order the forward makes them (the receptive field follows that
+order: exact for a chain of layers). Multiply-adds per image:
 
     conv    out_elements * (in_channels / groups) * kH * kW
     linear  in_features * out_features
@@ -23,6 +24,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import Tensor, no_grad
+from ..nn.recording import recording
 
 
 @dataclass
@@ -57,29 +59,32 @@ def summarize(model, input_shape):
     rf, jump = (1, 1), (1, 1)
     rows = []
     try:
-        with no_grad():
-            for name, layer in leaf_layers(model):
-                x_in, x = x, layer(x)
-                params = sum(p.data.size for p in layer.parameters())
-                rf, jump = _receptive(layer, rf, jump)
-                rows.append(
-                    LayerRow(
-                        name,
-                        type(layer).__name__,
-                        tuple(x.shape),
-                        int(params),
-                        _mult_adds(layer, x_in, x),
-                        rf,
-                    )
-                )
+        with no_grad(), recording(model) as calls:
+            out = model(x)
     finally:
         model.train(was_training)
+    for call in calls:
+        layer, x_in, x = call.module, call.args[0], call.result
+        x = x[0] if isinstance(x, tuple) else x
+        params = sum(p.data.size for p in layer.parameters())
+        rf, jump = _receptive(layer, rf, jump)
+        rows.append(
+            LayerRow(
+                call.path,
+                type(layer).__name__,
+                tuple(x.shape),
+                int(params),
+                _mult_adds(layer, x_in, x),
+                rf,
+            )
+        )
+    out = out[0] if isinstance(out, tuple) else out
     totals = Totals(
         params=int(sum(p.data.size for p in model.parameters())),
         trainable=int(sum(p.data.size for p in model.parameters() if p.requires_grad)),
         mult_adds=sum(r.mult_adds for r in rows),
         input_shape=(1, *input_shape),
-        output_shape=tuple(x.shape),
+        output_shape=tuple(out.shape),
     )
     return rows, totals
 

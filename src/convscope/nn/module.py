@@ -6,8 +6,11 @@ buffers, then its children, giving exactly PyTorch's keys (``conv1.weight``,
 ``bn.running_mean``, ``bn.num_batches_tracked``, ...). Buffers are plain ndarrays.
 As in PyTorch, a layer registered under two names appears under both in ``state_dict()``
 (``a.weight`` and ``b.weight``), while ``parameters()`` yields each Parameter once.
+Forward hooks (``register_forward_hook``, ``register_forward_pre_hook``) take PyTorch's
+signatures and return a handle whose ``remove()`` unregisters them (``nn.hooks``).
 """
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -15,6 +18,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..errors import CheckpointError, ConvscopeError
+from .hooks import add_hook, call_with_hooks
 from .parameter import Parameter
 
 
@@ -33,12 +37,31 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())  # weakref-able, for handles
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks:
+            return call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ---- forward hooks (PyTorch's signatures) ------------------------------
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before every forward; a non-None result replaces the
+        positional inputs (a tuple, or one value). With ``with_kwargs=True`` it is
+        ``hook(module, args, kwargs)`` and may return a new ``(args, kwargs)`` pair.
+        Returns a RemovableHandle; ``prepend=True`` runs it before the hooks already there."""
+        return add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call ``hook(module, args, output)`` after every forward (``args``: the tuple of
+        positional inputs); a non-None result replaces the output. With ``with_kwargs=True`` it
+        is ``hook(module, args, kwargs, output)``; ``always_call=True`` also calls it (output
+        None) when forward raises. Returns a RemovableHandle: ``handle.remove()``, or ``with``."""
+        return add_hook(self._forward_hooks, hook, prepend, with_kwargs, always_call)
 
     # ---- registration ------------------------------------------------------
     def __setattr__(self, name, value):

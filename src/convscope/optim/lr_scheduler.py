@@ -74,7 +74,10 @@ class StepLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2."""
+    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * (epoch / T_max))) / 2.
+
+    ``convscope train``'s cosine: built with T_max = epochs * batches per epoch and stepped once
+    per batch (``train.fit`` does), the learning rate decays to eta_min over the whole run."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):  # noqa: N803 - PyTorch's name
         if not (isinstance(T_max, int) and T_max >= 1):
@@ -85,7 +88,7 @@ class CosineAnnealingLR(LRScheduler):
     def lr_at(self, base_lr, epoch):
         return (
             self.eta_min
-            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * (epoch / self.T_max))) / 2
         )
 
 

@@ -11,7 +11,8 @@ convscope metadata is matched to the zoo model whose keys and shapes it fits).
 The training state (optimizer buffers, epoch, step, running sums) goes to a second file whose
 nested structure is JSON metadata with arrays stored as tensors. Loading never executes code:
 safetensors holds raw arrays and JSON only. Writes go to a temporary file in the same folder,
-then ``os.replace``: a crash mid-save leaves the previous file intact.
+then ``os.replace``: a crash mid-save leaves the previous file intact. The header is written
+with its metadata keys sorted, so the same weights and facts always give the same bytes.
 """
 
 import json
@@ -21,16 +22,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConvscopeError
 from ..models import MODELS, get_model
+from .metadata import complete_facts, read_metadata
 
 FORMAT = "convscope/1"
+TMP_SUFFIX = ".tmp"
 
 
 def atomic_write(path, data):
-    """Write bytes to path via a temporary file in the same folder and os.replace."""
+    """Write bytes to path via a temporary file in the same folder and os.replace.
+
+    The temporary file is ``.<name>.<pid>.<random>.tmp``; a writer killed midway leaves it
+    behind (``RunFolder`` removes such files under its lock)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
         with os.fdopen(fd, "wb") as f:
@@ -48,11 +54,28 @@ def save_tensors(path, tensors, metadata):
     from safetensors.numpy import save
 
     arrays = {k: np.asarray(v, order="C") for k, v in tensors.items()}  # keeps 0-d arrays 0-d
-    atomic_write(path, save(arrays, metadata=metadata))
+    atomic_write(path, _sorted_metadata(save(arrays, metadata=metadata)))
+
+
+def _sorted_metadata(blob):
+    """The same safetensors bytes with the header's metadata keys in sorted order.
+
+    safetensors writes its metadata from a hash map, in an order that changes from run to run;
+    the data offsets are relative to the end of the header, so only the header is rewritten
+    (padded with spaces to a multiple of 8 bytes, as the format asks)."""
+    size = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + size])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        header = {"__metadata__": header.pop("__metadata__"), **header}
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-(8 + len(text)) % 8)
+    return len(text).to_bytes(8, "little") + text + blob[8 + size :]
 
 
 def load_tensors(path):
     """({name: ndarray}, {str: str} metadata) from a safetensors file; CheckpointError if unreadable."""
+    from safetensors import SafetensorError
     from safetensors.numpy import load
 
     path = Path(path)
@@ -60,11 +83,16 @@ def load_tensors(path):
         raise CheckpointError(f"{path}: no such checkpoint file")
     raw = path.read_bytes()
     try:
-        tensors = load(raw)
+        tensors = load(raw)  # validates the header: offsets, shapes, dtypes
         size = int.from_bytes(raw[:8], "little")
         meta = json.loads(raw[8 : 8 + size]).get("__metadata__") or {}
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
+    except SafetensorError as exc:  # a damaged header or data section
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+    except KeyError as exc:  # safetensors.numpy has no NumPy type for it (BF16, F8_*)
+        raise CheckpointError(
+            f"{path}: not a readable safetensors file (element type {exc} has no NumPy"
+            f" equivalent; convert the weights to F32 or F64)"
+        ) from None
     return tensors, meta
 
 
@@ -78,25 +106,29 @@ def save_model(path, model, name, config=None, **extra):
 def load_model(path):
     """(model, facts): the model rebuilt from the file's metadata with its weights loaded.
 
-    path may be a run folder (its model.safetensors is read).
-    facts holds the decoded metadata (``model``, ``config`` and the extras given to save_model).
+    path may be a run folder (its model.safetensors is read) or an ONNX file (convscope.onnx reads
+    it). ``facts`` always holds ``model``, ``config``, ``normalize``, ``input_shape`` and
+    ``classes`` (and ``epoch`` when saved): every metadata field is checked (``train.metadata``,
+    or ``onnx.facts`` for an ONNX file) before the model is built.
     """
     path = Path(path)
+    if path.suffix.lower() == ".onnx":  # graph and weights: convscope.onnx builds the model
+        from ..onnx import load_checkpoint
+
+        return load_checkpoint(path)
     if path.is_dir():
         path = path / "model.safetensors"
     tensors, meta = load_tensors(path)
     if meta.get("format") == FORMAT:
-        try:
-            facts = {k: json.loads(v) for k, v in meta.items() if k not in ("format", "model")}
-            facts["model"] = meta["model"]
-            model = get_model(meta["model"], **facts["config"])
-        except (ValueError, TypeError, KeyError) as exc:
-            raise CheckpointError(f"{path}: its convscope metadata is damaged ({exc})") from None
+        name, config, facts = read_metadata(meta, tensors, path)
     else:
-        name = _guess_model(tensors, path)
-        model, facts = get_model(name), {"model": name, "config": {}}
+        name, config, facts = _guess_model(tensors, path), {}, {}
+    try:
+        model = get_model(name, **config)
+    except ConvscopeError as exc:
+        raise CheckpointError(f"{path}: its metadata builds no model ({exc})") from None
     load_weights(model, tensors, path)
-    return model, facts
+    return model, complete_facts(facts, model, name, config, path)
 
 
 def load_weights(model, tensors, path="state_dict"):
@@ -133,7 +165,10 @@ def load_state(path):
     tensors, meta = load_tensors(path)
     if meta.get("format") != FORMAT + "/state":
         raise CheckpointError(f"{path}: not a convscope training-state file")
-    return _decode(json.loads(meta["state"]), tensors)
+    try:
+        return _decode(json.loads(meta["state"]), tensors)
+    except (KeyError, TypeError, ValueError) as exc:  # a skeleton that save_state did not write
+        raise CheckpointError(f"{path}: damaged training state ({exc!r})") from None
 
 
 def _encode(obj, key, tensors):

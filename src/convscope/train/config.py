@@ -5,11 +5,10 @@ Default schedule (LeNet-5, embedded digits): Adam, lr 2e-3 decayed to 0 by a per
 2,000 held-out digits; plain SGD (momentum 0.9, lr 0.01) plateaus at 98.2 +- 0.3%.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from .. import optim
 from ..errors import ConvscopeError
-from .loop import constant, cosine
 
 DEFAULT_LR = {"adam": 2e-3, "sgd": 0.02}
 
@@ -27,6 +26,11 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
+        for f in fields(self):
+            value, kinds = getattr(self, f.name), _KINDS[f.name]
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                names = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
+                raise ConvscopeError(f"{f.name} must be {names}, got {value!r}")
         checks = [
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
@@ -44,6 +48,16 @@ class TrainConfig:
             if not ok:
                 raise ConvscopeError(message)
 
+    @classmethod
+    def from_dict(cls, settings):
+        """A TrainConfig from ``as_dict()``'s output; ConvscopeError naming an unknown key."""
+        if not isinstance(settings, dict):
+            raise ConvscopeError(f"settings must be a dict, got {type(settings).__name__}")
+        unknown = sorted(set(settings) - set(_KINDS))
+        if unknown:
+            raise ConvscopeError(f"unknown settings {', '.join(map(repr, unknown))}")
+        return cls(**settings)
+
     @property
     def base_lr(self):
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
@@ -58,8 +72,22 @@ class TrainConfig:
             params, lr=self.base_lr, momentum=self.momentum, weight_decay=self.weight_decay
         )
 
-    def lr_schedule(self, steps_per_epoch):
-        """lr as a function of the global step."""
+    def build_scheduler(self, optimizer, steps_per_epoch):
+        """The learning-rate schedule, stepped once per batch (None: constant)."""
         if self.schedule == "cosine":
-            return cosine(self.base_lr, self.epochs * steps_per_epoch)
-        return constant(self.base_lr)
+            total = self.epochs * steps_per_epoch
+            return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total, 1))
+        return None
+
+
+_KINDS = {
+    "model": (str,),
+    "epochs": (int,),
+    "batch_size": (int,),
+    "optimizer": (str,),
+    "lr": (int, float, type(None)),
+    "momentum": (int, float),
+    "weight_decay": (int, float),
+    "schedule": (str,),
+    "seed": (int,),
+}

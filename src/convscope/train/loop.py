@@ -1,25 +1,28 @@
 """The training loop as a generator of progress events: the caller decides what to show.
 
-    for event in fit(model, optimizer, train_loader, test_loader, epochs=10, lr_at=cosine(2e-3, T)):
+    for event in fit(model, optimizer, train_loader, test_loader, epochs=10, scheduler=sched):
         if isinstance(event, StepEvent): ...      # after every optimizer step
         if isinstance(event, EpochEvent): ...     # after every epoch, with test metrics
         if isinstance(event, Stopped): ...        # should_stop() said so; event.progress resumes
 
 Everything that decides the next step lives in ``Progress`` (epoch, step within it, running
 sums), the model's state_dict and the optimizer's state_dict; the shuffle order is a pure
-function of (seed, epoch) and the learning rate a pure function of the global step. Restoring
-those three and calling ``fit(..., progress=saved)`` therefore ends exactly where an
-uninterrupted run ends.
+function of (seed, epoch) and the learning rate a pure function of the global step (``fit``
+moves the scheduler to ``progress.global_step`` and steps it once per batch). Restoring those
+three and calling ``fit(..., progress=saved)`` therefore ends exactly where an uninterrupted
+run ends. When an EpochEvent is yielded, ``progress`` already stands at the next epoch: a
+state saved then resumes with that epoch, never repeats the finished one.
 """
 
-import math
 import time
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor
 from ..nn import functional as F
+from .evaluation import evaluate
+from .world import SingleProcess
+
+SINGLE = SingleProcess()
 
 
 @dataclass
@@ -68,33 +71,23 @@ class Stopped:
     progress: Progress
 
 
-def cosine(base_lr, total_steps, min_lr=0.0):
-    """lr(t) = min_lr + (base_lr - min_lr) * (1 + cos(pi * t / total_steps)) / 2."""
+def train_step(model, optimizer, x, y, world=SINGLE):
+    """One optimizer step on a batch; returns (loss, number of correct predictions).
 
-    def lr_at(step):
-        t = min(step, total_steps) / max(total_steps, 1)
-        return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * t)) / 2
-
-    return lr_at
-
-
-def constant(base_lr):
-    return lambda step: base_lr
-
-
-def set_lr(optimizer, lr):
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
-def train_step(model, optimizer, x, y):
-    """One optimizer step on a batch; returns (loss, number of correct predictions)."""
+    ``world.allreduce_gradients`` averages the gradients over data-parallel ranks (a no-op in
+    one process) between backward and the optimizer step."""
     logits = model(Tensor(x))
     loss = F.cross_entropy(logits, y)
     optimizer.zero_grad()
     loss.backward()
+    world.allreduce_gradients(model)
     optimizer.step()
     return float(loss.item()), int((logits.data.argmax(axis=1) == y).sum())
+
+
+def seek(scheduler, step):
+    """Put a scheduler (stepped once per batch) where it stands after ``step`` batches."""
+    scheduler.load_state_dict({"last_epoch": step, "base_lrs": scheduler.base_lrs})
 
 
 def fit(
@@ -103,21 +96,31 @@ def fit(
     train_loader,
     test_loader,
     epochs,
-    lr_at=None,
+    scheduler=None,
     progress=None,
     should_stop=None,
+    world=SINGLE,
+    num_classes=None,
 ):
-    """Train for ``epochs`` epochs (resuming at ``progress``), yielding events."""
+    """Train for ``epochs`` epochs (resuming at ``progress``), yielding events.
+
+    ``scheduler``: an ``optim.lr_scheduler`` stepped once per batch (its epoch counts batches).
+    ``world``: the data-parallel processes (see ``train.world``); each rank passes its shard's
+    loaders, and the epoch's figures are summed over the ranks.
+    """
     p = progress if progress is not None else Progress()
     steps = len(train_loader)
+    if scheduler is not None:
+        seek(scheduler, p.global_step)
     while p.epoch < epochs:
         train_loader.set_epoch(p.epoch)
         model.train()
         t_last = time.perf_counter()
         for x, y in train_loader.iterate(start=p.step):
-            if lr_at is not None:
-                set_lr(optimizer, lr_at(p.global_step))
-            loss, correct = train_step(model, optimizer, x, y)
+            lr = optimizer.param_groups[0]["lr"]
+            loss, correct = train_step(model, optimizer, x, y, world)
+            if scheduler is not None:
+                scheduler.step()
             now = time.perf_counter()
             dt, t_last = now - t_last, now
             p.step += 1
@@ -134,18 +137,19 @@ def fit(
                 p.loss_sum / p.seen,
                 p.correct / p.seen,
                 len(y) / dt if dt > 0 else float("inf"),
-                optimizer.param_groups[0]["lr"],
+                lr,
             )
             if should_stop is not None and should_stop():
                 yield Stopped(p)
                 return
         t0 = time.perf_counter()
-        test_loss, test_acc = evaluate(model, test_loader)[:2]
+        test_loss, test_acc = evaluate(model, test_loader, world, num_classes)[:2]
         p.seconds += time.perf_counter() - t0
-        yield EpochEvent(
+        loss_sum, correct, seen = world.allreduce_sum([p.loss_sum, p.correct, p.seen])
+        event = EpochEvent(
             p.epoch + 1,
-            p.loss_sum / max(p.seen, 1),
-            p.correct / max(p.seen, 1),
+            float(loss_sum / max(seen, 1)),
+            float(correct / max(seen, 1)),
             test_loss,
             test_acc,
             p.seconds,
@@ -153,34 +157,4 @@ def fit(
         p.epoch += 1
         p.step = p.correct = p.seen = 0
         p.loss_sum = p.seconds = 0.0
-
-
-def predict_logits(model, x, batch_size=500):
-    """Logits (N, classes) for a float batch x (N, C, H, W), in eval mode without a graph."""
-    model.eval()
-    with no_grad():
-        parts = [model(Tensor(x[i : i + batch_size])).data for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-
-
-def evaluate(model, loader):
-    """(mean loss, accuracy, per-class correct (K,), per-class count (K,)) over a loader."""
-    model.eval()
-    loss_sum, correct, total = 0.0, 0, 0
-    preds, labels = [], []
-    with no_grad():
-        for x, y in loader:
-            logits = model(Tensor(x))
-            loss_sum += float(F.cross_entropy(logits, y).item()) * len(y)
-            pred = logits.data.argmax(axis=1)
-            correct += int((pred == y).sum())
-            total += len(y)
-            preds.append(pred)
-            labels.append(y)
-    if total == 0:
-        return float("nan"), float("nan"), np.zeros(0, int), np.zeros(0, int)
-    pred, label = np.concatenate(preds), np.concatenate(labels)
-    k = int(max(pred.max(), label.max())) + 1
-    per_class_correct = np.bincount(label[pred == label], minlength=k)
-    per_class_total = np.bincount(label, minlength=k)
-    return loss_sum / total, correct / total, per_class_correct, per_class_total
+        yield event

@@ -1,6 +1,7 @@
 """How many threads BLAS (OpenBLAS under NumPy) and Numba may use, set at run time.
 
-    limit_threads(1)        # what ``convscope train`` / ``eval`` do unless told otherwise
+    apply_thread_policy(None)   # what ``convscope train`` / ``eval`` do: 1, unless the environment chose
+    limit_threads(2)            # BLAS and Numba: at most 2 threads each
 
 LeNet-sized work is a stream of small GEMMs and kernels. On the 2-core development machine
 one thread per library was never slower (``convscope train --epochs 1``, medians of 5-7 runs:
@@ -9,22 +10,14 @@ beside a busy loop; VGG on 2,000 digits 4.2 s against 8.4 s), because OpenBLAS's
 between calls and fight other processes (or a Numba pool) for the cores.
 
 OpenBLAS reads OPENBLAS_NUM_THREADS only when NumPy loads it, which happens before any CLI
-code runs, so the limit goes through threadpoolctl when it is installed, else through
-OpenBLAS's own ``*set_num_threads*`` entry point in the library NumPy loaded. Numba takes
-NUMBA_NUM_THREADS before its import and ``numba.set_num_threads`` after.
+code runs, so the limit goes through ``threadpoolctl`` (which finds every BLAS the process has
+loaded). Numba takes NUMBA_NUM_THREADS before its import and ``numba.set_num_threads`` after.
 """
 
-import ctypes
 import os
 import sys
 
 ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-_SETTERS = (
-    "scipy_openblas_set_num_threads64_",
-    "scipy_openblas_set_num_threads",
-    "openblas_set_num_threads64_",
-    "openblas_set_num_threads",
-)
 _keep = []  # threadpoolctl limiters stay in force while referenced
 
 
@@ -33,45 +26,29 @@ def env_sets_threads():
     return any(os.environ.get(name) for name in ENV)
 
 
+def apply_thread_policy(threads):
+    """``threads`` N: limit BLAS and Numba to N threads (0: leave the libraries' defaults);
+    None: 1, unless the environment already chose."""
+    if threads is None and not env_sets_threads():
+        threads = 1
+    if threads:
+        limit_threads(threads)
+
+
 def limit_threads(n):
     """Let BLAS and Numba use at most ``n`` threads; returns the libraries limited (names)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
     n = int(n)
-    done = _limit_blas(n)
+    _keep.append(threadpool_limits(limits=n, user_api="blas"))
     if "numba" in sys.modules:
         import numba
 
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     else:
         os.environ["NUMBA_NUM_THREADS"] = str(n)
-    return [*done, "numba"]
-
-
-def _limit_blas(n):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return _limit_openblas(n)
-    _keep.append(threadpool_limits(limits=n, user_api="blas"))
-    return ["blas (threadpoolctl)"]
-
-
-def _limit_openblas(n):
-    """Call OpenBLAS's set_num_threads in every OpenBLAS this process has loaded (Linux)."""
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
-    except OSError:
-        return []
-    done = []
-    for path in sorted(p for p in paths if p.startswith("/")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _SETTERS:
-            setter = getattr(lib, name, None)
-            if setter is not None:
-                setter(ctypes.c_int(n))
-                done.append(os.path.basename(path))
-                break
-    return done
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    return [
+        *(f"{lib['internal_api']} {os.path.basename(lib['filepath'])}" for lib in blas),
+        "numba",
+    ]
