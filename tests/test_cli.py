@@ -130,7 +130,7 @@ def test_ctrl_c_saves_and_resume_ends_where_a_straight_run_ends(
         load_file(run_dir / "model.safetensors"),
     )
     for k, v in straight.items():
-        np.testing.assert_array_equal(resumed[k], v, err_msg=k)
+        np.testing.assert_array_equal(resumed[k], v, err_msg=k)  # same steps: bit for bit
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     expected = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [(r["train_loss"], r["test_acc"]) for r in rows] == [

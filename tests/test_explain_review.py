@@ -93,7 +93,7 @@ def test_rows_no_window_reached_get_zero_and_dxp_is_shown_before_the_extension()
     step = trace.steps[labels.index("dXp")]
     assert step.formula.startswith("dXp (5x5) = full (4x4) extended with zeros: the last 1 row(s)")
     assert "reached by no window (stride 2), so their gradient is 0" in step.formula
-    np.testing.assert_array_equal(trace.output["dX"][0, 4], 0)
+    np.testing.assert_array_equal(trace.output["dX"][0, 4], 0)  # no term: exactly 0
     assert trace.ok
 
 

@@ -103,6 +103,9 @@ def backward(input=None, kernel=None, grad=None, bias=None, *, stride=1, padding
     do = _upstream(grad, o.shape[2:], seed, x.shape, w.shape, stride, padding)
     dx, dw, db = conv2d_backward(do[None, None], cache)
     dx, dw, db = dx[0], dw[0], float(db[0])
+    _, abs_cache = conv2d_forward(abs(x[None]), abs(w[None]), stride=stride, padding=padding)
+    dx_sizes, dw_sizes, _ = conv2d_backward(abs(do[None, None]), abs_cache)  # sum |terms|
+    dx_sizes, dw_sizes = dx_sizes[0], dw_sizes[0]
     L = _Layer(x, w, b, do, stride, padding)
     dw_steps, dw_hand = _dw_terms(L, dw)
     dx_steps, dx_hand = _dx_terms(L, dx, max_cells)
@@ -111,16 +114,18 @@ def backward(input=None, kernel=None, grad=None, bias=None, *, stride=1, padding
     bt = tensor(np.array([b]), requires_grad=True)
     F.conv2d(xt, wt, bt, stride=stride, padding=padding).backward(do[None, None])
     s, xn = stride, L.xname
+    n_dw, n_dx = do.size, w[0].size  # terms per dW, at most per dX
     checks = [
-        sum_check(dw_hand, dw, "dW: sum of the terms vs ops.conv.conv2d_backward"),
+        sum_check(dw_hand, dw, "dW: sum of the terms vs ops.conv.conv2d_backward", dw_sizes, n_dw),
         sum_check(
-            dw_id, dw, f"dW = cross-correlation of {xn} with dilate(dO, {s}) (conv2d_forward)"
+            dw_id, dw, f"dW = cross-correlation of {xn} with dilate(dO, {s}) (conv2d_forward)",
+            dw_sizes, n_dw,
         ),
-        sum_check(dx_hand, dx, "dX: sum of the terms vs ops.conv.conv2d_backward"),
+        sum_check(dx_hand, dx, "dX: sum of the terms vs ops.conv.conv2d_backward", dx_sizes, n_dx),
         sum_check(
-            dx_id,
-            dx,
+            dx_id, dx,
             f"dX = full cross-correlation of dilate(dO, {s}) with rot180(W) (conv2d_forward)",
+            dx_sizes, n_dx,
         ),
         *(_autograd_check(n, t.grad[0], v) for n, t, v in (("dW", wt, dw), ("dX", xt, dx), ("db", bt, db))),
     ]  # fmt: skip

@@ -80,13 +80,14 @@ class Sliding:
     def steps(self, cells, focus=False, label=None, max_cells=CELLS_MAX):
         """One step per output cell (the first ``max_cells``, then a line counting the rest);
         with ``focus`` each shows the input with its window marked."""
-        steps, by_hand = [], []
+        steps, by_hand, sizes = [], [], []
         total = len(cells)
         cells, left_out = limited(cells, max_cells)
         for i, j in cells:
             terms = cell_terms(self.geom, self.a.shape[0], (i, j))
             value = self.z[i, j]
             by_hand.append(term_sum(terms, self.ap, self.w, self.b))
+            sizes.append(term_sum(terms, abs(self.ap), abs(self.w), abs(self.b)))
             name = (label or f"{self.out_name}[{{}},{{}}]").format(i, j)
             text = product_formula(name, terms, self.ap, self.w, self.b, value, (self.a_name, "W"))
             operands = window_operands(self.ap, self.w, self.b, self.geom, (i, j), self.one)
@@ -100,7 +101,7 @@ class Sliding:
         if left_out:
             steps.append(more_step(left_out, "output cells", total))
             what += f" (the {len(cells)} cells written out)"
-        return steps, sum_check(by_hand, engine, what)
+        return steps, sum_check(by_hand, engine, what, sizes, self.w.size + 1)
 
     def inputs(self):
         shown = {"A": self.show(self.a)}

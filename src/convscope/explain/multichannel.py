@@ -98,9 +98,11 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
         row = [p for k, m in enumerate(maps) for p in (Panel(f"W[{f},{k}]", w[f, k]),
                                                         Panel(f"M[{f},{k}]", m))]  # fmt: skip
         rows.append([*row, Panel(f"Z[{f}] (+ b = {fmt(b[f])})", z[f])])
+    sizes, _ = conv2d_forward(abs(a[None]), abs(w), abs(b), **hyper)  # sum |terms| per cell
     check = sum_check(
-        np.stack(sums), z, "sum of the per-channel maps + b vs one conv2d_forward over all channels"
-    )
+        np.stack(sums), z, "sum of the per-channel maps + b vs one conv2d_forward over all channels",
+        sizes, w[0].size + 1,
+    )  # fmt: skip
     inputs = {"A": a, **{f"W[{f}]": w[f] for f in range(nf)}, "b": b}
     return Trace(
         topic="channels",

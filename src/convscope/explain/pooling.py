@@ -58,6 +58,8 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         )
     (dx,) = getattr(pool_ops, f"{name}_backward")(dy[None], cache)
     dx = dx[0]
+    y_sizes = forward(abs(a[None]), **hyper)[0][0] if mode == "mean" else y  # sum |terms|
+    (dx_sizes,) = getattr(pool_ops, f"{name}_backward")(abs(dy[None]), cache)
     ap = pad_chw(a, g.pads, pad_value)
     values = naive.pool2d(a, k, s, reduce, padding=p)  # the loop twins: what the steps list
     routed, where = naive.pool2d_backward(a, dy, k, s, mode, padding=p)
@@ -87,8 +89,16 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
             values,
             y,
             f"the listed window values ({mode}) vs ops.pool.{name}_forward",
+            y_sizes,
+            k[0] * k[1],
         ),
-        sum_check(routed, dx, f"the routed gradient vs ops.pool.{name}_backward"),
+        sum_check(
+            routed,
+            dx,
+            f"the routed gradient vs ops.pool.{name}_backward",
+            dx_sizes[0],
+            k[0] * k[1],
+        ),
         _autograd_check(a, dy, dx, name, hyper),
     ]
     title = f"{mode} pooling, {k[0]}x{k[1]} windows, stride {s[0] if s[0] == s[1] else s}"

@@ -172,12 +172,15 @@ def exact_sum(values):
     return float(np.sum(values))
 
 
-def sum_check(by_hand, engine, what):
-    """Check: the sums of the printed terms equal the engine's numbers."""
-    engine = np.asarray(engine, np.float64)
-    finite = np.abs(engine[np.isfinite(engine)])
-    scale = max(1.0, float(np.max(finite, initial=0.0)))
-    return Check(what, difference(by_hand, engine), tolerance=1e-9 * scale)
+def sum_check(by_hand, engine, what, magnitude, terms):
+    """Check: the sums of the printed terms equal the engine's numbers up to the rounding of
+    a sum of ``terms`` terms in another order, 4*(terms+1)*eps*max(magnitude) (Higham: a sum
+    is off by <= terms*eps/2 * sum|t_i|), where magnitude is sum|t_i| per value: the engine's
+    op on |operands|. Scaled to the magnitudes summed, not to the result, which may cancel."""
+    sizes = np.abs(np.asarray(magnitude, np.float64))
+    scale = float(np.max(sizes[np.isfinite(sizes)], initial=0.0))
+    tolerance = 4 * (terms + 1) * np.finfo(np.float64).eps * scale
+    return Check(what, difference(by_hand, engine), tolerance=tolerance)
 
 
 def input_and_kernel(input, kernel, seed, size, kernel_size, default_size, default_kernel):
