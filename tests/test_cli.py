@@ -523,7 +523,11 @@ def test_threads_option(monkeypatch, tmp_path, capsys):
     from convscope.train import threads
 
     calls = []
-    monkeypatch.setattr(threads, "limit_threads", calls.append)
+
+    def limit(n, blas=True, numba=True):
+        calls.append(n if blas else ("numba only", n))
+
+    monkeypatch.setattr(threads, "limit_threads", limit)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     for argv, expected in [([], [1]), (["--threads", "2"], [2]), (["--threads", "0"], [])]:
@@ -539,6 +543,6 @@ def test_threads_option(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     calls.clear()
     cli(capsys, "eval", "--checkpoint", str(tmp_path / "no"))
-    assert calls == []  # the environment's choice wins
+    assert calls == [("numba only", 1)]  # the environment's BLAS choice wins
     status, _, err = cli(capsys, "train", "--threads", "-1")
     assert_one_line_error(status, err, "argument --threads: must be >= 0, got -1")
