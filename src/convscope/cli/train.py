@@ -16,7 +16,7 @@ from ..train import EpochEvent, Session, StepEvent, Stopped, TrainConfig
 from ..train.session import default_run_folder
 
 EXAMPLE = """examples:
-  convscope train                                  # LeNet-5 on the embedded digits: ~98.7% (seed 0)
+  convscope train                                  # LeNet-5 on the embedded digits: 98.75% (seed 0)
   convscope train --model vgg --epochs 3 --out runs/vgg
   convscope train --data ~/data/FashionMNIST --optimizer sgd --lr 0.02
   convscope train --resume runs/lenet-20260101-120000
