@@ -54,7 +54,7 @@ def test_user_input_and_files(tmp_path, capsys):
 
 def test_chain_and_shape_options(capsys):
     assert main(["explain", "chain", "--expr", "x * y", "--values", "x=3, y=-2"]) == 0
-    assert "df/dx = -2" in capsys.readouterr().out
+    assert "dL/dx = -2" in capsys.readouterr().out
     assert main(["explain", "shape", "--input", "32x28", "--kernel", "3", "--stride", "2"]) == 0
     assert "output size: 15x13" in capsys.readouterr().out
 
@@ -87,4 +87,4 @@ def test_other_bad_input_is_one_line_and_status_2(capsys):
     assert "--mode does not apply" in _error(["explain", "conv", "--mode", "max"], capsys)
     assert "no such file" in _error(["explain", "image", "--input", "missing.png"], capsys)
     assert "is not a cell" in _error(["explain", "conv", "--at", "1"], capsys)
-    assert "has no animation" in _error(["explain", "chain", "--gif", "x.gif"], capsys)
+    assert "has no animation" in _error(["explain", "shape", "--gif", "x.gif"], capsys)

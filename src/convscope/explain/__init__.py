@@ -29,13 +29,22 @@ GIF_TOPICS = tuple(name for name, t in REGISTRY.items() if t.gif)
 
 def render_png(trace, **kwargs):
     """PNG bytes of the trace's figure (matplotlib, imported only here)."""
+    if trace.graph:
+        from .chain_graph import render_png as graph_png
+
+        return graph_png(trace.graph, f"{trace.topic}: {trace.title}", **kwargs)
     from .figure import render
 
     return render(trace, **kwargs)
 
 
 def render_gif(trace, **kwargs):
-    """GIF bytes: one frame per output element (matplotlib + Pillow, imported only here)."""
+    """GIF bytes: one frame per output element, or per backward step of the chain rule's
+    graph (matplotlib + Pillow, imported only here)."""
+    if trace.graph:
+        from .chain_graph import render_gif as graph_gif
+
+        return graph_gif(trace.graph, f"{trace.topic}: {trace.title}", **kwargs)
     from .animation import render
 
     return render(trace, **kwargs)

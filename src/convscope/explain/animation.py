@@ -37,6 +37,8 @@ def check_animation(trace):
     """ConvscopeError if the trace has no animation or one of more than FRAMES_MAX frames."""
     from . import unsupported_files
 
+    if trace.graph:
+        return None  # the chain rule's walk: one frame per node
     anim = trace.animation
     if anim is None:
         raise ConvscopeError(unsupported_files(trace.topic, gif=True))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ConvscopeError, ShapeError
-from .chain_rule import parse_values
+from .chain_expr import parse_values
 from .matrix import load
 from .output_size import invalid
 
@@ -205,7 +205,8 @@ REGISTRY = {
               ('--mode max --input "1 3 2 4; 5 6 1 2; 7 2 3 0; 1 2 8 1" --grad "1 2; 3 4"',),
               png=True, gif=True),
         Topic("chain", "the chain rule on a small scalar graph", (EXPR, VALUES),
-              ('--expr "(x + y) * z" --values "x=-2, y=5, z=-4"',)),
+              ('--expr "(x + y) * z" --values "x=-2, y=5, z=-4" --png chain.png --gif chain.gif',),
+              png=True, gif=True),
         Topic("backward", "dL/dW and dL/dX of a conv layer, term by term, checked",
               (INPUT, KERNEL, GRAD, BIAS, STRIDE, PADDING, SEED, SIZE, KERNEL_SIZE),
               ('--input "1 2 3; 4 5 6; 7 8 9" --kernel "1 0; -1 2" --grad "1 -1; 2 0"',),

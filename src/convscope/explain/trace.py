@@ -13,6 +13,8 @@ A Trace is what every topic returns. The text, PNG, GIF and JSON front ends only
       marks    {name: {"focus": cells, "muted": cells}}   cells to highlight in named grids
       panels   [[Panel]]           a figure of one step, row by row, for --png
       animation  Animation | None  one frame per output element, for --gif
+      graph    dict | None         the chain rule's graph: nodes, edges (forward value and
+                                   gradient), the backward walk; drawn by --png and --gif
 
 ``to_dict()`` / ``to_json()`` give the same content with arrays as nested lists and the final
 result under the key ``"output"``.
@@ -152,6 +154,7 @@ class Trace:
     marks: dict = field(default_factory=dict)
     panels: list = field(default_factory=list)
     animation: Animation | None = None
+    graph: dict | None = None
 
     @property
     def ok(self):
