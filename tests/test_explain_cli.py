@@ -12,9 +12,11 @@ def test_default_conv_prints_each_cell_as_a_sum_of_products(capsys):
     assert main(["explain", "conv"]) == 0
     out = capsys.readouterr().out
     assert "indices are 0-based, as in NumPy" in out
-    line = next(ln for ln in out.splitlines() if ln.startswith("Z[1,1] = "))
-    assert line.startswith("Z[1,1] = (A[1,1]*W[0,0]) + (A[1,2]*W[0,1]) + ")
-    assert " + b = " in line
+    lines = out.splitlines()
+    k = next(k for k, ln in enumerate(lines) if ln.startswith("Z[1,1] = "))
+    assert lines[k].startswith("Z[1,1] = (A[1,1]*W[0,0]) + (A[1,2]*W[0,1]) + ")
+    assert all(len(ln) <= 100 for ln in lines)  # piped: wrapped at 100 columns
+    assert lines[k + 1].startswith("       + (A[") and " + b = " in lines[k + 1]  # under the =
     assert "check: sum of the printed products + b vs ops.conv.conv2d_forward" in out
     assert "\033[" not in out  # not a terminal: plain marks
 

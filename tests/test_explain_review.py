@@ -78,7 +78,7 @@ def test_equal_non_finite_values_agree_and_numpy_stays_quiet(capsys):
 def test_conv_is_named_cross_correlation_and_backward_states_the_textbook_equivalence():
     assert "(*) is cross-correlation, as in PyTorch: the kernel is not flipped" in ex.conv().notes
     trace = ex.backward(stride=2)
-    text = ex.render_text(trace)
+    text = ex.render_text(trace, width=None)
     assert "dX = full cross-correlation of dilate(dO, 2) with rot180(W)" in text
     assert "dW = cross-correlation of X with dilate(dO, 2)" in text
     assert text.count("the textbook full convolution of dO with W") == 1

@@ -6,6 +6,7 @@ one parser per topic from them, prints the trace and writes the files (--png, --
 
 import argparse
 import os
+import shutil
 import sys
 
 from ..errors import ConvscopeError
@@ -15,6 +16,22 @@ MATRICES = """Matrices (--input, --kernel, --bias, --grad): inline, rows split b
 channels by '|', filters by '||' (e.g. "1 2; 3 4 | 5 6; 7 8"); or a .npy file; or an image
 file (PNG, JPEG, ...). Left out, they are seeded random integers (--seed, --size, --kernel-size).
 Indices are 0-based, as in NumPy. Colour marks only on a terminal (NO_COLOR turns them off)."""
+
+
+ASCII = {"∂": "d", "⊙": "(.)", "Σ": "sum", "…": "..."}  # where the output cannot encode them
+
+
+def printable(text, encoding=None):
+    """``text`` with the few non-ASCII symbols explain writes spelled in ASCII when stdout's
+    encoding (e.g. a legacy Windows code page) cannot encode them."""
+    encoding = encoding or getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        for symbol, plain in ASCII.items():
+            text = text.replace(symbol, plain)
+        text = text.encode(encoding, errors="replace").decode(encoding, errors="replace")
+    return text
 
 
 def argument_type(parse):
@@ -101,8 +118,10 @@ def run(args):
         from ..explain.animation import check_animation
 
         check_animation(trace)  # refuse an overlong animation before printing anything
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    sys.stdout.write(explain.render_text(trace, color=color))
+    terminal = sys.stdout.isatty()
+    color = terminal and not os.environ.get("NO_COLOR")
+    width = shutil.get_terminal_size((100, 24)).columns if terminal else 100
+    sys.stdout.write(printable(explain.render_text(trace, color=color, width=width)))
     _write(args.png, lambda: explain.render_png(trace), "figure")
     frames = trace.animation.frames if trace.animation else 0
     _write(args.gif, lambda: explain.render_gif(trace), f"{frames} frames")

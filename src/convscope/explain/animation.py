@@ -1,13 +1,19 @@
 """A trace's animation as GIF bytes: the window sliding over the input, one frame per output
 element, the output filling in as it goes (the way lecture slides animate it).
 
-Each frame's caption writes the current cell out (the sum of products, or the pooled values).
+The panels are laid out as CS231n's demo: the input channels in a column, each filter's
+channels in a column beside it, the output maps in the last column; the window is outlined
+on every input channel, the current filter and the current output cell too. Each frame's
+caption writes the cell out (the sum of products, or the pooled values); with ``slide`` a row
+below shows it as the slides do, window ⊙ W = products, Σ + b. A stride's dropped positions
+are frames of their own, greyed; cells no window reaches are grey from the start; a second
+animation (``then``) follows in the same GIF.
 
-Speed: the static parts (input, kernel, axes) are drawn once; each frame restores that
-background and redraws only the moving artists (window boxes, the output image, its new
-number) on the Agg canvas -- blitting, as matplotlib's animation does. The caption is drawn by
-Pillow onto a strip below the figure (matplotlib's text layout would dominate the time). Frames
-are assembled by Pillow with one shared palette. A 28x28 conv (676 frames) takes a few seconds.
+Speed: the static parts (inputs, kernels, axes) are drawn once; each frame restores that
+background and redraws only the moving artists (boxes, the output images, their new numbers)
+on the Agg canvas -- blitting, as matplotlib's animation does. The caption is drawn by Pillow
+onto a strip below the figure (matplotlib's text layout would dominate the time). Frames are
+assembled by Pillow with one shared palette.
 """
 
 import io
@@ -18,6 +24,7 @@ from ..errors import ConvscopeError
 from ..ops.geometry import span, window
 from .figure import (
     FOCUS_COLOUR,
+    MUTED_COLOUR,
     NUMBERS_MAX,
     _cell_patch,
     new_figure,
@@ -29,6 +36,8 @@ from .grid import fmt, term
 CAPTION_TERMS = 9  # products written out in a frame's caption
 CAPTION_CHANNELS = 3  # pooling: one caption line per channel, up to this many
 CAPTION_POINTS = 11  # caption font size
+PANEL = 2.7  # inches per panel
+SLIDE_MAX = 7  # the slide row is drawn for windows up to this size
 
 FRAMES_MAX = 1024  # longer animations are refused: nobody watches them, and they take minutes
 
@@ -58,9 +67,19 @@ def render(trace, dpi=90, max_seconds=20.0):
     anim = check_animation(trace)
     from PIL import Image
 
-    scene = _Scene(anim, dpi)
-    frames = [scene.frame(k) for k in range(anim.frames)]
-    palette = frames[0].quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    frames, firsts = [], []
+    while anim is not None:
+        scene = _Scene(anim, dpi)
+        own = [scene.frame(k) for k in range(anim.frames - (anim.then.frames if anim.then else 0))]
+        firsts.append(own[0])
+        frames += own
+        anim = anim.then
+    width, height = max(f.width for f in frames), max(f.height for f in frames)
+    frames = [_on_canvas(f, width, height) for f in frames]
+    sample = Image.new("RGB", (width, height * len(firsts)), "white")
+    for k, first in enumerate(firsts):
+        sample.paste(_on_canvas(first, width, height), (0, k * height))
+    palette = sample.quantize(colors=64, method=Image.Quantize.MEDIANCUT)
     frames = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     duration = int(np.clip(1000 * max_seconds / len(frames), 40, 700))
     buf = io.BytesIO()
@@ -68,6 +87,24 @@ def render(trace, dpi=90, max_seconds=20.0):
         buf, format="GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0
     )
     return buf.getvalue()
+
+
+def _on_canvas(image, width, height):
+    """``image`` centred on a white width x height canvas (scenes of one GIF differ in size)."""
+    from PIL import Image
+
+    if image.size == (width, height):
+        return image
+    canvas = Image.new("RGB", (width, height), "white")
+    canvas.paste(image, ((width - image.width) // 2, 0))
+    return canvas
+
+
+def frame_cell(anim, k):
+    """(filter, i, j) of frame k of ``anim`` (its own frames, row-major per filter)."""
+    oh, ow = anim.cells
+    f, rest = divmod(k, oh * ow)
+    return (f, *divmod(rest, ow))
 
 
 class _Scene:
@@ -78,13 +115,18 @@ class _Scene:
         from PIL import ImageFont
 
         self.anim = anim
-        src, ker, out = anim.source, anim.kernel, anim.output
-        panels = [*range(src.shape[0])] + ([*range(ker.shape[0])] if ker is not None else [])
-        ncols = len(panels) + out.shape[0]
-        ow = out.shape[2]
+        src, out = anim.source, anim.output
+        self.kernels = None if anim.kernel is None else \
+            (anim.kernel if anim.kernel.ndim == 4 else anim.kernel[None])  # fmt: skip
+        nf = 0 if self.kernels is None else self.kernels.shape[0]
+        ds, (kh, kw) = anim.downsample, anim.window
+        ncols, nrows = 2 + nf + (ds > 1), max(src.shape[0], out.shape[0])
+        win = anim.window
+        self.slide = anim.slide and anim.op == "sum" and src.shape[0] == 1 and max(win) <= SLIDE_MAX
+        count = anim.frames - (anim.then.frames if anim.then else 0)
         self.captions = [
-            f"{cell_caption(anim, *divmod(k, ow))}\n(frame {k + 1}/{anim.frames})"
-            for k in range(anim.frames)
+            f"{cell_caption(anim, i, j, f)}\n(frame {k + 1}/{count})"
+            for k, (f, i, j) in ((k, frame_cell(anim, k)) for k in range(count))
         ]
         mono = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans Mono"))
         self.font = ImageFont.truetype(mono, round(CAPTION_POINTS * dpi / 72))
@@ -92,43 +134,105 @@ class _Scene:
         lines = max(text.count("\n") + 1 for text in self.captions)
         caption_width = (widest * self.font.getlength("0") + 20) / dpi
         self.strip = lines * 1.35 * CAPTION_POINTS / 72 + 0.1  # inches below the panels
-        self.fig = new_figure(max(3.0 * ncols, 8.0, caption_width), 3.2 + self.strip, dpi)
-        axes = [self.fig.add_subplot(1, ncols, k + 1) for k in range(ncols)]
-        for ax in axes:
-            ax.set_xticks([])
-            ax.set_yticks([])
-        self.boxes = []
-        names = anim.names
-        for c in range(src.shape[0]):
-            ax = axes[c]
-            _static_grid(ax, src[c], f"{names[0]}" + (f"[{c}]" if src.shape[0] > 1 else ""))
-            for i, j in anim.muted:
-                ax.add_patch(_cell_patch(i, j, "#9aa5b1", fill=True))
-            self.boxes.append(self._window_box(ax))
-        if ker is not None:
-            for c in range(ker.shape[0]):
-                tag = f"[{c}]" if ker.shape[0] > 1 else ""
-                _static_grid(axes[src.shape[0] + c], ker[c], f"{names[1]}{tag}")
-        self.outputs = []
-        for c in range(out.shape[0]):
-            ax = axes[len(panels) + c]
-            ax.set_title(names[2] + (f"[{c}]" if out.shape[0] > 1 else ""), fontsize=11)
-            image = ax.imshow(np.full(out.shape[1:], np.nan), cmap="coolwarm",
-                              norm=symmetric_norm(out[c]), alpha=0.55, animated=True,
-                              interpolation="nearest")  # fmt: skip
-            ax.set_xlim(-0.5, out.shape[2] - 0.5)
-            ax.set_ylim(out.shape[1] - 0.5, -0.5)
-            texts = {}
-            if max(out.shape[1:]) <= NUMBERS_MAX:
-                for i, j in np.ndindex(*out.shape[1:]):
-                    texts[i, j] = ax.text(j, i, "", ha="center", va="center", fontsize=10,
-                                          animated=True)  # fmt: skip
-            self.outputs.append((image, texts))
+        panels_height = PANEL * nrows + 0.5 + (PANEL * 0.85 if self.slide else 0)
+        self.height = panels_height + self.strip
+        width = max(PANEL * ncols, PANEL * 4.6 if self.slide else 0, 8.0, caption_width)
+        self.fig = new_figure(width, self.height, dpi)
+        outer = self.fig.add_gridspec(1 + self.slide, 1,
+                                      height_ratios=[nrows, 0.85] if self.slide else [1])  # fmt: skip
+        grid = outer[0].subgridspec(nrows, ncols)
+        self._draw_sources(grid)
+        self._draw_kernels(grid)
+        self._draw_outputs(grid, 1 + nf)
+        if self.slide:
+            self._draw_slide(outer[1].subgridspec(1, 4, wspace=0.9))
         self.fig.suptitle(anim.caption, fontsize=11)
-        self.fig.tight_layout(rect=(0, self.strip / (3.2 + self.strip), 1, 1))
+        self.fig.tight_layout(rect=(0, self.strip / self.height, 1, 1))
         self.fig.canvas.draw()
         self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        if self.slide:  # the slide row's numbers are drawn by Pillow (matplotlib's text is slow)
+            self.number_font = ImageFont.truetype(
+                font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans")),
+                round(10 * dpi / 72),
+            )
+            self.centres = [_centres(v[0].axes, (kh, kw)) for v in (self.window_view,
+                                                                      self.products_view)]  # fmt: skip
+            x, y = self.total_axes.transAxes.transform((0.0, 0.5))
+            self.total_at = (x, self.fig.bbox.height - y)
+
+    def _axes(self, spec, title):
+        ax = self.fig.add_subplot(spec)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title, fontsize=11)
+        return ax
+
+    def _draw_sources(self, grid):
+        anim, names = self.anim, self.anim.names
+        self.boxes = []
+        for c in range(anim.source.shape[0]):
+            tag = f"[{c}]" if anim.source.shape[0] > 1 else ""
+            ax = self._axes(grid[c, 0], f"{names[0]}{tag}")
+            _static_grid(ax, anim.source[c])
+            for i, j in anim.muted:
+                ax.add_patch(_cell_patch(i, j, MUTED_COLOUR, fill=True))
+            self.boxes.append(self._window_box(ax))
+
+    def _draw_kernels(self, grid):
+        self.kernel_boxes = []
+        if self.kernels is None:
+            return
+        nf, c = self.kernels.shape[:2]
+        name = self.anim.names[1]
+        for f in range(nf):
+            boxes = []
+            for k in range(c):
+                tag = f"[{f},{k}]" if nf > 1 else f"[{k}]" if c > 1 else ""
+                ax = self._axes(grid[k, 1 + f], f"{name}{tag}")
+                _static_grid(ax, self.kernels[f, k])
+                if nf > 1:
+                    boxes.append(_frame_box(ax, self.kernels.shape[2:]))
+            self.kernel_boxes.append(boxes)
+
+    def _draw_outputs(self, grid, column):
+        anim = self.anim
+        out, (oh, ow) = anim.output, anim.cells
         self.shown = np.full(out.shape, np.nan)
+        self.revealed = np.zeros(out.shape, dtype=bool)
+        self.shown[:, oh:, :], self.shown[:, :, ow:] = out[:, oh:, :], out[:, :, ow:]
+        self.revealed[:, oh:, :] = self.revealed[:, :, ow:] = True
+        ds, names = anim.downsample, anim.names
+        self.dropped = {(i, j) for i, j in np.ndindex(oh, ow) if i % ds or j % ds}
+        self.outputs, self.cell_boxes, self.kept = [], [], []
+        for c in range(out.shape[0]):
+            tag = f"[{c}]" if out.shape[0] > 1 else ""
+            ax = self._axes(grid[c, column], names[2] + tag)
+            static = [(i, j) for i, j in np.ndindex(*out.shape[1:]) if i >= oh or j >= ow]
+            for i, j in static + sorted(self.dropped):
+                ax.add_patch(_cell_patch(i, j, MUTED_COLOUR, fill=True))
+            self.outputs.append(_filling(ax, out[c]))
+            self.cell_boxes.append(_frame_box(ax, (1, 1)))
+            if ds > 1:
+                kept = out[c, ::ds, ::ds]
+                title = names[3] if len(names) > 3 else f"{names[2]}[::{ds}, ::{ds}]"
+                self.kept.append(_filling(self._axes(grid[c, column + 1], title + tag), kept))
+
+    def _draw_slide(self, row):
+        kh, kw = self.anim.window
+        w = self.kernels[0, 0]
+        top = float(np.max(np.abs(np.nan_to_num(self.anim.source)), initial=0.0))
+        view = _filling(self._axes(row[0, 0], "window"), np.zeros((kh, kw)), top, numbers=False)
+        self.window_view = view
+        _operator(view[0].axes, "⊙")
+        ax = self._axes(row[0, 1], self.anim.names[1])
+        _static_grid(ax, w)
+        _operator(ax, "=")
+        scale = top * float(np.max(np.abs(np.nan_to_num(w)), initial=0.0))
+        self.products_view = _filling(self._axes(row[0, 2], "products"), np.zeros((kh, kw)), scale,
+                                      numbers=False)  # fmt: skip
+        _operator(self.products_view[0].axes, "→")
+        self.total_axes = self._axes(row[0, 3], "")
+        self.total_axes.axis("off")
 
     def _window_box(self, ax):
         from matplotlib.patches import Rectangle
@@ -143,43 +247,118 @@ class _Scene:
         from PIL import Image, ImageDraw
 
         anim, canvas = self.anim, self.fig.canvas
-        ow = anim.output.shape[2]
-        i, j = divmod(k, ow)
-        self.shown[:, i, j] = anim.output[:, i, j]
+        f, i, j = frame_cell(anim, k)
+        dropped = (i, j) in self.dropped
         canvas.restore_region(self.background)
         rows, cols = _window(anim, i, j)
         for box in self.boxes:
             box.set_xy((cols.start - 0.5, rows.start - 0.5))
+            box.set_edgecolor(MUTED_COLOUR if dropped else FOCUS_COLOUR)
+            box.set_linestyle("--" if dropped else "-")
             box.axes.draw_artist(box)
-        for c, (image, texts) in enumerate(self.outputs):
-            image.set_data(self.shown[c])
-            image.axes.draw_artist(image)
-            if texts:
-                texts[i, j].set_text(fmt(anim.output[c, i, j]))
-                for (r, q), text in texts.items():
-                    if r * ow + q <= k:
-                        text.axes.draw_artist(text)
+        for box in self.kernel_boxes[f] if len(self.kernel_boxes) > 1 else ():
+            box.axes.draw_artist(box)
+        filled = range(anim.output.shape[0]) if self.kernels is None else [f]
+        for c in filled:
+            self.shown[c, i, j] = anim.output[c, i, j]
+            self.revealed[c, i, j] = True
+        for c, view in enumerate(self.outputs):
+            _draw_filling(view, self.shown[c], self.revealed[c])
+            if c in filled:
+                self.cell_boxes[c].set_xy((j - 0.5, i - 0.5))
+                self.cell_boxes[c].axes.draw_artist(self.cell_boxes[c])
+        s = anim.downsample
+        for c, view in enumerate(self.kept):
+            keep = self.revealed[c, ::s, ::s][: view[2].shape[0], : view[2].shape[1]]
+            _draw_filling(view, np.where(keep, self.shown[c, ::s, ::s], np.nan), keep)
+        slide = self._slide_frame(i, j) if self.slide else None
         rgba = np.asarray(canvas.buffer_rgba())
         image = Image.fromarray(rgba[..., :3].copy())
+        draw = ImageDraw.Draw(image)
         top = image.height - round(self.strip * self.fig.dpi) + 4
-        ImageDraw.Draw(image).multiline_text((image.width / 2, top), self.captions[k], fill="black",
-                                             font=self.font, anchor="ma", align="center")  # fmt: skip
+        draw.multiline_text((image.width / 2, top), self.captions[k], fill="black",
+                            font=self.font, anchor="ma", align="center")  # fmt: skip
+        if slide is not None:
+            for grid, centres in zip(slide[:2], self.centres, strict=True):
+                for (r, q), (x, y) in centres.items():
+                    draw.text((x, y), fmt(grid[r, q]), fill="black", font=self.number_font,
+                              anchor="mm")  # fmt: skip
+            draw.multiline_text(self.total_at, slide[2], fill="black", font=self.font, anchor="lm")
         return image
 
+    def _slide_frame(self, i, j):
+        """Draws the window and products images; returns (window, products, the sum's text)."""
+        anim = self.anim
+        win = anim.source[0][_window(anim, i, j)]
+        products = win * self.kernels[0, 0]
+        everything = np.ones(win.shape, dtype=bool)
+        _draw_filling(self.window_view, win, everything)
+        _draw_filling(self.products_view, products, everything)
+        bias = 0.0 if anim.bias is None else float(np.ravel(anim.bias)[0])
+        total = (f"Σ products = {fmt(products.sum())}\n+ b = {fmt(bias)}\n"
+                 f"{anim.names[2]}[{i},{j}] = {fmt(anim.output[0, i, j])}")  # fmt: skip
+        return win, products, total
 
-def cell_caption(anim, i, j):
+
+def _filling(ax, values, scale=None, numbers=True):
+    """An output map that fills in: (image, {cell: text}, values)."""
+    image = ax.imshow(np.full(values.shape, np.nan), cmap="coolwarm", alpha=0.55, animated=True,
+                      norm=symmetric_norm(values if scale is None else np.array([scale])),
+                      interpolation="nearest")  # fmt: skip
+    ax.set_xlim(-0.5, values.shape[1] - 0.5)
+    ax.set_ylim(values.shape[0] - 0.5, -0.5)
+    texts = {}
+    if numbers and max(values.shape) <= NUMBERS_MAX:
+        for i, j in np.ndindex(*values.shape):
+            texts[i, j] = ax.text(j, i, "", ha="center", va="center", fontsize=10, animated=True)
+    return image, texts, values
+
+
+def _centres(ax, shape):
+    """{(r, q): (x, y)}: the pixel centre of each cell of an imshow grid in the figure image."""
+    height = ax.figure.bbox.height
+    return {(r, q): (x, height - y) for (r, q) in np.ndindex(*shape)
+            for x, y in [ax.transData.transform((q, r))]}  # fmt: skip
+
+
+def _draw_filling(view, shown, revealed):
+    image, texts, _ = view
+    image.set_data(shown)
+    image.axes.draw_artist(image)
+    for (r, q), text in texts.items():
+        if revealed[r, q]:
+            text.set_text(fmt(shown[r, q]))
+            text.axes.draw_artist(text)
+
+
+def _frame_box(ax, shape):
+    """An animated outline of shape (h, w) cells at the top-left (moved with set_xy)."""
+    from matplotlib.patches import Rectangle
+
+    box = Rectangle((-0.5, -0.5), shape[1], shape[0], fill=False, edgecolor=FOCUS_COLOUR,
+                    linewidth=3, animated=True)  # fmt: skip
+    ax.add_patch(box)
+    return box
+
+
+def _operator(ax, symbol):
+    ax.text(1.28, 0.5, symbol, ha="center", va="center", fontsize=22, transform=ax.transAxes)
+
+
+def cell_caption(anim, i, j, f=0):
     """Output cell (i, j) written out: 'Z[i,j] = (a*w) + ... + b = v', or 'Y[c,i,j] = max(...) = v'."""
     window = anim.source[(slice(None), *_window(anim, i, j))]
     if anim.op == "sum":
-        terms = [
-            f"({term(a)}*{term(w)})"
-            for a, w in zip(window.ravel(), anim.kernel.ravel(), strict=True)
-        ]
+        kernel = anim.kernel[f] if anim.filters > 1 else anim.kernel
+        terms = [f"({term(a)}*{term(w)})"
+                 for a, w in zip(window.ravel(), kernel.ravel(), strict=True)]  # fmt: skip
         if len(terms) > CAPTION_TERMS:
             terms = [*terms[: CAPTION_TERMS - 1], f"... ({len(terms) - CAPTION_TERMS + 1} more)"]
         if anim.bias is not None:
-            terms.append(term(anim.bias))
-        return f"{anim.names[2]}[{i},{j}] = {' + '.join(terms)} = {fmt(anim.output[0, i, j])}"
+            terms.append(term(np.ravel(anim.bias)[f if np.size(anim.bias) > 1 else 0]))
+        where = f"[{f},{i},{j}]" if anim.filters > 1 else f"[{i},{j}]"
+        value = anim.output[f if anim.filters > 1 else 0, i, j]
+        return f"{anim.names[2]}{where} = {' + '.join(terms)} = {fmt(value)}" + _fate(anim, i, j)
     lines = []
     for c in range(min(anim.output.shape[0], CAPTION_CHANNELS)):
         values = ", ".join(fmt(v) for v in window[c].ravel())
@@ -189,14 +368,23 @@ def cell_caption(anim, i, j):
     return "\n".join(lines)
 
 
+def _fate(anim, i, j):
+    """What a stride does to cell (i, j) of the stride-1 output."""
+    s = anim.downsample
+    if s == 1:
+        return ""
+    if i % s or j % s:
+        return f"\ndropped: stride {s} keeps only rows and columns 0, {s}, {2 * s}, ..."
+    return f"\nkept: {anim.names[3] if len(anim.names) > 3 else 'it'}[{i // s},{j // s}]"
+
+
 def _window(anim, i, j):
     """The (rows, cols) slices of the source that output cell (i, j) reads."""
     (kh, kw), s, d = anim.window, anim.stride, anim.dilation
     return window(i, kh, s, d), window(j, kw, s, d)
 
 
-def _static_grid(ax, grid, title):
-    ax.set_title(title, fontsize=11)
+def _static_grid(ax, grid):
     ax.imshow(grid, cmap="coolwarm", norm=symmetric_norm(grid), alpha=0.55)
     if max(grid.shape) <= NUMBERS_MAX:
         write_numbers(ax, grid)

@@ -127,19 +127,27 @@ class Sliding:
         rows[0].append(Panel(f"{self.out_name} (+ b = {self.b:g})", self.z, [cell]))
         return rows
 
-    def animation(self):
+    def animation(self, z1=None):
+        """The window sliding over Ap; with ``z1`` (the stride topic) over every stride-1
+        position, the ones the stride drops greyed."""
+        s = self.stride if z1 is None else 1
+        names = (self.a_name, "W", self.out_name) if z1 is None else \
+            (self.a_name, "W", "Z_1", self.out_name)  # fmt: skip
         return Animation(
             source=self.ap,
             kernel=self.w,
-            output=self.z[None],
+            output=(self.z if z1 is None else z1)[None],
             window=tuple(self.w.shape[1:]),
-            stride=self.stride,
+            stride=s,
             dilation=self.dilation,
             muted=padding_cells(self.ap.shape, self.pads, channels=False),
-            names=(self.a_name, "W", self.out_name),
+            names=names,
             caption=f"{self.out_name} = {self.a_name} (*) W + b: stride {self.stride},"
-            f" padding {self.pads[0][0]}, dilation {self.dilation}",
+            f" padding {self.pads[0][0]}, dilation {self.dilation}"
+            + ("" if z1 is None else "; every stride-1 position, the dropped ones grey"),
             bias=self.b,
+            downsample=1 if z1 is None else self.stride,
+            slide=True,
         )
 
 
@@ -213,7 +221,7 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
             i, j = step.cell
             step.formula = f"{step.label} = Z_1[{i * s},{j * s}]\n" + step.formula
     keep_text = (
-        f"keep the [marked] cells, drop the {len(dropped)} (intermediate) ones"
+        f"keep the {{marked}} cells, drop the {len(dropped)} unmarked (intermediate) ones"
         if s > 1
         else "stride 1 keeps every cell and drops nothing"
     )
@@ -222,8 +230,6 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
         f"Z_{s} = downsample(Z_1, {s}) = Z_1[::{s}, ::{s}]: {keep_text}",
         down[0, 0],
         operands={"Z_1": z1, "factor": s},
-        grids={"Z_1": z1},
-        marks={"Z_1": {"focus": kept, "muted": dropped}},
         section="stride = stride 1, then downsampling",
     )
     title = (
@@ -231,27 +237,37 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
         if s > 1
         else "stride 1: the window moves one cell at a time, no output is dropped"
     )
+    jumps = (
+        f"stride {s}: the window jumps {s} cell{'s' if s > 1 else ''}; Z_1 is the stride-1 output"
+    )
     return Trace(
         topic="stride",
         title=title,
-        notes=_notes(
-            sl,
-            [
-                f"stride {s}: the window jumps {s} cell{'s' if s > 1 else ''}; Z_1 is the stride-1 output"
-            ],
-        ),
+        notes=_notes(sl, [jumps, *(_upsampling(s) if s > 1 else [])]),
         inputs=sl.inputs(),
-        steps=[downsample_step, *steps],
+        steps=[*steps, downsample_step],
         results={"Z_1": z1, f"Z_{s}": zs},
         output=zs,
         checks=[
             check,
             Check(f"Z_1[::{s}, ::{s}] vs conv2d_forward at stride {s}", difference(down[0, 0], zs)),
         ],
-        marks={"Ap": {"muted": sl.muted}, "Z_1": {"focus": kept, "muted": dropped}},
+        marks={"Ap": {"muted": sl.muted}, "Z_1": {"kept": kept, "dropped": dropped}},
         panels=[[Panel("Z_1 (stride 1)", z1, kept, dropped), Panel(f"Z_{s}", zs)]],
-        animation=sl.animation(),
+        animation=sl.animation(z1),
     )
+
+
+def _upsampling(s):
+    """The other half of a stride: its backward is upsampling by zero insertion."""
+    return [
+        f"backward: downsampling's gradient is upsampling by zero insertion: dL/dZ_1 ="
+        f" dilate(dL/dZ_{s}, {s}), each gradient back at its kept cell, {s - 1} zero(s) between"
+        f" (the dropped cells had no effect, so their gradient is 0); see `convscope explain"
+        f" backward --stride {s}`",
+        f"the same zero insertion is what a transposed convolution (nn.ConvTranspose2d,"
+        f" stride {s}) does to its input before it slides its kernel: it upsamples",
+    ]
 
 
 @quiet

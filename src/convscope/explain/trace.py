@@ -115,13 +115,22 @@ class Panel:
 
 @dataclass
 class Animation:
-    """A window sliding over ``source`` (C, H, W), one frame per output cell, row-major.
+    """A window sliding over ``source`` (C, H, W), one frame per output element, row-major.
 
     Frame k places the window at (i*stride, j*stride) for output cell (i, j) = divmod(k, OW)
-    and fills ``output[:, i, j]`` (Co, OH, OW); ``kernel`` (C, KH, KW) or None (pooling);
-    ``window`` (KH, KW) and ``dilation`` give the cells the window covers. Each frame's caption
-    writes the cell out: ``op="sum"`` as the sum of products (+ ``bias`` unless None),
-    "max"/"mean"/"min" as that reduction of the window.
+    and fills ``output[:, i, j]`` (Co, OH, OW); ``kernel`` (C, KH, KW), or (F, C, KH, KW) for F
+    filters (then frame k is filter f, cell (i, j) = unravel(k, (F, OH, OW)) and fills
+    ``output[f, i, j]``), or None (pooling); ``window`` (KH, KW) and ``dilation`` give the
+    cells the window covers. Each frame's caption writes the cell out: ``op="sum"`` as the sum
+    of products (+ ``bias``, one per filter, unless None), "max"/"mean"/"min" as that
+    reduction of the window.
+
+    ``downsample`` S > 1 (stride): ``output`` is the stride-1 output; the cells off its
+    [::S, ::S] grid are dropped (their frames greyed), the kept ones fill a stride-S panel.
+    ``computed`` (OH, OW): only these top-left cells of ``output`` have a window; the rest is
+    reached by no window (0, greyed from the start). ``slide``: also draw the cell as the
+    slides do, window ⊙ W = products, Σ + b (one channel). ``then``: an animation that
+    follows this one in the same GIF (backward: dL/dW after dL/dX).
     """
 
     source: np.ndarray
@@ -133,12 +142,27 @@ class Animation:
     muted: list = field(default_factory=list)  # (row, col) cells of source that are padding
     names: tuple = ("A", "W", "Z")
     caption: str = ""
-    bias: float | None = None
+    bias: object = None  # a number, one per filter, or None
     op: str = "sum"
+    downsample: int = 1
+    computed: tuple | None = None
+    slide: bool = False
+    then: "Animation | None" = None
+
+    @property
+    def filters(self):
+        """How many filters the frames run through (1 unless ``kernel`` is 4-D)."""
+        return self.kernel.shape[0] if self.kernel is not None and self.kernel.ndim == 4 else 1
+
+    @property
+    def cells(self):
+        """(OH, OW) of the cells a window computes."""
+        return tuple(self.computed or self.output.shape[1:])
 
     @property
     def frames(self):
-        return int(self.output.shape[1] * self.output.shape[2])
+        own = self.filters * int(np.prod(self.cells))
+        return own + (self.then.frames if self.then is not None else 0)
 
 
 @dataclass
