@@ -68,3 +68,73 @@ def test_a_terminal_that_cannot_encode_the_symbols_gets_ascii():
 
     assert printable("∂f/∂q = 1; window ⊙ W; Σ + b", "ascii") == "df/dq = 1; window (.) W; sum + b"
     assert printable("∂f/∂q", "utf-8") == "∂f/∂q"
+
+
+# backward (defect 7): X, W, dO of tests/test_explain_backward.py, and a second filter
+X = "1 2 3; 4 5 6; 7 8 9"
+W2 = "1 0; -1 2 || 0 1; 1 0"  # filter 1: dX1[r,q] = dO1[r,q-1] + dO1[r-1,q]
+DO2 = "1 -1; 2 0 | 0 1; 1 1"
+
+
+def test_backward_says_k_minus_1_and_shows_the_padded_dilated_gradient():
+    trace = ex.backward(stride=2)  # 5x5 X, 3x3 W, 2x2 dO
+    text = ex.render_text(trace, width=None)
+    assert "zero-padded by K-1 (2 rows, 2 columns) on every side (3x3 -> 7x7)" in text
+    assert (
+        "G (7x7)" in text and "2 ( 0)( 0)  2 < 0> -2 ( 0)( 0)" in text
+    )  # padding (0), dilation <0>
+    assert "<v> = a zero inserted by dilation" in text
+    assert "its first" not in text  # the cross-correlation is exactly 3x3
+    titles = [p.title for row in trace.panels for p in row]
+    assert "G: padded by K-1 = 2" in titles
+
+
+def test_backward_gif_and_png_show_unreached_pixels_and_xp():
+    x = np.arange(25.0).reshape(5, 5)  # 2x2 kernel at stride 2: row 4 and column 4 unreached
+    trace = ex.backward(x, np.ones((2, 2)), np.ones((2, 2)), stride=2)
+    anim = trace.animation
+    assert anim.output.shape == (1, 5, 5) and anim.computed == (4, 4)  # the zero row shown
+    assert anim.frames == 16 + 4  # dX's full cross-correlation, then dW
+    assert anim.then.names == ("X", "dO", "dW") and anim.then.dilation == 2
+    xp = trace.panels[0][0]
+    assert xp.title == "X" and sorted(xp.marks["unreached"])[:2] == [(0, 4), (1, 4)]
+    assert len(xp.marks["unreached"]) == 9  # row 4 and column 4
+    padded = ex.backward(x, np.ones((2, 2)), np.ones((3, 3)), stride=2, padding=1)
+    assert padded.panels[0][0].title == "Xp" and padded.panels[0][0].values.shape == (7, 7)
+    assert "its first" not in ex.render_text(padded) or padded.steps
+
+
+def test_backward_with_two_filters_sums_dx_over_the_filters():
+    trace = ex.backward(X, W2, DO2)
+    assert trace.ok
+    # filter 0 alone gives [[1, -1, 0], [1, 3, -2], [-2, 4, 0]]; filter 1 adds
+    # [[0, 0, 1], [0, 2, 1], [1, 1, 0]] (dO1 shifted right plus dO1 shifted down)
+    np.testing.assert_array_equal(trace.output["dX"][0], [[1, -1, 1], [1, 5, -1], [-1, 5, 0]])
+    # dW1[u,v] = X[u,v+1] + X[u+1,v] + X[u+1,v+1]
+    np.testing.assert_array_equal(
+        trace.output["dW"][:, 0], [[[7, 9], [13, 15]], [[11, 14], [20, 23]]]
+    )
+    np.testing.assert_array_equal(trace.output["db"], [2, 3])
+    text = ex.render_text(trace, width=None)
+    assert ("dX[1,1] = (W[0,1,1]*dO[0,0,0]) + (W[0,1,0]*dO[0,0,1]) + (W[0,0,1]*dO[0,1,0])"
+            " + (W[0,0,0]*dO[0,1,1]) + (W[1,1,1]*dO[1,0,0]) + (W[1,1,0]*dO[1,0,1])"
+            " + (W[1,0,1]*dO[1,1,0]) + (W[1,0,0]*dO[1,1,1]) = 5") in text  # fmt: skip
+    assert "summed over the 2 filters" in text
+
+
+def test_backward_with_channels_on_both_sides(capsys):
+    ones = "1 1 1; 1 1 1; 1 1 1"
+    kernel = "1 0; -1 2 | 1 1; 1 1 || 0 1; 1 0 | 1 1; 1 1"
+    argv = ["explain", "backward", "--input", f"{X} | {ones}", "--kernel", kernel, "--grad", DO2]
+    assert main(argv) == 0
+    assert "MISMATCH" not in capsys.readouterr().out
+    trace = ex.backward(f"{X} | {ones}", kernel, DO2)
+    dx, dw = trace.output["dX"], trace.output["dW"]
+    assert dx.shape == (2, 3, 3) and dw.shape == (2, 2, 2, 2)
+    np.testing.assert_array_equal(dx[0], [[1, -1, 1], [1, 5, -1], [-1, 5, 0]])
+    # channel 1 (all-ones weights): each pixel sums every dO that covers it, over both filters
+    np.testing.assert_array_equal(dx[1], [[1, 1, 0], [4, 5, 1], [3, 4, 1]])
+    np.testing.assert_array_equal(dw[:, 1], [np.full((2, 2), 2), np.full((2, 2), 3)])  # sum dO[f]
+    assert trace.ok and len(trace.checks) == 7
+    seeded = ex.backward(channels=3, filters=2, stride=2, padding=1)
+    assert seeded.ok and seeded.output["dW"].shape == (2, 3, 3, 3)

@@ -18,7 +18,7 @@ from convscope.errors import ConvscopeError
         ("stride", {"size": 6, "stride": 2}, 16),  # 6x6, 3x3: every stride-1 position of 4x4
         ("padding", {}, 16),  # 4x4, 3x3, padding 1 -> 4x4
         ("pool", {"size": 6, "kernel_size": 2}, 9),  # 6x6, 2x2 windows -> 3x3
-        ("backward", {"size": 5, "kernel_size": 2, "stride": 2}, 16),  # full conv -> 4x4 dXp
+        ("backward", {"size": 5, "kernel_size": 2, "stride": 2}, 20),  # 4x4 full conv, 2x2 dW
     ],
 )
 def test_gif_has_one_frame_per_output_element(topic, kwargs, frames):

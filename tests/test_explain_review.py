@@ -103,7 +103,7 @@ def test_the_default_stride_2_example_dilates_a_2x2_gradient():
     assert trace.inputs["dO"].shape == (2, 2)
     dilated = next(s for s in trace.steps if s.label == "dilate").result
     assert dilated.shape == (3, 3) and np.all(dilated[1] == 0) and np.all(dilated[:, 1] == 0)
-    titles = [p.title for p in trace.panels[0]]
+    titles = [p.title for row in trace.panels for p in row]
     assert "W" in titles and "dilate(dO, 2)" in titles
     assert ex.backward().inputs["X"].shape == (3, 3)  # stride 1 keeps the 3x3 / 2x2 example
 

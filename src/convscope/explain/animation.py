@@ -17,6 +17,7 @@ assembled by Pillow with one shared palette.
 """
 
 import io
+import textwrap
 
 import numpy as np
 
@@ -146,7 +147,8 @@ class _Scene:
         self._draw_outputs(grid, 1 + nf)
         if self.slide:
             self._draw_slide(outer[1].subgridspec(1, 4, wspace=0.9))
-        self.fig.suptitle(anim.caption, fontsize=11)
+        chars = int(width * dpi / (0.62 * 11 * dpi / 72))  # characters of 11 pt across
+        self.fig.suptitle("\n".join(textwrap.wrap(anim.caption, chars)), fontsize=11)
         self.fig.tight_layout(rect=(0, self.strip / self.height, 1, 1))
         self.fig.canvas.draw()
         self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
@@ -235,13 +237,12 @@ class _Scene:
         self.total_axes.axis("off")
 
     def _window_box(self, ax):
-        from matplotlib.patches import Rectangle
-
+        """The window's outline; with dilation > 1 (thin) plus one box per tap."""
         (kh, kw), d = self.anim.window, self.anim.dilation
-        box = Rectangle((-0.5, -0.5), span(kw, d), span(kh, d), fill=False,
-                        edgecolor=FOCUS_COLOUR, linewidth=3, animated=True)  # fmt: skip
-        ax.add_patch(box)
-        return box
+        box = _frame_box(ax, (span(kh, d), span(kw, d)), 3 if d == 1 else 1)
+        taps = [] if d == 1 else [(_frame_box(ax, (1, 1), 2.5), u * d, v * d)
+                                  for u, v in np.ndindex(kh, kw)]  # fmt: skip
+        return box, taps
 
     def frame(self, k):
         from PIL import Image, ImageDraw
@@ -251,11 +252,13 @@ class _Scene:
         dropped = (i, j) in self.dropped
         canvas.restore_region(self.background)
         rows, cols = _window(anim, i, j)
-        for box in self.boxes:
-            box.set_xy((cols.start - 0.5, rows.start - 0.5))
-            box.set_edgecolor(MUTED_COLOUR if dropped else FOCUS_COLOUR)
-            box.set_linestyle("--" if dropped else "-")
-            box.axes.draw_artist(box)
+        colour, style = (MUTED_COLOUR, "--") if dropped else (FOCUS_COLOUR, "-")
+        for box, taps in self.boxes:
+            for patch, (r, q) in [(box, (0, 0)), *((t, (u, v)) for t, u, v in taps)]:
+                patch.set_xy((cols.start + q - 0.5, rows.start + r - 0.5))
+                patch.set_edgecolor(colour)
+                patch.set_linestyle(style)
+                patch.axes.draw_artist(patch)
         for box in self.kernel_boxes[f] if len(self.kernel_boxes) > 1 else ():
             box.axes.draw_artist(box)
         filled = range(anim.output.shape[0]) if self.kernels is None else [f]
@@ -331,12 +334,12 @@ def _draw_filling(view, shown, revealed):
             text.axes.draw_artist(text)
 
 
-def _frame_box(ax, shape):
+def _frame_box(ax, shape, width=3):
     """An animated outline of shape (h, w) cells at the top-left (moved with set_xy)."""
     from matplotlib.patches import Rectangle
 
     box = Rectangle((-0.5, -0.5), shape[1], shape[0], fill=False, edgecolor=FOCUS_COLOUR,
-                    linewidth=3, animated=True)  # fmt: skip
+                    linewidth=width, animated=True)  # fmt: skip
     ax.add_patch(box)
     return box
 

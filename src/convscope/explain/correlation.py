@@ -253,7 +253,12 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
             Check(f"Z_1[::{s}, ::{s}] vs conv2d_forward at stride {s}", difference(down[0, 0], zs)),
         ],
         marks={"Ap": {"muted": sl.muted}, "Z_1": {"kept": kept, "dropped": dropped}},
-        panels=[[Panel("Z_1 (stride 1)", z1, kept, dropped), Panel(f"Z_{s}", zs)]],
+        panels=[
+            [
+                Panel("Z_1 (stride 1)", z1, marks={"kept": kept, "dropped": dropped}),
+                Panel(f"Z_{s} = Z_1[::{s}, ::{s}]", zs),
+            ]
+        ],
         animation=sl.animation(z1),
     )
 

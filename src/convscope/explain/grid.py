@@ -48,7 +48,8 @@ def term(value):
 
 def format_grid(a, name=None, focus=(), muted=(), color=False, marks=None, origin=(0, 0),
                 size=None):  # fmt: skip
-    """Lines showing a 2-D array (a 3-D one as one block per channel) with index rows and columns.
+    """Lines showing a 2-D array (a 3-D or 4-D one as one block per channel) with index rows
+    and columns.
 
     ``focus``/``muted`` (and ``marks``: {kind: cells} for the other kinds of ``MARKS``):
     iterables of (row, col) cells (for 3-D: of (channel, row, col)). ``a`` may be a crop of a
@@ -57,10 +58,12 @@ def format_grid(a, name=None, focus=(), muted=(), color=False, marks=None, origi
     """
     a = np.asarray(a, dtype=np.float64)
     kinds = {"focus": focus, "muted": muted, **(marks or {})}
-    if a.ndim == 3:
+    if a.ndim > 2:  # one block per leading index: W[f] -> W[f,c] -> its grid
         lines = []
         for c in range(a.shape[0]):
-            sub = {k: {(i, j) for ch, i, j in cells if ch == c} for k, cells in kinds.items()}
+            sub = {
+                k: {tuple(cell[1:]) for cell in cells if cell[0] == c} for k, cells in kinds.items()
+            }
             label = _index(name, c) if name else f"channel {c}"
             lines += format_grid(a[c], label, color=color, marks=sub, origin=origin, size=size)
         return lines

@@ -151,7 +151,7 @@ DILATION = _opt("--dilation", "spacing of kernel taps, e.g. 2 (default 1)", pair
 SIZE = _opt("--size", "size of the random default input, e.g. 28 or 5x6", pair)
 KERNEL_SIZE = _opt("--kernel-size", "random kernel / pool window size, e.g. 3", pair)
 CHANNELS = _opt("--channels", "input channels of the random default, e.g. 3", count)
-FILTERS = _opt("--filters", "number of filters (channels topic), e.g. 2", count)
+FILTERS = _opt("--filters", "number of filters of the random default, e.g. 2", count)
 MODE = _opt("--mode", "pooling: max, mean or min, e.g. --mode mean", choices=("max", "mean", "min"))
 AT = _opt("--at", "explain one output cell only, e.g. 1,1 (0-based)", cell)
 SEED = _opt("--seed", "seed of the random defaults, e.g. 3 (default 0)", seed)
@@ -208,8 +208,11 @@ REGISTRY = {
               ('--expr "(x + y) * z" --values "x=-2, y=5, z=-4" --png chain.png --gif chain.gif',),
               png=True, gif=True),
         Topic("backward", "dL/dW and dL/dX of a conv layer, term by term, checked",
-              (INPUT, KERNEL, GRAD, BIAS, STRIDE, PADDING, SEED, SIZE, KERNEL_SIZE),
-              ('--input "1 2 3; 4 5 6; 7 8 9" --kernel "1 0; -1 2" --grad "1 -1; 2 0"',),
+              (INPUT, KERNEL, GRAD, BIAS, STRIDE, PADDING, SEED, SIZE, KERNEL_SIZE, CHANNELS,
+               FILTERS),
+              ('--input "1 2 3; 4 5 6; 7 8 9" --kernel "1 0; -1 2" --grad "1 -1; 2 0"',
+               '--kernel "1 0; -1 2 || 0 1; 1 0" --grad "1 -1; 2 0 | 0 1; 1 1" --size 3',
+               "--stride 2 --channels 2 --filters 2 --gif backward.gif"),
               png=True, gif=True),
     )
 }  # fmt: skip

@@ -103,7 +103,11 @@ class Check:
 class Panel:
     """One picture in a figure: a 2-D grid with highlighted (focus) and muted cells,
     or (kind="image") an (H, W) / (H, W, 3) picture with intensities 0..255.
-    ``boxes``: (top, left, height, width) rectangles outlined on the grid (pooling windows)."""
+    ``boxes``: (top, left, height, width) rectangles outlined on the grid (pooling windows);
+    ``marks``: {kind: cells} for the other kinds (kept, dropped, inserted, unreached, tie);
+    ``after``: a symbol drawn between this panel and the next (⊙, =); ``scale`` (low, high):
+    a fixed colour scale with a colour bar instead of one centred at 0, in the colour map
+    ``tint`` (an image's channels: "Reds", "Greens", "Blues", "gray")."""
 
     title: str
     values: np.ndarray
@@ -111,6 +115,10 @@ class Panel:
     muted: list = field(default_factory=list)
     kind: str = "grid"
     boxes: list = field(default_factory=list)
+    marks: dict = field(default_factory=dict)
+    after: str = ""
+    scale: tuple | None = None
+    tint: str = ""
 
 
 @dataclass
