@@ -138,3 +138,53 @@ def test_backward_with_channels_on_both_sides(capsys):
     assert trace.ok and len(trace.checks) == 7
     seeded = ex.backward(channels=3, filters=2, stride=2, padding=1)
     assert seeded.ok and seeded.output["dW"].shape == (2, 3, 3, 3)
+
+
+# pooling (defect 8)
+TIES = "5 5 1 2 9; 5 5 3 4 1; 1 2 8 0 1; 3 1 6 2 0; 4 4 4 4 9"  # 5x5: row 4, column 4 unreached
+
+
+def test_pool_flags_a_tie_on_the_windows_line():
+    trace = ex.pool(TIES, grad="1 2; 3 4")
+    first, backward = trace.steps[0], trace.steps[4]
+    assert "max(5, 5, 5, 5)" in first.formula and "a 4-way tie: the first wins" in first.formula
+    assert first.operands["ties"] == 4 and "tie" not in trace.steps[1].formula
+    assert "the 3 tied with it too" in backward.formula
+    a_panel = trace.panels[0][0]
+    assert sorted(a_panel.marks["tie"]) == [(0, 1), (1, 0), (1, 1)]  # dashed; (0, 0) is chosen
+
+
+def test_pool_names_the_rows_and_columns_no_window_reaches():
+    trace = ex.pool(TIES, grad="1 2; 3 4")
+    text = ex.render_text(trace, width=None)
+    assert "input row 4 (0-based), which never influences the output; dA there is 0" in text
+    assert "input column 4 (0-based)" in text
+    assert 9 in trace.inputs["A"][0, 4] and trace.results["dA"][0, 4].tolist() == [0] * 5
+    assert len(trace.panels[0][0].marks["unreached"]) == 9  # hatched in the figure
+
+
+def test_overlapping_pool_windows_outline_one_window():
+    trace = ex.pool(kernel_size=2, stride=1)  # 4x4 -> 3x3, every window overlaps its neighbours
+    a_panel = trace.panels[0][0]
+    assert a_panel.boxes == [(1, 1, 2, 2)] and "they overlap" in a_panel.title
+    assert trace.panels[0][1].focus == [(1, 1)]
+    at = ex.pool(kernel_size=2, stride=1, at=(0, 2))
+    assert at.panels[0][0].boxes == [(0, 2, 2, 2)]
+    assert len(ex.pool(kernel_size=2).panels[0][0].boxes) == 4  # no overlap: every window
+
+
+def test_min_pool_is_checked_as_the_negated_max_pool_pytorch_would_use():
+    trace = ex.pool("1 3 2 4; 5 6 1 2; 7 2 3 0; 1 2 8 1", mode="min")
+    lines = [c.line() for c in trace.checks]
+    assert any("-max_pool2d(-A): min-pool = -maxpool(-x)" in line for line in lines)
+    assert trace.ok and len(trace.checks) == 4 and len(ex.pool(mode="max").checks) == 3
+
+
+def test_a_big_grid_is_one_image_not_a_patch_per_cell():
+    from convscope.explain.figure import draw_panel, new_figure
+
+    trace = ex.pool(np.arange(300.0 * 300).reshape(300, 300) % 7)
+    ax = new_figure(3, 3).add_subplot()
+    draw_panel(ax, trace.panels[0][0])  # 22,500 windows, 22,500 chosen cells
+    assert len(ax.patches) == 0 and len(ax.images) == 2  # the grid and one overlay of marks
+    assert Image.open(io.BytesIO(ex.render_png(ex.stride(np.ones((300, 300)))))).format == "PNG"

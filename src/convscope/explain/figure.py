@@ -51,7 +51,8 @@ def render(trace, dpi=100):
     if not rows:
         raise ConvscopeError(unsupported_files(trace.topic, png=True))
     ncols = max(len(r) for r in rows)
-    fig = new_figure(2.3 * ncols + 0.4, 2.5 * len(rows) + 0.8, dpi)
+    title_lines = max(p.title.count("\n") for row in rows for p in row)
+    fig = new_figure(2.3 * ncols + 0.4, (2.5 + 0.2 * title_lines) * len(rows) + 0.8, dpi)
     for r, row in enumerate(rows):
         for c, panel in enumerate(row):
             ax = fig.add_subplot(len(rows), ncols, r * ncols + c + 1)

@@ -93,14 +93,14 @@ def _axis(name, axis):
         )
     if num % s and not axis.ceil_mode:
         lines.append(
-            f"      ({num} is not a multiple of stride {s}: {_unreached(name, n, after, axis.unreached)})"
+            f"      ({num} is not a multiple of stride {s}: {unreached_text(name, n, after, axis.unreached)})"
         )
     if out == n:
         lines.append(f"      output size equals input size {n} ('same')")
     return Step(f"{name}_out", "\n".join(lines), out, operands=operands), out, None
 
 
-def _unreached(axis, n, after, count):
+def unreached_text(axis, n, after, count):
     """Which of the last ``count`` rows of the padded input no window reaches: input or padding."""
     line = "row" if axis == "H" else "column"
     pad, real = min(count, after), count - min(count, after)
