@@ -188,3 +188,90 @@ def test_a_big_grid_is_one_image_not_a_patch_per_cell():
     draw_panel(ax, trace.panels[0][0])  # 22,500 windows, 22,500 chosen cells
     assert len(ax.patches) == 0 and len(ax.images) == 2  # the grid and one overlay of marks
     assert Image.open(io.BytesIO(ex.render_png(ex.stride(np.ones((300, 300)))))).format == "PNG"
+
+
+# real pictures (defect 5), colour and units (defect 9), a decompression bomb (issue 8)
+def _seven(path):
+    """A 256x256 black 7 on white: most of the picture is background."""
+    from PIL import ImageDraw
+
+    img = Image.new("L", (256, 256), 255)
+    ImageDraw.Draw(img).line([(60, 50), (200, 50), (120, 220)], fill=0, width=22)
+    img.save(path)
+    return str(path)
+
+
+def test_a_real_picture_prints_its_content_not_its_corner(tmp_path):
+    text = ex.render_text(ex.image(_seven(tmp_path / "seven.png")))
+    grid = text[text.index("I[0] (256x256") :]
+    assert "rows 40..71 and columns 169..200 shown" in grid.splitlines()[0]  # where the 7 is
+    assert "    0    0" in grid and "`--digit` shows the 28x28 a digit model sees" in _flat(text)
+    assert all(len(line) <= 100 for line in text.splitlines())  # wide grids in column blocks
+
+
+def _flat(text):
+    """The words of ``text`` with every run of whitespace as one space (wrapping undone)."""
+    return " ".join(text.split())
+
+
+def test_digit_shows_what_the_model_sees_and_conv_centres_on_the_at_window(tmp_path, capsys):
+    from convscope.data import load_digit_image
+
+    seven = _seven(tmp_path / "seven.png")
+    assert main(["explain", "image", "--input", seven, "--digit"]) == 0
+    out = capsys.readouterr().out
+    assert "a (1, 28, 28) array" in out and "as a digit model sees it" in _flat(out)
+    assert "I[0] (28x28)" in out  # the whole conversion, no crop
+    trace = ex.conv(load_digit_image(seven)[0], "-1 -1 -1; 2 2 2; -1 -1 -1")
+    written = [s.cell for s in trace.steps if s.cell]
+    z = np.abs(trace.output)
+    assert len(written) == 64 and min(z[c] for c in written) >= np.sort(z.ravel())[-64]
+    assert "those written out are the 64 with the largest |Z|" in trace.steps[-1].formula
+    big = ex.render_text(ex.conv(seven, "-1 -1 -1; 2 2 2; -1 -1 -1", at=(36, 100)))
+    assert "A (256x256, rows 21..52 and columns 85..116 shown)" in big  # the window in the middle
+    assert "36  255" in big and "[255][255][255]" in big
+    assert "Z (254x254, rows 20..51 and columns 84..115 shown)" in big  # the cell in the middle
+    line = _error(["explain", "conv", "--digit"], capsys)
+    assert "--digit converts an --input picture file" in line
+
+
+def _error(argv, capsys):
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_colour_channels_share_one_scale_with_names_and_tints(tmp_path):
+    rgb = np.zeros((4, 6, 3), dtype=np.uint8)
+    rgb[:, :2, 0], rgb[:, 2:4, 2] = 200, 200  # a red and a blue block of the same 200
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    panels = ex.image(str(tmp_path / "rgb.png")).panels[0]
+    assert [p.title for p in panels] == ["picture", "I[0] (red)", "I[1] (green)", "I[2] (blue)"]
+    assert {p.scale for p in panels} == {(0.0, 255.0)}  # one fixed scale: 200 looks like 200
+    assert [p.tint for p in panels[1:]] == ["Reds", "Greens", "Blues"]
+    assert ex.render_png(ex.image(str(tmp_path / "rgb.png")))[:4] == b"\x89PNG"
+
+
+def test_units_follow_the_data():
+    floats = ex.image(np.random.default_rng(0).random((5, 5)))
+    assert any("0 = dark, 1 = bright" in n for n in floats.notes)
+    assert any("0 = dark, 255 = bright" in n for n in ex.image("0 128; 255 3").notes)
+    assert any("0 = dark, 1000 = bright" in n for n in ex.image("0 1000; 5 3").notes)
+
+
+def test_a_decompression_bomb_is_one_line_and_status_2(tmp_path, capsys):
+    from convscope.data.image import MAX_PIXELS
+    from convscope.explain.matrix import PIXELS_MAX
+    from test_data import png_header_only
+
+    assert PIXELS_MAX == MAX_PIXELS  # explain's cap is the one predict applies
+    for side, found in (
+        (30000, "over 178 megapixels (a decompression bomb)"),
+        (6000, "6000x6000 pixels"),
+    ):
+        bomb = png_header_only(tmp_path / f"bomb{side}.png", side, side)
+        line = _error(["explain", "image", "--input", str(bomb)], capsys)
+        assert f"{bomb}: {found}: more than the 25-megapixel limit" in line
+        line = _error(["explain", "image", "--input", str(bomb), "--digit"], capsys)
+        assert "more than the 25-megapixel limit" in line

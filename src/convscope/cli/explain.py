@@ -34,6 +34,27 @@ def printable(text, encoding=None):
     return text
 
 
+CONVERSION = (
+    "converted as `convscope predict` converts a picture (grayscale, dark background, the"
+    " digit fitted into 20x20 and centred by mass in 28x28), intensities 0..255"
+)
+
+
+def model_view(topic, path):
+    """The 28x28 array a digit model gets from the picture ``path`` (convscope.data's
+    conversion, which explain may not import: the CLI hands it the array)."""
+    from ..explain.matrix import IMAGE_SUFFIXES
+
+    if not path or not path.strip().lower().endswith(IMAGE_SUFFIXES):
+        raise ConvscopeError(
+            f"explain {topic}: --digit converts an --input picture file (PNG, JPEG, ...) as"
+            f" predict does; " + (f"got --input {path!r}" if path else "give --input digit.png")
+        )
+    from ..data.preprocess import load_digit_image
+
+    return load_digit_image(path.strip())[0].astype("float64")
+
+
 def argument_type(parse):
     """An argparse type from a text parser: its ConvscopeError becomes argparse's one-line error."""
 
@@ -113,7 +134,12 @@ def run(args):
     if files:
         raise ConvscopeError(files)
     kwargs = {o.dest: getattr(args, o.dest) for o in topic.options}
+    digit = kwargs.pop("digit", None)
+    if digit:
+        kwargs["input"] = model_view(args.topic, args.input)
     trace = getattr(explain, args.topic)(**{k: v for k, v in kwargs.items() if v is not None})
+    if digit:
+        trace.notes.insert(1, f"the input is {args.input} as a digit model sees it: {CONVERSION}")
     if args.gif:
         from ..explain.animation import check_animation
 

@@ -82,7 +82,7 @@ class Sliding:
         with ``focus`` each shows the input with its window marked."""
         steps, by_hand = [], []
         total = len(cells)
-        cells, left_out = limited(cells, max_cells)
+        cells, left_out = limited(cells, max_cells, size=lambda c: self.z[c])
         for i, j in cells:
             terms = cell_terms(self.geom, self.a.shape[0], (i, j))
             value = self.z[i, j]
@@ -98,13 +98,15 @@ class Sliding:
         engine = [self.z[i, j] for i, j in cells]
         what = "sum of the printed products + b vs ops.conv.conv2d_forward"
         if left_out:
-            steps.append(more_step(left_out, "output cells", total))
+            steps.append(more_step(left_out, "output cells", total, largest=self.out_name))
             what += f" (the {len(cells)} cells written out)"
         return steps, sum_check(by_hand, engine, what)
 
-    def inputs(self):
-        shown = {"A": self.show(self.a)}
-        if self.padded:
+    def inputs(self, cell=None):
+        """A (and Ap), W, b; with ``cell`` the step of that cell shows the input grid with its
+        window, so it is not printed twice."""
+        shown = {"A": self.show(self.a)} if cell is None or self.padded else {}
+        if self.padded and cell is None:
             shown["Ap"] = self.show(self.ap)
         shown.update({"W": self.show(self.w), "b": self.b})
         return shown
@@ -184,12 +186,12 @@ def conv(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1,
         topic="conv",
         title=f"Z = A (*) W + b, stride {stride}, padding {padding}, dilation {dilation}",
         notes=_notes(sl),
-        inputs=sl.inputs(),
+        inputs=sl.inputs(cell),
         steps=steps,
         results={"Z": z},
         output=z,
         checks=[check],
-        marks={"Ap": {"muted": sl.muted}},
+        marks={"Ap": {"muted": sl.muted}, **({"Z": {"focus": [cell]}} if cell else {})},
         panels=sl.panels(_focus(at, z)),
         animation=sl.animation(),
     )
@@ -244,7 +246,7 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
         topic="stride",
         title=title,
         notes=_notes(sl, [jumps, *(_upsampling(s) if s > 1 else [])]),
-        inputs=sl.inputs(),
+        inputs=sl.inputs(cell),
         steps=[*steps, downsample_step],
         results={"Z_1": z1, f"Z_{s}": zs},
         output=zs,
@@ -252,7 +254,11 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
             check,
             Check(f"Z_1[::{s}, ::{s}] vs conv2d_forward at stride {s}", difference(down[0, 0], zs)),
         ],
-        marks={"Ap": {"muted": sl.muted}, "Z_1": {"kept": kept, "dropped": dropped}},
+        marks={
+            "Ap": {"muted": sl.muted},
+            "Z_1": {"kept": kept, "dropped": dropped},
+            **({f"Z_{s}": {"focus": [cell]}} if cell else {}),
+        },
         panels=[
             [
                 Panel("Z_1 (stride 1)", z1, marks={"kept": kept, "dropped": dropped}),
@@ -295,12 +301,12 @@ def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation
         topic="padding",
         title=f"padding {padding}: the {a.shape[1]}x{a.shape[2]} input's output {grows}",
         notes=_notes(sl),
-        inputs=sl.inputs(),
+        inputs=sl.inputs(cell),
         steps=size_steps + steps,
         results={"Z": z},
         output=z,
         checks=[check],
-        marks={"Ap": {"muted": sl.muted}},
+        marks={"Ap": {"muted": sl.muted}, **({"Z": {"focus": [cell]}} if cell else {})},
         panels=sl.panels(_focus(at, z)),
         animation=sl.animation(),
     )

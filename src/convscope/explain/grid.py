@@ -47,9 +47,10 @@ def term(value):
 
 
 def format_grid(a, name=None, focus=(), muted=(), color=False, marks=None, origin=(0, 0),
-                size=None):  # fmt: skip
+                size=None, width=None):  # fmt: skip
     """Lines showing a 2-D array (a 3-D or 4-D one as one block per channel) with index rows
-    and columns.
+    and columns; rows longer than ``width`` columns are split into blocks of columns, one
+    under the other, each with its column indices (as NumPy prints a wide matrix).
 
     ``focus``/``muted`` (and ``marks``: {kind: cells} for the other kinds of ``MARKS``):
     iterables of (row, col) cells (for 3-D: of (channel, row, col)). ``a`` may be a crop of a
@@ -65,7 +66,8 @@ def format_grid(a, name=None, focus=(), muted=(), color=False, marks=None, origi
                 k: {tuple(cell[1:]) for cell in cells if cell[0] == c} for k, cells in kinds.items()
             }
             label = _index(name, c) if name else f"channel {c}"
-            lines += format_grid(a[c], label, color=color, marks=sub, origin=origin, size=size)
+            lines += format_grid(a[c], label, color=color, marks=sub, origin=origin, size=size,
+                                 width=width)  # fmt: skip
         return lines
     if a.ndim == 1:
         a = a[None]
@@ -74,19 +76,21 @@ def format_grid(a, name=None, focus=(), muted=(), color=False, marks=None, origi
     (r0, c0), (h, w) = origin, size or a.shape
     d = decimals(a)
     cells = [[fmt(v, d) for v in row] for row in a]
-    width = max([len(s) for row in cells for s in row] + [len(str(c0 + a.shape[1] - 1))])
+    cw = max([len(s) for row in cells for s in row] + [len(str(c0 + a.shape[1] - 1))])
     mark_of = {tuple(cell): kind for kind, cs in kinds.items() for cell in cs}
     rw = len(str(r0 + a.shape[0] - 1))
-    header = " " * (rw + 1) + "".join(f" {c0 + j:>{width}} " for j in range(a.shape[1]))
     shown = f"{h}x{w}" if (h, w) == a.shape else f"{h}x{w}, rows {r0}..{r0 + a.shape[0] - 1}" \
         f" and columns {c0}..{c0 + a.shape[1] - 1} shown"  # fmt: skip
     lines = [f"{name} ({shown})"] if name else []
-    lines.append(header.rstrip())
-    for i, row in enumerate(cells):
-        parts = []
-        for j, text in enumerate(row):
-            parts.append(_cell(text.rjust(width), mark_of.get((r0 + i, c0 + j)), color))
-        lines.append(f"{r0 + i:>{rw}} " + "".join(parts).rstrip())
+    block = a.shape[1] if width is None else max(1, (width - rw - 1) // (cw + 2))
+    for start in range(0, a.shape[1], block):
+        columns = range(start, min(start + block, a.shape[1]))
+        if start:
+            lines.append("")
+        lines.append((" " * (rw + 1) + "".join(f" {c0 + j:>{cw}} " for j in columns)).rstrip())
+        for i, row in enumerate(cells):
+            parts = [_cell(row[j].rjust(cw), mark_of.get((r0 + i, c0 + j)), color) for j in columns]
+            lines.append(f"{r0 + i:>{rw}} " + "".join(parts).rstrip())
     return lines
 
 

@@ -24,7 +24,7 @@ def render(trace, color=False, width=WIDTH):
     kinds = _mark_kinds(trace)
     if kinds:
         lines.append(legend(color, kinds))
-    lines += _named(trace.inputs, trace.marks, color)
+    lines += _named(trace.inputs, trace.marks, color, width=width)
     section = None
     for step in trace.steps:
         changed = step.section != section
@@ -34,8 +34,8 @@ def render(trace, color=False, width=WIDTH):
             lines.append(f"-- {step.section} --")
         section = step.section
         lines += [part for line in step.formula.splitlines() for part in wrap_sum(line, width)]
-        lines += _named(step.grids, step.marks, color, blank=False)
-    lines += _named(trace.results, trace.marks, color)
+        lines += _named(step.grids, step.marks, color, blank=False, width=width)
+    lines += _named(trace.results, trace.marks, color, width=width)
     if trace.checks:
         lines.append("")
         lines += _words([c.line() for c in trace.checks], width)
@@ -99,7 +99,7 @@ def _mark_kinds(trace):
     return tuple(k for k in MARKS if any(m.get(k) for m in marks))
 
 
-def _named(values, marks, color, blank=True):
+def _named(values, marks, color, blank=True, width=WIDTH):
     lines, scalar_run = [], False
     for name, value in values.items():
         scalar = np.ndim(value) == 0
@@ -118,7 +118,8 @@ def _named(values, marks, color, blank=True):
         origin, why = crop(arr, kinds.get("focus", ()))
         (r0, c0), (h, w) = origin, arr.shape[-2:]
         shown = arr[..., r0 : r0 + GRID_MAX, c0 : c0 + GRID_MAX]
-        lines += format_grid(shown, name, color=color, marks=kinds, origin=origin, size=(h, w))
+        lines += format_grid(shown, name, color=color, marks=kinds, origin=origin, size=(h, w),
+                             width=width)  # fmt: skip
         if why:
             lines.append(f"  ({why}; --json has every number)")
     return lines
@@ -126,21 +127,35 @@ def _named(values, marks, color, blank=True):
 
 def crop(arr, focus=()):
     """((top, left), why) of the GRID_MAX x GRID_MAX crop of ``arr`` (..., H, W) the text
-    shows: centred on the ``focus`` cells, else on the content, clipped to the grid."""
+    shows: centred on the ``focus`` cells, else the one that holds the most content (cells
+    that differ from the background, the most common value), clipped to the grid."""
     h, w = arr.shape[-2:]
     if max(h, w) <= GRID_MAX:
         return (0, 0), ""
     cells = np.array([c[-2:] for c in focus], dtype=int).reshape(-1, 2)
-    why = "centred on the window"
-    if not len(cells):
-        plane = np.asarray(arr, dtype=np.float64).reshape(-1, h, w)
-        values, counts = np.unique(plane[np.isfinite(plane)], return_counts=True)
-        background = values[np.argmax(counts)] if values.size else 0.0
-        cells = np.argwhere(np.any(plane != background, axis=0))
-        why = f"centred on the content (the cells that are not {fmt(background)})"
-    if not len(cells):
+    if len(cells):
+        (top, left), (bottom, right) = cells.min(axis=0), cells.max(axis=0)
+        r0 = int(np.clip((top + bottom + 1) // 2 - GRID_MAX // 2, 0, max(0, h - GRID_MAX)))
+        c0 = int(np.clip((left + right + 1) // 2 - GRID_MAX // 2, 0, max(0, w - GRID_MAX)))
+        return (r0, c0), "centred on the window"
+    plane = np.asarray(arr, dtype=np.float64).reshape(-1, h, w)
+    values, counts = np.unique(plane[np.isfinite(plane)], return_counts=True)
+    background = values[np.argmax(counts)] if values.size else 0.0
+    content = np.any(plane != background, axis=0)
+    if not content.any():
         return (0, 0), "the top-left corner"
-    (top, left), (bottom, right) = cells.min(axis=0), cells.max(axis=0)
-    r0 = int(np.clip((top + bottom + 1) // 2 - GRID_MAX // 2, 0, max(0, h - GRID_MAX)))
-    c0 = int(np.clip((left + right + 1) // 2 - GRID_MAX // 2, 0, max(0, w - GRID_MAX)))
-    return (r0, c0), why
+    return _densest(content), f"where the content is (the cells that are not {fmt(background)})"
+
+
+def _densest(mask):
+    """(top, left) of the GRID_MAX x GRID_MAX window (clipped to the grid) holding the most
+    True cells, by an integral image; on a tie the one nearest the content's centre."""
+    h, w = mask.shape
+    bh, bw = min(h, GRID_MAX), min(w, GRID_MAX)
+    total = np.zeros((h + 1, w + 1), dtype=np.int64)
+    total[1:, 1:] = mask.cumsum(0).cumsum(1)
+    counts = total[bh:, bw:] - total[:-bh, bw:] - total[bh:, :-bw] + total[:-bh, :-bw]
+    best = np.argwhere(counts == counts.max())
+    centre = np.argwhere(mask).mean(axis=0) - (bh / 2, bw / 2)
+    r0, c0 = best[np.argmin(np.abs(best - centre).sum(axis=1))]
+    return int(r0), int(c0)

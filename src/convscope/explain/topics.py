@@ -155,6 +155,9 @@ FILTERS = _opt("--filters", "number of filters of the random default, e.g. 2", c
 MODE = _opt("--mode", "pooling: max, mean or min, e.g. --mode mean", choices=("max", "mean", "min"))
 AT = _opt("--at", "explain one output cell only, e.g. 1,1 (0-based)", cell)
 SEED = _opt("--seed", "seed of the random defaults, e.g. 3 (default 0)", seed)
+DIGIT = _opt("--digit", "read an --input picture as `predict` does: the 28x28 digit a model"
+             " sees (grayscale, dark background, the digit fitted into 20x20 and centred)",
+             switch=True)  # fmt: skip
 EXPR = _opt("--expr", 'chain: the expression, e.g. "(x + y) * z"')
 VALUES = _opt("--values", 'chain: the inputs, e.g. "x=-2, y=5, z=-4"', parse_values)
 
@@ -178,16 +181,18 @@ FILES = (
     _opt("--json", "write the trace as JSON (final result under 'output')"),
 )
 
-_WINDOW = (INPUT, KERNEL, BIAS, STRIDE, PADDING, DILATION, AT, SEED, SIZE, KERNEL_SIZE)
+_WINDOW = (INPUT, DIGIT, KERNEL, BIAS, STRIDE, PADDING, DILATION, AT, SEED, SIZE, KERNEL_SIZE)
 
 REGISTRY = {
     t.name: t
     for t in (
-        Topic("image", "an image as its (C, H, W) intensity matrix", (INPUT,),
-              ("--input digit.png",), png=True),
+        Topic("image", "an image as its (C, H, W) intensity matrix", (INPUT, DIGIT),
+              ("--input digit.png", "--input seven.png --digit --png seven.png"), png=True),
         Topic("conv", "each output element as the sum of products that makes it", _WINDOW,
               ('--input "0 2 -3; -2 -2 -2; 1 0 1" --kernel "1 0; 0 -1" --bias 1',
-               "--at 1,1 --padding 1 --png conv.png --gif conv.gif"), png=True, gif=True),
+               "--at 1,1 --padding 1 --png conv.png --gif conv.gif",
+               '--input seven.png --digit --kernel "-1 -1 -1; 2 2 2; -1 -1 -1" --at 8,12'),
+              png=True, gif=True),
         Topic("shape", "the output-size formula with the numbers filled in",
               (*SHAPE_OPTIONS, _opt("--size", "input size, as --input", SHAPE_OPTIONS[0].parse),
                _opt("--kernel-size", "kernel size, as --kernel", SHAPE_OPTIONS[1].parse)),
@@ -198,18 +203,18 @@ REGISTRY = {
               ('--padding same --input "1 2; 3 4" --kernel "1 1 1; 1 0 1; 1 1 1"',), png=True,
               gif=True),
         Topic("channels", "multi-channel input, several filters: maps, sums, bias",
-              (INPUT, KERNEL, BIAS, STRIDE, PADDING, DILATION, SEED, SIZE, KERNEL_SIZE, CHANNELS,
+              (INPUT, DIGIT, KERNEL, BIAS, STRIDE, PADDING, DILATION, SEED, SIZE, KERNEL_SIZE, CHANNELS,
                FILTERS), ("--channels 3 --filters 2",), png=True),
         Topic("pool", "max/mean/min pooling per window, and where the gradient goes",
-              (INPUT, GRAD, KERNEL_SIZE, STRIDE, PADDING, MODE, AT, SEED, SIZE, CHANNELS),
+              (INPUT, DIGIT, GRAD, KERNEL_SIZE, STRIDE, PADDING, MODE, AT, SEED, SIZE, CHANNELS),
               ('--mode max --input "1 3 2 4; 5 6 1 2; 7 2 3 0; 1 2 8 1" --grad "1 2; 3 4"',),
               png=True, gif=True),
         Topic("chain", "the chain rule on a small scalar graph", (EXPR, VALUES),
               ('--expr "(x + y) * z" --values "x=-2, y=5, z=-4" --png chain.png --gif chain.gif',),
               png=True, gif=True),
         Topic("backward", "dL/dW and dL/dX of a conv layer, term by term, checked",
-              (INPUT, KERNEL, GRAD, BIAS, STRIDE, PADDING, SEED, SIZE, KERNEL_SIZE, CHANNELS,
-               FILTERS),
+              (INPUT, DIGIT, KERNEL, GRAD, BIAS, STRIDE, PADDING, SEED, SIZE, KERNEL_SIZE,
+               CHANNELS, FILTERS),
               ('--input "1 2 3; 4 5 6; 7 8 9" --kernel "1 0; -1 2" --grad "1 -1; 2 0"',
                '--kernel "1 0; -1 2 || 0 1; 1 0" --grad "1 -1; 2 0 | 0 1; 1 1" --size 3',
                "--stride 2 --channels 2 --filters 2 --gif backward.gif"),
