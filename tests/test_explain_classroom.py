@@ -275,3 +275,41 @@ def test_a_decompression_bomb_is_one_line_and_status_2(tmp_path, capsys):
         assert f"{bomb}: {found}: more than the 25-megapixel limit" in line
         line = _error(["explain", "image", "--input", str(bomb), "--digit"], capsys)
         assert "more than the 25-megapixel limit" in line
+
+
+# vocabulary (defect 10) and the slides' pictures (also wanted in class)
+def test_the_slides_vocabulary():
+    notes = " ".join(ex.conv().notes)
+    assert "(*) is what PyTorch and the recitation call convolution — mathematically a" in notes
+    assert "window ⊙ W is the Hadamard (element-wise) product" in notes
+    assert "is cross-correlation, as in PyTorch" not in notes  # not implying the slides are wrong
+    text = ex.render_text(ex.padding(padding=1), width=None)  # 4x4, 3x3 kernel
+    simple = text.index("H_out = floor((H_in - K + 2P) / S) + 1 = floor((4 - 3 + 2*1) / 1) + 1 = 4")
+    assert simple < text.index("(the general form, with dilation D: floor((4 + 2*1 - 1*(3-1) - 1)")
+    shape = " ".join(ex.shape(28, 5).notes)
+    assert shape.index("floor((in - K + 2P) / S) + 1") < shape.index("D*(K-1)")
+
+
+def test_a_slide_per_cell_window_hadamard_kernel_products_sum():
+    trace = ex.conv("0 2 -3; -2 -2 -2; 1 0 1", "1 0; 0 -1", bias=1, at=(1, 1))
+    row = trace.panels[0]
+    assert [p.title for p in row[:4]] == ["A", "window", "W", "products"]
+    assert [p.after for p in row[:4]] == ["", "⊙", "=", "→"]
+    np.testing.assert_array_equal(row[1].values, [[-2, -2], [0, 1]])
+    np.testing.assert_array_equal(row[3].values, [[-2, 0], [0, -1]])  # window ⊙ W
+    assert row[4].title == "Σ products = -3\n+ b = 1\n= Z[1,1]" and row[4].values[0, 0] == -2
+    assert trace.animation.slide  # the GIF draws the same row under every frame
+
+
+def test_channels_animates_every_filter_over_every_channel_and_explains_at():
+    trace = ex.channels(size=5, kernel_size=3, stride=2, padding=1, at=(1, 1))  # CS231n's demo
+    anim = trace.animation
+    assert anim.kernel.shape == (2, 3, 3, 3) and anim.output.shape == (2, 3, 3)
+    assert anim.frames == 2 * 3 * 3 and anim.stride == 2
+    assert len(list(_frames(ex.render_gif(trace)))) == 18
+    cells = [s for s in trace.steps if s.cell]
+    assert [s.label for s in cells] == ["Z[0,1,1]", "Z[1,1,1]"] and trace.ok
+    assert " + b[1] = " in cells[1].formula and "(Ap[2,4,4]*W[1,2,2,2])" in cells[1].formula
+    z = trace.output
+    assert cells[0].result == z[0, 1, 1] and cells[1].result == z[1, 1, 1]
+    assert trace.panels[0][0].title == "Ap[0]" and len(trace.panels[0][0].focus) == 9

@@ -40,8 +40,8 @@ def test_png_is_a_valid_image(topic):
 def test_topics_without_pictures_say_so():
     with pytest.raises(ConvscopeError, match=r"explain shape: this topic has no picture"):
         ex.render_png(ex.shape())
-    with pytest.raises(ConvscopeError, match=r"explain channels: this topic has no animation"):
-        ex.render_gif(ex.channels())
+    with pytest.raises(ConvscopeError, match=r"explain image: this topic has no animation"):
+        ex.render_gif(ex.image())
 
 
 @pytest.mark.parametrize("topic", ex.TOPICS)

@@ -18,7 +18,13 @@ file (PNG, JPEG, ...). Left out, they are seeded random integers (--seed, --size
 Indices are 0-based, as in NumPy. Colour marks only on a terminal (NO_COLOR turns them off)."""
 
 
-ASCII = {"∂": "d", "⊙": "(.)", "Σ": "sum", "…": "..."}  # where the output cannot encode them
+ASCII = {
+    "∂": "d",
+    "⊙": "(.)",
+    "Σ": "sum",
+    "…": "...",
+    "—": "--",
+}  # where the output cannot encode them
 
 
 def printable(text, encoding=None):

@@ -383,8 +383,9 @@ def _fate(anim, i, j):
 
 def _window(anim, i, j):
     """The (rows, cols) slices of the source that output cell (i, j) reads."""
-    (kh, kw), s, d = anim.window, anim.stride, anim.dilation
-    return window(i, kh, s, d), window(j, kw, s, d)
+    (kh, kw), d = anim.window, anim.dilation
+    sh, sw = anim.stride if isinstance(anim.stride, tuple) else (anim.stride, anim.stride)
+    return window(i, kh, sh, d), window(j, kw, sw, d)
 
 
 def _static_grid(ax, grid):

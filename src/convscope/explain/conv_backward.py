@@ -28,7 +28,18 @@ from ..ops.geometry import as_tuple, positive
 from .backward_terms import Layer, dw_steps, dx_steps, identities
 from .grid import term
 from .matrix import as_chw, load
-from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
+from .trace import (
+    CELLS_MAX,
+    CONVOLUTION_NOTE,
+    INDEX_NOTE,
+    Animation,
+    Check,
+    Panel,
+    Step,
+    Trace,
+    difference,
+    quiet,
+)
 from .windows import operand, padding_cells, single, sum_check, two_lines
 
 EQUIVALENCE = (
@@ -80,8 +91,7 @@ def backward(input=None, kernel=None, grad=None, bias=None, *, stride=1, padding
         title=f"gradients of O = X (*) W + b, {_filters_text(L)}stride {s}, padding {padding}",
         notes=[
             INDEX_NOTE,
-            "(*) is what PyTorch and the recitation call convolution -- mathematically a"
-            " cross-correlation: the kernel is not flipped",
+            CONVOLUTION_NOTE,
             f"dL/dW[u,v] = sum over i,j of {xn}[i*S+u, j*S+v] * dO[i,j]",
             "dL/dX[r,q] = sum of W[u,v] * dO[i,j] over the (i,j,u,v) with i*S+u = r, j*S+v = q"
             + (

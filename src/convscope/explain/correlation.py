@@ -1,7 +1,7 @@
 """The topics of one filter sliding over an input: ``conv``, ``stride`` and ``padding``.
 
     conv:     Z[i,j] = b + sum_{c,u,v} Ap[c, i*S + u*D, j*S + v*D] * W[c,u,v]
-              (*) is cross-correlation, as in PyTorch: the kernel is not flipped
+              (*) is what PyTorch calls convolution: a cross-correlation (the kernel is not flipped)
     stride:   Z_S = Z_1[::S, ::S]          (stride S = stride 1, then downsampling)
     padding:  Ap = A with P zeros around it; out = floor((in + 2P - D*(K-1) - 1) / S) + 1
 
@@ -13,8 +13,20 @@ import numpy as np
 from ..errors import ShapeError
 from ..ops.conv import conv2d_forward
 from ..ops.resample import downsample_forward
-from .grid import window_cells
-from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
+from .grid import fmt, window_cells
+from .trace import (
+    CELLS_MAX,
+    CONVOLUTION_NOTE,
+    HADAMARD_NOTE,
+    INDEX_NOTE,
+    Animation,
+    Check,
+    Panel,
+    Step,
+    Trace,
+    difference,
+    quiet,
+)
 from .windows import (
     cell_terms,
     input_and_kernel,
@@ -32,7 +44,6 @@ from .windows import (
 )
 
 FORMULA = "Z[i,j] = b + sum over c,u,v of {a}[c, i*S + u*D, j*S + v*D] * W[c,u,v]"
-CROSS_CORRELATION = "(*) is cross-correlation, as in PyTorch: the kernel is not flipped"
 
 
 def engine_conv(a, w, b, stride, padding, dilation):
@@ -112,22 +123,32 @@ class Sliding:
         return shown
 
     def panels(self, cell):
+        """The slide of one cell, a row per channel: the input with the window, then
+        window ⊙ W = products; the first row ends with Σ + b = the cell, and the output map."""
         rows, cols = self.geom.window(cell)
         win = self.ap[:, rows, cols]
         cells2d = window_cells(rows, cols)
         muted2d = padding_cells(self.ap.shape, self.pads, channels=False)
-        rows = []
+        name = f"{self.out_name}[{cell[0]},{cell[1]}]"
+        out = []
         for c in range(self.a.shape[0]):
             tag = "" if self.one else f"[{c}]"
-            rows.append(
-                [
-                    Panel(f"{self.a_name}{tag}", self.ap[c], cells2d, muted2d),
-                    Panel(f"W{tag}", self.w[c]),
-                    Panel(f"products{tag}", win[c] * self.w[c]),
-                ]
-            )
-        rows[0].append(Panel(f"{self.out_name} (+ b = {self.b:g})", self.z, [cell]))
-        return rows
+            out.append([
+                Panel(f"{self.a_name}{tag}", self.ap[c], cells2d, muted2d),
+                Panel(f"window{tag}", win[c], after="⊙"),
+                Panel(f"W{tag}", self.w[c], after="="),
+                Panel(f"products{tag}", win[c] * self.w[c], after="→" if c == 0 else ""),
+            ])  # fmt: skip
+        total = "Σ products" if self.one else f"Σ products ({self.a.shape[0]} channels)"
+        value = self.z[cell]
+        out[0] += [
+            Panel(
+                f"{total} = {fmt(value - self.b)}\n+ b = {fmt(self.b)}\n= {name}",
+                np.array([[value]]),
+            ),
+            Panel(self.out_name, self.z, [cell]),
+        ]
+        return out
 
     def animation(self, z1=None):
         """The window sliding over Ap; with ``z1`` (the stride topic) over every stride-1
@@ -154,7 +175,7 @@ class Sliding:
 
 
 def _notes(sliding, extra=()):
-    notes = [INDEX_NOTE, FORMULA.format(a=sliding.a_name), CROSS_CORRELATION]
+    notes = [INDEX_NOTE, FORMULA.format(a=sliding.a_name), CONVOLUTION_NOTE, HADAMARD_NOTE]
     if sliding.padded:
         (t, bt), (l, r) = sliding.pads
         notes.append(f"Ap = A with zeros added: {t} row(s) on top, {bt} below, {l} left, {r} right")
@@ -313,12 +334,21 @@ def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation
 
 
 def _size_step(name, axis):
+    """The output size along one axis: the slides' form (W - K + 2P)/S + 1 first, then the
+    general one with dilation, then the size without padding."""
+    (lo, hi), n, k, st = axis.pads, axis.size, axis.kernel, axis.stride
+    pad = f"2*{lo}" if lo == hi else f"{lo} + {hi}"
+    sym = "2P" if lo == hi else "P_before + P_after"
     bare = axis._replace(pads=(0, 0))
     without = f"{bare.out}" if bare.fits else "0 (no window fits)"
-    text = (
-        f"{name}: without padding {bare.expression(unpadded=True)} = {without};"
-        f" with padding {axis.formula()}"
-    )
+    lines = [f"{name}_out = floor(({name}_in - K + {sym}) / S) + 1 = floor(({n} - {k} + {pad}) / {st})"
+             f" + 1 = {axis.out}"]  # fmt: skip
+    if axis.dilation > 1:
+        lines.append(f"      with dilation D = {axis.dilation}, K spreads to D*(K-1) + 1:"
+                     f" {axis.formula()}")  # fmt: skip
+    else:
+        lines.append(f"      (the general form, with dilation D: {axis.formula()})")
+    lines.append(f"      without padding: {bare.expression(unpadded=True)} = {without}")
     operands = {"in": axis.size, "kernel": axis.kernel, "stride": axis.stride,
                 "padding": list(axis.pads), "dilation": axis.dilation}  # fmt: skip
-    return Step(f"{name}_out", text, axis.out, operands=operands, section="output size")
+    return Step(f"{name}_out", "\n".join(lines), axis.out, operands=operands, section="output size")

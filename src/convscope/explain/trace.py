@@ -27,6 +27,14 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 INDEX_NOTE = "indices are 0-based, as in NumPy: A[i,j] is row i, column j"
+CONVOLUTION_NOTE = (
+    "(*) is what PyTorch and the recitation call convolution — mathematically a"
+    " cross-correlation: the kernel is not flipped"
+)
+HADAMARD_NOTE = (
+    "window ⊙ W is the Hadamard (element-wise) product of the window and the kernel;"
+    " Z[i,j] is the sum Σ of its products, plus b"
+)
 CELLS_MAX = 64  # per-cell steps written out; the rest are summed up in one line
 TERMS_MAX = 64  # terms written out in one sum
 
