@@ -13,11 +13,12 @@ Indices are 0-based everywhere, as in NumPy.
 
 from .chain_rule import chain
 from .conv_backward import backward
-from .correlation import conv, padding, stride
+from .correlation import conv
 from .intensity import image
 from .multichannel import channels
 from .output_size import shape
 from .pooling import pool
+from .stride_padding import padding, stride
 from .text import render as render_text
 from .topics import REGISTRY, unsupported_files
 from .trace import Animation, Check, Panel, Step, Trace
