@@ -9,10 +9,11 @@ from PIL import Image
 
 import convscope.explain as ex
 from convscope.cli.main import main
-from convscope.explain.chain_expr import parse_values
 
 
 def _text(expr, values):
+    from convscope.explain.chain_expr import parse_values
+
     trace = ex.chain(expr, parse_values(values))
     assert trace.ok
     return trace, ex.render_text(trace)

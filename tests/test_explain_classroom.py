@@ -8,7 +8,6 @@ from PIL import Image
 
 import convscope.explain as ex
 from convscope.cli.main import main
-from convscope.explain.text import wrap_sum
 
 STRIDE_A = "1 2 0 -1; 0 1 3 2; -2 1 0 1; 3 0 2 -1"
 
@@ -50,6 +49,8 @@ def test_the_stride_gif_shows_every_stride_1_position_the_dropped_ones_greyed():
 
 
 def test_long_sums_wrap_at_term_boundaries_under_the_equals_sign(capsys):
+    from convscope.explain.text import wrap_sum
+
     assert main(["explain", "conv", "--size", "5", "--kernel-size", "3", "--at", "1,1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     k = next(k for k, line in enumerate(lines) if line.startswith("Z[1,1] = "))
