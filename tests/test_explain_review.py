@@ -110,12 +110,12 @@ def test_the_default_stride_2_example_dilates_a_2x2_gradient():
 
 
 def test_shape_says_whether_the_unreached_rows_are_input_or_padding(capsys):
-    text = ex.render_text(ex.shape(28, 5, stride=4))
+    text = ex.render_text(ex.shape(28, 5, stride=4), width=None)
     assert "the last 3 rows of the padded input are reached by no window: input rows 25..27" in text
     assert "padded row(s)" not in text
-    text = ex.render_text(ex.shape(28, 5, stride=2, padding=2))
+    text = ex.render_text(ex.shape(28, 5, stride=2, padding=2), width=None)
     assert "the last row of the padded input is reached by no window: it is padding (zeros)" in text
-    text = ex.render_text(ex.shape(28, 5, stride=6, padding=2))
+    text = ex.render_text(ex.shape(28, 5, stride=6, padding=2), width=None)
     assert "input row 27 (0-based), which never influences the output, and 2 padding rows" in text
 
 

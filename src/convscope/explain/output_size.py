@@ -43,8 +43,9 @@ def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1, ce
     notes = [
         f"input {size[0]}x{size[1]}, kernel {kernel[0]}x{kernel[1]}, stride {_one(stride)},"
         f" padding {_one(pad_text)}, dilation {_one(dilation)}",
-        f"out = {rnd}((in - K + 2P) / S) + 1; with dilation D (a kernel spread to D*(K-1) + 1):"
-        f" {rnd}((in + 2P - D*(K-1) - 1) / S) + 1",
+        f"out = {rnd}((in - K + 2P) / S) + 1",
+        f"with dilation D (the kernel spread to D*(K-1) + 1): out = {rnd}((in + 2P - D*(K-1) - 1)"
+        f" / S) + 1",
     ]
     why += [f"along {' and '.join(axes)} {reason}" for reason, axes in failed.items()]
     output = out if not why else None

@@ -39,7 +39,7 @@ def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=
             i, j = step.cell
             step.formula = f"{step.label} = Z_1[{i * s},{j * s}]\n" + step.formula
     keep_text = (
-        f"keep the {{marked}} cells, drop the {len(dropped)} unmarked (intermediate) ones"
+        f"keep the {{marked}} cells, drop the {len(dropped)} others"
         if s > 1
         else "stride 1 keeps every cell and drops nothing"
     )

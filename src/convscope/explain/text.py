@@ -44,28 +44,31 @@ def render(trace, color=False, width=WIDTH):
 
 def wrap_sum(line, width=WIDTH):
     """``line`` as lines of at most ``width`` columns, broken before a ' + ' or ' = ' outside
-    brackets; continuations start with that '+' or '=' under the line's first '='.
-    A single term longer than the width breaks after its commas."""
+    brackets; continuations start with that '+' or '=' under the line's first '='. A line
+    without such a break (prose), or a term longer than the width, breaks between words."""
     head = line.find(" = ")
-    if width is None or len(line) <= width or head < 0:
+    if width is None or len(line) <= width:
         return [line]
+    if head < 0:
+        return _by_words(line, width, " " * (len(line) - len(line.lstrip()) + 2))
     indent = " " * (head + 1)
     tokens = _tokens(line[head + 3 :])
-    out, current = [], line[: head + 3]
-    for k, token in enumerate(tokens):
-        piece = token if k == 0 else f" {token}"
-        if len(current) + len(piece) > width and current.strip() not in ("=", "+"):
+    out, current = [], line[: head + 3] + tokens[0]
+    for token in tokens[1:]:
+        if len(current) + 1 + len(token) > width:
             out.append(current)
             current = indent + token
         else:
-            current += piece
-        while len(current) > width and ", " in current[len(indent) + 2 :]:
-            cut = current.rfind(", ", len(indent) + 2, width)
-            if cut < 0:
-                break
-            out.append(current[: cut + 1])
-            current = indent + "  " + current[cut + 2 :]
-    return [*out, current]
+            current += " " + token
+    out.append(current)
+    return [part for piece in out for part in _by_words(piece, width, indent + "  ")]
+
+
+def _by_words(line, width, indent):
+    if len(line) <= width:
+        return [line]
+    return textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False, drop_whitespace=True) or [line]  # fmt: skip
 
 
 def _tokens(text):
