@@ -81,8 +81,8 @@ def dw_steps(L, dw):
     cells = [divmod(k, ow) for k in range(min(TERMS_MAX, oh * ow))]
     for f, c, u, v in np.ndindex(*dw.shape):
         pairs = [(rows.tap(i, u), cols.tap(j, v), i, j) for i, j in cells]
-        sym = [f"({L.name(L.xname, None, c, r, q)}*{L.name('dO', f, None, i, j)})"
-               for r, q, i, j in pairs]  # fmt: skip
+        x_at, do_at = L.name(L.xname, None, c, "")[:-1], L.name("dO", f, None, "")[:-1]
+        sym = [f"({x_at}{r},{q}]*{do_at}{i},{j}])" for r, q, i, j in pairs]
         num = [f"({term(L.xp[c, r, q])}*{term(L.do[f, i, j])})" for r, q, i, j in pairs]
         label = L.name("dW", f, c, u, v)
         operands = {L.xname: [L.xp[c, r, q] for r, q, _, _ in pairs],
@@ -105,7 +105,7 @@ def dx_steps(L, dx, max_cells):
         operands = {"W": [L.w[f, c, u, v] for f, u, v, _, _ in terms],
                     "dO": [L.do[f, i, j] for f, _, _, i, j in terms]}  # fmt: skip
         if terms:
-            sym = [f"({L.name('W', f, c, u, v)}*{L.name('dO', f, None, i, j)})"
+            sym = [f"({L.name('W', f, c, '')[:-1]}{u},{v}]*{L.name('dO', f, None, '')[:-1]}{i},{j}])"
                    for f, u, v, i, j in terms]  # fmt: skip
             num = [f"({term(L.w[f, c, u, v])}*{term(L.do[f, i, j])})" for f, u, v, i, j in terms]
             text = two_lines(label, sym, num, dx[c, r, q])

@@ -127,7 +127,7 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         results={"Y": y, "dA": dx},
         output=y,
         checks=checks,
-        panels=_panels(a, y, dy, dx, g, where, mode, cell),
+        panels=_panels(a, ap, y, dy, dx, g, where, mode, cell),
         animation=Animation(
             source=np.where(np.isfinite(ap), ap, 0.0),
             kernel=None,
@@ -141,7 +141,7 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
     )
 
 
-def _panels(a, y, dy, dx, g, where, mode, cell):
+def _panels(a, ap, y, dy, dx, g, where, mode, cell):
     """Per channel: A with the windows outlined and each window's choice marked (ties dashed,
     rows no window reaches hatched), Y, dY, and dA with the cells the gradient went to.
     Overlapping windows (stride < kernel) would hide each other: only the window of one
@@ -155,10 +155,11 @@ def _panels(a, y, dy, dx, g, where, mode, cell):
         rows, cols = g.window((i, j))
         boxes.append((rows.start - top, cols.start - left, *g.kernel))
     dead = _unreached_cells(g, a.shape[1:])
+    tied = set() if mode == "mean" else _tied_cells(ap, y, g)
     rows = []
     for c in range(c_count):
         chosen = [(r - top, q - left) for (cc, _, _), (r, q) in where.items() if cc == c]
-        ties = [] if mode == "mean" else _tied_cells(a[c], y[c], g, chosen, top, left)
+        ties = sorted({(r, q) for cc, r, q in tied if cc == c} - set(chosen))
         title = f"A[{c}]: windows" + (f", {mode} marked" if mode != "mean" else "")
         if overlap:  # one window outlined
             title += f"\nthey overlap: Y[{c},{shown[0][0]},{shown[0][1]}]'s shown"
@@ -177,17 +178,18 @@ def _ties(win, mode):
     return int(np.sum(win == (np.max(win) if mode == "max" else np.min(win))))
 
 
-def _tied_cells(a, y, g, chosen, top, left):
-    """Cells of A that equal their window's extreme but were not chosen (gradient 0)."""
-    tied = set()
-    for i, j in np.ndindex(*y.shape):
-        rows, cols = g.window((i, j))
-        r0, c0 = rows.start - top, cols.start - left
-        block = a[max(r0, 0) : r0 + g.kernel[0], max(c0, 0) : c0 + g.kernel[1]]
-        hits = np.argwhere(block == y[i, j]) + (max(r0, 0), max(c0, 0))
-        if len(hits) > 1:
-            tied.update(map(tuple, hits.tolist()))
-    return sorted(tied - set(chosen))
+def _tied_cells(ap, y, g):
+    """{(c, r, q)}: the cells of A that hold their window's extreme when another cell of the
+    window holds it too (a tie), found on a strided view of the padded input Ap."""
+    (kh, kw), (sh, sw), (oh, ow) = g.kernel, g.stride, y.shape[1:]
+    (top, _), (left, _) = g.pads
+    view = np.lib.stride_tricks.sliding_window_view(ap, (kh, kw), axis=(1, 2))
+    hit = view[:, ::sh, ::sw][:, :oh, :ow] == y[..., None, None]  # (C, OH, OW, KH, KW)
+    tie = hit & (hit.sum(axis=(-2, -1)) > 1)[..., None, None]
+    c, i, j, u, v = np.nonzero(tie)
+    return set(
+        zip(c.tolist(), (i * sh + u - top).tolist(), (j * sw + v - left).tolist(), strict=True)
+    )
 
 
 def _unreached_cells(g, shape):
