@@ -17,6 +17,7 @@ ALLOWED = {
     "data": BASE,
     "models": BASE | {"ops", "autograd", "nn"},
     "train": BASE | {"ops", "autograd", "nn", "optim", "data", "models", "onnx"},
+    "distributed": BASE | {"ops", "autograd", "nn", "optim", "data", "models"},
     "explain": BASE | {"kernels", "ops", "autograd", "nn"},
     "inspect": BASE | {"kernels", "ops", "autograd", "nn", "models", "data"},
     "onnx": BASE | {"kernels", "ops", "autograd", "nn", "models"},

@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 
+from ..errors import ConvscopeError
 from ..models import canonical_name
 from ..train import EpochEvent, Session, StepEvent, Stopped, TrainConfig
 from ..train.session import default_run_folder
@@ -19,6 +20,7 @@ EXAMPLE = """examples:
   convscope train --model vgg --epochs 3 --out runs/vgg
   convscope train --data ~/data/FashionMNIST --optimizer sgd --lr 0.02
   convscope train --resume runs/lenet-20260101-120000
+  mpiexec -n 2 convscope train --distributed       # data-parallel: 2 ranks x batch 64 per step
 
 --data takes a folder of IDX files (MNIST, Fashion-MNIST, KMNIST; .gz or raw; torchvision's
 raw/ layout) or of images in one sub-folder per class (converted as 'convscope predict' converts
@@ -29,7 +31,8 @@ downloaded.
 The run folder is rewritten after every epoch and locked while the run trains. --resume
 continues a stopped or killed run from its last finished epoch (or its Ctrl-C step); on a
 finished run it changes nothing. A folder left by a kill before the first epoch was saved (no
-state.safetensors) is started over by --out.
+state.safetensors) is started over by --out. A --distributed run resumes under any number of
+ranks, or in one process: the global batch changes, the lr schedule keeps its place.
 
 BLAS and Numba run one thread each unless --threads or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS /
 NUMBA_NUM_THREADS say otherwise: faster for LeNet-sized work on few cores. A run is repeatable
@@ -83,7 +86,10 @@ def register(subparsers):
     p.add_argument("--data", help="IDX folder or image folder (default: embedded digits)")
     p.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"default {d.epochs}")
     p.add_argument(
-        "--batch-size", type=positive_int, default=d.batch_size, help=f"default {d.batch_size}"
+        "--batch-size",
+        type=positive_int,
+        default=d.batch_size,
+        help=f"default {d.batch_size} (per rank with --distributed)",
     )
     p.add_argument(
         "--lr", type=positive_float, help="peak learning rate (default: adam 0.002, sgd 0.02)"
@@ -107,26 +113,52 @@ def register(subparsers):
         metavar="RUN",
         help="continue the run saved in folder RUN, with its saved settings",
     )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train on every rank of an MPI launch: mpiexec -n N convscope train --distributed"
+        " (pip install 'convscope[distributed]'). --batch-size is per rank: a step averages the"
+        " gradients of N batches, N x batch-size images. --batch-size B/N with the same --lr"
+        " repeats the one-process run at batch B; with N times the batch, SGD usually wants"
+        " about N times the --lr (Adam less)",
+    )
     add_threads_option(p)
     p.set_defaults(func=run)
 
 
 def run(args):
+    if not args.distributed:
+        return _run(args, None)
+    from ..distributed import init
+
+    world = init(what="--distributed")
+    if world.size == 1:
+        return _run(args, world)
+    try:  # a rank that fails alone must not leave the others waiting in a collective
+        return _run(args, world)
+    except KeyboardInterrupt:
+        world.abort("error: interrupted", 130)
+    except (ConvscopeError, OSError) as exc:
+        world.abort(f"error: {exc}", 2)
+
+
+def _run(args, world):
     if args.resume:
-        session = Session.resume(args.resume, threads=args.threads)
+        session = Session.resume(args.resume, threads=args.threads, world=world)
         if session.complete:
-            last = session.history[-1]
-            print(
-                f"{args.resume}: the run is complete ({len(session.history)} of"
-                f" {session.config.epochs} epochs, test accuracy {last['test_acc']:.4f});"
-                f" nothing to resume"
-            )
+            if session.world.is_main:
+                last = session.history[-1]
+                print(
+                    f"{args.resume}: the run is complete ({len(session.history)} of"
+                    f" {session.config.epochs} epochs, test accuracy {last['test_acc']:.4f});"
+                    f" nothing to resume"
+                )
             return 0
     else:
         config = _config(args)
         out = args.out if args.out is not None else default_run_folder(config.model)
         session = Session.new(
-            config, data=args.data, limit=args.limit, threads=args.threads, out=out
+            config, data=args.data, limit=args.limit, threads=args.threads, out=out, world=world
         )
     with session:
         return _train(session)
@@ -142,7 +174,7 @@ def _train(session):
             f"{'resuming' if session.resuming else 'training'} {config.model} on {where}"
             f" ({len(session.train_set)} train / {len(session.test_set)} test), {config.optimizer}"
             f" lr {config.base_lr:g} {config.schedule}, {config.epochs} epochs, batch"
-            f" {config.batch_size} -> {out}"
+            f" {_batch(config, session.world)} -> {out}"
         )
         print("  ".join(f"{c:>10}" for c in COLUMNS))
         for row in session.history:
@@ -155,13 +187,25 @@ def _train(session):
         if show:
             print(
                 f"interrupted in epoch {progress.epoch + 1} after step {progress.step}; saved to"
-                f" {out}; continue with: convscope train --resume {out}",
+                f" {out}; continue with: {_command(session.world)} --resume {out}",
                 file=sys.stderr,
             )
         return 130
     if show:
         print(f"test accuracy: {session.history[-1]['test_acc']:.4f}  (run folder: {out})")
     return 0
+
+
+def _batch(config, world):
+    if world.size == 1:
+        return str(config.batch_size)
+    return f"{config.batch_size} per rank x {world.size} ranks = {config.batch_size * world.size}"
+
+
+def _command(world):
+    if world.size == 1:
+        return "convscope train"
+    return f"mpiexec -n {world.size} convscope train --distributed"
 
 
 def _consume(events, session, show):

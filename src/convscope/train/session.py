@@ -20,7 +20,8 @@ restored, gives the training loader ``world.sampler(len(train), shuffle=True, se
 drop_last=False)`` (None: the loader's own seeded shuffle), gives each rank every size-th test
 sample for evaluation, and lets only the main rank lock and write the run folder. ``fit``
 averages the gradients each step and sums the epoch's figures over the ranks. ``batch_size`` is
-per rank.
+per rank. ``should_stop`` is agreed over the ranks (all stop after the same step), and a run
+saved by N ranks resumes under any number of ranks (``train.world.continue_progress``).
 """
 
 import time
@@ -36,7 +37,7 @@ from .loop import EpochEvent, Progress, Stopped, fit
 from .run_folder import RunFolder
 from .state import capture, check_history, restore
 from .threads import apply_thread_policy
-from .world import SingleProcess, shard
+from .world import SingleProcess, agreed, continue_progress, shard, sum_running
 
 TEST_BATCH = 500
 
@@ -148,6 +149,9 @@ class Session:
                 self.progress = Progress(
                     epoch=len(self.history), global_step=self.progress.global_step
                 )
+            saved_ranks = _saved_ranks(self._state, self.folder.state)
+            steps = len(self.train_loader)
+            self.progress = continue_progress(self.progress, saved_ranks, self.world, steps)
         self.world.broadcast_parameters(self.model)
 
     def close(self):
@@ -182,7 +186,7 @@ class Session:
             self.config.epochs,
             scheduler=self.scheduler,
             progress=self.progress,
-            should_stop=should_stop,
+            should_stop=agreed(should_stop, self.world),
             world=self.world,
             num_classes=len(self.facts["classes"]),
         )
@@ -191,6 +195,7 @@ class Session:
                 self.history.append(event.as_dict())
                 self.save()
             elif isinstance(event, Stopped):
+                sum_running(self.progress, self.world)
                 self.save()
             yield event
 
@@ -205,6 +210,7 @@ class Session:
             config=self.config.as_dict(),
             setup=self.setup,
             history=self.history,
+            ranks=self.world.size,
         )
         self.folder.save(
             self.model, self.config.model, self.model_config, self.facts, self.history, state
@@ -234,3 +240,13 @@ def _saved_settings(state, path):
         raise damaged(f"setup {setup!r}")
     check_history(state["history"], path)
     return config, setup
+
+
+def _saved_ranks(state, path):
+    """How many ranks counted the saved progress (1 for runs saved before data parallelism)."""
+    ranks = state.get("ranks", 1)
+    if not (isinstance(ranks, int) and not isinstance(ranks, bool) and ranks >= 1):
+        raise CheckpointError(
+            f"{path}: damaged training state (ranks {ranks!r} is not an integer >= 1)"
+        )
+    return ranks
