@@ -78,7 +78,11 @@ def test_stride_is_stride_one_with_the_intermediates_dropped():
         for p in (0, 1):
             trace = ex.stride(a, w, 0.5, stride=s, padding=p)
             z1 = trace.results["Z_1"]
-            np.testing.assert_array_equal(trace.output, z1[::s, ::s])
+            # two GEMMs of different shapes sum in different orders: a few ulps of sum |terms|
+            terms = F.conv2d(abs(a)[None], abs(w)[None], np.array([0.5]), stride=s, padding=p)
+            terms = terms.numpy()[0, 0]
+            tol = 8 * (w.size + 1) * np.finfo(np.float64).eps * terms
+            assert np.all(np.abs(trace.output - z1[::s, ::s]) <= tol)
             full = F.conv2d(a[None], w[None], np.array([0.5]), stride=s, padding=p).numpy()[0, 0]
             np.testing.assert_allclose(trace.output, full, rtol=1e-12, atol=1e-12)
             assert trace.ok
