@@ -144,7 +144,10 @@ KERNEL = _opt(
     "--kernel", 'kernel (filters for channels), e.g. "1 0; 0 -1" or "1 0; 0 1 | 0 1; 1 0"'
 )
 BIAS = _opt("--bias", 'bias: one number per filter, e.g. 1 (channels: "1 -1")')
-GRAD = _opt("--grad", 'upstream gradient dL/dO (backward, pool), e.g. "1 -1; 2 0"')
+GRAD = _opt(
+    "--grad",
+    'upstream gradient dL/dO (backward: one map per filter, split by "|"; pool), e.g. "1 -1; 2 0"',
+)
 STRIDE = _opt("--stride", "stride, e.g. 2 (default 1; stride topic 2; pool = window)", pair)
 PADDING = _opt("--padding", "zeros per side: an integer, HxW, same or valid, e.g. 1", padding_value)
 DILATION = _opt("--dilation", "spacing of kernel taps, e.g. 2 (default 1)", pair)
