@@ -84,7 +84,7 @@ def test_stride_is_stride_one_with_the_intermediates_dropped():
             assert trace.ok
     trace = ex.stride(A, K, stride=2)
     np.testing.assert_array_equal(trace.output, Z_S2_P0)  # integer-valued: exact
-    assert set(trace.marks["Z_1"]["focus"]) == {(0, 0), (0, 2), (2, 0), (2, 2)}
+    assert set(trace.marks["Z_1"]["kept"]) == {(0, 0), (0, 2), (2, 0), (2, 2)}
 
 
 def test_padding_marks_the_zeros_and_same_keeps_the_size():

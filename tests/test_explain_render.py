@@ -15,10 +15,10 @@ from convscope.errors import ConvscopeError
     ("topic", "kwargs", "frames"),
     [
         ("conv", {}, 4),  # 4x4 input, 3x3 kernel -> 2x2
-        ("stride", {"size": 6, "stride": 2}, 4),  # 6x6, 3x3, stride 2 -> 2x2
+        ("stride", {"size": 6, "stride": 2}, 16),  # 6x6, 3x3: every stride-1 position of 4x4
         ("padding", {}, 16),  # 4x4, 3x3, padding 1 -> 4x4
         ("pool", {"size": 6, "kernel_size": 2}, 9),  # 6x6, 2x2 windows -> 3x3
-        ("backward", {"size": 5, "kernel_size": 2, "stride": 2}, 16),  # full conv -> 4x4 dXp
+        ("backward", {"size": 5, "kernel_size": 2, "stride": 2}, 20),  # 4x4 full conv, 2x2 dW
     ],
 )
 def test_gif_has_one_frame_per_output_element(topic, kwargs, frames):
@@ -38,10 +38,10 @@ def test_png_is_a_valid_image(topic):
 
 
 def test_topics_without_pictures_say_so():
-    with pytest.raises(ConvscopeError, match=r"explain chain: this topic has no picture"):
-        ex.render_png(ex.chain())
-    with pytest.raises(ConvscopeError, match=r"explain channels: this topic has no animation"):
-        ex.render_gif(ex.channels())
+    with pytest.raises(ConvscopeError, match=r"explain shape: this topic has no picture"):
+        ex.render_png(ex.shape())
+    with pytest.raises(ConvscopeError, match=r"explain image: this topic has no animation"):
+        ex.render_gif(ex.image())
 
 
 @pytest.mark.parametrize("topic", ex.TOPICS)
