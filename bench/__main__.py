@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--json FILE] [--threads N] [--memory] [--rounds N] [--pause S]
+"""python -m bench [--quick] [--json FILE] [--threads N] [--memory] [--explain] [--rounds N] [--pause S]
 
 Times convscope against PyTorch in one process (alternating, warm-ups, medians) and
 prints a table: milliseconds, the ratio convscope/torch and GFLOP/s per contender.
@@ -21,7 +21,8 @@ from .timing import median_ms, time_alternating
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[2])
+    about = " ".join(__doc__.split("\n\n")[1].split())  # the docstring's second paragraph
+    ap = argparse.ArgumentParser(prog="python -m bench", description=about)
     ap.add_argument("--quick", action="store_true", help="a smoke run: 3 conv shapes, few rounds")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
@@ -32,6 +33,8 @@ def parse_args(argv):
                     help="threads for OpenBLAS, Numba and PyTorch (default: their own)")  # fmt: skip
     ap.add_argument("--memory", action="store_true",
                     help="also measure peak RSS of the ResNet layer's fwd+bwd per contender")  # fmt: skip
+    ap.add_argument("--explain", action="store_true",
+                    help="also time explain's GIF of a 28x28 conv (676 frames)")  # fmt: skip
     ap.add_argument("--no-torch", action="store_true", help="time convscope alone")
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
@@ -70,6 +73,12 @@ def run(args):
             + ", ".join(
                 f"{c} {v[1]:.0f} MB ({v[0]:.0f})" for c, v in summary["memory_mb"].items() if v
             )
+        )
+    if args.explain:
+        summary["explain_gif_s"] = time_explain_gif(rounds)
+        summary["lines"].append(
+            f"explain conv 28x28 GIF (676 frames): {summary['explain_gif_s']:.1f} s (median of"
+            f" {rounds})"
         )
     print()
     for line in summary["lines"]:
@@ -118,9 +127,8 @@ def markdown(rows, info, summary, args):
         cells += [f"{r['ms'][c] / r['ms']['torch']:.2f}x" for c in ratios]
         lines.append(" | ".join(cells))
     env = " ".join(f"{k}={v}" for k, v in info["env"].items()) or "none"
-    threads = args.threads or "library defaults"
     intro = (
-        f"{info['cpu']}, {info['cores']} cores, threads: {threads}; BLAS kernel"
+        f"{info['cpu']}, {info['cores']} cores, threads: {machine.threads(info)}; BLAS kernel"
         f" {info['blas_core']} (expected {info['blas_core_expected']}); OPENBLAS_* etc.: {env};"
         f" numpy {info['numpy']}, numba {info['numba']}, torch {info['torch']}; medians of"
         f" {args.rounds or 9} alternating rounds."
@@ -153,6 +161,15 @@ def summarise(rows):
                 "LeNet-5 training images/s: " + ", ".join(f"{c} {v:,.0f}" for c, v in ips.items())
             )
     return out
+
+
+def time_explain_gif(rounds):
+    """Median seconds to render `convscope explain conv --size 28 --gif` (the trace is built once)."""
+    import convscope.explain as ex
+
+    trace = ex.conv(size=28, kernel_size=3)
+    return statistics.median(time_alternating({"gif": lambda: ex.render_gif(trace)}, warmup=1,
+                                              rounds=rounds, pause=0)["gif"])  # fmt: skip
 
 
 def measure_memory(jit_available, with_torch):

@@ -50,15 +50,25 @@ def openblas_core():
     return None, None
 
 
-def set_threads(n, torch=None):
-    """Use n threads in OpenBLAS, Numba (once loaded) and PyTorch."""
+def _openblas_call(names, *args):
+    """Call the first of ``names`` the OpenBLAS NumPy loaded exports; None if there is none."""
     libdir = os.path.dirname(np.__file__) + ".libs"
     for path in glob.glob(os.path.join(libdir, "*openblas*.so*")):
         lib = ctypes.CDLL(path)
-        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads"):
+        for name in names:
             if hasattr(lib, name):
-                getattr(lib, name)(int(n))
-                break
+                return getattr(lib, name)(*args)
+    return None
+
+
+def blas_threads():
+    """The number of threads OpenBLAS uses now, or None when unknown."""
+    return _openblas_call(("scipy_openblas_get_num_threads64_", "openblas_get_num_threads"))
+
+
+def set_threads(n, torch=None):
+    """Use n threads in OpenBLAS, Numba (once loaded) and PyTorch."""
+    _openblas_call(("scipy_openblas_set_num_threads64_", "openblas_set_num_threads"), int(n))
     if importlib.util.find_spec("numba"):
         import numba
 
@@ -90,8 +100,11 @@ def report(torch=None):
         "blas_core_expected": expected,
         "blas_core_ok": core is None or expected is None or core == expected,
         "env": {k: os.environ[k] for k in BLAS_ENV if k in os.environ},
+        "blas_threads": blas_threads(),
         "numba": None,
+        "numba_threads": None,
         "torch": None,
+        "torch_threads": None,
     }
     if importlib.util.find_spec("numba"):
         import numba
@@ -104,6 +117,12 @@ def report(torch=None):
     return info
 
 
+def threads(info):
+    """'BLAS 2, Numba 2, torch 2': the threads each library runs with."""
+    counts = {"BLAS": info["blas_threads"], "Numba": info["numba_threads"], "torch": info["torch_threads"]}  # fmt: skip
+    return ", ".join(f"{name} {n if n is not None else '-'}" for name, n in counts.items())
+
+
 def describe(info):
     """Header lines for the printed table, with a warning when the BLAS kernel is not the expected one."""
     lines = [
@@ -111,6 +130,7 @@ def describe(info):
         f", numba {info['numba'] or 'missing'}, torch {info['torch'] or 'missing'}",
         f"BLAS: {info['blas_core'] or 'unknown'} kernel (expected {info['blas_core_expected'] or '?'});"
         f" env: {' '.join(f'{k}={v}' for k, v in info['env'].items()) or 'none set'}",
+        f"threads: {threads(info)} (--threads N sets all three)",
     ]
     if not info["blas_core_ok"]:
         lines.append(

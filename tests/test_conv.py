@@ -14,7 +14,8 @@ from conv_cases import conv_cases
 from convscope import ShapeError
 from convscope.ops import conv, naive
 from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
-from torch_oracle_ops import compare
+from tolerance import assert_sums_close
+from torch_oracle_ops import compare, sum_tolerances
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 
@@ -28,7 +29,13 @@ def run_case(nsp, case, seed, dtype):
         arrays.append(rng.standard_normal(w_shape[0]))
     arrays = [a.astype(dtype) for a in arrays]
     ours, theirs = getattr(F, f"conv{nsp}d"), getattr(TF, f"conv{nsp}d")
-    compare(lambda *a: ours(*a, **kwargs), lambda *a: theirs(*a, **kwargs), arrays, seed)
+    compare(
+        lambda *a: ours(*a, **kwargs),
+        lambda *a: theirs(*a, **kwargs),
+        arrays,
+        seed,
+        sums="products",
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -72,7 +79,8 @@ def test_naive_twin_agrees_with_vectorised_forward(c, size, k, stride, padding, 
     for n in range(2):
         for f in range(3):
             z = naive.corr2d(x[n], w[f], b[f], stride, padding, dilation)
-            np.testing.assert_allclose(y[n, f], z, rtol=1e-12, atol=1e-12)
+            terms = naive.corr2d(abs(x[n]), abs(w[f]), abs(b[f]), stride, padding, dilation)
+            assert_sums_close(y[n, f], z, terms, c * k * k + 1)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +131,7 @@ def test_first_layer_input_gets_no_grad():
     x = cs.tensor(np.ones((1, 1, 4, 4)))
     w = cs.tensor(np.ones((2, 1, 3, 3)), requires_grad=True)
     F.conv2d(x, w).sum().backward()
-    assert x.grad is None
+    assert x.grad is None  # sums of ones: exact
     np.testing.assert_array_equal(w.grad, np.full((2, 1, 3, 3), 4.0, dtype=np.float32))
 
 
@@ -143,14 +151,14 @@ def test_float32_stays_float32_forward_and_backward():
 
 def test_float64_stays_float64():
     y = F.conv1d(np.ones((1, 2, 5)), np.ones((3, 2, 2)), np.ones(3))
-    assert y.dtype == np.float64
+    assert y.dtype == np.float64  # sums of ones: exact
     np.testing.assert_array_equal(y.data, np.full((1, 3, 4), 5.0))
 
 
 def test_integer_pixels_are_promoted():
     x = np.arange(16, dtype=np.uint8).reshape(1, 1, 4, 4)
     y = F.conv2d(x, np.ones((1, 1, 2, 2), dtype=np.int64))
-    assert y.dtype == np.float32
+    assert y.dtype == np.float32  # small integers: exact
     np.testing.assert_array_equal(y.data[0, 0, 0], [10, 14, 18])
 
 
@@ -160,9 +168,52 @@ def test_nan_and_inf_propagate_as_in_torch():
     w = np.ones((1, 1, 2, 2))
     ours = F.conv2d(x, w, stride=1).data
     theirs = TF.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
+    # zeros, ones, nan and inf: every sum is exact (0, nan or inf)
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_array_equal(ours, theirs)
     assert np.isnan(ours).sum() == 4 and np.isinf(ours).sum() == 1
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf, as in torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("where", "value", "dy_value"),
+    [
+        ((0, 0, 2, 3), np.inf, None),  # one +inf pixel: +inf in the 9 cells it reaches
+        ((0, 3, 0, 0), -np.inf, None),
+        ((0, 5, 4, 4), np.nan, None),
+        ((0, 0, 2, 3), np.inf, np.inf),  # and an infinite upstream gradient
+        ((0, 0, 0, 0), 1.0, np.nan),
+    ],
+)
+def test_non_finite_values_at_a_winograd_shape_give_torchs_numbers(dtype, where, value, dy_value):
+    """8 channels, 3x3, stride 1: the compiled path would take Winograd, whose tiles turn one
+    inf into nan (inf - inf); it falls back to the windows path instead."""
+    x = np.ones((1, 8, 6, 6), dtype)
+    x[where] = value
+    w = np.full((8, 8, 3, 3), 0.01, dtype)
+    ours = [cs.tensor(x, requires_grad=True), cs.tensor(w, requires_grad=True)]
+    theirs = [torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)]
+    y, ty = F.conv2d(*ours), TF.conv2d(*theirs)
+    dy = np.random.default_rng(0).standard_normal(y.shape).astype(dtype)
+    if dy_value is not None:
+        dy[0, 1, 2, 2] = dy_value
+    y.backward(dy)
+    ty.backward(torch.tensor(dy))
+    (terms, n), grad_tols = sum_tolerances(TF.conv2d, [x, w], [True, True], dy)
+    assert_sums_close(y.data, ty.detach(), terms, n, err_msg="output")  # nan/inf: exactly
+    for a, t, (terms, n) in zip(ours, theirs, grad_tols, strict=True):
+        assert_sums_close(a.grad, t.grad, terms, n, err_msg="gradient")
+
+
+def test_values_beyond_the_winograd_range_give_torchs_finite_numbers():
+    """1e38 in float32: the direct sums stay below 3.4e38 (7.2e37), Winograd's tiles would not."""
+    x = np.full((1, 8, 6, 6), 1e38, np.float32)
+    w = np.full((8, 8, 3, 3), 0.01, np.float32)
+    ours = F.conv2d(x, w).data
+    theirs = TF.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
+    assert np.isfinite(ours).all()
+    assert_sums_close(ours, theirs, abs(theirs), 8 * 9)
 
 
 # ---- bad input: a sentence naming every number --------------------------------------------
@@ -274,7 +325,7 @@ def test_scatter_windows_is_the_adjoint_of_gather_windows(kernel, stride, dilati
     cols = conv.gather_windows(x, kernel, stride, dilation, pads, out)
     back = conv.scatter_windows(d, stride, dilation, pads, size)
     assert back.shape == x.shape
-    np.testing.assert_allclose(np.vdot(cols, d), np.vdot(x, back), rtol=1e-12)
+    assert_sums_close(np.vdot(cols, d), np.vdot(x, back), np.vdot(abs(cols), abs(d)), d.size)
     (t, _), (l, _) = pads
     n, c, u, v, i, j = 1, 2, kernel[0] - 1, kernel[1] - 1, out[0] - 1, out[1] - 1
     row, col = i * stride[0] + u * dilation[0] - t, j * stride[1] + v * dilation[1] - l
@@ -293,4 +344,5 @@ def test_empty_batch_and_non_contiguous_input():
     w = np.ones((4, 3, 2, 2))
     ours = F.conv2d(x_t, w, stride=2).data
     theirs = TF.conv2d(torch.tensor(x_t), torch.tensor(w), stride=2).numpy()
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    terms = TF.conv2d(torch.tensor(abs(x_t)), torch.tensor(w), stride=2).numpy()
+    assert_sums_close(ours, theirs, terms, 3 * 2 * 2)

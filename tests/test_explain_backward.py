@@ -8,6 +8,7 @@ import convscope as cs
 import convscope.explain as ex
 import convscope.nn.functional as F
 from convscope.errors import ShapeError
+from tolerance import assert_sums_close
 
 X = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]], dtype=np.float64)
 W = np.array([[1, 0], [-1, 2]], dtype=np.float64)
@@ -24,7 +25,7 @@ def _autograd(x, w, do, **kw):
 
 
 def test_backward_3x3_input_2x2_filter_hand_computed():
-    trace = ex.backward(X, W, DO)
+    trace = ex.backward(X, W, DO)  # integer-valued: every sum is exact
     np.testing.assert_array_equal(trace.output["dW"][0], DW)
     np.testing.assert_array_equal(trace.output["dX"][0], DX)
     assert trace.output["db"] == 2
@@ -52,13 +53,18 @@ def test_backward_with_stride_and_padding_matches_pytorch(stride, padding):
     ow = (6 + 2 * padding - 2) // stride + 1
     do = rng.normal(size=(oh, ow))
     trace = ex.backward(x, w, do, stride=stride, padding=padding)
-    xt = torch.tensor(x[None], requires_grad=True)
-    wt = torch.tensor(w[None], requires_grad=True)
-    torch.nn.functional.conv2d(xt, wt, stride=stride, padding=padding).backward(
-        torch.tensor(do[None, None])
-    )
-    np.testing.assert_allclose(trace.output["dX"], xt.grad.numpy()[0], rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(trace.output["dW"], wt.grad.numpy()[0], rtol=1e-10, atol=1e-12)
+
+    def torch_grads(x, w, do):
+        xt = torch.tensor(x[None], requires_grad=True)
+        wt = torch.tensor(w[None], requires_grad=True)
+        y = torch.nn.functional.conv2d(xt, wt, stride=stride, padding=padding)
+        y.backward(torch.tensor(do[None, None]))
+        return xt.grad.numpy()[0], wt.grad.numpy()[0]
+
+    dx, dw = torch_grads(x, w, do)
+    dx_terms, dw_terms = torch_grads(abs(x), abs(w), abs(do))
+    assert_sums_close(trace.output["dX"], dx, dx_terms, w.size, err_msg="dX")
+    assert_sums_close(trace.output["dW"], dw, dw_terms, do.size, err_msg="dW")
     assert trace.ok
 
 
@@ -82,7 +88,7 @@ ENGINE = {"max": F.max_pool2d, "mean": F.avg_pool2d, "min": F.min_pool2d}
 
 @pytest.mark.parametrize("mode", ["max", "mean", "min"])
 def test_pool_hand_computed_values_and_gradient_routes(mode):
-    trace = ex.pool(A, mode=mode, grad=DY)
+    trace = ex.pool(A, mode=mode, grad=DY)  # integers and quarters: every path is exact
     y, da = POOL[mode]
     np.testing.assert_array_equal(trace.output[0], y)
     np.testing.assert_array_equal(trace.results["dA"][0], da)
@@ -101,7 +107,10 @@ def test_pool_keeps_channels_and_matches_pytorch_with_overlap():
     xt = torch.tensor(a[None], requires_grad=True)
     torch.nn.functional.max_pool2d(xt, 2, 1).backward(torch.tensor(dy[None]))
     assert trace.output.shape == (3, 4, 4)
-    np.testing.assert_allclose(trace.results["dA"], xt.grad.numpy()[0], rtol=1e-12)
+    # up to 4 overlapping windows add their gradients at one element
+    xa = torch.tensor(a[None], requires_grad=True)
+    torch.nn.functional.max_pool2d(xa, 2, 1).backward(torch.tensor(abs(dy[None])))
+    assert_sums_close(trace.results["dA"], xt.grad.numpy()[0], xa.grad.numpy()[0], 4)
     assert "Y[0,1,1] = max(A[0, 1:3, 1:3])" in ex.render_text(trace)
 
 
@@ -111,14 +120,21 @@ def test_pool_with_padding_matches_pytorch(mode):
     a = rng.normal(size=(2, 5, 5))
     trace = ex.pool(a, kernel_size=3, stride=2, padding=1, mode=mode)
     sign = -1.0 if mode == "min" else 1.0  # min pooling = -max_pool(-x)
-    xt = torch.tensor(sign * a[None], requires_grad=True)
     pool = torch.nn.functional.avg_pool2d if mode == "mean" else torch.nn.functional.max_pool2d
-    y = sign * pool(xt, 3, 2, 1)
-    y.backward(torch.tensor(trace.inputs["dY"][None]))
-    np.testing.assert_allclose(trace.output, y.detach().numpy()[0], rtol=1e-12)
-    np.testing.assert_allclose(
-        trace.results["dA"], sign * xt.grad.numpy()[0], rtol=1e-12, atol=1e-15
-    )
+
+    def torch_pool(a, dy):
+        """(Y, dA) of the 3x3 windows at stride 2, padding 1."""
+        xt = torch.tensor(sign * a[None], requires_grad=True)
+        y = sign * pool(xt, 3, 2, 1)
+        y.backward(torch.tensor(dy[None]))
+        return y.detach().numpy()[0], sign * xt.grad.numpy()[0]
+
+    y, da = torch_pool(a, trace.inputs["dY"])
+    # sums of up to 9 values (mean) and of the gradients of up to 4 windows at one element
+    y_terms = torch_pool(abs(a), abs(trace.inputs["dY"]))[0]
+    da_terms = torch_pool(a, abs(trace.inputs["dY"]))[1]
+    assert_sums_close(trace.output, y, y_terms, 9, err_msg="Y")
+    assert_sums_close(trace.results["dA"], da, da_terms, 9, err_msg="dA")
     assert trace.ok
 
 

@@ -12,9 +12,11 @@ def test_default_conv_prints_each_cell_as_a_sum_of_products(capsys):
     assert main(["explain", "conv"]) == 0
     out = capsys.readouterr().out
     assert "indices are 0-based, as in NumPy" in out
-    line = next(ln for ln in out.splitlines() if ln.startswith("Z[1,1] = "))
-    assert line.startswith("Z[1,1] = (A[1,1]*W[0,0]) + (A[1,2]*W[0,1]) + ")
-    assert " + b = " in line
+    lines = out.splitlines()
+    k = next(k for k, ln in enumerate(lines) if ln.startswith("Z[1,1] = "))
+    assert lines[k].startswith("Z[1,1] = (A[1,1]*W[0,0]) + (A[1,2]*W[0,1]) + ")
+    assert all(len(ln) <= 100 for ln in lines)  # piped: wrapped at 100 columns
+    assert lines[k + 1].startswith("       + (A[") and " + b = " in lines[k + 1]  # under the =
     assert "check: sum of the printed products + b vs ops.conv.conv2d_forward" in out
     assert "\033[" not in out  # not a terminal: plain marks
 
@@ -54,7 +56,7 @@ def test_user_input_and_files(tmp_path, capsys):
 
 def test_chain_and_shape_options(capsys):
     assert main(["explain", "chain", "--expr", "x * y", "--values", "x=3, y=-2"]) == 0
-    assert "df/dx = -2" in capsys.readouterr().out
+    assert "dL/dx = -2" in capsys.readouterr().out
     assert main(["explain", "shape", "--input", "32x28", "--kernel", "3", "--stride", "2"]) == 0
     assert "output size: 15x13" in capsys.readouterr().out
 
@@ -87,4 +89,4 @@ def test_other_bad_input_is_one_line_and_status_2(capsys):
     assert "--mode does not apply" in _error(["explain", "conv", "--mode", "max"], capsys)
     assert "no such file" in _error(["explain", "image", "--input", "missing.png"], capsys)
     assert "is not a cell" in _error(["explain", "conv", "--at", "1"], capsys)
-    assert "has no animation" in _error(["explain", "chain", "--gif", "x.gif"], capsys)
+    assert "has no animation" in _error(["explain", "shape", "--gif", "x.gif"], capsys)

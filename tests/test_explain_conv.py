@@ -7,6 +7,8 @@ import torch
 import convscope.explain as ex
 import convscope.nn.functional as F
 from convscope.errors import ShapeError
+from convscope.explain.windows import sum_check
+from tolerance import assert_sums_close
 
 A = np.array([[1, 2, 0, -1], [0, 1, 3, 2], [-2, 1, 0, 1], [3, 0, 2, -1]], dtype=np.float64)
 K = np.array([[1, -1], [2, 0]], dtype=np.float64)
@@ -28,11 +30,10 @@ def _engine(a, w, b=0.0, **kw):
 
 
 def _torch(a, w, b=0.0, **kw):
+    """One filter w (KH, KW) or (C, KH, KW) over a (H, W) or (C, H, W) -> (OH, OW)."""
+    a, w = (a[None], w[None]) if a.ndim == 2 else (a, w)
     t = torch.nn.functional.conv2d(
-        torch.tensor(a[None, None]),
-        torch.tensor(w[None, None]),
-        torch.tensor([b], dtype=torch.float64),
-        **kw,
+        torch.tensor(a[None]), torch.tensor(w[None]), torch.tensor([b], dtype=torch.float64), **kw
     )
     return t.numpy()[0, 0]
 
@@ -43,13 +44,10 @@ def _torch(a, w, b=0.0, **kw):
 )
 def test_conv_4x4_with_2x2_kernel_hand_computed(stride, padding, expected):
     trace = ex.conv(A, K, stride=stride, padding=padding)
+    # integer-valued inputs: every path sums exactly
     np.testing.assert_array_equal(trace.output, expected)
-    np.testing.assert_allclose(
-        trace.output, _engine(A, K, stride=stride, padding=padding), rtol=1e-12
-    )
-    np.testing.assert_allclose(
-        trace.output, _torch(A, K, stride=stride, padding=padding), rtol=1e-12
-    )
+    np.testing.assert_array_equal(trace.output, _engine(A, K, stride=stride, padding=padding))
+    np.testing.assert_array_equal(trace.output, _torch(A, K, stride=stride, padding=padding))
     assert trace.ok and len(trace.steps) == np.size(expected)
 
 
@@ -78,13 +76,15 @@ def test_stride_is_stride_one_with_the_intermediates_dropped():
         for p in (0, 1):
             trace = ex.stride(a, w, 0.5, stride=s, padding=p)
             z1 = trace.results["Z_1"]
-            np.testing.assert_array_equal(trace.output, z1[::s, ::s])
+            # two GEMMs of different shapes: the same sums in different orders
+            terms = _torch(abs(a), abs(w), 0.5, stride=s, padding=p)
+            assert_sums_close(trace.output, z1[::s, ::s], terms, w.size)
             full = F.conv2d(a[None], w[None], np.array([0.5]), stride=s, padding=p).numpy()[0, 0]
-            np.testing.assert_allclose(trace.output, full, rtol=1e-12, atol=1e-12)
+            assert_sums_close(trace.output, full, terms, w.size)
             assert trace.ok
     trace = ex.stride(A, K, stride=2)
-    np.testing.assert_array_equal(trace.output, Z_S2_P0)
-    assert set(trace.marks["Z_1"]["focus"]) == {(0, 0), (0, 2), (2, 0), (2, 2)}
+    np.testing.assert_array_equal(trace.output, Z_S2_P0)  # integer-valued: exact
+    assert set(trace.marks["Z_1"]["kept"]) == {(0, 0), (0, 2), (2, 0), (2, 2)}
 
 
 def test_padding_marks_the_zeros_and_same_keeps_the_size():
@@ -92,7 +92,8 @@ def test_padding_marks_the_zeros_and_same_keeps_the_size():
     assert trace.output.shape == (4, 4)
     muted = trace.marks["Ap"]["muted"]
     assert len(muted) == 6 * 6 - 4 * 4 and (0, 0) in muted and (1, 1) not in muted
-    np.testing.assert_allclose(trace.output, _torch(A, np.ones((3, 3)), padding="same"), rtol=1e-12)
+    # integer-valued: exact
+    np.testing.assert_array_equal(trace.output, _torch(A, np.ones((3, 3)), padding="same"))
     np.testing.assert_array_equal(ex.padding(A, K, padding=1).output, Z_S1_P1)
 
 
@@ -100,11 +101,9 @@ def test_dilation_and_channels_match_the_engine():
     rng = np.random.default_rng(2)
     a, w = rng.normal(size=(3, 7, 7)), rng.normal(size=(3, 2, 3))
     trace = ex.conv(a, w, 0.25, stride=2, padding=1, dilation=2)
-    expected = torch.nn.functional.conv2d(
-        torch.tensor(a[None]), torch.tensor(w[None]), torch.tensor([0.25], dtype=torch.float64),
-        stride=2, padding=1, dilation=2,
-    )  # fmt: skip
-    np.testing.assert_allclose(trace.output, expected.numpy()[0, 0], rtol=1e-10)
+    kw = dict(stride=2, padding=1, dilation=2)
+    terms = _torch(abs(a), abs(w), 0.25, **kw)
+    assert_sums_close(trace.output, _torch(a, w, 0.25, **kw), terms, w.size)
     assert trace.ok and "Ap[2," in trace.steps[0].formula
 
 
@@ -112,20 +111,19 @@ def test_channels_sums_one_map_per_channel_plus_bias():
     a = np.stack([np.ones((3, 3)), 2 * np.ones((3, 3))])
     w = np.array([[[[1, 0], [0, 0]], [[0, 0], [0, 1]]], [[[1, 1], [1, 1]], [[-1, -1], [-1, -1]]]])
     trace = ex.channels(a, w, [1, -1])
-    # filter 0: 1*1 + 2*1 + 1 = 4; filter 1: 4*1 + 4*2*(-1) - 1 = -5
+    # integer-valued: exact. filter 0: 1*1 + 2*1 + 1 = 4; filter 1: 4*1 + 4*2*(-1) - 1 = -5
     np.testing.assert_array_equal(trace.output, [np.full((2, 2), 4.0), np.full((2, 2), -5.0)])
     rng = np.random.default_rng(3)
     a, w, b = rng.normal(size=(3, 5, 5)), rng.normal(size=(4, 3, 2, 2)), rng.normal(size=4)
     trace = ex.channels(a, w, b, padding=1)
-    np.testing.assert_allclose(
-        trace.output, F.conv2d(a[None], w, b, padding=1).numpy()[0], rtol=1e-12
-    )
+    terms = F.conv2d(abs(a[None]), abs(w), abs(b), padding=1).numpy()[0]
+    assert_sums_close(trace.output, F.conv2d(a[None], w, b, padding=1).numpy()[0], terms, w[0].size)
     assert trace.ok and trace.output.shape[0] == 4
 
 
 def test_channels_inline_filters_split_by_double_bar():
     trace = ex.channels("1 2; 3 4 | 0 1; 1 0", "1 0; 0 0 | 0 0; 0 1 || 1 1; 1 1 | 0 0; 0 0")
-    np.testing.assert_array_equal(trace.output, [[[1.0]], [[10.0]]])  # 1 + 0; 1+2+3+4
+    np.testing.assert_array_equal(trace.output, [[[1.0]], [[10.0]]])  # 1 + 0; 1+2+3+4: exact
 
 
 def test_a_kernel_larger_than_the_padded_input_is_a_shape_error():
@@ -137,3 +135,15 @@ def test_a_kernel_larger_than_the_padded_input_is_a_shape_error():
         ex.conv(np.ones((3, 3)), np.ones((2, 2)), at=(2, 0))
     with pytest.raises(ShapeError, match=r"one bias value, got 2 values"):
         ex.conv(np.ones((3, 3)), np.ones((2, 2)), bias=[1, 2])
+
+
+def test_the_sum_check_is_scaled_to_the_magnitudes_summed_not_to_the_result():
+    # 1e8 + 0.3 - 1e8 summed in another order is 0.29999999701976776: 3e-9 off a value of 0.3,
+    # within the rounding of terms of size 1e8 (the check's 1e-9 of the result once said MISMATCH)
+    near = sum_check([0.3], [0.29999999701976776], "cancelling", magnitude=[2e8 + 0.3], terms=4)
+    assert near.ok and near.tolerance < 1e-6
+    assert not sum_check([0.3], [0.31], "wrong", magnitude=[2e8 + 0.3], terms=4).ok
+    # tiny numbers: a 100% error is not hidden by a fixed 1e-9 floor
+    assert not sum_check([1e-20], [2e-20], "tiny", magnitude=[1e-20], terms=4).ok
+    trace = ex.conv("1e8 0.3; -1e8 0", np.ones((2, 2)))  # the whole trace: whatever BLAS's order
+    assert trace.ok and trace.output.shape == (1, 1)

@@ -6,26 +6,26 @@ from PIL import Image
 
 import convscope.explain as ex
 from convscope.errors import ConvscopeError, DataError, ShapeError
-from convscope.explain.chain_rule import parse_values
+from convscope.explain.chain_expr import parse_values
 from convscope.explain.grid import format_grid
 from convscope.explain.matrix import load, parse_inline
 
 
 def test_chain_default_is_the_classic_example():
     trace = ex.chain()
-    assert trace.output == {"f": -12.0, "df/dx": -4.0, "df/dy": -4.0, "df/dz": 3.0}
+    assert trace.output == {"f": -12.0, "dL/dx": -4.0, "dL/dy": -4.0, "dL/dz": 3.0}
     text = ex.render_text(trace)
     assert "q = x + y = (-2) + 5 = 3" in text
     assert "f = q * z = 3 * (-4) = -12" in text
-    assert "df/dx = df/dq * dq/dx = (-4) * 1 = -4" in text
+    assert "dL/dx = dL/dq * ∂q/∂x = (-4) * 1 = -4" in text
     assert trace.ok and "autograd" in trace.checks[0].what
 
 
 def test_chain_sums_over_every_use_of_a_variable():
     trace = ex.chain("x*x + 3*x - y/2 + (-x)**2", parse_values("x=2, y=4"))
     assert trace.output["f"] == 12.0
-    assert trace.output["df/dx"] == 11.0  # 2x + 3 + 2x at x=2
-    assert trace.output["df/dy"] == -0.5
+    assert trace.output["dL/dx"] == 11.0  # 2x + 3 + 2x at x=2
+    assert trace.output["dL/dy"] == -0.5
     assert trace.ok
 
 

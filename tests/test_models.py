@@ -11,6 +11,7 @@ from convscope.errors import ConvscopeError
 from convscope.models import get_model, lenet5
 from convscope.models.summary import summarize
 from convscope.train import load_model, save_model
+from tolerance import assert_values_close, largest
 
 
 class TorchLeNet5(torch.nn.Module):
@@ -88,7 +89,7 @@ def test_torch_lenet5_file_loads_and_gives_the_same_logits(tmp_path):
         expected = reference(torch.from_numpy(x)).numpy()
     got = model(cs.tensor(x)).numpy()
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert_values_close(got, expected, scale=largest(expected, *reference.state_dict().values()))
 
 
 def test_convscope_lenet5_file_loads_into_torch(tmp_path):
@@ -101,7 +102,8 @@ def test_convscope_lenet5_file_loads_into_torch(tmp_path):
     x = digits(seed=1)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(cs.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-5)
+    scale = largest(expected, *reference.state_dict().values())
+    assert_values_close(model(cs.tensor(x)), expected, scale=scale)
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -116,13 +118,14 @@ def test_vgg_matches_torch_in_float64(training):
     expected = reference(xt)
     xc = cs.tensor(x, requires_grad=True)
     got = model(xc)
-    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
     got.sum().backward()
     expected.sum().backward()
-    np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    scale = largest(x, expected, xt.grad, *reference.state_dict().values())
+    assert_values_close(got, expected, scale=scale, err_msg="logits")
+    assert_values_close(xc.grad, xt.grad, scale=scale, err_msg="dL/dx")
     if training:  # running statistics updated the same way
         for k, v in reference.state_dict().items():
-            np.testing.assert_allclose(model.state_dict()[k], v.numpy(), rtol=1e-10, atol=1e-12)
+            assert_values_close(model.state_dict()[k], v, scale=scale, err_msg=k)
 
 
 def test_get_model_names_and_errors():

@@ -242,7 +242,7 @@ def test_default_initialisation_is_pytorchs_and_seedable():
     a = nn.Conv2d(6, 16, 5)
     nn.init.manual_seed(7)
     b = nn.Conv2d(6, 16, 5)
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)  # the same draws: exact
     c = nn.Conv2d(6, 16, 5, rng=np.random.default_rng(1))
     d = nn.Conv2d(6, 16, 5, rng=np.random.default_rng(1))
     np.testing.assert_array_equal(c.weight.data, d.weight.data)

@@ -104,7 +104,7 @@ def test_interrupted_and_resumed_run_equals_the_straight_run(
     resumed = run(config, model, opt, loader, test_loader, progress=progress)
     first = [e for e in resumed if isinstance(e, StepEvent)][0]
     assert (first.epoch, first.step) == (stop_after // 20 + 1, stop_after % 20 + 1)
-    for k, v in straight[1].state_dict().items():
+    for k, v in straight[1].state_dict().items():  # the same steps: bit for bit
         np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)
 
 
@@ -168,3 +168,21 @@ def test_limit_threads_sets_openblas_and_numba(monkeypatch):
             threads.limit_threads(max(before))
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threads.env_sets_threads()
+
+
+def test_a_numba_setting_we_wrote_does_not_stop_the_blas_limit(monkeypatch):
+    """limit_threads writes NUMBA_NUM_THREADS for a Numba not yet imported; a child process
+    inheriting it must still run BLAS on one thread (another count rounds differently)."""
+    from convscope.train import threads
+
+    calls = []
+    monkeypatch.setattr(threads, "limit_threads", lambda n, **kw: calls.append((n, kw)))
+    for name in threads.ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
+    threads.apply_thread_policy(None)
+    assert calls == [(1, {"blas": True, "numba": False})]
+    calls.clear()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    threads.apply_thread_policy(None)
+    assert calls == []

@@ -29,7 +29,7 @@ from .autograd import (
     zeros,
     zeros_like,
 )
-from .errors import CheckpointError, ConvscopeError, DataError, ShapeError
+from .errors import AutogradError, CheckpointError, ConvscopeError, DataError, ShapeError
 from .ops.geometry import output_size
 
 __version__ = "0.1.0"
@@ -68,6 +68,7 @@ __all__ = [
     "output_size",
     "ConvscopeError",
     "ShapeError",
+    "AutogradError",
     "DataError",
     "CheckpointError",
 ]

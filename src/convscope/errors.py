@@ -19,3 +19,10 @@ class DataError(ConvscopeError):
 
 class CheckpointError(ConvscopeError):
     """A checkpoint or state_dict that does not match the model."""
+
+
+class AutogradError(ConvscopeError, RuntimeError):
+    """Misuse of the autograd tape, not of shapes: backward through a graph already freed, a
+    tensor changed in place after an op saved it for backward, an in-place change the tape
+    cannot record, a backward that breaks its contract. Also a RuntimeError, which is what
+    PyTorch raises for these, so PyTorch habits (``except RuntimeError``) keep working."""

@@ -17,9 +17,10 @@ from .grad_mode import is_grad_enabled
 
 
 class Node:
-    """One recorded op: its inputs (Tensors or None) and the closure computing their grads."""
+    """One recorded op: its inputs (Tensors or None), the closure computing their grads, and
+    the inputs' in-place change counts when it ran (see tape_checks)."""
 
-    __slots__ = ("inputs", "backward", "cache", "name", "needs")
+    __slots__ = ("inputs", "backward", "cache", "name", "needs", "versions", "out_version")
 
     def __init__(self, name, inputs, backward, cache, needs):
         self.name = name
@@ -27,6 +28,8 @@ class Node:
         self.backward = backward
         self.cache = cache
         self.needs = needs
+        self.versions = tuple(getattr(t, "_version", None) for t in inputs)
+        self.out_version = 0  # a fresh output has changed 0 times
 
     def grads(self, dy):
         if self.needs is not None:

@@ -1,17 +1,23 @@
 """Tensor: an ndarray plus the graph that made it; ``backward`` runs reverse-mode autodiff.
 
-The walk is iterative (an explicit stack, then reverse topological order), so a
-1,000-layer chain never meets Python's recursion limit. A Tensor used twice
-accumulates both gradients. Only leaves (tensors the user made) keep ``.grad``,
-unless ``retain_grad()`` was called.
+The walk lives in ``tape``. A Tensor used twice accumulates both gradients. Only leaves
+(tensors the user made) keep ``.grad``, unless ``retain_grad()`` was called. Every gradient
+is checked against its input (``tape_checks``) before it is accumulated.
+
+In place: ``t += u`` (and -=, *=, /=) on a tensor computed in a recorded graph rebinds t
+to a new tensor, so whatever an op saved stays intact; the methods (add_, copy_, t[i] = ...)
+cannot rebind and refuse such a tensor while grad is on. Elsewhere (plain tensors, under
+no_grad) they change the data and count the change in ``_version``; backward refuses a
+node whose saved tensor changed since.
 """
 
 import numpy as np
 
 from ..backend import default_float
-from ..errors import ShapeError
+from ..errors import AutogradError, ShapeError
 from .function import apply, as_array, numeric_array
 from .grad_mode import is_grad_enabled
+from .tape import run
 from .tensor_math import TensorMath
 
 
@@ -27,7 +33,7 @@ class Tensor(TensorMath):
         ):
             arr = arr.astype(default_float(arr.dtype) if arr.dtype.kind != "f" else np.float32)
         if requires_grad and arr.dtype.kind != "f":
-            raise ShapeError(
+            raise AutogradError(
                 f"tensor: only floating-point tensors can require grad, got dtype {arr.dtype};"
                 f" use a float dtype (e.g. dtype=np.float32)"
             )
@@ -36,6 +42,12 @@ class Tensor(TensorMath):
         self.requires_grad = bool(requires_grad)
         self._node = None
         self._retain = False
+        self._versions = [0]  # in-place changes of self.data, shared with detach()
+
+    @property
+    def _version(self):
+        """How many times the data was changed in place (PyTorch's ``_version``)."""
+        return self._versions[0]
 
     # ---- array facts -------------------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -93,8 +105,10 @@ class Tensor(TensorMath):
         return self.data if dtype is None else self.data.astype(dtype)
 
     def detach(self):
-        """A new leaf sharing the data, cut from the graph."""
-        return Tensor(self.data)
+        """A new leaf sharing the data (and its in-place change count), cut from the graph."""
+        out = Tensor(self.data)
+        out._versions = self._versions
+        return out
 
     def requires_grad_(self, flag=True):
         self.requires_grad = bool(flag)
@@ -161,6 +175,7 @@ class Tensor(TensorMath):
     def __setitem__(self, index, value):
         self._check_in_place("item assignment")
         self.data[index.data if isinstance(index, Tensor) else index] = as_array(value)
+        self._versions[0] += 1
 
     def _in_place(self, op, fn, other, out_of_place=None):
         """Update self.data in place (as PyTorch: parameters under no_grad, plain tensors).
@@ -180,14 +195,24 @@ class Tensor(TensorMath):
                 f"{op}: a value of shape {np.shape(other)} cannot update a tensor of shape"
                 f" {self.shape} in place; it must broadcast to {self.shape}"
             ) from None
+        self._versions[0] += 1
         return self
 
     def _check_in_place(self, op):
-        if self.requires_grad and self._node is None and is_grad_enabled():
-            raise ShapeError(
+        if not is_grad_enabled():
+            return
+        if self.requires_grad and self._node is None:
+            raise AutogradError(
                 f"{op}: a leaf tensor that requires grad cannot be changed in place while"
                 f" gradients are recorded; do it inside `with cs.no_grad():` (as an optimizer"
                 f" step does) or write x = x + ... to make a new tensor"
+            )
+        if self._node is not None:
+            raise AutogradError(
+                f"{op}: this tensor (shape {self.shape}) is the output of {self._node.name} in"
+                f" a recorded graph, and the tape records ops out of place: an in-place change"
+                f" would be left out of the gradients; write y = y + ... (or y += ..., which"
+                f" rebinds y), or change it under `with cs.no_grad():`"
             )
 
     def float(self):
@@ -214,7 +239,7 @@ class Tensor(TensorMath):
         grad: ndarray of self's shape; may be omitted only for a one-element tensor (then 1).
         """
         if not self.requires_grad:
-            raise ShapeError(
+            raise AutogradError(
                 "backward: this tensor does not require grad (no input of the graph had"
                 " requires_grad=True); create inputs with cs.tensor(..., requires_grad=True)"
             )
@@ -231,40 +256,7 @@ class Tensor(TensorMath):
                 f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape};"
                 f" pass a gradient of the tensor's shape"
             )
-        grads = {id(self): grad}
-        order = _topological(self)
-        for t in order:
-            g = grads.pop(id(t), None)
-            if g is None:
-                continue
-            if t._node is None or t._retain:
-                t.grad = g.copy() if t.grad is None else t.grad + g
-            if t._node is None:
-                continue
-            for inp, gi in zip(t._node.inputs, t._node.grads(g), strict=True):
-                if gi is None or not isinstance(inp, Tensor) or not inp.requires_grad:
-                    continue
-                gi = np.asarray(gi, dtype=inp.dtype)
-                key = id(inp)
-                grads[key] = gi if key not in grads else grads[key] + gi
-            if not retain_graph:
-                t._node = _Spent(t._node.name)
-
-
-class _Spent:
-    """Stands in for a node whose saved arrays backward already freed."""
-
-    __slots__ = ("name",)
-    inputs = ()
-
-    def __init__(self, name):
-        self.name = name
-
-    def grads(self, dy):
-        raise ShapeError(
-            f"backward: the graph through {self.name} was already used and freed; call"
-            f" backward(retain_graph=True) the first time to run backward twice"
-        )
+        run(self, grad, retain_graph)
 
 
 def _cast_forward(a, dtype):
@@ -273,24 +265,3 @@ def _cast_forward(a, dtype):
 
 def _cast_backward(dy, dtype):
     return (dy.astype(dtype),)
-
-
-def _topological(root):
-    """Tensors reachable from root, each before every tensor it was computed from (iterative DFS)."""
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
-        if t._node is not None:
-            for inp in t._node.inputs:
-                if isinstance(inp, Tensor) and inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
-    order.reverse()
-    return order

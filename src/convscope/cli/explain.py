@@ -6,6 +6,7 @@ one parser per topic from them, prints the trace and writes the files (--png, --
 
 import argparse
 import os
+import shutil
 import sys
 
 from ..errors import ConvscopeError
@@ -15,6 +16,49 @@ MATRICES = """Matrices (--input, --kernel, --bias, --grad): inline, rows split b
 channels by '|', filters by '||' (e.g. "1 2; 3 4 | 5 6; 7 8"); or a .npy file; or an image
 file (PNG, JPEG, ...). Left out, they are seeded random integers (--seed, --size, --kernel-size).
 Indices are 0-based, as in NumPy. Colour marks only on a terminal (NO_COLOR turns them off)."""
+
+
+ASCII = {
+    "∂": "d",
+    "⊙": "(.)",
+    "Σ": "sum",
+    "…": "...",
+    "—": "--",
+}  # where the output cannot encode them
+
+
+def printable(text, encoding=None):
+    """``text`` with the few non-ASCII symbols explain writes spelled in ASCII when stdout's
+    encoding (e.g. a legacy Windows code page) cannot encode them."""
+    encoding = encoding or getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        for symbol, plain in ASCII.items():
+            text = text.replace(symbol, plain)
+        text = text.encode(encoding, errors="replace").decode(encoding, errors="replace")
+    return text
+
+
+CONVERSION = (
+    "converted as `convscope predict` converts a picture (grayscale, dark background, the"
+    " digit fitted into 20x20 and centred by mass in 28x28), intensities 0..255"
+)
+
+
+def model_view(topic, path):
+    """The 28x28 array a digit model gets from the picture ``path`` (convscope.data's
+    conversion, which explain may not import: the CLI hands it the array)."""
+    from ..explain.matrix import IMAGE_SUFFIXES
+
+    if not path or not path.strip().lower().endswith(IMAGE_SUFFIXES):
+        raise ConvscopeError(
+            f"explain {topic}: --digit converts an --input picture file (PNG, JPEG, ...) as"
+            f" predict does; " + (f"got --input {path!r}" if path else "give --input digit.png")
+        )
+    from ..data.preprocess import load_digit_image
+
+    return load_digit_image(path.strip())[0].astype("float64")
 
 
 def argument_type(parse):
@@ -96,13 +140,20 @@ def run(args):
     if files:
         raise ConvscopeError(files)
     kwargs = {o.dest: getattr(args, o.dest) for o in topic.options}
+    digit = kwargs.pop("digit", None)
+    if digit:
+        kwargs["input"] = model_view(args.topic, args.input)
     trace = getattr(explain, args.topic)(**{k: v for k, v in kwargs.items() if v is not None})
+    if digit:
+        trace.notes.insert(1, f"the input is {args.input} as a digit model sees it: {CONVERSION}")
     if args.gif:
         from ..explain.animation import check_animation
 
         check_animation(trace)  # refuse an overlong animation before printing anything
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    sys.stdout.write(explain.render_text(trace, color=color))
+    terminal = sys.stdout.isatty()
+    color = terminal and not os.environ.get("NO_COLOR")
+    width = shutil.get_terminal_size((100, 24)).columns if terminal else 100
+    sys.stdout.write(printable(explain.render_text(trace, color=color, width=width)))
     _write(args.png, lambda: explain.render_png(trace), "figure")
     frames = trace.animation.frames if trace.animation else 0
     _write(args.gif, lambda: explain.render_gif(trace), f"{frames} frames")

@@ -13,11 +13,12 @@ Indices are 0-based everywhere, as in NumPy.
 
 from .chain_rule import chain
 from .conv_backward import backward
-from .correlation import conv, padding, stride
+from .correlation import conv
 from .intensity import image
 from .multichannel import channels
 from .output_size import shape
 from .pooling import pool
+from .stride_padding import padding, stride
 from .text import render as render_text
 from .topics import REGISTRY, unsupported_files
 from .trace import Animation, Check, Panel, Step, Trace
@@ -29,13 +30,22 @@ GIF_TOPICS = tuple(name for name, t in REGISTRY.items() if t.gif)
 
 def render_png(trace, **kwargs):
     """PNG bytes of the trace's figure (matplotlib, imported only here)."""
+    if trace.graph:
+        from .chain_graph import render_png as graph_png
+
+        return graph_png(trace.graph, f"{trace.topic}: {trace.title}", **kwargs)
     from .figure import render
 
     return render(trace, **kwargs)
 
 
 def render_gif(trace, **kwargs):
-    """GIF bytes: one frame per output element (matplotlib + Pillow, imported only here)."""
+    """GIF bytes: one frame per output element, or per backward step of the chain rule's
+    graph (matplotlib + Pillow, imported only here)."""
+    if trace.graph:
+        from .chain_graph import render_gif as graph_gif
+
+        return graph_gif(trace.graph, f"{trace.topic}: {trace.title}", **kwargs)
     from .animation import render
 
     return render(trace, **kwargs)

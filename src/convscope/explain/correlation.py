@@ -1,7 +1,8 @@
-"""The topics of one filter sliding over an input: ``conv``, ``stride`` and ``padding``.
+"""One filter sliding over an input: ``Sliding`` (the steps, check, figure and animation of
+the ``conv``, ``stride`` and ``padding`` topics) and the ``conv`` topic.
 
     conv:     Z[i,j] = b + sum_{c,u,v} Ap[c, i*S + u*D, j*S + v*D] * W[c,u,v]
-              (*) is cross-correlation, as in PyTorch: the kernel is not flipped
+              (*) is what PyTorch calls convolution: a cross-correlation (the kernel is not flipped)
     stride:   Z_S = Z_1[::S, ::S]          (stride S = stride 1, then downsampling)
     padding:  Ap = A with P zeros around it; out = floor((in + 2P - D*(K-1) - 1) / S) + 1
 
@@ -12,9 +13,18 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ops.conv import conv2d_forward
-from ..ops.resample import downsample_forward
-from .grid import window_cells
-from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
+from .grid import fmt, window_cells
+from .trace import (
+    CELLS_MAX,
+    CONVOLUTION_NOTE,
+    HADAMARD_NOTE,
+    INDEX_NOTE,
+    Animation,
+    Panel,
+    Step,
+    Trace,
+    quiet,
+)
 from .windows import (
     cell_terms,
     input_and_kernel,
@@ -32,7 +42,6 @@ from .windows import (
 )
 
 FORMULA = "Z[i,j] = b + sum over c,u,v of {a}[c, i*S + u*D, j*S + v*D] * W[c,u,v]"
-CROSS_CORRELATION = "(*) is cross-correlation, as in PyTorch: the kernel is not flipped"
 
 
 def engine_conv(a, w, b, stride, padding, dilation):
@@ -80,13 +89,14 @@ class Sliding:
     def steps(self, cells, focus=False, label=None, max_cells=CELLS_MAX):
         """One step per output cell (the first ``max_cells``, then a line counting the rest);
         with ``focus`` each shows the input with its window marked."""
-        steps, by_hand = [], []
+        steps, by_hand, sizes = [], [], []
         total = len(cells)
-        cells, left_out = limited(cells, max_cells)
+        cells, left_out = limited(cells, max_cells, size=lambda c: self.z[c])
         for i, j in cells:
             terms = cell_terms(self.geom, self.a.shape[0], (i, j))
             value = self.z[i, j]
             by_hand.append(term_sum(terms, self.ap, self.w, self.b))
+            sizes.append(term_sum(terms, abs(self.ap), abs(self.w), abs(self.b)))
             name = (label or f"{self.out_name}[{{}},{{}}]").format(i, j)
             text = product_formula(name, terms, self.ap, self.w, self.b, value, (self.a_name, "W"))
             operands = window_operands(self.ap, self.w, self.b, self.geom, (i, j), self.one)
@@ -98,60 +108,80 @@ class Sliding:
         engine = [self.z[i, j] for i, j in cells]
         what = "sum of the printed products + b vs ops.conv.conv2d_forward"
         if left_out:
-            steps.append(more_step(left_out, "output cells", total))
+            steps.append(more_step(left_out, "output cells", total, largest=self.out_name))
             what += f" (the {len(cells)} cells written out)"
-        return steps, sum_check(by_hand, engine, what)
+        return steps, sum_check(by_hand, engine, what, sizes, self.w.size + 1)
 
-    def inputs(self):
-        shown = {"A": self.show(self.a)}
-        if self.padded:
+    def inputs(self, cell=None):
+        """A (and Ap), W, b; with ``cell`` the step of that cell shows the input grid with its
+        window, so it is not printed twice."""
+        shown = {"A": self.show(self.a)} if cell is None or self.padded else {}
+        if self.padded and cell is None:
             shown["Ap"] = self.show(self.ap)
         shown.update({"W": self.show(self.w), "b": self.b})
         return shown
 
     def panels(self, cell):
+        """The slide of one cell, a row per channel: the input with the window, then
+        window ⊙ W = products; the first row ends with Σ + b = the cell, and the output map."""
         rows, cols = self.geom.window(cell)
         win = self.ap[:, rows, cols]
         cells2d = window_cells(rows, cols)
         muted2d = padding_cells(self.ap.shape, self.pads, channels=False)
-        rows = []
+        name = f"{self.out_name}[{cell[0]},{cell[1]}]"
+        out = []
         for c in range(self.a.shape[0]):
             tag = "" if self.one else f"[{c}]"
-            rows.append(
-                [
-                    Panel(f"{self.a_name}{tag}", self.ap[c], cells2d, muted2d),
-                    Panel(f"W{tag}", self.w[c]),
-                    Panel(f"products{tag}", win[c] * self.w[c]),
-                ]
-            )
-        rows[0].append(Panel(f"{self.out_name} (+ b = {self.b:g})", self.z, [cell]))
-        return rows
+            out.append([
+                Panel(f"{self.a_name}{tag}", self.ap[c], cells2d, muted2d),
+                Panel(f"window{tag}", win[c], after="⊙"),
+                Panel(f"W{tag}", self.w[c], after="="),
+                Panel(f"products{tag}", win[c] * self.w[c], after="→" if c == 0 else ""),
+            ])  # fmt: skip
+        total = "Σ products" if self.one else f"Σ products ({self.a.shape[0]} channels)"
+        value = self.z[cell]
+        out[0] += [
+            Panel(
+                f"{total} = {fmt(value - self.b)}\n+ b = {fmt(self.b)}\n= {name}",
+                np.array([[value]]),
+            ),
+            Panel(self.out_name, self.z, [cell]),
+        ]
+        return out
 
-    def animation(self):
+    def animation(self, z1=None):
+        """The window sliding over Ap; with ``z1`` (the stride topic) over every stride-1
+        position, the ones the stride drops greyed."""
+        s = self.stride if z1 is None else 1
+        names = (self.a_name, "W", self.out_name) if z1 is None else \
+            (self.a_name, "W", "Z_1", self.out_name)  # fmt: skip
         return Animation(
             source=self.ap,
             kernel=self.w,
-            output=self.z[None],
+            output=(self.z if z1 is None else z1)[None],
             window=tuple(self.w.shape[1:]),
-            stride=self.stride,
+            stride=s,
             dilation=self.dilation,
             muted=padding_cells(self.ap.shape, self.pads, channels=False),
-            names=(self.a_name, "W", self.out_name),
+            names=names,
             caption=f"{self.out_name} = {self.a_name} (*) W + b: stride {self.stride},"
-            f" padding {self.pads[0][0]}, dilation {self.dilation}",
+            f" padding {self.pads[0][0]}, dilation {self.dilation}"
+            + ("" if z1 is None else "; every stride-1 position, the dropped ones grey"),
             bias=self.b,
+            downsample=1 if z1 is None else self.stride,
+            slide=True,
         )
 
 
-def _notes(sliding, extra=()):
-    notes = [INDEX_NOTE, FORMULA.format(a=sliding.a_name), CROSS_CORRELATION]
+def slide_notes(sliding, extra=()):
+    notes = [INDEX_NOTE, FORMULA.format(a=sliding.a_name), CONVOLUTION_NOTE, HADAMARD_NOTE]
     if sliding.padded:
         (t, bt), (l, r) = sliding.pads
         notes.append(f"Ap = A with zeros added: {t} row(s) on top, {bt} below, {l} left, {r} right")
     return notes + list(extra)
 
 
-def _focus(at, z):
+def focus_cell(at, z):
     return check_at(at, z.shape) or (z.shape[0] // 2, z.shape[1] // 2)
 
 
@@ -175,123 +205,13 @@ def conv(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1,
     return Trace(
         topic="conv",
         title=f"Z = A (*) W + b, stride {stride}, padding {padding}, dilation {dilation}",
-        notes=_notes(sl),
-        inputs=sl.inputs(),
+        notes=slide_notes(sl),
+        inputs=sl.inputs(cell),
         steps=steps,
         results={"Z": z},
         output=z,
         checks=[check],
-        marks={"Ap": {"muted": sl.muted}},
-        panels=sl.panels(_focus(at, z)),
+        marks={"Ap": {"muted": sl.muted}, **({"Z": {"focus": [cell]}} if cell else {})},
+        panels=sl.panels(focus_cell(at, z)),
         animation=sl.animation(),
     )
-
-
-@quiet
-def stride(input=None, kernel=None, bias=None, *, stride=2, padding=0, dilation=1, at=None,
-           seed=0, size=None, kernel_size=None, max_cells=CELLS_MAX):  # fmt: skip
-    """Stride S output beside the stride-1 output: Z_S = Z_1[::S, ::S] (stride = downsampling).
-
-    Defaults: seeded integers, 5x5 input, 3x3 kernel, stride 2. Output: Z_S (OH, OW).
-    """
-    a, w = input_and_kernel(input, kernel, seed, size, kernel_size, (5, 5), (3, 3))
-    b = scalar_bias(bias)
-    s = stride = single(stride, "stride")
-    z1 = engine_conv(a, w, b, 1, padding, dilation)
-    zs = engine_conv(a, w, b, s, padding, dilation)
-    down, _ = downsample_forward(z1[None, None], factor=s)
-    kept = [(i * s, j * s) for i in range(zs.shape[0]) for j in range(zs.shape[1])]
-    keep = set(kept)
-    dropped = [(i, j) for i in range(z1.shape[0]) for j in range(z1.shape[1]) if (i, j) not in keep]
-    sl = Sliding(a, w, b, s, padding, dilation, zs, out_name=f"Z_{s}")
-    cell = check_at(at, zs.shape, f"Z_{s}")
-    cells = [cell] if cell else [(i, j) for i in range(zs.shape[0]) for j in range(zs.shape[1])]
-    label = f"Z_{s}[{{}},{{}}]"
-    steps, check = sl.steps(cells, focus=cell is not None, label=label, max_cells=max_cells)
-    for step in steps:
-        if step.cell:
-            i, j = step.cell
-            step.formula = f"{step.label} = Z_1[{i * s},{j * s}]\n" + step.formula
-    keep_text = (
-        f"keep the [marked] cells, drop the {len(dropped)} (intermediate) ones"
-        if s > 1
-        else "stride 1 keeps every cell and drops nothing"
-    )
-    downsample_step = Step(
-        f"Z_{s} = Z_1[::{s}, ::{s}]",
-        f"Z_{s} = downsample(Z_1, {s}) = Z_1[::{s}, ::{s}]: {keep_text}",
-        down[0, 0],
-        operands={"Z_1": z1, "factor": s},
-        grids={"Z_1": z1},
-        marks={"Z_1": {"focus": kept, "muted": dropped}},
-        section="stride = stride 1, then downsampling",
-    )
-    title = (
-        f"stride {s} = stride 1 with the intermediate outputs dropped"
-        if s > 1
-        else "stride 1: the window moves one cell at a time, no output is dropped"
-    )
-    return Trace(
-        topic="stride",
-        title=title,
-        notes=_notes(
-            sl,
-            [
-                f"stride {s}: the window jumps {s} cell{'s' if s > 1 else ''}; Z_1 is the stride-1 output"
-            ],
-        ),
-        inputs=sl.inputs(),
-        steps=[downsample_step, *steps],
-        results={"Z_1": z1, f"Z_{s}": zs},
-        output=zs,
-        checks=[
-            check,
-            Check(f"Z_1[::{s}, ::{s}] vs conv2d_forward at stride {s}", difference(down[0, 0], zs)),
-        ],
-        marks={"Ap": {"muted": sl.muted}, "Z_1": {"focus": kept, "muted": dropped}},
-        panels=[[Panel("Z_1 (stride 1)", z1, kept, dropped), Panel(f"Z_{s}", zs)]],
-        animation=sl.animation(),
-    )
-
-
-@quiet
-def padding(input=None, kernel=None, bias=None, *, padding=1, stride=1, dilation=1, at=None,
-            seed=0, size=None, kernel_size=None, max_cells=CELLS_MAX):  # fmt: skip
-    """The padded input (zeros marked) and how the output grows or keeps its size ("same").
-
-    Defaults: seeded integers, 4x4 input, 3x3 kernel, padding 1 (= "same"). Output: Z (OH, OW).
-    """
-    a, w = input_and_kernel(input, kernel, seed, size, kernel_size, (4, 4), (3, 3))
-    b = scalar_bias(bias)
-    z = engine_conv(a, w, b, stride, padding, dilation)
-    sl = Sliding(a, w, b, stride, padding, dilation, z)
-    size_steps = [_size_step(name, axis) for name, axis in zip("HW", sl.geom.axes, strict=True)]
-    cell = check_at(at, z.shape)
-    cells = [cell] if cell else [(i, j) for i in range(z.shape[0]) for j in range(z.shape[1])]
-    steps, check = sl.steps(cells, focus=cell is not None, max_cells=max_cells)
-    grows = "keeps its size ('same')" if z.shape == a.shape[1:] else f"is {z.shape[0]}x{z.shape[1]}"
-    return Trace(
-        topic="padding",
-        title=f"padding {padding}: the {a.shape[1]}x{a.shape[2]} input's output {grows}",
-        notes=_notes(sl),
-        inputs=sl.inputs(),
-        steps=size_steps + steps,
-        results={"Z": z},
-        output=z,
-        checks=[check],
-        marks={"Ap": {"muted": sl.muted}},
-        panels=sl.panels(_focus(at, z)),
-        animation=sl.animation(),
-    )
-
-
-def _size_step(name, axis):
-    bare = axis._replace(pads=(0, 0))
-    without = f"{bare.out}" if bare.fits else "0 (no window fits)"
-    text = (
-        f"{name}: without padding {bare.expression(unpadded=True)} = {without};"
-        f" with padding {axis.formula()}"
-    )
-    operands = {"in": axis.size, "kernel": axis.kernel, "stride": axis.stride,
-                "padding": list(axis.pads), "dilation": axis.dilation}  # fmt: skip
-    return Step(f"{name}_out", text, axis.out, operands=operands, section="output size")

@@ -1,15 +1,22 @@
 """Aligned text grids of numbers, readable with negatives and decimals.
 
-Row and column indices (0-based) frame each grid. A cell can be marked *focus* (the window
-being computed) or *muted* (padding zeros, dropped samples). On a terminal the marks are ANSI
-colours; in plain text (pipes, logs, files) focus cells read ``[ 3]`` and muted cells ``( 0)``.
+Row and column indices (0-based) frame each grid; a crop of a larger grid keeps the real
+indices. A cell can carry one mark, each kind with one meaning (``MARKS``): the window being
+computed ``[ 3]``, zero padding ``( 0)``, a cell the stride keeps ``{ 3}`` (the dropped ones
+stay unmarked), a zero that dilation inserted ``< 0>``. On a terminal the marks are ANSI
+colours; in plain text (pipes, logs, files) they are these brackets.
 """
 
 import numpy as np
 
-_ANSI = {"focus": "\033[1;30;43m", "muted": "\033[2;36m"}
+MARKS = {  # kind: (plain-text brackets, ANSI style, what the mark means)
+    "focus": ("[]", "\033[1;30;43m", "the window being computed"),
+    "muted": ("()", "\033[2;36m", "zero padding"),
+    "kept": ("{}", "\033[1;30;42m", "kept by the stride"),
+    "dropped": ("  ", "\033[2;9m", "dropped by the stride"),
+    "inserted": ("<>", "\033[2;35m", "a zero inserted by dilation (the stride undone)"),
+}
 _RESET = "\033[0m"
-_PLAIN = {"focus": "[]", "muted": "()", None: "  "}
 
 
 def decimals(values):
@@ -39,38 +46,51 @@ def term(value):
     return f"({text})" if text.startswith("-") else text
 
 
-def format_grid(a, name=None, focus=(), muted=(), color=False):
-    """Lines showing a 2-D array (a 3-D one as one block per channel) with index rows and columns.
+def format_grid(a, name=None, focus=(), muted=(), color=False, marks=None, origin=(0, 0),
+                size=None, width=None):  # fmt: skip
+    """Lines showing a 2-D array (a 3-D or 4-D one as one block per channel) with index rows
+    and columns; rows longer than ``width`` columns are split into blocks of columns, one
+    under the other, each with its column indices (as NumPy prints a wide matrix).
 
-    ``focus``/``muted``: iterables of (row, col) cells (for 3-D: of (channel, row, col)).
+    ``focus``/``muted`` (and ``marks``: {kind: cells} for the other kinds of ``MARKS``):
+    iterables of (row, col) cells (for 3-D: of (channel, row, col)). ``a`` may be a crop of a
+    larger grid of ``size`` (H, W) whose top-left cell is ``origin``: the indices and the cells
+    are the full grid's.
     """
     a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 3:
+    kinds = {"focus": focus, "muted": muted, **(marks or {})}
+    if a.ndim > 2:  # one block per leading index: W[f] -> W[f,c] -> its grid
         lines = []
         for c in range(a.shape[0]):
-            sub_focus = {(i, j) for k, i, j in focus if k == c}
-            sub_muted = {(i, j) for k, i, j in muted if k == c}
+            sub = {
+                k: {tuple(cell[1:]) for cell in cells if cell[0] == c} for k, cells in kinds.items()
+            }
             label = _index(name, c) if name else f"channel {c}"
-            lines += format_grid(a[c], label, sub_focus, sub_muted, color)
+            lines += format_grid(a[c], label, color=color, marks=sub, origin=origin, size=size,
+                                 width=width)  # fmt: skip
         return lines
     if a.ndim == 1:
         a = a[None]
     if a.ndim != 2:
         raise ValueError(f"format_grid: expected 1-3 dimensions, got shape {a.shape}")
+    (r0, c0), (h, w) = origin, size or a.shape
     d = decimals(a)
     cells = [[fmt(v, d) for v in row] for row in a]
-    width = max([len(s) for row in cells for s in row] + [len(str(a.shape[1] - 1))])
-    focus, muted = set(map(tuple, focus)), set(map(tuple, muted))
-    rw = len(str(a.shape[0] - 1))
-    header = " " * (rw + 1) + "".join(f" {j:>{width}} " for j in range(a.shape[1]))
-    lines = [f"{name} ({a.shape[0]}x{a.shape[1]})"] if name else []
-    lines.append(header.rstrip())
-    for i, row in enumerate(cells):
-        parts = []
-        for j, text in enumerate(row):
-            mark = "focus" if (i, j) in focus else "muted" if (i, j) in muted else None
-            parts.append(_cell(text.rjust(width), mark, color))
-        lines.append(f"{i:>{rw}} " + "".join(parts).rstrip())
+    cw = max([len(s) for row in cells for s in row] + [len(str(c0 + a.shape[1] - 1))])
+    mark_of = {tuple(cell): kind for kind, cs in kinds.items() for cell in cs}
+    rw = len(str(r0 + a.shape[0] - 1))
+    shown = f"{h}x{w}" if (h, w) == a.shape else f"{h}x{w}, rows {r0}..{r0 + a.shape[0] - 1}" \
+        f" and columns {c0}..{c0 + a.shape[1] - 1} shown"  # fmt: skip
+    lines = [f"{name} ({shown})"] if name else []
+    block = a.shape[1] if width is None else max(1, (width - rw - 1) // (cw + 2))
+    for start in range(0, a.shape[1], block):
+        columns = range(start, min(start + block, a.shape[1]))
+        if start:
+            lines.append("")
+        lines.append((" " * (rw + 1) + "".join(f" {c0 + j:>{cw}} " for j in columns)).rstrip())
+        for i, row in enumerate(cells):
+            parts = [_cell(row[j].rjust(cw), mark_of.get((r0 + i, c0 + j)), color) for j in columns]
+            lines.append(f"{r0 + i:>{rw}} " + "".join(parts).rstrip())
     return lines
 
 
@@ -81,8 +101,8 @@ def _index(name, c):
 
 def _cell(text, mark, color):
     if color and mark:
-        return f"{_ANSI[mark]} {text} {_RESET}"
-    left, right = _PLAIN[mark]
+        return f"{MARKS[mark][1]} {text} {_RESET}"
+    left, right = MARKS[mark][0] if mark else "  "
     return f"{left}{text}{right}"
 
 
@@ -96,8 +116,15 @@ def window_cells(rows, cols, channels=None):
     return [(c, i, j) for c in range(channels) for i, j in cells]
 
 
-def legend(color):
-    """One line telling the reader what the marks mean."""
-    if color:
-        return f"marks: {_ANSI['focus']} window {_RESET}  {_ANSI['muted']} zero padding / dropped {_RESET}"
-    return "marks: [v] = the window being computed, (v) = zero padding or a dropped sample"
+def legend(color, kinds=("focus", "muted")):
+    """One line telling the reader what the marks of ``kinds`` mean."""
+    parts = []
+    for kind in (k for k in MARKS if k in kinds):
+        (left, right), style, meaning = MARKS[kind]
+        if color:
+            parts.append(f"{style} v {_RESET} = {meaning}")
+        elif kind == "dropped":  # no brackets: the cells between the {kept} ones
+            parts.append(f"the unmarked cells beside {{v}} ones = {meaning}")
+        else:
+            parts.append(f"{left}v{right} = {meaning}")
+    return "marks: " + ", ".join(parts)

@@ -1,16 +1,19 @@
 """The ``image`` topic: an image as its (C, H, W) intensity matrix, I[c,i,j] = pixel (i, j) of channel c.
 
 A grayscale image has C = 1, a colour one C = 3 (red, green, blue); 0 is dark, 255 bright
-(65535 in a 16-bit image).
-Without a file, a built-in 8x8 example (a digit 7) is shown.
+(65535 in a 16-bit image, 1 in an array of floats in 0..1). The figure draws every channel on
+the same fixed scale, 0..white, with a colour bar and the channel's own tint, so a blue 200
+looks as strong as a red 200. The text prints the part of a large picture that holds its
+content (``text.crop``). Without a file, a built-in 8x8 example (a digit 7) is shown.
 """
 
 import numpy as np
 
 from .matrix import IMAGE_SUFFIXES, as_chw, existing, load, read_image
+from .text import GRID_MAX
 from .trace import INDEX_NOTE, Panel, Step, Trace, quiet
 
-SHOW_MAX = 32  # larger images print their top-left corner only
+TINTS = {1: ("gray",), 3: ("Reds", "Greens", "Blues"), 4: ("Reds", "Greens", "Blues", "Greys")}
 
 SEVEN = np.array(
     [
@@ -46,7 +49,17 @@ def _read(input):
         if input.strip().lower().endswith(IMAGE_SUFFIXES):
             return read_image(existing(input.strip(), "input"))
         input = load(input, "input")
-    return as_chw(input, "input"), 255.0
+    a = as_chw(input, "input")
+    return a, white_of(a)
+
+
+def white_of(a):
+    """The value of white of an array: 1 for floats in 0..1, 255 for 0..255, else its maximum."""
+    finite = a[np.isfinite(a)]
+    top = float(np.max(finite, initial=0.0))
+    if finite.size and finite.min() >= 0 and top <= 1 and np.any(finite != np.round(finite)):
+        return 1.0
+    return 255.0 if top <= 255 else top
 
 
 @quiet
@@ -58,32 +71,40 @@ def image(input=None):
     names = ("red", "green", "blue", "alpha") if c in (3, 4) else ()
     steps = []
     for k in range(c):
-        corner = a[k, :SHOW_MAX, :SHOW_MAX]
         what = f"channel {k}" + (f" ({names[k]})" if names else "")
-        cut = (
-            f", top-left {corner.shape[0]}x{corner.shape[1]} shown"
-            if corner.shape != (h, w)
-            else ""
-        )
-        text = (
-            f"I[{k}] = {what}: min {a[k].min():g}, max {a[k].max():g}, mean {a[k].mean():.4g}{cut}"
-        )
-        steps.append(
-            Step(f"I[{k}]", text, a[k], operands={"channel": k}, grids={f"I[{k}]": corner})
-        )
-    picture = (a[0] if c == 1 else np.moveaxis(a[:3], 0, -1)) * (255.0 / white)
+        text = f"I[{k}] = {what}: min {a[k].min():g}, max {a[k].max():g}, mean {a[k].mean():.4g}"
+        steps.append(Step(f"I[{k}]", text, a[k], operands={"channel": k}, grids={f"I[{k}]": a[k]}))
+    picture = a[0] if c == 1 else np.moveaxis(a[:3], 0, -1)
     depth = " (a 16-bit image)" if white == 65535 else ""
+    notes = [
+        INDEX_NOTE,
+        f"I[c,i,j] = intensity of pixel (i, j) in channel c; 0 = dark, {white:g} = bright{depth}",
+        "a batch of N images is (N, C, H, W), the layout every conv layer takes",
+    ]
+    if max(h, w) > GRID_MAX:
+        notes.append(
+            f"a {h}x{w} picture: the text shows {GRID_MAX}x{GRID_MAX} of it around its content;"
+            f" `--digit` shows the 28x28 a digit model sees (the conversion `predict` applies)"
+        )
+    tints = TINTS.get(c, ("gray",) * c)
     return Trace(
         topic="image",
         title=f"{kind} image is a ({c}, {h}, {w}) array of intensities",
-        notes=[
-            INDEX_NOTE,
-            f"I[c,i,j] = intensity of pixel (i, j) in channel c; 0 = dark, {white:g} = bright{depth}",
-            "a batch of N images is (N, C, H, W), the layout every conv layer takes",
-        ],
+        notes=notes,
         steps=steps,
         output=a,
         panels=[
-            [Panel("picture", picture, kind="image"), *(Panel(f"I[{k}]", a[k]) for k in range(c))]
-        ],
+            [
+                Panel("picture", picture, kind="image", scale=(0.0, white)),
+                *(
+                    Panel(
+                        f"I[{k}]" + (f" ({names[k]})" if names else ""),
+                        a[k],
+                        scale=(0.0, white),
+                        tint=tints[k],
+                    )
+                    for k in range(c)
+                ),
+            ]
+        ],  # fmt: skip
     )

@@ -7,10 +7,14 @@ Inline grammar (what ``--input``/``--kernel``/``--grad`` accept)::
     "1 0; 0 1 || 0 1; 1 0"             (2, 1, 2, 2): filters split by "||" (each may have channels)
 
 A ``.npy`` file is read with ``allow_pickle=False``; an image file (PNG, JPEG, ...) becomes its
-(C, H, W) intensity matrix 0..255 through Pillow (imported only then).
+(C, H, W) intensity matrix 0..255 through Pillow (imported only then). A picture above
+PIXELS_MAX is refused from its header, before anything is decoded (a decompression bomb, a
+4 MB PNG of 30000x30000 pixels, costs nothing): the same 25-megapixel cap ``convscope.data``
+puts on the pictures ``predict`` reads (explain may not import it: it is a sibling layer).
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -65,6 +69,7 @@ def _same_shapes(name, what, shapes, sep):
         raise ShapeError(f"{name}: every {what} split by {sep} needs the same shape, got {listed}")
 
 
+PIXELS_MAX = 25_000_000  # = convscope.data.image.MAX_PIXELS (a test keeps them equal)
 GRAY_MODES = ("1", "L", "LA")  # 8-bit gray (alpha dropped)
 WIDE_MODES = ("I", "F")  # 16/32-bit integer or float gray: values kept as stored (I;16 -> I)
 
@@ -80,7 +85,19 @@ def read_image(path):
     except ImportError as exc:  # pragma: no cover - pillow is a dependency
         raise DataError(f"reading {path} needs Pillow: pip install pillow") from exc
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # our cap is below Pillow's warning threshold
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours
+        over = 2 * Image.MAX_IMAGE_PIXELS // 1_000_000
+        raise DataError(f"{path}: {_too_large(f'over {over} megapixels (a decompression bomb)')}") from None  # fmt: skip
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not an image Pillow can read (PNG, JPEG, BMP, ...)") from None
+    try:
+        with img:
+            w, h = img.size
+            if w * h > PIXELS_MAX:
+                raise DataError(f"{path}: {_too_large(f'{w}x{h} pixels')}")
             mode = img.mode
             if mode.startswith("I;16") or mode in WIDE_MODES:
                 arr = np.asarray(img, dtype=np.float64)
@@ -89,9 +106,16 @@ def read_image(path):
             else:
                 arr = np.asarray(img.convert("L" if mode in GRAY_MODES else "RGB"), np.float64)
                 white = 255.0
-    except UnidentifiedImageError:
-        raise DataError(f"{path}: not an image Pillow can read (PNG, JPEG, BMP, ...)") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # a truncated or corrupt file
+        raise DataError(f"{path}: not a readable image ({exc})") from None
     return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), white
+
+
+def _too_large(what):
+    return (
+        f"{what}: more than the {PIXELS_MAX // 1_000_000}-megapixel limit for pictures; shrink"
+        f" it first (explain shows pixels one by one: a few hundred a side is plenty)"
+    )
 
 
 def load_image(path):

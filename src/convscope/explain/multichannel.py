@@ -12,10 +12,21 @@ import numpy as np
 from ..errors import ShapeError
 from ..ops.conv import conv2d_forward
 from ..ops.geometry import as_tuple, positive
-from .grid import fmt, term
+from .correlation import check_at
+from .grid import fmt, term, window_cells
 from .matrix import as_chw, load
-from .trace import INDEX_NOTE, Panel, Step, Trace, quiet
-from .windows import operand, sum_check
+from .trace import CONVOLUTION_NOTE, INDEX_NOTE, Animation, Panel, Step, Trace, quiet
+from .windows import (
+    cell_terms,
+    operand,
+    pad_chw,
+    padding_cells,
+    sum_check,
+    term_sum,
+    two_lines,
+    window_operands,
+    windows_of,
+)
 
 
 def _filters(kernel, channels, nfilters, kernel_size, seed):
@@ -47,13 +58,14 @@ def _biases(bias, nfilters):
 
 
 @quiet
-def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1, seed=0,
-             size=None, kernel_size=None, channels=3, filters=2):  # fmt: skip
+def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1, at=None,
+             seed=0, size=None, kernel_size=None, channels=3, filters=2):  # fmt: skip
     """Each filter's per-channel maps, their sum and bias: one output map per filter.
 
     input (C, H, W); kernel (F, C, KH, KW) (inline: channels split by '|', filters by '||');
     bias (F,). Defaults: seeded integers, 3 channels of 4x4, 2 filters of 2x2, bias 0.
-    Output: Z (F, OH, OW).
+    ``at=(i, j)`` also writes out that cell of every filter: the products of all channels'
+    windows, summed, plus b[f]. Output: Z (F, OH, OW).
     """
     op = "channels"
     size = positive(as_tuple((4, 4) if size is None else size, 2, op, "size"), op, "size")
@@ -69,7 +81,9 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
     hyper = {"stride": stride, "padding": padding, "dilation": dilation}
     z, _ = conv2d_forward(a[None], w, b, **hyper)
     z = z[0]
-    steps, sums, rows = [], [], [[Panel(f"A[{k}]", a[k]) for k in range(c)]]
+    cell = check_at(at, z.shape[1:])
+    view = _View(a, w, b, z, hyper, cell)
+    steps, sums, rows = [], [], [view.input_panels()]
     for f in range(nf):
         maps = [conv2d_forward(a[None, k : k + 1], w[f : f + 1, k : k + 1], **hyper)[0][0, 0]
                 for k in range(c)]  # fmt: skip
@@ -97,10 +111,13 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
         steps.append(Step(f"Z[{f}]", text, z[f], operands=operands, section=section))
         row = [p for k, m in enumerate(maps) for p in (Panel(f"W[{f},{k}]", w[f, k]),
                                                         Panel(f"M[{f},{k}]", m))]  # fmt: skip
-        rows.append([*row, Panel(f"Z[{f}] (+ b = {fmt(b[f])})", z[f])])
+        rows.append([*row, Panel(f"Z[{f}] (+ b = {fmt(b[f])})", z[f], [cell] if cell else [])])
+    sizes, _ = conv2d_forward(abs(a[None]), abs(w), abs(b), **hyper)  # sum |terms| per cell
     check = sum_check(
-        np.stack(sums), z, "sum of the per-channel maps + b vs one conv2d_forward over all channels"
-    )
+        np.stack(sums), z, "sum of the per-channel maps + b vs one conv2d_forward over all channels",
+        sizes[0], w[0].size + 1,
+    )  # fmt: skip
+    cell_steps, cell_check = view.cell_steps() if cell else ([], None)
     inputs = {"A": a, **{f"W[{f}]": w[f] for f in range(nf)}, "b": b}
     return Trace(
         topic="channels",
@@ -108,13 +125,83 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
         notes=[
             INDEX_NOTE,
             "each filter has one slice per input channel: M[f,c] = A[c] (*) W[f,c]",
-            "(*) is cross-correlation, as in PyTorch: the kernel is not flipped",
+            CONVOLUTION_NOTE,
             "Z[f] = sum over c of M[f,c] + b[f]; #output channels = #filters",
         ],
         inputs=inputs,
-        steps=steps,
+        steps=steps + cell_steps,
         results={"Z": z},
         output=z,
-        checks=[check],
+        checks=[check, *([cell_check] if cell_check else [])],
+        marks={"Z": {"focus": [(f, *cell) for f in range(nf)]}} if cell else {},
         panels=rows,
+        animation=view.animation(),
     )
+
+
+class _View:
+    """The window of one cell on every channel (``at``), and the CS231n-style animation."""
+
+    def __init__(self, a, w, b, z, hyper, cell):
+        self.a, self.w, self.b, self.z, self.cell = a, w, b, z, cell
+        self.hyper = hyper
+        self.geom = windows_of(a, w[0], hyper["stride"], hyper["padding"], hyper["dilation"])
+        self.ap = pad_chw(a, self.geom.pads)
+        self.name = "Ap" if self.ap.shape != a.shape else "A"
+        self.padding = padding_cells(self.ap.shape, self.geom.pads, channels=False)
+
+    def window(self):
+        return window_cells(*self.geom.window(self.cell)) if self.cell else []
+
+    def input_panels(self):
+        shown = self.ap if self.cell else self.a
+        name = self.name if self.cell else "A"
+        muted = self.padding if self.cell else []
+        return [Panel(f"{name}[{k}]", shown[k], self.window(), muted) for k in range(len(shown))]
+
+    def cell_steps(self):
+        """Z[f,i,j] for every filter: all channels' products, summed, plus b[f]."""
+        (i, j), nc = self.cell, self.a.shape[0]
+        terms = cell_terms(self.geom, nc, self.cell)
+        steps, by_hand, engine, sizes = [], [], [], []
+        for f in range(self.w.shape[0]):
+            sym = [f"({self.name}[{c},{r},{q}]*W[{f},{c},{u},{v}])" for c, r, q, u, v in terms]
+            num = [f"({term(self.ap[c, r, q])}*{term(self.w[f, c, u, v])})"
+                   for c, r, q, u, v in terms]  # fmt: skip
+            label = f"Z[{f},{i},{j}]"
+            text = two_lines(label, [*sym, f"b[{f}]"], [*num, term(self.b[f])], self.z[f, i, j])
+            operands = window_operands(self.ap, self.w[f], self.b[f], self.geom, self.cell, False)
+            step = Step(label, text, float(self.z[f, i, j]), operands=operands, cell=(f, i, j),
+                        section=f"the cell ({i},{j}) of every filter: all channels' products")  # fmt: skip
+            if f == 0:
+                step.grids = {self.name: self.ap}
+                step.marks = {self.name: {"focus": window_cells(*self.geom.window(self.cell), nc),
+                                          "muted": padding_cells(self.ap.shape, self.geom.pads)}}  # fmt: skip
+            steps.append(step)
+            by_hand.append(term_sum(terms, self.ap, self.w[f], self.b[f]))
+            engine.append(self.z[f, i, j])
+            sizes.append(
+                term_sum(terms, abs(self.ap), abs(self.w[f]), abs(self.b[f]))
+            )  # sum |terms|
+        what = "sum of the printed products + b[f] vs conv2d_forward, every filter"
+        return steps, sum_check(by_hand, engine, what, sizes, len(terms) + 1)
+
+    def animation(self):
+        """CS231n's demo: every filter slides over all channels; its cells fill its map."""
+        stride, dilation = self.geom.axes[0].stride, self.geom.axes[0].dilation
+        if any(ax.stride != stride or ax.dilation != dilation for ax in self.geom.axes):
+            stride = tuple(ax.stride for ax in self.geom.axes)
+        return Animation(
+            source=self.ap,
+            kernel=self.w,
+            output=self.z,
+            window=tuple(self.w.shape[2:]),
+            stride=stride,
+            dilation=dilation,
+            muted=self.padding,
+            names=(self.name, "W", "Z"),
+            caption=f"Z[f] = sum over c of {self.name}[c] (*) W[f,c] + b[f]: {self.a.shape[0]}"
+            f" channel(s), {self.w.shape[0]} filter(s), stride {self.hyper['stride']}, padding"
+            f" {self.hyper['padding']}",
+            bias=self.b,
+        )

@@ -43,7 +43,9 @@ def shape(size=(28, 28), kernel_size=(5, 5), stride=1, padding=0, dilation=1, ce
     notes = [
         f"input {size[0]}x{size[1]}, kernel {kernel[0]}x{kernel[1]}, stride {_one(stride)},"
         f" padding {_one(pad_text)}, dilation {_one(dilation)}",
-        f"out = {rnd}((in + 2P - D*(K-1) - 1) / S) + 1   (D=1: {rnd}((in - K + 2P) / S) + 1)",
+        f"out = {rnd}((in - K + 2P) / S) + 1",
+        f"with dilation D (the kernel spread to D*(K-1) + 1): out = {rnd}((in + 2P - D*(K-1) - 1)"
+        f" / S) + 1",
     ]
     why += [f"along {' and '.join(axes)} {reason}" for reason, axes in failed.items()]
     output = out if not why else None
@@ -93,14 +95,14 @@ def _axis(name, axis):
         )
     if num % s and not axis.ceil_mode:
         lines.append(
-            f"      ({num} is not a multiple of stride {s}: {_unreached(name, n, after, axis.unreached)})"
+            f"      ({num} is not a multiple of stride {s}: {unreached_text(name, n, after, axis.unreached)})"
         )
     if out == n:
         lines.append(f"      output size equals input size {n} ('same')")
     return Step(f"{name}_out", "\n".join(lines), out, operands=operands), out, None
 
 
-def _unreached(axis, n, after, count):
+def unreached_text(axis, n, after, count):
     """Which of the last ``count`` rows of the padded input no window reaches: input or padding."""
     line = "row" if axis == "H" else "column"
     pad, real = min(count, after), count - min(count, after)

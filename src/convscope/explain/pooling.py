@@ -20,6 +20,7 @@ from ..ops.geometry import as_tuple, pool_windows, positive
 from .correlation import check_at
 from .grid import fmt, term, window_cells
 from .matrix import as_chw
+from .output_size import unreached_text
 from .trace import CELLS_MAX, INDEX_NOTE, Animation, Check, Panel, Step, Trace, difference, quiet
 from .windows import limited, more_step, operand, pad_chw, padding_cells, sum_check
 
@@ -58,6 +59,8 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         )
     (dx,) = getattr(pool_ops, f"{name}_backward")(dy[None], cache)
     dx = dx[0]
+    y_sizes = forward(abs(a[None]), **hyper)[0][0] if mode == "mean" else y  # sum |terms|
+    (dx_sizes,) = getattr(pool_ops, f"{name}_backward")(abs(dy[None]), cache)
     ap = pad_chw(a, g.pads, pad_value)
     values = naive.pool2d(a, k, s, reduce, padding=p)  # the loop twins: what the steps list
     routed, where = naive.pool2d_backward(a, dy, k, s, mode, padding=p)
@@ -72,12 +75,20 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         span = f"{a_name}[{c}, {rows.start}:{rows.stop}, {cols.start}:{cols.stop}]"
         at_c = where.get((c, i, j))
         step = _forward_step(f"Y[{c},{i},{j}]", span, win, mode, at_c, a_name, c, y[c, i, j])
+        ties = _ties(win, mode)
+        if ties > 1:
+            step.formula += f" (a {ties}-way tie: the first wins, PyTorch's rule)"
+            step.operands["ties"] = ties
         if cell:
             step.grids = {a_name: ap[c]}
             pads = padding_cells((1, *ap.shape[1:]), g.pads, channels=False)
             step.marks = {a_name: {"focus": window_cells(rows, cols), "muted": pads}}
         forward_steps.append(step)
         backward_steps.append(_backward_step(c, i, j, dy[c, i, j], win.size, mode, at_c, a_name))
+        if ties > 1:
+            backward_steps[-1].formula = backward_steps[-1].formula.replace(
+                "cells get 0)", f"cells get 0, the {ties - 1} tied with it too)"
+            )
     if left_out:
         total = c_count * oh * ow
         forward_steps.append(more_step(left_out, "windows", total))
@@ -87,9 +98,18 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
             values,
             y,
             f"the listed window values ({mode}) vs ops.pool.{name}_forward",
+            y_sizes,
+            k[0] * k[1],
         ),
-        sum_check(routed, dx, f"the routed gradient vs ops.pool.{name}_backward"),
+        sum_check(
+            routed,
+            dx,
+            f"the routed gradient vs ops.pool.{name}_backward",
+            dx_sizes[0],
+            k[0] * k[1],
+        ),
         _autograd_check(a, dy, dx, name, hyper),
+        *([_min_is_negated_max(a, y, hyper)] if mode == "min" else []),
     ]
     title = f"{mode} pooling, {k[0]}x{k[1]} windows, stride {s[0] if s[0] == s[1] else s}"
     return Trace(
@@ -98,6 +118,7 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         notes=[
             INDEX_NOTE,
             *([_pad_note(mode, pad_value)] if any(p) else []),
+            *_unreached_notes(g, a.shape[1:]),
             f"Y[c,i,j] = {mode} of the window {a_name}[c, i*S : i*S+K, j*S : j*S+K]; each channel"
             f" is pooled on its own, so the number of channels is preserved",
             "backward: "
@@ -116,7 +137,7 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
         results={"Y": y, "dA": dx},
         output=y,
         checks=checks,
-        panels=_panels(a, y, dy, dx, g, where, mode),
+        panels=_panels(a, ap, y, dy, dx, g, where, mode, cell),
         animation=Animation(
             source=np.where(np.isfinite(ap), ap, 0.0),
             kernel=None,
@@ -130,22 +151,77 @@ def pool(input=None, *, kernel_size=2, stride=None, padding=0, mode="max", grad=
     )
 
 
-def _panels(a, y, dy, dx, g, where, mode):
-    """Per channel: A with every window outlined and its chosen cell marked, Y, dY, and dA with
-    the cells the gradient went to marked (max/min)."""
+def _panels(a, ap, y, dy, dx, g, where, mode, cell):
+    """Per channel: A with the windows outlined and each window's choice marked (ties dashed,
+    rows no window reaches hatched), Y, dY, and dA with the cells the gradient went to.
+    Overlapping windows (stride < kernel) would hide each other: only the window of one
+    output cell (``cell``, else the middle one) is outlined, and that cell marked in Y."""
     c_count, oh, ow = y.shape
     (top, _), (left, _) = g.pads
+    overlap = any(s < k for s, k in zip(g.stride, g.kernel, strict=True))
+    shown = [cell or (oh // 2, ow // 2)] if overlap else list(np.ndindex(oh, ow))
     boxes = []
-    for i, j in np.ndindex(oh, ow):
+    for i, j in shown:
         rows, cols = g.window((i, j))
         boxes.append((rows.start - top, cols.start - left, *g.kernel))
+    dead = _unreached_cells(g, a.shape[1:])
+    tied = set() if mode == "mean" else _tied_cells(ap, y, g)
     rows = []
     for c in range(c_count):
         chosen = [(r - top, q - left) for (cc, _, _), (r, q) in where.items() if cc == c]
+        ties = sorted({(r, q) for cc, r, q in tied if cc == c} - set(chosen))
         title = f"A[{c}]: windows" + (f", {mode} marked" if mode != "mean" else "")
-        rows.append([Panel(title, a[c], focus=chosen, boxes=boxes), Panel(f"Y[{c}]", y[c]),
-                     Panel(f"dY[{c}]", dy[c]), Panel(f"dA[{c}]", dx[c], focus=chosen)])  # fmt: skip
+        if overlap:  # one window outlined
+            title += f"\nthey overlap: Y[{c},{shown[0][0]},{shown[0][1]}]'s shown"
+        marks = {"tie": ties, "unreached": dead}
+        focus = shown if overlap else []
+        rows.append([Panel(title, a[c], focus=chosen, boxes=boxes, marks=marks),
+                     Panel(f"Y[{c}]", y[c], focus=focus), Panel(f"dY[{c}]", dy[c], focus=focus),
+                     Panel(f"dA[{c}]", dx[c], focus=chosen, marks={"unreached": dead})])  # fmt: skip
     return rows
+
+
+def _ties(win, mode):
+    """How many cells of the window hold its extreme value (1: no tie; mean: none)."""
+    if mode == "mean" or not np.isfinite(win).any():
+        return 1
+    return int(np.sum(win == (np.max(win) if mode == "max" else np.min(win))))
+
+
+def _tied_cells(ap, y, g):
+    """{(c, r, q)}: the cells of A that hold their window's extreme when another cell of the
+    window holds it too (a tie), found on a strided view of the padded input Ap."""
+    (kh, kw), (sh, sw), (oh, ow) = g.kernel, g.stride, y.shape[1:]
+    (top, _), (left, _) = g.pads
+    view = np.lib.stride_tricks.sliding_window_view(ap, (kh, kw), axis=(1, 2))
+    hit = view[:, ::sh, ::sw][:, :oh, :ow] == y[..., None, None]  # (C, OH, OW, KH, KW)
+    tie = hit & (hit.sum(axis=(-2, -1)) > 1)[..., None, None]
+    c, i, j, u, v = np.nonzero(tie)
+    return set(
+        zip(c.tolist(), (i * sh + u - top).tolist(), (j * sw + v - left).tolist(), strict=True)
+    )
+
+
+def _unreached_cells(g, shape):
+    """(r, q) cells of A that no window reads (the last rows/columns a stride skips)."""
+    end = [(ax.out - 1) * ax.stride + ax.span - ax.pads[0] for ax in g.axes]  # first unread
+    return [(r, q) for r, q in np.ndindex(*shape) if r >= end[0] or q >= end[1]]
+
+
+def _unreached_notes(g, shape):
+    """What ``explain shape`` says about the rows no window reaches, for pooling."""
+    notes = []
+    for name, n, axis in zip("HW", shape, g.axes, strict=True):
+        if axis.unreached:
+            notes.append(f"{unreached_text(name, n, axis.pads[1], axis.unreached)}; dA there is 0")
+    return notes
+
+
+def _min_is_negated_max(a, y, hyper):
+    """PyTorch has no min pooling: min-pool(x) = -max-pool(-x), checked on the engine."""
+    negated = -pool_ops.max_pool2d_forward(-a[None], **hyper)[0][0]
+    return Check("Y vs -max_pool2d(-A): min-pool = -maxpool(-x), how PyTorch (which has no"
+                 " min_pool2d) computes it", difference(y, negated))  # fmt: skip
 
 
 def _pad_note(mode, value):

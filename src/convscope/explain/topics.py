@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ConvscopeError, ShapeError
-from .chain_rule import parse_values
+from .chain_expr import parse_values
 from .matrix import load
 from .output_size import invalid
 
@@ -144,17 +144,23 @@ KERNEL = _opt(
     "--kernel", 'kernel (filters for channels), e.g. "1 0; 0 -1" or "1 0; 0 1 | 0 1; 1 0"'
 )
 BIAS = _opt("--bias", 'bias: one number per filter, e.g. 1 (channels: "1 -1")')
-GRAD = _opt("--grad", 'upstream gradient dL/dO (backward, pool), e.g. "1 -1; 2 0"')
+GRAD = _opt(
+    "--grad",
+    'upstream gradient dL/dO (backward: one map per filter, split by "|"; pool), e.g. "1 -1; 2 0"',
+)
 STRIDE = _opt("--stride", "stride, e.g. 2 (default 1; stride topic 2; pool = window)", pair)
 PADDING = _opt("--padding", "zeros per side: an integer, HxW, same or valid, e.g. 1", padding_value)
 DILATION = _opt("--dilation", "spacing of kernel taps, e.g. 2 (default 1)", pair)
 SIZE = _opt("--size", "size of the random default input, e.g. 28 or 5x6", pair)
 KERNEL_SIZE = _opt("--kernel-size", "random kernel / pool window size, e.g. 3", pair)
 CHANNELS = _opt("--channels", "input channels of the random default, e.g. 3", count)
-FILTERS = _opt("--filters", "number of filters (channels topic), e.g. 2", count)
+FILTERS = _opt("--filters", "number of filters of the random default, e.g. 2", count)
 MODE = _opt("--mode", "pooling: max, mean or min, e.g. --mode mean", choices=("max", "mean", "min"))
 AT = _opt("--at", "explain one output cell only, e.g. 1,1 (0-based)", cell)
 SEED = _opt("--seed", "seed of the random defaults, e.g. 3 (default 0)", seed)
+DIGIT = _opt("--digit", "read an --input picture as `predict` does: the 28x28 digit a model"
+             " sees (grayscale, dark background, the digit fitted into 20x20 and centred)",
+             switch=True)  # fmt: skip
 EXPR = _opt("--expr", 'chain: the expression, e.g. "(x + y) * z"')
 VALUES = _opt("--values", 'chain: the inputs, e.g. "x=-2, y=5, z=-4"', parse_values)
 
@@ -178,16 +184,18 @@ FILES = (
     _opt("--json", "write the trace as JSON (final result under 'output')"),
 )
 
-_WINDOW = (INPUT, KERNEL, BIAS, STRIDE, PADDING, DILATION, AT, SEED, SIZE, KERNEL_SIZE)
+_WINDOW = (INPUT, DIGIT, KERNEL, BIAS, STRIDE, PADDING, DILATION, AT, SEED, SIZE, KERNEL_SIZE)
 
 REGISTRY = {
     t.name: t
     for t in (
-        Topic("image", "an image as its (C, H, W) intensity matrix", (INPUT,),
-              ("--input digit.png",), png=True),
+        Topic("image", "an image as its (C, H, W) intensity matrix", (INPUT, DIGIT),
+              ("--input digit.png", "--input seven.png --digit --png seven.png"), png=True),
         Topic("conv", "each output element as the sum of products that makes it", _WINDOW,
               ('--input "0 2 -3; -2 -2 -2; 1 0 1" --kernel "1 0; 0 -1" --bias 1',
-               "--at 1,1 --padding 1 --png conv.png --gif conv.gif"), png=True, gif=True),
+               "--at 1,1 --padding 1 --png conv.png --gif conv.gif",
+               '--input seven.png --digit --kernel "-1 -1 -1; 2 2 2; -1 -1 -1" --at 8,12'),
+              png=True, gif=True),
         Topic("shape", "the output-size formula with the numbers filled in",
               (*SHAPE_OPTIONS, _opt("--size", "input size, as --input", SHAPE_OPTIONS[0].parse),
                _opt("--kernel-size", "kernel size, as --kernel", SHAPE_OPTIONS[1].parse)),
@@ -198,17 +206,24 @@ REGISTRY = {
               ('--padding same --input "1 2; 3 4" --kernel "1 1 1; 1 0 1; 1 1 1"',), png=True,
               gif=True),
         Topic("channels", "multi-channel input, several filters: maps, sums, bias",
-              (INPUT, KERNEL, BIAS, STRIDE, PADDING, DILATION, SEED, SIZE, KERNEL_SIZE, CHANNELS,
-               FILTERS), ("--channels 3 --filters 2",), png=True),
+              (INPUT, DIGIT, KERNEL, BIAS, STRIDE, PADDING, DILATION, AT, SEED, SIZE, KERNEL_SIZE,
+               CHANNELS, FILTERS),
+              ("--channels 3 --filters 2",
+               "--size 5 --kernel-size 3 --stride 2 --padding 1 --at 1,1 --gif channels.gif"),
+              png=True, gif=True),
         Topic("pool", "max/mean/min pooling per window, and where the gradient goes",
-              (INPUT, GRAD, KERNEL_SIZE, STRIDE, PADDING, MODE, AT, SEED, SIZE, CHANNELS),
+              (INPUT, DIGIT, GRAD, KERNEL_SIZE, STRIDE, PADDING, MODE, AT, SEED, SIZE, CHANNELS),
               ('--mode max --input "1 3 2 4; 5 6 1 2; 7 2 3 0; 1 2 8 1" --grad "1 2; 3 4"',),
               png=True, gif=True),
         Topic("chain", "the chain rule on a small scalar graph", (EXPR, VALUES),
-              ('--expr "(x + y) * z" --values "x=-2, y=5, z=-4"',)),
+              ('--expr "(x + y) * z" --values "x=-2, y=5, z=-4" --png chain.png --gif chain.gif',),
+              png=True, gif=True),
         Topic("backward", "dL/dW and dL/dX of a conv layer, term by term, checked",
-              (INPUT, KERNEL, GRAD, BIAS, STRIDE, PADDING, SEED, SIZE, KERNEL_SIZE),
-              ('--input "1 2 3; 4 5 6; 7 8 9" --kernel "1 0; -1 2" --grad "1 -1; 2 0"',),
+              (INPUT, DIGIT, KERNEL, GRAD, BIAS, STRIDE, PADDING, SEED, SIZE, KERNEL_SIZE,
+               CHANNELS, FILTERS),
+              ('--input "1 2 3; 4 5 6; 7 8 9" --kernel "1 0; -1 2" --grad "1 -1; 2 0"',
+               '--kernel "1 0; -1 2 || 0 1; 1 0" --grad "1 -1; 2 0 | 0 1; 1 1" --size 3',
+               "--stride 2 --channels 2 --filters 2 --gif backward.gif"),
               png=True, gif=True),
     )
 }  # fmt: skip

@@ -13,6 +13,8 @@ A Trace is what every topic returns. The text, PNG, GIF and JSON front ends only
       marks    {name: {"focus": cells, "muted": cells}}   cells to highlight in named grids
       panels   [[Panel]]           a figure of one step, row by row, for --png
       animation  Animation | None  one frame per output element, for --gif
+      graph    dict | None         the chain rule's graph: nodes, edges (forward value and
+                                   gradient), the backward walk; drawn by --png and --gif
 
 ``to_dict()`` / ``to_json()`` give the same content with arrays as nested lists and the final
 result under the key ``"output"``.
@@ -25,6 +27,14 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 INDEX_NOTE = "indices are 0-based, as in NumPy: A[i,j] is row i, column j"
+CONVOLUTION_NOTE = (
+    "(*) is what PyTorch and the recitation call convolution — mathematically a"
+    " cross-correlation: the kernel is not flipped"
+)
+HADAMARD_NOTE = (
+    "window ⊙ W is the Hadamard (element-wise) product of the window and the kernel;"
+    " Z[i,j] is the sum Σ of its products, plus b"
+)
 CELLS_MAX = 64  # per-cell steps written out; the rest are summed up in one line
 TERMS_MAX = 64  # terms written out in one sum
 
@@ -101,7 +111,11 @@ class Check:
 class Panel:
     """One picture in a figure: a 2-D grid with highlighted (focus) and muted cells,
     or (kind="image") an (H, W) / (H, W, 3) picture with intensities 0..255.
-    ``boxes``: (top, left, height, width) rectangles outlined on the grid (pooling windows)."""
+    ``boxes``: (top, left, height, width) rectangles outlined on the grid (pooling windows);
+    ``marks``: {kind: cells} for the other kinds (kept, dropped, inserted, unreached, tie);
+    ``after``: a symbol drawn between this panel and the next (⊙, =); ``scale`` (low, high):
+    a fixed colour scale with a colour bar instead of one centred at 0, in the colour map
+    ``tint`` (an image's channels: "Reds", "Greens", "Blues", "gray")."""
 
     title: str
     values: np.ndarray
@@ -109,17 +123,30 @@ class Panel:
     muted: list = field(default_factory=list)
     kind: str = "grid"
     boxes: list = field(default_factory=list)
+    marks: dict = field(default_factory=dict)
+    after: str = ""
+    scale: tuple | None = None
+    tint: str = ""
 
 
 @dataclass
 class Animation:
-    """A window sliding over ``source`` (C, H, W), one frame per output cell, row-major.
+    """A window sliding over ``source`` (C, H, W), one frame per output element, row-major.
 
     Frame k places the window at (i*stride, j*stride) for output cell (i, j) = divmod(k, OW)
-    and fills ``output[:, i, j]`` (Co, OH, OW); ``kernel`` (C, KH, KW) or None (pooling);
-    ``window`` (KH, KW) and ``dilation`` give the cells the window covers. Each frame's caption
-    writes the cell out: ``op="sum"`` as the sum of products (+ ``bias`` unless None),
-    "max"/"mean"/"min" as that reduction of the window.
+    and fills ``output[:, i, j]`` (Co, OH, OW); ``kernel`` (C, KH, KW), or (F, C, KH, KW) for F
+    filters (then frame k is filter f, cell (i, j) = unravel(k, (F, OH, OW)) and fills
+    ``output[f, i, j]``), or None (pooling); ``window`` (KH, KW) and ``dilation`` give the
+    cells the window covers. Each frame's caption writes the cell out: ``op="sum"`` as the sum
+    of products (+ ``bias``, one per filter, unless None), "max"/"mean"/"min" as that
+    reduction of the window.
+
+    ``downsample`` S > 1 (stride): ``output`` is the stride-1 output; the cells off its
+    [::S, ::S] grid are dropped (their frames greyed), the kept ones fill a stride-S panel.
+    ``computed`` (OH, OW): only these top-left cells of ``output`` have a window; the rest is
+    reached by no window (0, greyed from the start). ``slide``: also draw the cell as the
+    slides do, window ⊙ W = products, Σ + b (one channel). ``then``: an animation that
+    follows this one in the same GIF (backward: dL/dW after dL/dX).
     """
 
     source: np.ndarray
@@ -131,12 +158,27 @@ class Animation:
     muted: list = field(default_factory=list)  # (row, col) cells of source that are padding
     names: tuple = ("A", "W", "Z")
     caption: str = ""
-    bias: float | None = None
+    bias: object = None  # a number, one per filter, or None
     op: str = "sum"
+    downsample: int = 1
+    computed: tuple | None = None
+    slide: bool = False
+    then: "Animation | None" = None
+
+    @property
+    def filters(self):
+        """How many filters the frames run through (1 unless ``kernel`` is 4-D)."""
+        return self.kernel.shape[0] if self.kernel is not None and self.kernel.ndim == 4 else 1
+
+    @property
+    def cells(self):
+        """(OH, OW) of the cells a window computes."""
+        return tuple(self.computed or self.output.shape[1:])
 
     @property
     def frames(self):
-        return int(self.output.shape[1] * self.output.shape[2])
+        own = self.filters * int(np.prod(self.cells))
+        return own + (self.then.frames if self.then is not None else 0)
 
 
 @dataclass
@@ -152,6 +194,7 @@ class Trace:
     marks: dict = field(default_factory=dict)
     panels: list = field(default_factory=list)
     animation: Animation | None = None
+    graph: dict | None = None
 
     @property
     def ok(self):

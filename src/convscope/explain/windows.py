@@ -136,20 +136,27 @@ def window_operands(ap, w, bias, geom, cell, one):
             "products": show(win * w), "bias": bias}  # fmt: skip
 
 
-def limited(cells, max_cells=CELLS_MAX):
-    """The first ``max_cells`` cells (None: all) and how many were left out."""
+def limited(cells, max_cells=CELLS_MAX, size=None):
+    """The first ``max_cells`` cells (None: all) and how many were left out; with ``size``
+    (cell -> a number) the ``max_cells`` cells where it is largest, in their own order."""
     cells = list(cells)
     if max_cells is None or len(cells) <= max_cells:
         return cells, 0
-    return cells[:max_cells], len(cells) - max_cells
+    if size is None:
+        return cells[:max_cells], len(cells) - max_cells
+    ranked = sorted(range(len(cells)), key=lambda k: -abs(np.nan_to_num(size(cells[k]))))
+    return [cells[k] for k in sorted(ranked[:max_cells])], len(cells) - max_cells
 
 
 AT_HINT = "explain one with --at i,j (at=(i, j)), or write every number with --json FILE"
 
 
-def more_step(left_out, what, total, section="", hint=AT_HINT):
-    """The line that stands for the cells not written out."""
-    text = f"... {left_out} more {what} not written out ({total} in all); {hint}"
+def more_step(left_out, what, total, section="", hint=AT_HINT, largest=None):
+    """The line that stands for the cells not written out (``largest``: the name of the output
+    whose largest |values| were chosen)."""
+    chosen = f"; those written out are the {total - left_out} with the largest |{largest}|" \
+        if largest else ""  # fmt: skip
+    text = f"... {left_out} more {what} not written out ({total} in all){chosen}; {hint}"
     return Step(
         "more", text, None, operands={"left_out": left_out, "total": total}, section=section
     )
@@ -172,12 +179,15 @@ def exact_sum(values):
     return float(np.sum(values))
 
 
-def sum_check(by_hand, engine, what):
-    """Check: the sums of the printed terms equal the engine's numbers."""
-    engine = np.asarray(engine, np.float64)
-    finite = np.abs(engine[np.isfinite(engine)])
-    scale = max(1.0, float(np.max(finite, initial=0.0)))
-    return Check(what, difference(by_hand, engine), tolerance=1e-9 * scale)
+def sum_check(by_hand, engine, what, magnitude, terms):
+    """Check: the sums of the printed terms equal the engine's numbers up to the rounding of
+    a sum of ``terms`` terms in another order, 4*(terms+1)*eps*max(magnitude) (Higham: a sum
+    is off by <= terms*eps/2 * sum|t_i|), where magnitude is sum|t_i| per value: the engine's
+    op on |operands|. Scaled to the magnitudes summed, not to the result, which may cancel."""
+    sizes = np.abs(np.asarray(magnitude, np.float64))
+    scale = float(np.max(sizes[np.isfinite(sizes)], initial=0.0))
+    tolerance = 4 * (terms + 1) * np.finfo(np.float64).eps * scale
+    return Check(what, difference(by_hand, engine), tolerance=tolerance)
 
 
 def input_and_kernel(input, kernel, seed, size, kernel_size, default_size, default_kernel):

@@ -310,7 +310,9 @@ def promoted(x, w, b):
 def _conv_forward(x, w, geom, b):
     x, w, dtypes, dtype = promoted(x, w, b)
     if winograd.usable(geom, dtype):
-        return winograd.forward(x, w, b, geom, dtypes)
+        x_max, w_max = winograd.largest(x), winograd.largest(w)
+        if winograd.in_range(dtype, (x_max, w_max, 9 * x.shape[1])):
+            return winograd.forward(x, w, b, geom, dtypes, x_max, w_max)
     cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
     y = windows_times_weight(cols, w, geom.groups)
     if b is not None:
@@ -323,7 +325,9 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
     if isinstance(cache, unbatched.Unbatched):
         return unbatched.backward(conv2d_backward, dy, cache, needs)
     if isinstance(cache, winograd.WinogradCache):
-        return winograd.backward(dy, cache, needs)
+        if winograd.backward_in_range(dy, cache):
+            return winograd.backward(dy, cache, needs)
+        cache = _windows_cache(cache)  # dy holds nan/inf or would overflow the transforms
     cols, w, geom, (x_dtype, w_dtype, b_dtype) = cache
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
@@ -334,6 +338,13 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
     if b_dtype is not None and needs[2]:
         db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
     return dx, dw, db
+
+
+def _windows_cache(c):
+    """The windows path's cache, from the input and weight a WinogradCache keeps."""
+    g = c.geom
+    cols = gather_windows(c.x, g.kernel, g.stride, g.dilation, g.pads, g.out_size)
+    return ConvCache(cols, c.w, g, c.dtypes)
 
 
 def _input_grad(dy, w, geom):

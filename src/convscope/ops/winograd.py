@@ -8,6 +8,14 @@ dg = G^T dU G), dV = U^T dM (then dx = sum_tiles B dV B^T). The transforms are t
 compiled kernels of ``kernels.winograd_tiles`` (NumPy would spend more time in them than the
 GEMMs save), so conv2d takes this path only when ``kernels.available()``; the GEMMs are
 np.matmul. F(2x2, 3x3) transforms hold only +, - and halves: float32 keeps its accuracy.
+
+Range: a tile mixes its 16 inputs, so one inf or NaN spreads to every cell of the tile
+(inf - inf) where the direct sums keep +inf, and the intermediates outgrow the direct sums
+(row sums 3, 1.5, 2, 3 of A^T, G, B^T, B): |y| <= 81*C*max|x|*max|w| (windows: 9*C*...),
+|dX| <= 324*F*max|w|*max|dy|, |dW| <= 64*N*T*max|x|*max|dy|. ``in_range`` checks that no
+intermediate can overflow and nothing is NaN or inf (one pass over the array: its max and
+min); otherwise conv2d takes the windows path, forward or backward, and gives PyTorch's
+numbers (inf where inf, 7.2e37 where Winograd would overflow to inf).
 """
 
 from typing import NamedTuple
@@ -18,6 +26,7 @@ from .. import kernels
 from .buffers import scratch
 
 MIN_CHANNELS = 8  # measured: Winograd wins from 8 channels on (32, C, 32, 32), ties at 4
+GROWTH = 512  # > 324, the most any intermediate grows per term of the direct sum (above)
 
 
 class WinogradCache(NamedTuple):
@@ -25,6 +34,10 @@ class WinogradCache(NamedTuple):
     u: np.ndarray  # (16, F, C) transformed weights
     geom: object  # the ConvGeometry
     dtypes: tuple  # the inputs' dtypes (x, w, b); grads come back in them
+    x: np.ndarray  # the input and weight (references) and their max |value|: the windows
+    w: np.ndarray  # path's backward needs them when dy is out of range
+    x_max: float
+    w_max: float
 
 
 def usable(geom, dtype):
@@ -42,6 +55,30 @@ def usable(geom, dtype):
     )
 
 
+def largest(a):
+    """max |a| as a Python float (nan if a holds nan, 0 if it is empty), without a temporary."""
+    if a.size == 0:
+        return 0.0
+    return max(float(a.max()), -float(a.min()))
+
+
+def in_range(dtype, *products):
+    """True when every (max|a|, max|b|, terms) product keeps the transforms finite: each max
+    and max|a|*max|b|*terms times GROWTH below the dtype's largest value (False for nan/inf)."""
+    limit = float(np.finfo(dtype).max) / GROWTH
+    return all(
+        a <= limit and b <= limit and a * b * terms <= limit for a, b, terms in products
+    )  # nan compares False
+
+
+def backward_in_range(dy, cache):
+    """in_range for the backward of ``cache``'s forward with upstream gradient dy."""
+    n, c = cache.x.shape[:2]
+    f, t = cache.w.shape[0], cache.v.shape[3]
+    dy_max = largest(dy)
+    return in_range(cache.u.dtype, (cache.w_max, dy_max, 9 * f), (cache.x_max, dy_max, n * t * 4))
+
+
 def _tile_scratch(k, n, c, t, dtype):
     """A reused (16, N, C, T) tile array (see kernels.winograd_tiles.tile_array)."""
     return k.tile_array(n, c, t, dtype, flat=scratch((k.tile_array_size(n, c, t),), dtype))
@@ -51,8 +88,9 @@ def _g(dtype):
     return kernels.winograd().G.astype(dtype)
 
 
-def forward(x, w, b, geom, dtypes):
-    """y (N, F, OH, OW) and the cache; x, w (and b) already in one float dtype."""
+def forward(x, w, b, geom, dtypes, x_max, w_max):
+    """y (N, F, OH, OW) and the cache; x, w (and b) already in one float dtype, x_max and
+    w_max their largest |value| (see in_range)."""
     k = kernels.winograd()
     n, c = x.shape[:2]
     f = w.shape[0]
@@ -63,12 +101,12 @@ def forward(x, w, b, geom, dtypes):
     u = np.einsum("ru,fcuv,sv->rsfc", g, w, g).reshape(16, f, c)
     m = np.matmul(u[:, None], v, out=_tile_scratch(k, n, f, th * tw, x.dtype))
     y = k.output_transform(m, geom.out_size, b)
-    return y, WinogradCache(v, u, geom, dtypes)
+    return y, WinogradCache(v, u, geom, dtypes, x, w, x_max, w_max)
 
 
 def backward(dy, cache, needs):
     """(dx, dw, db) in the inputs' dtypes; None where not needed."""
-    v, u, geom, (x_dtype, w_dtype, b_dtype) = cache
+    v, u, geom, (x_dtype, w_dtype, b_dtype) = cache[:4]
     k = kernels.winograd()
     dy = np.ascontiguousarray(dy, dtype=u.dtype)
     n, f = dy.shape[:2]

@@ -17,7 +17,9 @@ loaded). Numba takes NUMBA_NUM_THREADS before its import and ``numba.set_num_thr
 import os
 import sys
 
-ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+NUMBA_ENV = "NUMBA_NUM_THREADS"
+ENV = (*BLAS_ENV, NUMBA_ENV)
 _keep = []  # threadpoolctl limiters stay in force while referenced
 
 
@@ -28,27 +30,39 @@ def env_sets_threads():
 
 def apply_thread_policy(threads):
     """``threads`` N: limit BLAS and Numba to N threads (0: leave the libraries' defaults);
-    None: 1, unless the environment already chose."""
-    if threads is None and not env_sets_threads():
-        threads = 1
-    if threads:
+    None: 1 for each library whose own variables the environment leaves unset.
+
+    Each library is decided on its own variables: ``limit_threads`` writes NUMBA_NUM_THREADS
+    for a Numba not yet imported, and a child process that inherits it must still limit BLAS
+    (BLAS rounds differently with another thread count)."""
+    if threads is None:
+        blas = not any(os.environ.get(name) for name in BLAS_ENV)
+        numba = not os.environ.get(NUMBA_ENV)
+        if blas or numba:
+            limit_threads(1, blas=blas, numba=numba)
+    elif threads:
         limit_threads(threads)
 
 
-def limit_threads(n):
+def limit_threads(n, *, blas=True, numba=True):
     """Let BLAS and Numba use at most ``n`` threads; returns the libraries limited (names)."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
     n = int(n)
-    _keep.append(threadpool_limits(limits=n, user_api="blas"))
-    if "numba" in sys.modules:
-        import numba
+    limited = []
+    if blas:
+        _keep.append(threadpool_limits(limits=n, user_api="blas"))
+        limited += [
+            f"{lib['internal_api']} {os.path.basename(lib['filepath'])}"
+            for lib in threadpool_info()
+            if lib["user_api"] == "blas"
+        ]
+    if numba:
+        if "numba" in sys.modules:
+            import numba as numba_module
 
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    else:
-        os.environ["NUMBA_NUM_THREADS"] = str(n)
-    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
-    return [
-        *(f"{lib['internal_api']} {os.path.basename(lib['filepath'])}" for lib in blas),
-        "numba",
-    ]
+            numba_module.set_num_threads(min(n, numba_module.config.NUMBA_NUM_THREADS))
+        else:
+            os.environ[NUMBA_ENV] = str(n)
+        limited.append("numba")
+    return limited

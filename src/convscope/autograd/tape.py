@@ -1,0 +1,79 @@
+"""The backward walk: reverse topological order from the root, each node's gradients checked
+(tape_checks) and summed per input, leaves (and retain_grad tensors) keeping theirs in .grad.
+
+Iterative (an explicit stack), so a 1,000-layer chain never meets Python's recursion limit.
+Without retain_graph each node is replaced by a _Spent marker once used, freeing its cache.
+"""
+
+from ..errors import AutogradError, ShapeError
+from .tape_checks import check_saved, checked_grads
+
+
+def run(root, grad, retain_graph=False):
+    """Accumulate d(root)/d(t) * grad into ``.grad`` of every leaf t reachable from root;
+    grad is an ndarray of root's shape and dtype."""
+    grads = {id(root): grad}
+    for t in _topological(root):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._node is None or t._retain:
+            t.grad = g.copy() if t.grad is None else _accumulate(t, g)
+        if t._node is None:
+            continue
+        check_saved(t._node, t)
+        for inp, gi in checked_grads(t._node, t._node.grads(g)):
+            key = id(inp)
+            grads[key] = gi if key not in grads else grads[key] + gi
+        if not retain_graph:
+            t._node = _Spent(t._node.name)
+
+
+def _accumulate(t, g):
+    """t.grad + g, for a .grad left from an earlier backward (or set by hand)."""
+    if t.grad.shape != g.shape:
+        raise ShapeError(
+            f"backward: .grad of a tensor of shape {t.shape} holds an array of shape"
+            f" {t.grad.shape}, so the new gradient {g.shape} cannot be added to it; set"
+            f" .grad = None (or zero_grad()) before backward"
+        )
+    return t.grad + g
+
+
+class _Spent:
+    """Stands in for a node whose saved arrays backward already freed."""
+
+    __slots__ = ("name",)
+    inputs = versions = ()
+    out_version = 0
+    cache = None
+
+    def __init__(self, name):
+        self.name = name
+
+    def grads(self, dy):
+        raise AutogradError(
+            f"backward: the graph through {self.name} was already used and freed; call"
+            f" backward(retain_graph=True) the first time to run backward twice"
+        )
+
+
+def _topological(root):
+    """Tensors reachable from root, each before every tensor it was computed from (iterative DFS)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, done = stack.pop()
+        if done:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        if t._node is not None:
+            for inp in t._node.inputs:
+                if getattr(inp, "requires_grad", False) and id(inp) not in visited:
+                    stack.append((inp, False))
+    order.reverse()
+    return order
