@@ -11,7 +11,7 @@ integer tensors NumPy arrays, torch dtypes NumPy dtypes):
   exactly), change the same inputs in place (batch_norm's running statistics) alike, and give
   the same gradient to every input that requires one, for the same random upstream gradient.
 
-Tolerance (tests/scaled_tolerance.py): the linear ops (conv, linear, average pooling, pad,
+Tolerance (tests/tolerance.py): the linear ops (conv, linear, average pooling, pad,
 resize, unpool, flatten) are sums of products, so two orders of summation differ by at most
 SLACK*(n+1)*eps*sum|terms|, where sum|terms| is the same op on the absolute inputs (and the
 absolute upstream gradient) and n bounds the terms of one sum (the largest input's size).
@@ -32,7 +32,7 @@ import pytest
 import convscope as cs
 import convscope.nn.functional as F
 from convscope.errors import ConvscopeError
-from scaled_tolerance import assert_sums_close, assert_values_close, largest
+from tolerance import assert_sums_close, assert_values_close, largest
 
 torch = pytest.importorskip("torch", reason="pip install 'convscope[test]' (torch==2.13.0)")
 pytest.importorskip(
