@@ -36,6 +36,7 @@ __version__ = "0.1.0"
 
 _SUBPACKAGES = {
     "nn", "optim", "data", "models", "train", "explain", "ops", "autograd", "kernels", "onnx",
+    "inspect", "distributed", "web",
 }  # fmt: skip
 
 
