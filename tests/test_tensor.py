@@ -123,6 +123,28 @@ def test_unary_shape_and_index_ops_match_torch():
     _close(x.grad, tx.grad, a)
 
 
+@pytest.mark.filterwarnings("error")  # NumPy's divide/invalid warnings fail the test
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda t: t.log(),
+        lambda t: t.sqrt(),
+        lambda t: 1.0 / t,
+        lambda t: t**-1.0,
+        lambda t: t**0.5,
+    ],
+    ids=["log", "sqrt", "reciprocal", "pow-1", "pow0.5"],
+)
+def test_zero_and_negative_inputs_give_torch_inf_and_nan_without_warnings(op):
+    a = np.array([0.0, -1.0, 4.0, np.inf, np.nan])  # (-0.0 ** -0.5: torch -inf via rsqrt)
+    (x,), (tx,) = _pair(a)
+    y, ty = op(x), op(tx)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-15, equal_nan=True)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-15, equal_nan=True)
+
+
 def test_node_used_twice_accumulates():
     x = cs.tensor(3.0, requires_grad=True)
     y = x * x + x  # x feeds three edges

@@ -2,13 +2,17 @@
 
 Each ``<name>_forward(...) -> (y, cache)`` has a ``<name>_backward(dy, cache) -> grads``
 twin, one gradient per array input. Broadcast operands get their gradient summed
-back to their own shape by ``unbroadcast``.
+back to their own shape by ``unbroadcast``. Where the math leaves the reals or divides by
+zero (log 0, sqrt(-1), 1/0, 0 ** -1) the result is inf or nan without a NumPy warning,
+as PyTorch gives it (``_ieee``).
 """
 
 import numpy as np
 
 from ..backend import get_xp
 from ..errors import ShapeError
+
+_ieee = np.errstate(divide="ignore", invalid="ignore")  # a decorator: inf/nan, no warning
 
 
 def check_broadcast(op, *shapes):
@@ -83,21 +87,25 @@ def mul_backward(dy, cache):
     return unbroadcast(dy * b, np.shape(a)), unbroadcast(dy * a, np.shape(b))
 
 
+@_ieee
 def div_forward(a, b):
     check_broadcast("div", np.shape(a), np.shape(b))
     return a / b, (a, b)
 
 
+@_ieee
 def div_backward(dy, cache):
     a, b = cache
     return unbroadcast(dy / b, np.shape(a)), unbroadcast(-dy * a / (b * b), np.shape(b))
 
 
+@_ieee
 def pow_forward(a, p):
     """y = a ** p with a constant exponent p (a Python or NumPy scalar)."""
     return a**p, (a, p)
 
 
+@_ieee
 def pow_backward(dy, cache):
     a, p = cache
     return (dy * p * a ** (p - 1),)
@@ -140,21 +148,25 @@ def exp_backward(dy, y):
     return (dy * y,)
 
 
+@_ieee
 def log_forward(a):
     xp = get_xp(a)
     return xp.log(a), a
 
 
+@_ieee
 def log_backward(dy, a):
     return (dy / a,)
 
 
+@_ieee
 def sqrt_forward(a):
     xp = get_xp(a)
     y = xp.sqrt(a)
     return y, y
 
 
+@_ieee
 def sqrt_backward(dy, y):
     return (dy / (2 * y),)
 
