@@ -7,7 +7,22 @@ from ..functional.pool import check_flag
 from ..module import Module
 
 
-class AdaptiveAvgPool2d(Module):
+class _AdaptivePool(Module):
+    """The shared body: ``fn`` is the functional op, ``check`` validates output_size."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        type(self).check(type(self).__name__, output_size)
+        self.output_size = output_size
+
+    def forward(self, x):
+        return type(self).fn(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
     """Mean over PyTorch's adaptive windows: any (H, W) in, the (OH, OW) asked for out.
 
     Args:
@@ -28,17 +43,7 @@ class AdaptiveAvgPool2d(Module):
     """
 
     fn = staticmethod(F.adaptive_avg_pool2d)
-
-    def __init__(self, output_size):
-        super().__init__()
-        check_output_size(type(self).__name__, output_size)
-        self.output_size = output_size
-
-    def forward(self, x):
-        return type(self).fn(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+    check = staticmethod(check_output_size)
 
 
 class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
@@ -69,7 +74,7 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
         return type(self).fn(x, self.output_size, self.return_indices)
 
 
-class AdaptiveAvgPool1d(Module):
+class AdaptiveAvgPool1d(_AdaptivePool):
     """Mean over PyTorch's adaptive windows: any L in, the L_out asked for out.
 
     Args:
@@ -86,17 +91,7 @@ class AdaptiveAvgPool1d(Module):
     """
 
     fn = staticmethod(F.adaptive_avg_pool1d)
-
-    def __init__(self, output_size):
-        super().__init__()
-        check_output_size_1d(type(self).__name__, output_size)
-        self.output_size = output_size
-
-    def forward(self, x):
-        return type(self).fn(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+    check = staticmethod(check_output_size_1d)
 
 
 class AdaptiveMaxPool1d(AdaptiveAvgPool1d):
