@@ -27,7 +27,7 @@ from ..ops.conv import conv2d_backward, conv2d_forward
 from ..ops.geometry import as_tuple, positive
 from .backward_terms import Layer, dw_steps, dx_steps, identities
 from .grid import term
-from .matrix import as_chw, load
+from .matrix import as_chw, biases
 from .trace import (
     CELLS_MAX,
     CONVOLUTION_NOTE,
@@ -62,7 +62,7 @@ def backward(input=None, kernel=None, grad=None, bias=None, *, stride=1, padding
     """
     stride = single(stride, "stride")
     x, w, one = _operands(input, kernel, seed, size, kernel_size, channels, filters, stride)
-    b = _biases(bias, w.shape[0])
+    b = biases("backward", bias, w.shape[0])
     o, cache = conv2d_forward(x[None], w, b, stride=stride, padding=padding)
     do = _upstream(grad, o.shape[1:], seed, x.shape, w.shape, stride, padding)
     dx, dw, db = conv2d_backward(do[None], cache)
@@ -142,19 +142,6 @@ def _operands(input, kernel, seed, size, kernel_size, channels, filters, stride)
             f" split channels with '|' and filters with '||'"
         )
     return x, w, one and w.shape[0] == 1
-
-
-def _biases(bias, nf):
-    if bias is None:
-        return np.zeros(nf)
-    b = load(bias, "bias") if isinstance(bias, str) else np.asarray(bias, dtype=np.float64)
-    b = np.ravel(b).astype(np.float64)
-    if b.size != nf:
-        raise ShapeError(
-            f"backward: {b.size} bias value(s) for {nf} filter(s); give one per filter,"
-            f" e.g. --bias '{' '.join(['0'] * nf)}'"
-        )
-    return b
 
 
 def _upstream(grad, out_shape, seed, x_shape, w_shape, stride, padding):

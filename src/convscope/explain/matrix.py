@@ -177,3 +177,17 @@ def as_chw(a, name):
         f"{name}: expected a matrix (H, W) or channels (C, H, W), got shape {a.shape};"
         f' split channels with "|" and rows with ";"'
     )
+
+
+def biases(topic, bias, nfilters):
+    """One bias per filter as float64 (nfilters,): zeros when None, else a spec or array."""
+    if bias is None:
+        return np.zeros(nfilters)
+    b = load(bias, "bias") if isinstance(bias, str) else np.asarray(bias, dtype=np.float64)
+    b = np.ravel(b).astype(np.float64)
+    if b.size != nfilters:
+        raise ShapeError(
+            f"{topic}: {b.size} bias value(s) for {nfilters} filter(s); give one per filter,"
+            f" e.g. --bias '{' '.join(['0'] * nfilters)}'"
+        )
+    return b

@@ -14,7 +14,7 @@ from ..ops.conv import conv2d_forward
 from ..ops.geometry import as_tuple, positive
 from .correlation import check_at
 from .grid import fmt, term, window_cells
-from .matrix import as_chw, load
+from .matrix import as_chw, biases
 from .trace import CONVOLUTION_NOTE, INDEX_NOTE, Animation, Panel, Step, Trace, quiet
 from .windows import (
     cell_terms,
@@ -44,19 +44,6 @@ def _filters(kernel, channels, nfilters, kernel_size, seed):
     return w
 
 
-def _biases(bias, nfilters):
-    if bias is None:
-        return np.zeros(nfilters)
-    b = load(bias, "bias") if isinstance(bias, str) else np.asarray(bias, dtype=np.float64)
-    b = np.ravel(b).astype(np.float64)
-    if b.size != nfilters:
-        raise ShapeError(
-            f"channels: {b.size} bias value(s) for {nfilters} filter(s); give one per filter,"
-            f" e.g. --bias '{' '.join(['0'] * nfilters)}'"
-        )
-    return b
-
-
 @quiet
 def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilation=1, at=None,
              seed=0, size=None, kernel_size=None, channels=3, filters=2):  # fmt: skip
@@ -77,7 +64,7 @@ def channels(input=None, kernel=None, bias=None, *, stride=1, padding=0, dilatio
     c = a.shape[0]
     w = _filters(kernel, c, filters, ks, seed)
     nf = w.shape[0]
-    b = _biases(bias, nf)
+    b = biases("channels", bias, nf)
     hyper = {"stride": stride, "padding": padding, "dilation": dilation}
     z, _ = conv2d_forward(a[None], w, b, **hyper)
     z = z[0]
