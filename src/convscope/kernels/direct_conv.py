@@ -1,0 +1,262 @@
+"""Direct 2-D convolution for layers with few channels (one group, stride 1), compiled with Numba.
+
+    y[n,f,i,j]  = b[f] + sum_{c,u,v} w[f,c,u,v] xp[n, c, i + u*DH, j + v*DW]
+    dw[f,c,u,v] = sum_{n,i,j} dy[n,f,i,j] xp[n, c, i + u*DH, j + v*DW]
+
+xp is the zero-padded input. No window copy: the padded input is packed channel-major,
+(C, N, HP, WP), so one channel of the whole batch is one flat row, and one kernel offset
+(u, v) is that row shifted by u*DH*WP + v*DW. The sum over offsets is then a run of long
+``acc += w * shifted_row`` loops that LLVM vectorises; the positions of the flat row that are
+no output (rows i >= OH and columns j >= OW of each padded plane) are computed and dropped
+(the dropped sums read only other positions of x: NaN and inf in them never reach y).
+Register tiling: four output channels share every load of the input, and up to five kernel
+columns v are summed in one pass (fewer loads and stores of the accumulators per multiply).
+The flat row is walked in chunks of whole planes that stay in L1.
+
+dX of a stride-1 conv is this forward on the padded dy with the flipped, transposed kernel
+(ops.conv). dW is a sum of products of the same shifted rows with dy laid out on the padded
+grid (zeros at the dropped positions); a non-finite x would turn those zeros into NaN, so
+ops.conv takes dW this way only when x is finite. No fastmath except FMA contraction in the
+forward; dW also reassociates its sums (vectorised reductions) and keeps NaN/inf semantics.
+"""
+
+import numba as nb
+import numpy as np
+
+_CHUNK = 1024  # flat positions per pass (whole planes): 4 accumulator rows + inputs fit in L1
+
+
+@nb.njit(cache=True)
+def _pack(x, pt, pl, hp, wp, tail, out):
+    """out[c, n, pt + i, pl + j] = x[n, c, i, j], zero elsewhere; out is flat with ``tail`` zeros."""
+    n, c, h, w = x.shape
+    out[:] = 0
+    for ci in range(c):
+        for s in range(n):
+            base = (ci * n + s) * hp * wp
+            for i in range(h):
+                row = base + (pt + i) * wp + pl
+                for j in range(w):
+                    out[row + j] = x[s, ci, i, j]
+
+
+@nb.njit(cache=True, fastmath={"contract"})
+def _forward(xc, w, b, y, hp, wp, dh, dw):
+    n, f, oh, ow = y.shape
+    c, kh, kw = w.shape[1:]
+    plane = hp * wp
+    total = n * plane
+    per = max(1, _CHUNK // plane)
+    chunk = per * plane
+    acc = np.empty((4, chunk), dtype=y.dtype)
+    a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+    wq = np.empty((4, kw), dtype=y.dtype)
+    for f0 in range(0, f, 4):
+        nf = min(4, f - f0)
+        for t0 in range(0, total, chunk):
+            m = min(chunk, total - t0)
+            for g in range(4):
+                bv = b[f0 + min(g, nf - 1)]
+                for t in range(m):
+                    acc[g, t] = bv
+            for ci in range(c):
+                for u in range(kh):
+                    for g in range(4):
+                        for v in range(kw):
+                            wq[g, v] = w[f0 + min(g, nf - 1), ci, u, v]
+                    base = ci * total + t0 + u * dh * wp
+                    v = 0
+                    while v < kw:
+                        o = base + v * dw
+                        if v + 4 < kw:
+                            x0, x1 = xc[o : o + m], xc[o + dw : o + dw + m]
+                            x2, x3 = (
+                                xc[o + 2 * dw : o + 2 * dw + m],
+                                xc[o + 3 * dw : o + 3 * dw + m],
+                            )
+                            x4 = xc[o + 4 * dw : o + 4 * dw + m]
+                            p0, q0, r0, s0, e0 = (
+                                wq[0, v],
+                                wq[0, v + 1],
+                                wq[0, v + 2],
+                                wq[0, v + 3],
+                                wq[0, v + 4],
+                            )
+                            p1, q1, r1, s1, e1 = (
+                                wq[1, v],
+                                wq[1, v + 1],
+                                wq[1, v + 2],
+                                wq[1, v + 3],
+                                wq[1, v + 4],
+                            )
+                            p2, q2, r2, s2, e2 = (
+                                wq[2, v],
+                                wq[2, v + 1],
+                                wq[2, v + 2],
+                                wq[2, v + 3],
+                                wq[2, v + 4],
+                            )
+                            p3, q3, r3, s3, e3 = (
+                                wq[3, v],
+                                wq[3, v + 1],
+                                wq[3, v + 2],
+                                wq[3, v + 3],
+                                wq[3, v + 4],
+                            )
+                            for t in range(m):
+                                va, vb, vc, vd, ve = x0[t], x1[t], x2[t], x3[t], x4[t]
+                                a0[t] += p0 * va + q0 * vb + r0 * vc + s0 * vd + e0 * ve
+                                a1[t] += p1 * va + q1 * vb + r1 * vc + s1 * vd + e1 * ve
+                                a2[t] += p2 * va + q2 * vb + r2 * vc + s2 * vd + e2 * ve
+                                a3[t] += p3 * va + q3 * vb + r3 * vc + s3 * vd + e3 * ve
+                            v += 5
+                        elif v + 2 < kw:
+                            x0, x1 = xc[o : o + m], xc[o + dw : o + dw + m]
+                            x2 = xc[o + 2 * dw : o + 2 * dw + m]
+                            p0, q0, r0 = wq[0, v], wq[0, v + 1], wq[0, v + 2]
+                            p1, q1, r1 = wq[1, v], wq[1, v + 1], wq[1, v + 2]
+                            p2, q2, r2 = wq[2, v], wq[2, v + 1], wq[2, v + 2]
+                            p3, q3, r3 = wq[3, v], wq[3, v + 1], wq[3, v + 2]
+                            for t in range(m):
+                                va, vb, vc = x0[t], x1[t], x2[t]
+                                a0[t] += p0 * va + q0 * vb + r0 * vc
+                                a1[t] += p1 * va + q1 * vb + r1 * vc
+                                a2[t] += p2 * va + q2 * vb + r2 * vc
+                                a3[t] += p3 * va + q3 * vb + r3 * vc
+                            v += 3
+                        else:
+                            x0 = xc[o : o + m]
+                            p0, p1, p2, p3 = wq[0, v], wq[1, v], wq[2, v], wq[3, v]
+                            for t in range(m):
+                                va = x0[t]
+                                a0[t] += p0 * va
+                                a1[t] += p1 * va
+                                a2[t] += p2 * va
+                                a3[t] += p3 * va
+                            v += 1
+            s0 = t0 // plane
+            for g in range(nf):
+                for k in range(m // plane):
+                    for i in range(oh):
+                        for j in range(ow):
+                            y[s0 + k, f0 + g, i, j] = acc[g, k * plane + i * wp + j]
+
+
+@nb.njit(cache=True, fastmath={"contract", "reassoc"})
+def _grad_weight(xc, dyc, out, hp, wp, dh, dw):
+    """out[f,c,u,v] = sum_t dyc[f*total + t] xc[c*total + t + u*DH*WP + v*DW]."""
+    f, c, kh, kw = out.shape
+    total = dyc.shape[0] // f
+    zero = np.zeros(1, dtype=out.dtype)
+    for f0 in range(0, f, 4):
+        nf = min(4, f - f0)
+        g0, g1, g2, g3 = f0, f0 + min(1, nf - 1), f0 + min(2, nf - 1), f0 + min(3, nf - 1)
+        d0 = dyc[g0 * total : (g0 + 1) * total]
+        d1 = dyc[g1 * total : (g1 + 1) * total]
+        d2 = dyc[g2 * total : (g2 + 1) * total]
+        d3 = dyc[g3 * total : (g3 + 1) * total]
+        for ci in range(c):
+            for u in range(kh):
+                base = ci * total + u * dh * wp
+                v = 0
+                while v < kw:
+                    o = base + v * dw
+                    if v + 2 < kw:
+                        x0, x1 = xc[o : o + total], xc[o + dw : o + dw + total]
+                        x2 = xc[o + 2 * dw : o + 2 * dw + total]
+                        for t0 in range(0, total, _CHUNK):  # short partial sums (float32)
+                            z = zero[0]
+                            p0 = q0 = r0 = p1 = q1 = r1 = p2 = q2 = r2 = p3 = q3 = r3 = z
+                            m = min(_CHUNK, total - t0)
+                            y0, y1, y2 = x0[t0 : t0 + m], x1[t0 : t0 + m], x2[t0 : t0 + m]
+                            c0, c1 = d0[t0 : t0 + m], d1[t0 : t0 + m]
+                            c2, c3 = d2[t0 : t0 + m], d3[t0 : t0 + m]
+                            for t in range(m):
+                                va, vb, vc = y0[t], y1[t], y2[t]
+                                e0, e1, e2, e3 = c0[t], c1[t], c2[t], c3[t]
+                                p0 += e0 * va
+                                q0 += e0 * vb
+                                r0 += e0 * vc
+                                p1 += e1 * va
+                                q1 += e1 * vb
+                                r1 += e1 * vc
+                                p2 += e2 * va
+                                q2 += e2 * vb
+                                r2 += e2 * vc
+                                p3 += e3 * va
+                                q3 += e3 * vb
+                                r3 += e3 * vc
+                            sums = ((p0, q0, r0), (p1, q1, r1), (p2, q2, r2), (p3, q3, r3))
+                            for g in range(nf):
+                                out[f0 + g, ci, u, v] += sums[g][0]
+                                out[f0 + g, ci, u, v + 1] += sums[g][1]
+                                out[f0 + g, ci, u, v + 2] += sums[g][2]
+                        v += 3
+                    else:
+                        x0 = xc[o : o + total]
+                        for t0 in range(0, total, _CHUNK):
+                            z = zero[0]
+                            p0 = p1 = p2 = p3 = z
+                            m = min(_CHUNK, total - t0)
+                            y0 = x0[t0 : t0 + m]
+                            c0, c1 = d0[t0 : t0 + m], d1[t0 : t0 + m]
+                            c2, c3 = d2[t0 : t0 + m], d3[t0 : t0 + m]
+                            for t in range(m):
+                                va = y0[t]
+                                p0 += c0[t] * va
+                                p1 += c1[t] * va
+                                p2 += c2[t] * va
+                                p3 += c3[t] * va
+                            sums1 = (p0, p1, p2, p3)
+                            for g in range(nf):
+                                out[f0 + g, ci, u, v] += sums1[g]
+                        v += 1
+
+
+@nb.njit(cache=True)
+def _spread(dy, hp, wp, out):
+    """out[f, n, i, j] = dy[n, f, i, j] on the padded (HP, WP) grid, zero elsewhere (flat)."""
+    n, f, oh, ow = dy.shape
+    out[:] = 0
+    for g in range(f):
+        for s in range(n):
+            base = (g * n + s) * hp * wp
+            for i in range(oh):
+                for j in range(ow):
+                    out[base + i * wp + j] = dy[s, g, i, j]
+
+
+def pack(x, pads, reach):
+    """x (N, C, H, W) zero-padded by pads ((PT, PB), (PL, PR)), channel-major and flat, with a
+    tail of zeros that the last shifted rows read: (flat array, HP, WP)."""
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = pads
+    hp, wp = h + pt + pb, w + pl + pr
+    tail = reach[0] * wp + reach[1] + 1
+    out = np.empty(c * n * hp * wp + tail, dtype=x.dtype)
+    _pack(np.ascontiguousarray(x), pt, pl, hp, wp, tail, out)
+    return out, hp, wp
+
+
+def forward(packed, w, b, out_size, dilation, batch):
+    """y (N, F, OH, OW) = the stride-1 conv of ``pack``'s (flat, HP, WP) with w (F, C, KH, KW)
+    and b (F,) or None."""
+    xc, hp, wp = packed
+    f = w.shape[0]
+    y = np.empty((batch, f, *out_size), dtype=xc.dtype)
+    bias = np.zeros(f, dtype=xc.dtype) if b is None else b.astype(xc.dtype, copy=False)
+    w = np.ascontiguousarray(w, dtype=xc.dtype)
+    _forward(xc, w, np.ascontiguousarray(bias), y, hp, wp, *dilation)
+    return y
+
+
+def grad_weight(packed, dy, kernel, dilation):
+    """dw (F, C, KH, KW) from ``pack``'s (flat, HP, WP) of a finite x and dy (N, F, OH, OW)."""
+    xc, hp, wp = packed
+    n, f = dy.shape[:2]
+    c = (xc.shape[0] - 1) // (n * hp * wp)  # the tail is shorter than one plane
+    dyc = np.empty(f * n * hp * wp, dtype=xc.dtype)
+    _spread(np.ascontiguousarray(dy, dtype=xc.dtype), hp, wp, dyc)
+    out = np.zeros((f, c, *kernel), dtype=xc.dtype)
+    _grad_weight(xc, dyc, out, hp, wp, *dilation)
+    return out
