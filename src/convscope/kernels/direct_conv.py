@@ -27,13 +27,13 @@ _CHUNK = 1024  # flat positions per pass (whole planes): 4 accumulator rows + in
 
 
 @nb.njit(cache=True)
-def _pack(x, pt, pl, hp, wp, tail, out):
-    """out[c, n, pt + i, pl + j] = x[n, c, i, j], zero elsewhere; out is flat with ``tail`` zeros."""
+def _pack(x, pt, pl, hp, wp, front, out):
+    """out[front + ((c*N + n)*HP + PT + i)*WP + PL + j] = x[n, c, i, j]; every other element 0."""
     n, c, h, w = x.shape
     out[:] = 0
     for ci in range(c):
         for s in range(n):
-            base = (ci * n + s) * hp * wp
+            base = front + (ci * n + s) * hp * wp
             for i in range(h):
                 row = base + (pt + i) * wp + pl
                 for j in range(w):
@@ -213,29 +213,33 @@ def _grad_weight(xc, dyc, out, hp, wp, dh, dw):
                         v += 1
 
 
-@nb.njit(cache=True)
-def _spread(dy, hp, wp, out):
-    """out[f, n, i, j] = dy[n, f, i, j] on the padded (HP, WP) grid, zero elsewhere (flat)."""
-    n, f, oh, ow = dy.shape
-    out[:] = 0
-    for g in range(f):
-        for s in range(n):
-            base = (g * n + s) * hp * wp
-            for i in range(oh):
-                for j in range(ow):
-                    out[base + i * wp + j] = dy[s, g, i, j]
-
-
 def pack(x, pads, reach):
     """x (N, C, H, W) zero-padded by pads ((PT, PB), (PL, PR)), channel-major and flat, with a
     tail of zeros that the last shifted rows read: (flat array, HP, WP)."""
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = pads
     hp, wp = h + pt + pb, w + pl + pr
-    tail = reach[0] * wp + reach[1] + 1
-    out = np.empty(c * n * hp * wp + tail, dtype=x.dtype)
-    _pack(np.ascontiguousarray(x), pt, pl, hp, wp, tail, out)
+    out = np.empty(c * n * hp * wp + reach[0] * wp + reach[1] + 1, dtype=x.dtype)
+    _pack(np.ascontiguousarray(x), pt, pl, hp, wp, 0, out)
     return out, hp, wp
+
+
+def spread(dy, packed, pads, reach):
+    """dy (N, F, OH, OW) on the padded input's grid (HP, WP) of ``pack``'s result, zeros at
+    the other positions, channel-major and flat, after ``front`` zeros: (flat, front).
+
+    front = RH*WP + RW - (PT*WP + PL) (R: the kernel's reach; pads <= R) lets ``input_grad`` read the
+    full correlation at non-negative offsets; the zeros below and right of dy in each plane
+    are the full correlation's padding (a window that runs off a row or plane lands there).
+    """
+    _, hp, wp = packed
+    n, f = dy.shape[:2]
+    front = max(reach[0] * wp + reach[1] - (pads[0][0] * wp + pads[1][0]), 0)  # 0: no dX here
+    out = np.empty(
+        front + f * n * hp * wp + pads[0][0] * wp + pads[1][0] + 1, dtype=packed[0].dtype
+    )
+    _pack(np.ascontiguousarray(dy, dtype=out.dtype), 0, 0, hp, wp, front, out)
+    return out, front
 
 
 def forward(packed, w, b, out_size, dilation, batch):
@@ -250,13 +254,22 @@ def forward(packed, w, b, out_size, dilation, batch):
     return y
 
 
-def grad_weight(packed, dy, kernel, dilation):
-    """dw (F, C, KH, KW) from ``pack``'s (flat, HP, WP) of a finite x and dy (N, F, OH, OW)."""
-    xc, hp, wp = packed
-    n, f = dy.shape[:2]
-    c = (xc.shape[0] - 1) // (n * hp * wp)  # the tail is shorter than one plane
-    dyc = np.empty(f * n * hp * wp, dtype=xc.dtype)
-    _spread(np.ascontiguousarray(dy, dtype=xc.dtype), hp, wp, dyc)
-    out = np.zeros((f, c, *kernel), dtype=xc.dtype)
-    _grad_weight(xc, dyc, out, hp, wp, *dilation)
+def input_grad(spreaded, packed, w, in_size, dilation, batch):
+    """dx (N, C, H, W) of a stride-1 conv with a finite w (F, C, KH, KW): the full correlation
+    of ``spread``'s dy with the flipped kernel, read at non-negative offsets from the front."""
+    (dyc, _), (xc, hp, wp) = spreaded, packed
+    n, c = batch, w.shape[1]
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), dtype=xc.dtype)
+    dx = np.empty((n, c, *in_size), dtype=xc.dtype)
+    _forward(dyc, flipped, np.zeros(c, dtype=xc.dtype), dx, hp, wp, *dilation)
+    return dx
+
+
+def grad_weight(packed, spreaded, w_shape, dilation, batch):
+    """dw of shape w_shape (F, C, KH, KW) from ``pack``'s result of a finite x and ``spread``'s
+    dy, for a batch of ``batch`` samples."""
+    (xc, hp, wp), (dyc, front) = packed, spreaded
+    f_total = w_shape[0] * batch * hp * wp
+    out = np.zeros(w_shape, dtype=xc.dtype)
+    _grad_weight(xc, dyc[front : front + f_total], out, hp, wp, *dilation)
     return out

@@ -378,16 +378,17 @@ def _direct_backward(dy, cache, needs):
     x, _, w, geom, (x_dtype, w_dtype, b_dtype) = cache
     dy = np.ascontiguousarray(dy, dtype=w.dtype)
     dx = dw = db = None
+    spreaded = direct.spread(dy, cache) if needs[0] or needs[1] else None
     if needs[0]:
-        if direct.input_grad_usable(geom) and direct_rule(
+        if direct.input_grad_usable(geom, w) and direct_rule(
             geom, w.dtype, geom.out_channels, geom.in_channels
         ):
-            dx = direct.input_grad(dy, w, geom)
+            dx = direct.input_grad(spreaded, cache)
         else:
             dx = _input_grad(dy, w, geom)
         dx = dx.astype(x_dtype, copy=False)
     if needs[1]:
-        dw = direct.weight_grad(dy, cache)
+        dw = direct.weight_grad(spreaded, cache)
         if dw is None:  # x holds nan/inf: the windows path's sums
             cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads,
                                   geom.out_size)  # fmt: skip

@@ -1,8 +1,10 @@
 """Direct convolution of small stride-1 layers on the compiled kernels (kernels.direct_conv).
 
-    y  = conv(x, w) + b                       packed x, no window copy
-    dX = conv(dy padded by reach - pads, w flipped and transposed)   (the full correlation)
-    dW = correlation of x with dy                                  (x finite; else None)
+    y  = conv(x, w) + b                      x packed channel-major and padded, no window copy
+    dX = full correlation of dy with w flipped and transposed   (w finite, pads <= reach)
+    dW = correlation of x with dy                               (x finite; else None)
+
+dy is laid once on the padded input's grid (``spread``) and serves both.
 
 ops.conv decides which layers come here (``conv.direct_rule``) and keeps the windows path as the
 reference and the fallback. The grads come back in the inputs' dtypes.
@@ -37,28 +39,31 @@ def forward(x, w, b, geom, dtypes):
     return y, DirectCache(x, packed, w, geom, dtypes)
 
 
-def input_grad_usable(geom):
-    """dX by the direct kernel needs the padding within the kernel's reach (dy's own padding,
-    reach - pads, is then >= 0)."""
+def input_grad_usable(geom, w):
+    """dX by the direct kernel needs the padding within the kernel's reach and a finite w (it
+    multiplies w with the zeros around dy, and 0 * inf is nan where PyTorch gives inf)."""
     r = reach(geom)
     (pt, pb), (pl, pr) = geom.pads
-    return max(pt, pb) <= r[0] and max(pl, pr) <= r[1]
+    return max(pt, pb) <= r[0] and max(pl, pr) <= r[1] and bool(np.isfinite(w).all())
 
 
-def input_grad(dy, w, geom):
-    """dX (N, C, H, W): the stride-1 forward of dy, padded by reach - pads, with the kernel
-    flipped and its two channel axes swapped."""
-    k = kernels.direct()
-    r = reach(geom)
-    (pt, pb), (pl, pr) = geom.pads
-    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    packed = k.pack(dy, ((r[0] - pt, r[0] - pb), (r[1] - pl, r[1] - pr)), r)
-    return k.forward(packed, flipped, None, geom.in_size, geom.dilation, dy.shape[0])
+def spread(dy, cache):
+    """dy laid on the padded input's grid (kernels.direct_conv.spread), for dX and dW."""
+    return kernels.direct().spread(dy, cache.packed, cache.geom.pads, reach(cache.geom))
 
 
-def weight_grad(dy, cache):
+def input_grad(spreaded, cache):
+    """dX (N, C, H, W): the full correlation of dy with the flipped kernel."""
+    g = cache.geom
+    return kernels.direct().input_grad(spreaded, cache.packed, cache.w, g.in_size, g.dilation,
+                                       cache.x.shape[0])  # fmt: skip
+
+
+def weight_grad(spreaded, cache):
     """dW (F, C, KH, KW), or None when x holds nan or inf: the kernel multiplies the zeros
     between dy's rows with x, and 0 * inf would give nan where PyTorch gives inf."""
     if not np.isfinite(cache.x).all():
         return None
-    return kernels.direct().grad_weight(cache.packed, dy, cache.geom.kernel, cache.geom.dilation)
+    g = cache.geom
+    return kernels.direct().grad_weight(cache.packed, spreaded, cache.w.shape, g.dilation,
+                                        cache.x.shape[0])  # fmt: skip
