@@ -28,16 +28,23 @@ _CHUNK = 1024  # flat positions per pass (whole planes): 4 accumulator rows + in
 
 @nb.njit(cache=True)
 def _pack(x, pt, pl, hp, wp, front, out):
-    """out[front + ((c*N + n)*HP + PT + i)*WP + PL + j] = x[n, c, i, j]; every other element 0."""
+    """out[front + ((c*N + n)*HP + PT + i)*WP + PL + j] = x[n, c, i, j]; every other element 0.
+    One pass: each row of the padded plane is zeroed around its copy, not the whole array."""
     n, c, h, w = x.shape
-    out[:] = 0
+    plane = hp * wp
+    out[:front] = 0
     for ci in range(c):
         for s in range(n):
-            base = front + (ci * n + s) * hp * wp
+            dst = out[front + (ci * n + s) * plane : front + (ci * n + s + 1) * plane]
+            dst[: pt * wp + pl] = 0
+            src = x[s, ci]
             for i in range(h):
-                row = base + (pt + i) * wp + pl
+                row = (pt + i) * wp + pl
                 for j in range(w):
-                    out[row + j] = x[s, ci, i, j]
+                    dst[row + j] = src[i, j]
+                nxt = row + wp if i + 1 < h else plane
+                dst[row + w : nxt] = 0
+    out[front + c * n * plane :] = 0
 
 
 @nb.njit(cache=True, fastmath={"contract"})
