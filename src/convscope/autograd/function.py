@@ -57,10 +57,20 @@ def numeric_array(value, dtype=None, op="tensor"):
     return arr
 
 
+_TENSOR = []  # the Tensor class, imported on first use (tensor.py imports this module)
+
+
+def _tensor_class():
+    if not _TENSOR:  # an import statement per call cost ~1 us, 30 per LeNet-5 forward
+        from .tensor import Tensor
+
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
+
+
 def as_array(value):
     """The ndarray behind a Tensor, or the value as a float array (ints promoted to float32)."""
-    from .tensor import Tensor
-
+    Tensor = _tensor_class()  # noqa: N806 - the class
     if isinstance(value, Tensor):
         return value.data
     if value is None:
@@ -75,7 +85,7 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
     ``pass_needs=True`` hands ``needs`` (which inputs require grad) to backward, so
     an op such as conv can skip dX for a network's first layer.
     """
-    from .tensor import Tensor
+    Tensor = _tensor_class()  # noqa: N806 - the class
 
     arrays = [as_array(t) for t in inputs]
     y, cache = forward(*arrays, **kwargs)
