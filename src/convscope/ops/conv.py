@@ -321,26 +321,29 @@ def promoted(x, w, b):
     return x.astype(dtype, copy=False), w.astype(dtype, copy=False), dtypes, dtype
 
 
-# The direct kernel's limits (kernels.direct_conv), measured with `python -m bench --threads 1`
-# and per call on LeNet's layers (float32, batch 64): conv2 (6 -> 16, 5x5, 14x14) forward
-# 0.8 ms against 1.2-1.6 ms for windows + GEMM, conv1 (1 -> 6, 5x5, pad 2) 0.6 against 0.9,
-# conv2's dX (16 -> 6 channels) 1.6 against 6.3; at batch 1 it is 3-5x faster than the windows
-# path. The GEMM wins once the contraction C*KH*KW grows (VGG's 64x3x3 stays on windows or
-# Winograd); the direct kernel computes every output channel from the same packed input, so
-# the output channels are bounded too.
+# The direct kernel's limits (kernels.direct_conv), measured per call (float32, one thread,
+# the windows path's time in brackets): LeNet conv2 (64, 6 -> 16, 5x5, 14x14) forward 1.0 ms
+# (1.5), forward + backward 3.5 (5.1); conv1 (64, 1 -> 6, 5x5, pad 2) 0.55 (1.2) and 2.4 (5.1);
+# (32, 16 -> 32, 5x5, 16x16, pad 2) 3.8 (5.0) and 15.5 (16.3); (16, 3 -> 32, 5x5, 64x64) 5.2
+# (7.8) and 26.7 (27.2). Its inner loop sums five kernel columns per pass; with 3x3 kernels
+# it sums three and loses: (64, 1 -> 32, 3x3, 28x28) forward 1.8 (1.3), (32, 8 -> 32, 3x3,
+# 32x32) forward + backward 16.7 (15.7). The GEMM wins once the contraction C*KH*KW grows.
+DIRECT_MIN_WIDTH = 5  # kernel columns KW: the kernel's five-column pass
 DIRECT_MAX_TAPS = 400  # C*KH*KW: LeNet conv2's dX (16*5*5) is the largest measured
-DIRECT_MAX_OUT = 32  # output channels
+DIRECT_MAX_OUT = 32  # output channels: every one is computed from the same packed input
 
 
 def direct_rule(geom, dtype, in_channels=None, out_channels=None):
-    """True when the compiled direct convolution takes this layer: one group, stride 1, few
-    channels (DIRECT_MAX_TAPS, DIRECT_MAX_OUT), float32/64 NumPy arrays, kernels available.
-    in_channels/out_channels override the geometry's (dX swaps them)."""
+    """True when the compiled direct convolution takes this layer: one group, stride 1, a
+    kernel DIRECT_MIN_WIDTH wide or wider, few channels (DIRECT_MAX_TAPS, DIRECT_MAX_OUT),
+    float32/64, kernels available. in_channels/out_channels override the geometry's (dX swaps
+    them)."""
     cin = geom.in_channels if in_channels is None else in_channels
     cout = geom.out_channels if out_channels is None else out_channels
     return (
         geom.groups == 1
         and geom.stride == (1, 1)
+        and geom.kernel[1] >= DIRECT_MIN_WIDTH
         and cin * geom.kernel[0] * geom.kernel[1] <= DIRECT_MAX_TAPS
         and cout <= DIRECT_MAX_OUT
         and np.dtype(dtype) in (np.float32, np.float64)
