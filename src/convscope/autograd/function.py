@@ -93,7 +93,8 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
     if isinstance(y, tuple):  # further outputs (max pooling's indices) take no gradient
         y, *extra = y
     needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-    out = Tensor(y)
+    fresh = type(y) is np.ndarray and y.dtype.kind == "f"
+    out = Tensor._result(y) if fresh else Tensor(y)
     if any(needs) and is_grad_enabled():
         name = forward.__name__.removesuffix("_forward")
         out.requires_grad = True
