@@ -168,7 +168,55 @@ def _grad_weight(xc, dyc, out, hp, wp, dh, dw):
                 v = 0
                 while v < kw:
                     o = base + v * dw
-                    if v + 2 < kw:
+                    if v + 4 < kw:
+                        for t0 in range(0, total, _CHUNK):  # short partial sums (float32)
+                            m = min(_CHUNK, total - t0)
+                            b0 = o + t0
+                            y0, y1 = xc[b0 : b0 + m], xc[b0 + dw : b0 + dw + m]
+                            y2, y3 = (
+                                xc[b0 + 2 * dw : b0 + 2 * dw + m],
+                                xc[b0 + 3 * dw : b0 + 3 * dw + m],
+                            )
+                            y4 = xc[b0 + 4 * dw : b0 + 4 * dw + m]
+                            c0, c1 = d0[t0 : t0 + m], d1[t0 : t0 + m]
+                            c2, c3 = d2[t0 : t0 + m], d3[t0 : t0 + m]
+                            z = zero[0]
+                            p0 = q0 = r0 = s0 = k0 = p1 = q1 = r1 = s1 = k1 = z
+                            p2 = q2 = r2 = s2 = k2 = p3 = q3 = r3 = s3 = k3 = z
+                            for t in range(m):
+                                va, vb, vc, vd, ve = y0[t], y1[t], y2[t], y3[t], y4[t]
+                                e0, e1, e2, e3 = c0[t], c1[t], c2[t], c3[t]
+                                p0 += e0 * va
+                                q0 += e0 * vb
+                                r0 += e0 * vc
+                                s0 += e0 * vd
+                                k0 += e0 * ve
+                                p1 += e1 * va
+                                q1 += e1 * vb
+                                r1 += e1 * vc
+                                s1 += e1 * vd
+                                k1 += e1 * ve
+                                p2 += e2 * va
+                                q2 += e2 * vb
+                                r2 += e2 * vc
+                                s2 += e2 * vd
+                                k2 += e2 * ve
+                                p3 += e3 * va
+                                q3 += e3 * vb
+                                r3 += e3 * vc
+                                s3 += e3 * vd
+                                k3 += e3 * ve
+                            sums = (
+                                (p0, q0, r0, s0, k0),
+                                (p1, q1, r1, s1, k1),
+                                (p2, q2, r2, s2, k2),
+                                (p3, q3, r3, s3, k3),
+                            )
+                            for g in range(nf):
+                                for e in range(5):
+                                    out[f0 + g, ci, u, v + e] += sums[g][e]
+                        v += 5
+                    elif v + 2 < kw:
                         x0, x1 = xc[o : o + total], xc[o + dw : o + dw + total]
                         x2 = xc[o + 2 * dw : o + 2 * dw + total]
                         for t0 in range(0, total, _CHUNK):  # short partial sums (float32)
