@@ -268,18 +268,35 @@ def _grad_weight(xc, dyc, out, hp, wp, dh, dw):
                         v += 1
 
 
-def pack(x, pads, reach):
+def packed_size(shape, pads, reach):
+    """The length of ``pack``'s flat array for an input of this shape."""
+    n, c, h, w = shape
+    hp, wp = h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]
+    return c * n * hp * wp + reach[0] * wp + reach[1] + 1
+
+
+def pack(x, pads, reach, out=None):
     """x (N, C, H, W) zero-padded by pads ((PT, PB), (PL, PR)), channel-major and flat, with a
-    tail of zeros that the last shifted rows read: (flat array, HP, WP)."""
+    tail of zeros that the last shifted rows read: (flat array, HP, WP). ``out``: a flat array
+    of ``packed_size`` to write into (a reused buffer: a fresh one costs its page faults)."""
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = pads
     hp, wp = h + pt + pb, w + pl + pr
-    out = np.empty(c * n * hp * wp + reach[0] * wp + reach[1] + 1, dtype=x.dtype)
+    if out is None:
+        out = np.empty(packed_size(x.shape, pads, reach), dtype=x.dtype)
     _pack(np.ascontiguousarray(x), pt, pl, hp, wp, 0, out)
     return out, hp, wp
 
 
-def spread(dy, packed, pads, reach):
+def spread_size(dy_shape, packed, pads, reach):
+    """The length of ``spread``'s flat array, and its front."""
+    _, hp, wp = packed
+    n, f = dy_shape[:2]
+    front = max(reach[0] * wp + reach[1] - (pads[0][0] * wp + pads[1][0]), 0)  # 0: no dX here
+    return front + f * n * hp * wp + pads[0][0] * wp + pads[1][0] + 1, front
+
+
+def spread(dy, packed, pads, reach, out=None):
     """dy (N, F, OH, OW) on the padded input's grid (HP, WP) of ``pack``'s result, zeros at
     the other positions, channel-major and flat, after ``front`` zeros: (flat, front).
 
@@ -288,11 +305,9 @@ def spread(dy, packed, pads, reach):
     are the full correlation's padding (a window that runs off a row or plane lands there).
     """
     _, hp, wp = packed
-    n, f = dy.shape[:2]
-    front = max(reach[0] * wp + reach[1] - (pads[0][0] * wp + pads[1][0]), 0)  # 0: no dX here
-    out = np.empty(
-        front + f * n * hp * wp + pads[0][0] * wp + pads[1][0] + 1, dtype=packed[0].dtype
-    )
+    size, front = spread_size(dy.shape, packed, pads, reach)
+    if out is None:
+        out = np.empty(size, dtype=packed[0].dtype)
     _pack(np.ascontiguousarray(dy, dtype=out.dtype), 0, 0, hp, wp, front, out)
     return out, front
 

@@ -4,7 +4,8 @@
     dX = full correlation of dy with w flipped and transposed   (w finite, pads <= reach)
     dW = correlation of x with dy                               (x finite; else None)
 
-dy is laid once on the padded input's grid (``spread``) and serves both.
+dy is laid once on the padded input's grid (``spread``) and serves both. The packed x and
+the spread dy live in reused buffers (ops.buffers): fresh ones cost their page faults.
 
 ops.conv decides which layers come here (``conv.direct_rule``) and keeps the windows path as the
 reference and the fallback. The grads come back in the inputs' dtypes.
@@ -15,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import kernels
+from .buffers import scratch
 from .geometry import span
 
 
@@ -34,7 +36,8 @@ def reach(geom):
 def forward(x, w, b, geom, dtypes):
     """(y, DirectCache) of a stride-1, one-group conv; x and w already in the common dtype."""
     k = kernels.direct()
-    packed = k.pack(x, geom.pads, reach(geom))
+    size = k.packed_size(x.shape, geom.pads, reach(geom))
+    packed = k.pack(x, geom.pads, reach(geom), out=scratch((size,), x.dtype))
     y = k.forward(packed, w, b, geom.out_size, geom.dilation, x.shape[0])
     return y, DirectCache(x, packed, w, geom, dtypes)
 
@@ -49,7 +52,9 @@ def input_grad_usable(geom, w):
 
 def spread(dy, cache):
     """dy laid on the padded input's grid (kernels.direct_conv.spread), for dX and dW."""
-    return kernels.direct().spread(dy, cache.packed, cache.geom.pads, reach(cache.geom))
+    k, pads, r = kernels.direct(), cache.geom.pads, reach(cache.geom)
+    size, _ = k.spread_size(dy.shape, cache.packed, pads, r)
+    return k.spread(dy, cache.packed, pads, r, out=scratch((size,), cache.packed[0].dtype))
 
 
 def input_grad(spreaded, cache):
