@@ -28,33 +28,35 @@ _CHUNK = 1024  # flat positions per pass (whole planes): 4 accumulator rows + in
 
 @nb.njit(cache=True)
 def _pack(x, pt, pl, hp, wp, front, out):
-    """out[front + ((c*N + n)*HP + PT + i)*WP + PL + j] = x[n, c, i, j]; every other element 0.
-    One pass: each row of the padded plane is zeroed around its copy, not the whole array."""
+    """out[front + ((c*HP + PT + i)*N + n)*WP + PL + j] = x[n, c, i, j]; every other element 0.
+    One pass: each row segment is zeroed around its copy, not the whole array."""
     n, c, h, w = x.shape
-    plane = hp * wp
+    row = n * wp
     out[:front] = 0
     for ci in range(c):
-        for s in range(n):
-            dst = out[front + (ci * n + s) * plane : front + (ci * n + s + 1) * plane]
-            dst[: pt * wp + pl] = 0
-            src = x[s, ci]
-            for i in range(h):
-                row = (pt + i) * wp + pl
+        base = front + ci * hp * row
+        out[base : base + pt * row] = 0
+        for i in range(h):
+            r = base + (pt + i) * row
+            for s in range(n):
+                seg = out[r + s * wp : r + (s + 1) * wp]
+                seg[:pl] = 0
+                src = x[s, ci, i]
                 for j in range(w):
-                    dst[row + j] = src[i, j]
-                nxt = row + wp if i + 1 < h else plane
-                dst[row + w : nxt] = 0
-    out[front + c * n * plane :] = 0
+                    seg[pl + j] = src[j]
+                seg[pl + w :] = 0
+        out[base + (pt + h) * row : base + hp * row] = 0
+    out[front + c * hp * row :] = 0
 
 
 @nb.njit(cache=True, fastmath={"contract"})
 def _forward(xc, w, b, y, hp, wp, dh, dw):
     n, f, oh, ow = y.shape
     c, kh, kw = w.shape[1:]
-    plane = hp * wp
-    total = n * plane
-    per = max(1, _CHUNK // plane)
-    chunk = per * plane
+    row = n * wp  # one row of every sample's plane, side by side
+    plane = hp * row  # one channel
+    total = oh * row  # the rows that hold outputs
+    chunk = max(1, _CHUNK // row) * row
     acc = np.empty((4, chunk), dtype=y.dtype)
     a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
     wq = np.empty((4, kw), dtype=y.dtype)
@@ -71,7 +73,7 @@ def _forward(xc, w, b, y, hp, wp, dh, dw):
                     for g in range(4):
                         for v in range(kw):
                             wq[g, v] = w[f0 + min(g, nf - 1), ci, u, v]
-                    base = ci * total + t0 + u * dh * wp
+                    base = ci * plane + t0 + u * dh * row
                     v = 0
                     while v < kw:
                         o = base + v * dw
@@ -141,30 +143,33 @@ def _forward(xc, w, b, y, hp, wp, dh, dw):
                                 a2[t] += p2 * va
                                 a3[t] += p3 * va
                             v += 1
-            s0 = t0 // plane
+            i0 = t0 // row
             for g in range(nf):
-                for k in range(m // plane):
-                    for i in range(oh):
+                for k in range(m // row):
+                    for sn in range(n):
                         for j in range(ow):
-                            y[s0 + k, f0 + g, i, j] = acc[g, k * plane + i * wp + j]
+                            y[sn, f0 + g, i0 + k, j] = acc[g, k * row + sn * wp + j]
 
 
 @nb.njit(cache=True, fastmath={"contract", "reassoc"})
-def _grad_weight(xc, dyc, out, hp, wp, dh, dw):
-    """out[f,c,u,v] = sum_t dyc[f*total + t] xc[c*total + t + u*DH*WP + v*DW]."""
+def _grad_weight(xc, dyc, out, hp, wp, dh, dw, n, oh):
+    """out[f,c,u,v] = sum_t dyc[f*P + t] xc[c*P + t + u*DH*N*WP + v*DW] over the rows t < OH*N*WP
+    that hold dy (P: one channel of the grid)."""
     f, c, kh, kw = out.shape
-    total = dyc.shape[0] // f
+    row = n * wp
+    plane = hp * row
+    total = oh * row
     zero = np.zeros(1, dtype=out.dtype)
     for f0 in range(0, f, 4):
         nf = min(4, f - f0)
         g0, g1, g2, g3 = f0, f0 + min(1, nf - 1), f0 + min(2, nf - 1), f0 + min(3, nf - 1)
-        d0 = dyc[g0 * total : (g0 + 1) * total]
-        d1 = dyc[g1 * total : (g1 + 1) * total]
-        d2 = dyc[g2 * total : (g2 + 1) * total]
-        d3 = dyc[g3 * total : (g3 + 1) * total]
+        d0 = dyc[g0 * plane : g0 * plane + total]
+        d1 = dyc[g1 * plane : g1 * plane + total]
+        d2 = dyc[g2 * plane : g2 * plane + total]
+        d3 = dyc[g3 * plane : g3 * plane + total]
         for ci in range(c):
             for u in range(kh):
-                base = ci * total + u * dh * wp
+                base = ci * plane + u * dh * row
                 v = 0
                 while v < kw:
                     o = base + v * dw
@@ -272,13 +277,13 @@ def packed_size(shape, pads, reach):
     """The length of ``pack``'s flat array for an input of this shape."""
     n, c, h, w = shape
     hp, wp = h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]
-    return c * n * hp * wp + reach[0] * wp + reach[1] + 1
+    return c * hp * n * wp + reach[0] * n * wp + reach[1] + 1
 
 
 def pack(x, pads, reach, out=None):
-    """x (N, C, H, W) zero-padded by pads ((PT, PB), (PL, PR)), channel-major and flat, with a
-    tail of zeros that the last shifted rows read: (flat array, HP, WP). ``out``: a flat array
-    of ``packed_size`` to write into (a reused buffer: a fresh one costs its page faults)."""
+    """x (N, C, H, W) zero-padded by pads ((PT, PB), (PL, PR)), laid out (C, HP, N, WP) and flat,
+    with a tail of zeros that the last shifted rows read: (flat array, HP, WP). ``out``: a flat
+    array of ``packed_size`` to write into (a reused buffer: a fresh one costs page faults)."""
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = pads
     hp, wp = h + pt + pb, w + pl + pr
@@ -292,17 +297,19 @@ def spread_size(dy_shape, packed, pads, reach):
     """The length of ``spread``'s flat array, and its front."""
     _, hp, wp = packed
     n, f = dy_shape[:2]
-    front = max(reach[0] * wp + reach[1] - (pads[0][0] * wp + pads[1][0]), 0)  # 0: no dX here
-    return front + f * n * hp * wp + pads[0][0] * wp + pads[1][0] + 1, front
+    row = n * wp
+    front = max(reach[0] * row + reach[1] - (pads[0][0] * row + pads[1][0]), 0)  # 0: no dX here
+    return front + f * hp * row + reach[0] * row + reach[1] + 1, front
 
 
 def spread(dy, packed, pads, reach, out=None):
-    """dy (N, F, OH, OW) on the padded input's grid (HP, WP) of ``pack``'s result, zeros at
-    the other positions, channel-major and flat, after ``front`` zeros: (flat, front).
+    """dy (N, F, OH, OW) on the padded input's grid (F, HP, N, WP) of ``pack``'s layout, zeros at
+    the other positions, flat, after ``front`` zeros: (flat, front).
 
-    front = RH*WP + RW - (PT*WP + PL) (R: the kernel's reach; pads <= R) lets ``input_grad`` read the
-    full correlation at non-negative offsets; the zeros below and right of dy in each plane
-    are the full correlation's padding (a window that runs off a row or plane lands there).
+    front = RH*N*WP + RW - (PT*N*WP + PL) (R: the kernel's reach; pads <= R) lets
+    ``input_grad`` read the full correlation at non-negative offsets; the zeros below and
+    right of dy in each plane are the full correlation's padding (a window that runs off a
+    sample's row segment or off the rows lands there).
     """
     _, hp, wp = packed
     size, front = spread_size(dy.shape, packed, pads, reach)
@@ -335,11 +342,11 @@ def input_grad(spreaded, packed, w, in_size, dilation, batch):
     return dx
 
 
-def grad_weight(packed, spreaded, w_shape, dilation, batch):
+def grad_weight(packed, spreaded, w_shape, dilation, batch_rows):
     """dw of shape w_shape (F, C, KH, KW) from ``pack``'s result of a finite x and ``spread``'s
-    dy, for a batch of ``batch`` samples."""
+    dy; batch_rows: (N, OH), the batch and dy's rows."""
     (xc, hp, wp), (dyc, front) = packed, spreaded
-    f_total = w_shape[0] * batch * hp * wp
+    batch, oh = batch_rows
     out = np.zeros(w_shape, dtype=xc.dtype)
-    _grad_weight(xc, dyc[front : front + f_total], out, hp, wp, *dilation)
+    _grad_weight(xc, dyc[front:], out, hp, wp, *dilation, batch, oh)
     return out

@@ -71,4 +71,4 @@ def weight_grad(spreaded, cache):
         return None
     g = cache.geom
     return kernels.direct().grad_weight(cache.packed, spreaded, cache.w.shape, g.dilation,
-                                        cache.x.shape[0])  # fmt: skip
+                                        (cache.x.shape[0], g.out_size[0]))  # fmt: skip
