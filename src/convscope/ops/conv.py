@@ -20,7 +20,6 @@ kernels, 3x3 stride-1 layers with >= 8 channels take Winograd F(2x2, 3x3) (ops.w
 small stride-1 layers (``direct_rule``) a direct convolution without windows (ops.direct).
 """
 
-import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -30,7 +29,15 @@ from ..backend import get_xp
 from ..errors import ShapeError
 from . import direct, unbatched, winograd
 from .buffers import scratch
-from .geometry import Windows, conv_params, params_windows, span, spatial_input, taps
+from .geometry import (
+    Windows,
+    conv_params,
+    params_windows,
+    remembered,
+    span,
+    spatial_input,
+    taps,
+)
 
 
 class ConvGeometry(NamedTuple):
@@ -117,24 +124,18 @@ def check_conv(
     return ConvGeometry(windows, groups, cin, cout)
 
 
-@functools.lru_cache(maxsize=256)
-def _check_conv_memo(op, x_shape, w_shape, bias_shape, hyper):
-    return check_conv(op, x_shape, w_shape, bias_shape=bias_shape, **dict(hyper))
-
-
 def checked(op, x, w, b, **hyper):
     """(x, w, geometry) of op(x, w, b, **hyper), checked; a 1-D call is lifted to 2-D (H = 1).
-    A network calls each layer with the same shapes every time: the geometry is remembered
-    (check_conv cost ~50 us, a sixth of LeNet-5's forward at batch 1); unhashable arguments
-    (lists) are checked afresh, and errors are raised every time."""
-    bias_shape = None if b is None else b.shape
-    try:
-        geom = _check_conv_memo(op, x.shape, w.shape, bias_shape, tuple(sorted(hyper.items())))
-    except TypeError:  # unhashable hyperparameters: a list for stride, say
-        geom = check_conv(op, x.shape, w.shape, bias_shape=bias_shape, **hyper)
+    The check is remembered per shapes and arguments (geometry.remembered)."""
+    geom = _check_conv(op, x.shape, w.shape, None if b is None else b.shape, hyper)
     if len(geom.kernel) == 2:
         return x, w, geom
     return x[:, :, None], w[:, :, None], geom._replace(windows=geom.windows.lift())
+
+
+@remembered
+def _check_conv(op, x_shape, w_shape, bias_shape, hyper):
+    return check_conv(op, x_shape, w_shape, bias_shape=bias_shape, **hyper)
 
 
 def _check_channels(op, cin, w_shape, groups, transposed):
