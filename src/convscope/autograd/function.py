@@ -87,15 +87,17 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
     """
     Tensor = _tensor_class()  # noqa: N806 - the class
 
-    arrays = [as_array(t) for t in inputs]
+    arrays = [t.data if isinstance(t, Tensor) else as_array(t) for t in inputs]
     y, cache = forward(*arrays, **kwargs)
     extra = ()
     if isinstance(y, tuple):  # further outputs (max pooling's indices) take no gradient
         y, *extra = y
-    needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
     fresh = type(y) is np.ndarray and y.dtype.kind == "f"
     out = Tensor._result(y) if fresh else Tensor(y)
-    if any(needs) and is_grad_enabled():
+    if not is_grad_enabled():  # no_grad / inference: nothing to record
+        return (out, *(Tensor(e, dtype=e.dtype) for e in extra)) if extra else out
+    needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+    if any(needs):
         name = forward.__name__.removesuffix("_forward")
         out.requires_grad = True
         out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)
