@@ -3,27 +3,30 @@
     y[n,f,i,j]  = b[f] + sum_{c,u,v} w[f,c,u,v] xp[n, c, i + u*DH, j + v*DW]
     dw[f,c,u,v] = sum_{n,i,j} dy[n,f,i,j] xp[n, c, i + u*DH, j + v*DW]
 
-xp is the zero-padded input. No window copy: the padded input is packed channel-major,
-(C, N, HP, WP), so one channel of the whole batch is one flat row, and one kernel offset
-(u, v) is that row shifted by u*DH*WP + v*DW. The sum over offsets is then a run of long
-``acc += w * shifted_row`` loops that LLVM vectorises; the positions of the flat row that are
-no output (rows i >= OH and columns j >= OW of each padded plane) are computed and dropped
-(the dropped sums read only other positions of x: NaN and inf in them never reach y).
-Register tiling: four output channels share every load of the input, and up to five kernel
-columns v are summed in one pass (fewer loads and stores of the accumulators per multiply).
-The flat row is walked in chunks of whole planes that stay in L1.
+xp is the zero-padded input. No window copy: the padded input is packed as (C, HP, N, WP),
+each row holding that row of every sample side by side, so one channel of the whole batch
+is one flat row of HP*N*WP values and one kernel offset (u, v) is that row shifted by
+u*DH*N*WP + v*DW. The sum over offsets is then a run of long ``acc += w * shifted_row``
+loops that LLVM vectorises. Only the first OH rows are computed; within them the positions
+that are no output (columns j >= OW of each sample's segment) are computed and dropped (29%
+of LeNet conv2's forward; the dropped sums read only other positions of x: NaN and inf in
+them never reach y). Register tiling: four output channels share every load of the input,
+and up to five kernel columns v are summed in one pass (fewer loads and stores of the
+accumulators per multiply). The flat row is walked in chunks of whole rows that stay in L1.
 
-dX of a stride-1 conv is this forward on the padded dy with the flipped, transposed kernel
-(ops.conv). dW is a sum of products of the same shifted rows with dy laid out on the padded
-grid (zeros at the dropped positions); a non-finite x would turn those zeros into NaN, so
-ops.conv takes dW this way only when x is finite. No fastmath except FMA contraction in the
-forward; dW also reassociates its sums (vectorised reductions) and keeps NaN/inf semantics.
+dX of a stride-1 conv is this forward on dy laid on the padded input's grid (``spread``)
+with the flipped, transposed kernel: the full correlation, read at non-negative offsets
+from a front of zeros. dW sums products of the same shifted rows with dy on that grid (zeros
+at the dropped positions); a non-finite x would turn those zeros into NaN, so ops.direct
+takes dW this way only when x is finite, and dX only when w is. No fastmath except FMA
+contraction in the forward; dW also reassociates its sums (vectorised reductions; partial
+sums of at most _CHUNK terms keep float32's error at 1-3e-7), NaN/inf semantics kept.
 """
 
 import numba as nb
 import numpy as np
 
-_CHUNK = 1024  # flat positions per pass (whole planes): 4 accumulator rows + inputs fit in L1
+_CHUNK = 1024  # flat positions per pass (whole rows): 4 accumulator rows + inputs fit in L1
 
 
 @nb.njit(cache=True)
