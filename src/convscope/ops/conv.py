@@ -347,9 +347,12 @@ def direct_rule(geom, dtype, in_channels=None, out_channels=None):
         and geom.kernel[1] >= DIRECT_MIN_WIDTH
         and cin * geom.kernel[0] * geom.kernel[1] <= DIRECT_MAX_TAPS
         and cout <= DIRECT_MAX_OUT
-        and np.dtype(dtype) in (np.float32, np.float64)
+        and dtype in _DIRECT_DTYPES
         and kernels.available()
     )
+
+
+_DIRECT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _conv_forward(x, w, geom, b):

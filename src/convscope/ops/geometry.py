@@ -516,6 +516,8 @@ def remembered(check):
 
 
 def _typed(value):
+    if type(value) is tuple and all(type(v) is int for v in value):
+        return value  # a shape: the common case, its own key (no other key is a plain int tuple)
     if isinstance(value, tuple | list):
         return (type(value), tuple(_typed(v) for v in value))
     if isinstance(value, dict):
