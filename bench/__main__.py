@@ -16,7 +16,7 @@ import numpy as np
 from convscope import kernels
 
 from . import machine
-from .cases import LENET_BATCH, all_cases
+from .cases import LENET_BATCH, all_cases, infer_batch
 from .timing import median_ms, time_alternating
 
 
@@ -158,9 +158,28 @@ def summarise(rows):
             ips = {c: LENET_BATCH / (ms / 1e3) for c, ms in r["ms"].items()}
             out["images_per_s"] = ips
             out["lines"].append(
-                "LeNet-5 training images/s: " + ", ".join(f"{c} {v:,.0f}" for c, v in ips.items())
+                "LeNet-5 training images/s: "
+                + ", ".join(f"{c} {v:,.0f}" for c, v in ips.items())
+                + _vs_torch(ips)
+            )
+        if r["group"] == "infer":
+            batch = infer_batch(r["case"])
+            ips = {c: batch / (ms / 1e3) for c, ms in r["ms"].items()}
+            out.setdefault("infer_images_per_s", {})[batch] = ips
+            out["lines"].append(
+                f"LeNet-5 inference images/s, batch {batch}: "
+                + ", ".join(f"{c} {v:,.0f}" for c, v in ips.items())
+                + _vs_torch(ips)
             )
     return out
+
+
+def _vs_torch(ips):
+    """ " (convscope 1.23x torch's images/s, ...)" when torch ran, else ""."""
+    if "torch" not in ips:
+        return ""
+    ratios = [f"{c} {v / ips['torch']:.2f}x" for c, v in ips.items() if c != "torch"]
+    return " (" + ", ".join(ratios) + " torch's images/s)"
 
 
 def time_explain_gif(rounds):

@@ -1,5 +1,5 @@
 """The benchmark cases: six conv layers (forward, forward+backward), 2x2 pooling, a LeNet-5
-training step. Each case builds one zero-argument callable per contender on the same data.
+training step, LeNet-5 inference (eval mode, no grad) at batch 1 and LENET_BATCH. Each case builds one zero-argument callable per contender on the same data.
 
 Contenders: "convscope" (the default path: compiled kernels when Numba is there),
 "numpy" (convscope with CONVSCOPE_JIT=0) and "torch".
@@ -25,6 +25,7 @@ CONV_SHAPES = [
 ]
 POOL_SHAPE = (64, 64, 32, 32)
 LENET_BATCH = 64
+INFER_BATCHES = (1, LENET_BATCH)
 
 
 @contextmanager
@@ -173,6 +174,32 @@ def lenet_case(torch, jit_available, rng):
     return fns, flops
 
 
+def lenet_infer_case(batch, torch, jit_available, rng):
+    """Callables for LeNet-5's forward pass in eval mode without gradients (predict, the web page)."""
+    x = rng.random((batch, 1, 28, 28), dtype=np.float32)
+    model = lenet5(nn)
+    model.eval()
+
+    def run_cs():
+        with cs.no_grad():
+            model(cs.tensor(x))
+
+    fns = _paths(run_cs, jit_available)
+    if torch is not None:
+        tmodel = lenet5(torch.nn)
+        tmodel.eval()
+        tx = torch.from_numpy(x)
+
+        def run_torch():
+            with torch.no_grad():
+                tmodel(tx)
+
+        fns["torch"] = run_torch
+    flops = (conv_flops(batch, 1, 28, 28, 6, 5, 1, 2) + conv_flops(batch, 6, 14, 14, 16, 5, 1, 0)
+             + 2.0 * batch * (400 * 120 + 120 * 84 + 84 * 10))  # fmt: skip
+    return fns, flops
+
+
 def all_cases(quick, torch, jit_available, rng):
     """Yield (group, name, callables, flops) in table order."""
     shapes = CONV_SHAPES[:2] + CONV_SHAPES[-1:] if quick else CONV_SHAPES
@@ -186,3 +213,11 @@ def all_cases(quick, torch, jit_available, rng):
             yield ("pool fwd+bwd" if backward else "pool fwd"), f"{kind} 2x2", fns, flops
     fns, flops = lenet_case(torch, jit_available, rng)
     yield "train", f"LeNet-5 step (batch {LENET_BATCH})", fns, flops
+    for batch in INFER_BATCHES:
+        fns, flops = lenet_infer_case(batch, torch, jit_available, rng)
+        yield "infer", f"LeNet-5 eval (batch {batch})", fns, flops
+
+
+def infer_batch(case):
+    """The batch size in an inference case's name, "LeNet-5 eval (batch 64)" -> 64."""
+    return int(case.rsplit(" ", 1)[1].rstrip(")"))

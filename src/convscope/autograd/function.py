@@ -57,10 +57,20 @@ def numeric_array(value, dtype=None, op="tensor"):
     return arr
 
 
+_TENSOR = []  # the Tensor class, imported on first use (tensor.py imports this module)
+
+
+def _tensor_class():
+    if not _TENSOR:  # an import statement per call cost ~1 us, 30 per LeNet-5 forward
+        from .tensor import Tensor
+
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
+
+
 def as_array(value):
     """The ndarray behind a Tensor, or the value as a float array (ints promoted to float32)."""
-    from .tensor import Tensor
-
+    Tensor = _tensor_class()  # noqa: N806 - the class
     if isinstance(value, Tensor):
         return value.data
     if value is None:
@@ -75,16 +85,19 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
     ``pass_needs=True`` hands ``needs`` (which inputs require grad) to backward, so
     an op such as conv can skip dX for a network's first layer.
     """
-    from .tensor import Tensor
+    Tensor = _tensor_class()  # noqa: N806 - the class
 
-    arrays = [as_array(t) for t in inputs]
+    arrays = [t.data if isinstance(t, Tensor) else as_array(t) for t in inputs]
     y, cache = forward(*arrays, **kwargs)
     extra = ()
     if isinstance(y, tuple):  # further outputs (max pooling's indices) take no gradient
         y, *extra = y
+    fresh = type(y) is np.ndarray and y.dtype.kind == "f"
+    out = Tensor._result(y) if fresh else Tensor(y)
+    if not is_grad_enabled():  # no_grad / inference: nothing to record
+        return (out, *(Tensor(e, dtype=e.dtype) for e in extra)) if extra else out
     needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-    out = Tensor(y)
-    if any(needs) and is_grad_enabled():
+    if any(needs):
         name = forward.__name__.removesuffix("_forward")
         out.requires_grad = True
         out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)

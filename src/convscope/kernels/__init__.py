@@ -48,6 +48,11 @@ def winograd():
     return _load("winograd_tiles")
 
 
+def direct():
+    """The direct convolution of small stride-1 layers, module ``kernels.direct_conv``."""
+    return _load("direct_conv")
+
+
 def pooling():
     """The pooling kernels, module ``kernels.pool2d``."""
     return _load("pool2d")

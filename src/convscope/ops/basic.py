@@ -7,6 +7,7 @@ dropout2d: the same with one m per (n, c) channel plane
 unflatten: (..., d_dim, ...) -> (..., *sizes, ...)  (the inverse of flatten)
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -44,7 +45,7 @@ def linear_forward(x, w, b=None):
 
 def _rows(shape):
     """The product of every axis but the last: the rows of the (rows, features) view."""
-    return int(np.prod(shape[:-1]))
+    return math.prod(shape[:-1])
 
 
 def linear_backward(dy, cache, needs=(True, True, True)):
@@ -70,7 +71,7 @@ def flatten_forward(x, *, start_dim=1, end_dim=-1):
             f"flatten: start_dim={start_dim} comes after end_dim={end_dim} for a {x.ndim}-D input;"
             f" use start_dim <= end_dim"
         )
-    shape = x.shape[:start] + (int(np.prod(x.shape[start : end + 1])),) + x.shape[end + 1 :]
+    shape = x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :]
     return x.reshape(shape), x.shape
 
 

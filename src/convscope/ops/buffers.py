@@ -11,6 +11,7 @@ e.g. by the caches of several layers of the same shape waiting for their backwar
 Small arrays (< MIN_BYTES) come straight from numpy; ``clear()`` forgets every buffer.
 """
 
+import math
 import sys
 import threading
 
@@ -37,7 +38,7 @@ def scratch(shape, dtype):
     """An uninitialised C-contiguous array; reused when an earlier one of its kind is free."""
     dtype = np.dtype(dtype)
     shape = tuple(int(s) for s in shape)
-    if dtype.itemsize * int(np.prod(shape)) < MIN_BYTES:
+    if dtype.itemsize * math.prod(shape) < MIN_BYTES:
         return np.empty(shape, dtype)
     key = (shape, dtype.str)
     with _lock:

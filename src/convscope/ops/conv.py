@@ -16,7 +16,8 @@ Speed: the large temporaries (padded input, columns, their gradient) come from
 ``scatter_windows`` runs the compiled twin in ``kernels.im2col`` when ``kernels.available()``
 (one pass per plane instead of KH*KW passes, a padded buffer and a crop). The gather stays
 NumPy on both paths: one strided view copied once runs at memory speed. With the compiled
-kernels, 3x3 stride-1 layers with >= 8 channels take Winograd F(2x2, 3x3) (ops.winograd).
+kernels, 3x3 stride-1 layers with >= 8 channels take Winograd F(2x2, 3x3) (ops.winograd), and
+small stride-1 layers (``direct_rule``) a direct convolution without windows (ops.direct).
 """
 
 from typing import NamedTuple
@@ -26,9 +27,17 @@ import numpy as np
 from .. import kernels
 from ..backend import get_xp
 from ..errors import ShapeError
-from . import unbatched, winograd
+from . import direct, unbatched, winograd
 from .buffers import scratch
-from .geometry import Windows, conv_params, params_windows, span, spatial_input, taps
+from .geometry import (
+    Windows,
+    conv_params,
+    params_windows,
+    remembered,
+    span,
+    spatial_input,
+    taps,
+)
 
 
 class ConvGeometry(NamedTuple):
@@ -116,11 +125,17 @@ def check_conv(
 
 
 def checked(op, x, w, b, **hyper):
-    """(x, w, geometry) of op(x, w, b, **hyper), checked; a 1-D call is lifted to 2-D (H = 1)."""
-    geom = check_conv(op, x.shape, w.shape, bias_shape=None if b is None else b.shape, **hyper)
+    """(x, w, geometry) of op(x, w, b, **hyper), checked; a 1-D call is lifted to 2-D (H = 1).
+    The check is remembered per shapes and arguments (geometry.remembered)."""
+    geom = _check_conv(op, x.shape, w.shape, None if b is None else b.shape, hyper)
     if len(geom.kernel) == 2:
         return x, w, geom
     return x[:, :, None], w[:, :, None], geom._replace(windows=geom.windows.lift())
+
+
+@remembered
+def _check_conv(op, x_shape, w_shape, bias_shape, hyper):
+    return check_conv(op, x_shape, w_shape, bias_shape=bias_shape, **hyper)
 
 
 def _check_channels(op, cin, w_shape, groups, transposed):
@@ -307,12 +322,47 @@ def promoted(x, w, b):
     return x.astype(dtype, copy=False), w.astype(dtype, copy=False), dtypes, dtype
 
 
+# The direct kernel's limits (kernels.direct_conv), measured per call (float32, one thread,
+# the windows path's time in brackets): LeNet conv2 (64, 6 -> 16, 5x5, 14x14) forward 1.0 ms
+# (1.5), forward + backward 3.5 (5.1); conv1 (64, 1 -> 6, 5x5, pad 2) 0.55 (1.2) and 2.4 (5.1);
+# (32, 16 -> 32, 5x5, 16x16, pad 2) 3.8 (5.0) and 15.5 (16.3); (16, 3 -> 32, 5x5, 64x64) 5.2
+# (7.8) and 26.7 (27.2). Its inner loop sums five kernel columns per pass; with 3x3 kernels
+# it sums three and loses: (64, 1 -> 32, 3x3, 28x28) forward 1.8 (1.3), (32, 8 -> 32, 3x3,
+# 32x32) forward + backward 16.7 (15.7). The GEMM wins once the contraction C*KH*KW grows.
+DIRECT_MIN_WIDTH = 5  # kernel columns KW: the kernel's five-column pass
+DIRECT_MAX_TAPS = 400  # C*KH*KW: LeNet conv2's dX (16*5*5) is the largest measured
+DIRECT_MAX_OUT = 32  # output channels: every one is computed from the same packed input
+
+
+def direct_rule(geom, dtype, in_channels=None, out_channels=None):
+    """True when the compiled direct convolution takes this layer: one group, stride 1, a
+    kernel DIRECT_MIN_WIDTH wide or wider, few channels (DIRECT_MAX_TAPS, DIRECT_MAX_OUT),
+    float32/64, kernels available. in_channels/out_channels override the geometry's (dX swaps
+    them)."""
+    cin = geom.in_channels if in_channels is None else in_channels
+    cout = geom.out_channels if out_channels is None else out_channels
+    return (
+        geom.groups == 1
+        and geom.stride == (1, 1)
+        and geom.kernel[1] >= DIRECT_MIN_WIDTH
+        and cin * geom.kernel[0] * geom.kernel[1] <= DIRECT_MAX_TAPS
+        and cout <= DIRECT_MAX_OUT
+        and dtype in _DIRECT_DTYPES
+        and kernels.available()
+    )
+
+
+_DIRECT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _conv_forward(x, w, geom, b):
     x, w, dtypes, dtype = promoted(x, w, b)
     if winograd.usable(geom, dtype):
         x_max, w_max = winograd.largest(x), winograd.largest(w)
         if winograd.in_range(dtype, (x_max, w_max, 9 * x.shape[1])):
             return winograd.forward(x, w, b, geom, dtypes, x_max, w_max)
+    if isinstance(x, np.ndarray) and direct_rule(geom, dtype) and x.size:
+        return direct.forward(x, w, b, geom, dtypes)
     cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
     y = windows_times_weight(cols, w, geom.groups)
     if b is not None:
@@ -328,6 +378,8 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
         if winograd.backward_in_range(dy, cache):
             return winograd.backward(dy, cache, needs)
         cache = _windows_cache(cache)  # dy holds nan/inf or would overflow the transforms
+    if isinstance(cache, direct.DirectCache):
+        return _direct_backward(dy, cache, needs)
     cols, w, geom, (x_dtype, w_dtype, b_dtype) = cache
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
@@ -335,6 +387,33 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
         dx = _input_grad(dy, w, geom).astype(x_dtype, copy=False)
     if needs[1]:
         dw = windows_grad_weight(dy, cols, geom.groups).astype(w_dtype, copy=False)
+    if b_dtype is not None and needs[2]:
+        db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
+    return dx, dw, db
+
+
+def _direct_backward(dy, cache, needs):
+    """Grads of a layer whose forward ran the direct kernel; dX and dW fall back to the
+    windows path where the direct kernel does not apply (see ops.direct)."""
+    x, _, w, geom, (x_dtype, w_dtype, b_dtype) = cache
+    dy = np.ascontiguousarray(dy, dtype=w.dtype)
+    dx = dw = db = None
+    spreaded = direct.spread(dy, cache) if needs[0] or needs[1] else None
+    if needs[0]:
+        if direct.input_grad_usable(geom, w) and direct_rule(
+            geom, w.dtype, geom.out_channels, geom.in_channels
+        ):
+            dx = direct.input_grad(spreaded, cache)
+        else:
+            dx = _input_grad(dy, w, geom)
+        dx = dx.astype(x_dtype, copy=False)
+    if needs[1]:
+        dw = direct.weight_grad(spreaded, cache)
+        if dw is None:  # x holds nan/inf: the windows path's sums
+            cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads,
+                                  geom.out_size)  # fmt: skip
+            dw = windows_grad_weight(dy, cols, geom.groups)
+        dw = dw.astype(w_dtype, copy=False)
     if b_dtype is not None and needs[2]:
         db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
     return dx, dw, db

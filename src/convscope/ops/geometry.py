@@ -490,3 +490,37 @@ def adaptive_bounds(n_in, n_out):
     pools input cells floor(i*n_in/n_out) .. ceil((i+1)*n_in/n_out) - 1."""
     i = np.arange(n_out)
     return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+
+
+def remembered(check):
+    """check(*args) remembered per arguments: a network calls each layer with the same shapes
+    every time, and its geometry check costs ~25-50 us. The key holds every value's type
+    (2 and 2.0, 1 and True are different calls: one may be refused); unhashable arguments
+    (lists) are checked afresh; errors are raised every time (never remembered)."""
+    memo = {}
+
+    def call(*args):
+        try:
+            key = _typed(args)
+            hit = memo.get(key)
+        except TypeError:  # unhashable
+            return check(*args)
+        if hit is None:
+            hit = check(*args)
+            if len(memo) < 512:
+                memo[key] = hit
+        return hit
+
+    call.__doc__, call.__wrapped__ = check.__doc__, check
+    return call
+
+
+def _typed(value):
+    if type(value) is tuple and all(type(v) is int for v in value):
+        return value  # a shape: the common case, its own key (no other key is a plain int tuple)
+    if isinstance(value, tuple | list):
+        return (type(value), tuple(_typed(v) for v in value))
+    if isinstance(value, dict):
+        return (dict, tuple((k, _typed(v)) for k, v in value.items()))
+    hash(value)
+    return (type(value), value)

@@ -30,7 +30,7 @@ from ..backend import default_float
 from ..errors import ShapeError
 from . import pool_numpy
 from .buffers import scratch
-from .geometry import Windows, pool_windows, spatial_input
+from .geometry import Windows, pool_windows, remembered, spatial_input
 
 
 def check_pool(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation=1):
@@ -42,7 +42,13 @@ def check_pool(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation=
 def pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation=1):
     """Input (N, C, *spatial) or unbatched (C, *spatial) with nd spatial dims, none empty but
     the batch axis, and its Windows (geometry.pool_windows: PyTorch's rules; stride defaults
-    to the kernel, 0 <= padding <= kernel // 2)."""
+    to the kernel, 0 <= padding <= kernel // 2); remembered per arguments (geometry.remembered)."""
+    args = (op, tuple(shape), nd, kernel_size, stride, padding, ceil_mode, dilation)
+    return _pool_geometry(*args)
+
+
+@remembered
+def _pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation):
     spatial_input(op, shape, nd, nonempty=True)
     return pool_windows(op, tuple(shape[-nd:]), kernel_size, stride, padding, dilation, ceil_mode)
 

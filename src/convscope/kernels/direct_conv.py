@@ -1,0 +1,355 @@
+"""Direct 2-D convolution for layers with few channels (one group, stride 1), compiled with Numba.
+
+    y[n,f,i,j]  = b[f] + sum_{c,u,v} w[f,c,u,v] xp[n, c, i + u*DH, j + v*DW]
+    dw[f,c,u,v] = sum_{n,i,j} dy[n,f,i,j] xp[n, c, i + u*DH, j + v*DW]
+
+xp is the zero-padded input. No window copy: the padded input is packed as (C, HP, N, WP),
+each row holding that row of every sample side by side, so one channel of the whole batch
+is one flat row of HP*N*WP values and one kernel offset (u, v) is that row shifted by
+u*DH*N*WP + v*DW. The sum over offsets is then a run of long ``acc += w * shifted_row``
+loops that LLVM vectorises. Only the first OH rows are computed; within them the positions
+that are no output (columns j >= OW of each sample's segment) are computed and dropped (29%
+of LeNet conv2's forward; the dropped sums read only other positions of x: NaN and inf in
+them never reach y). Register tiling: four output channels share every load of the input,
+and up to five kernel columns v are summed in one pass (fewer loads and stores of the
+accumulators per multiply). The flat row is walked in chunks of whole rows that stay in L1.
+
+dX of a stride-1 conv is this forward on dy laid on the padded input's grid (``spread``)
+with the flipped, transposed kernel: the full correlation, read at non-negative offsets
+from a front of zeros. dW sums products of the same shifted rows with dy on that grid (zeros
+at the dropped positions); a non-finite x would turn those zeros into NaN, so ops.direct
+takes dW this way only when x is finite, and dX only when w is. No fastmath except FMA
+contraction in the forward; dW also reassociates its sums (vectorised reductions; partial
+sums of at most _CHUNK terms keep float32's error at 1-3e-7), NaN/inf semantics kept.
+"""
+
+import numba as nb
+import numpy as np
+
+_CHUNK = 1024  # flat positions per pass (whole rows): 4 accumulator rows + inputs fit in L1
+
+
+@nb.njit(cache=True)
+def _pack(x, pt, pl, hp, wp, front, out):
+    """out[front + ((c*HP + PT + i)*N + n)*WP + PL + j] = x[n, c, i, j]; every other element 0.
+    One pass: each row segment is zeroed around its copy, not the whole array."""
+    n, c, h, w = x.shape
+    row = n * wp
+    out[:front] = 0
+    for ci in range(c):
+        base = front + ci * hp * row
+        out[base : base + pt * row] = 0
+        for i in range(h):
+            r = base + (pt + i) * row
+            for s in range(n):
+                seg = out[r + s * wp : r + (s + 1) * wp]
+                seg[:pl] = 0
+                src = x[s, ci, i]
+                for j in range(w):
+                    seg[pl + j] = src[j]
+                seg[pl + w :] = 0
+        out[base + (pt + h) * row : base + hp * row] = 0
+    out[front + c * hp * row :] = 0
+
+
+@nb.njit(cache=True, fastmath={"contract"})
+def _forward(xc, w, b, y, hp, wp, dh, dw):
+    n, f, oh, ow = y.shape
+    c, kh, kw = w.shape[1:]
+    row = n * wp  # one row of every sample's plane, side by side
+    plane = hp * row  # one channel
+    total = oh * row  # the rows that hold outputs
+    chunk = max(1, _CHUNK // row) * row
+    acc = np.empty((4, chunk), dtype=y.dtype)
+    a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+    wq = np.empty((4, kw), dtype=y.dtype)
+    for f0 in range(0, f, 4):
+        nf = min(4, f - f0)
+        for t0 in range(0, total, chunk):
+            m = min(chunk, total - t0)
+            for g in range(4):
+                bv = b[f0 + min(g, nf - 1)]
+                for t in range(m):
+                    acc[g, t] = bv
+            for ci in range(c):
+                for u in range(kh):
+                    for g in range(4):
+                        for v in range(kw):
+                            wq[g, v] = w[f0 + min(g, nf - 1), ci, u, v]
+                    base = ci * plane + t0 + u * dh * row
+                    v = 0
+                    while v < kw:
+                        o = base + v * dw
+                        if v + 4 < kw:
+                            x0, x1 = xc[o : o + m], xc[o + dw : o + dw + m]
+                            x2, x3 = (
+                                xc[o + 2 * dw : o + 2 * dw + m],
+                                xc[o + 3 * dw : o + 3 * dw + m],
+                            )
+                            x4 = xc[o + 4 * dw : o + 4 * dw + m]
+                            p0, q0, r0, s0, e0 = (
+                                wq[0, v],
+                                wq[0, v + 1],
+                                wq[0, v + 2],
+                                wq[0, v + 3],
+                                wq[0, v + 4],
+                            )
+                            p1, q1, r1, s1, e1 = (
+                                wq[1, v],
+                                wq[1, v + 1],
+                                wq[1, v + 2],
+                                wq[1, v + 3],
+                                wq[1, v + 4],
+                            )
+                            p2, q2, r2, s2, e2 = (
+                                wq[2, v],
+                                wq[2, v + 1],
+                                wq[2, v + 2],
+                                wq[2, v + 3],
+                                wq[2, v + 4],
+                            )
+                            p3, q3, r3, s3, e3 = (
+                                wq[3, v],
+                                wq[3, v + 1],
+                                wq[3, v + 2],
+                                wq[3, v + 3],
+                                wq[3, v + 4],
+                            )
+                            for t in range(m):
+                                va, vb, vc, vd, ve = x0[t], x1[t], x2[t], x3[t], x4[t]
+                                a0[t] += p0 * va + q0 * vb + r0 * vc + s0 * vd + e0 * ve
+                                a1[t] += p1 * va + q1 * vb + r1 * vc + s1 * vd + e1 * ve
+                                a2[t] += p2 * va + q2 * vb + r2 * vc + s2 * vd + e2 * ve
+                                a3[t] += p3 * va + q3 * vb + r3 * vc + s3 * vd + e3 * ve
+                            v += 5
+                        elif v + 2 < kw:
+                            x0, x1 = xc[o : o + m], xc[o + dw : o + dw + m]
+                            x2 = xc[o + 2 * dw : o + 2 * dw + m]
+                            p0, q0, r0 = wq[0, v], wq[0, v + 1], wq[0, v + 2]
+                            p1, q1, r1 = wq[1, v], wq[1, v + 1], wq[1, v + 2]
+                            p2, q2, r2 = wq[2, v], wq[2, v + 1], wq[2, v + 2]
+                            p3, q3, r3 = wq[3, v], wq[3, v + 1], wq[3, v + 2]
+                            for t in range(m):
+                                va, vb, vc = x0[t], x1[t], x2[t]
+                                a0[t] += p0 * va + q0 * vb + r0 * vc
+                                a1[t] += p1 * va + q1 * vb + r1 * vc
+                                a2[t] += p2 * va + q2 * vb + r2 * vc
+                                a3[t] += p3 * va + q3 * vb + r3 * vc
+                            v += 3
+                        else:
+                            x0 = xc[o : o + m]
+                            p0, p1, p2, p3 = wq[0, v], wq[1, v], wq[2, v], wq[3, v]
+                            for t in range(m):
+                                va = x0[t]
+                                a0[t] += p0 * va
+                                a1[t] += p1 * va
+                                a2[t] += p2 * va
+                                a3[t] += p3 * va
+                            v += 1
+            i0 = t0 // row
+            for g in range(nf):
+                for k in range(m // row):
+                    for sn in range(n):
+                        for j in range(ow):
+                            y[sn, f0 + g, i0 + k, j] = acc[g, k * row + sn * wp + j]
+
+
+@nb.njit(cache=True, fastmath={"contract", "reassoc"})
+def _grad_weight(xc, dyc, out, hp, wp, dh, dw, n, oh):
+    """out[f,c,u,v] = sum_t dyc[f*P + t] xc[c*P + t + u*DH*N*WP + v*DW] over the rows t < OH*N*WP
+    that hold dy (P: one channel of the grid)."""
+    f, c, kh, kw = out.shape
+    row = n * wp
+    plane = hp * row
+    total = oh * row
+    zero = np.zeros(1, dtype=out.dtype)
+    for f0 in range(0, f, 4):
+        nf = min(4, f - f0)
+        g0, g1, g2, g3 = f0, f0 + min(1, nf - 1), f0 + min(2, nf - 1), f0 + min(3, nf - 1)
+        d0 = dyc[g0 * plane : g0 * plane + total]
+        d1 = dyc[g1 * plane : g1 * plane + total]
+        d2 = dyc[g2 * plane : g2 * plane + total]
+        d3 = dyc[g3 * plane : g3 * plane + total]
+        for ci in range(c):
+            for u in range(kh):
+                base = ci * plane + u * dh * row
+                v = 0
+                while v < kw:
+                    o = base + v * dw
+                    if v + 4 < kw:
+                        for t0 in range(0, total, _CHUNK):  # short partial sums (float32)
+                            m = min(_CHUNK, total - t0)
+                            b0 = o + t0
+                            y0, y1 = xc[b0 : b0 + m], xc[b0 + dw : b0 + dw + m]
+                            y2, y3 = (
+                                xc[b0 + 2 * dw : b0 + 2 * dw + m],
+                                xc[b0 + 3 * dw : b0 + 3 * dw + m],
+                            )
+                            y4 = xc[b0 + 4 * dw : b0 + 4 * dw + m]
+                            c0, c1 = d0[t0 : t0 + m], d1[t0 : t0 + m]
+                            c2, c3 = d2[t0 : t0 + m], d3[t0 : t0 + m]
+                            z = zero[0]
+                            p0 = q0 = r0 = s0 = k0 = p1 = q1 = r1 = s1 = k1 = z
+                            p2 = q2 = r2 = s2 = k2 = p3 = q3 = r3 = s3 = k3 = z
+                            for t in range(m):
+                                va, vb, vc, vd, ve = y0[t], y1[t], y2[t], y3[t], y4[t]
+                                e0, e1, e2, e3 = c0[t], c1[t], c2[t], c3[t]
+                                p0 += e0 * va
+                                q0 += e0 * vb
+                                r0 += e0 * vc
+                                s0 += e0 * vd
+                                k0 += e0 * ve
+                                p1 += e1 * va
+                                q1 += e1 * vb
+                                r1 += e1 * vc
+                                s1 += e1 * vd
+                                k1 += e1 * ve
+                                p2 += e2 * va
+                                q2 += e2 * vb
+                                r2 += e2 * vc
+                                s2 += e2 * vd
+                                k2 += e2 * ve
+                                p3 += e3 * va
+                                q3 += e3 * vb
+                                r3 += e3 * vc
+                                s3 += e3 * vd
+                                k3 += e3 * ve
+                            sums = (
+                                (p0, q0, r0, s0, k0),
+                                (p1, q1, r1, s1, k1),
+                                (p2, q2, r2, s2, k2),
+                                (p3, q3, r3, s3, k3),
+                            )
+                            for g in range(nf):
+                                for e in range(5):
+                                    out[f0 + g, ci, u, v + e] += sums[g][e]
+                        v += 5
+                    elif v + 2 < kw:
+                        x0, x1 = xc[o : o + total], xc[o + dw : o + dw + total]
+                        x2 = xc[o + 2 * dw : o + 2 * dw + total]
+                        for t0 in range(0, total, _CHUNK):  # short partial sums (float32)
+                            z = zero[0]
+                            p0 = q0 = r0 = p1 = q1 = r1 = p2 = q2 = r2 = p3 = q3 = r3 = z
+                            m = min(_CHUNK, total - t0)
+                            y0, y1, y2 = x0[t0 : t0 + m], x1[t0 : t0 + m], x2[t0 : t0 + m]
+                            c0, c1 = d0[t0 : t0 + m], d1[t0 : t0 + m]
+                            c2, c3 = d2[t0 : t0 + m], d3[t0 : t0 + m]
+                            for t in range(m):
+                                va, vb, vc = y0[t], y1[t], y2[t]
+                                e0, e1, e2, e3 = c0[t], c1[t], c2[t], c3[t]
+                                p0 += e0 * va
+                                q0 += e0 * vb
+                                r0 += e0 * vc
+                                p1 += e1 * va
+                                q1 += e1 * vb
+                                r1 += e1 * vc
+                                p2 += e2 * va
+                                q2 += e2 * vb
+                                r2 += e2 * vc
+                                p3 += e3 * va
+                                q3 += e3 * vb
+                                r3 += e3 * vc
+                            sums = ((p0, q0, r0), (p1, q1, r1), (p2, q2, r2), (p3, q3, r3))
+                            for g in range(nf):
+                                out[f0 + g, ci, u, v] += sums[g][0]
+                                out[f0 + g, ci, u, v + 1] += sums[g][1]
+                                out[f0 + g, ci, u, v + 2] += sums[g][2]
+                        v += 3
+                    else:
+                        x0 = xc[o : o + total]
+                        for t0 in range(0, total, _CHUNK):
+                            z = zero[0]
+                            p0 = p1 = p2 = p3 = z
+                            m = min(_CHUNK, total - t0)
+                            y0 = x0[t0 : t0 + m]
+                            c0, c1 = d0[t0 : t0 + m], d1[t0 : t0 + m]
+                            c2, c3 = d2[t0 : t0 + m], d3[t0 : t0 + m]
+                            for t in range(m):
+                                va = y0[t]
+                                p0 += c0[t] * va
+                                p1 += c1[t] * va
+                                p2 += c2[t] * va
+                                p3 += c3[t] * va
+                            sums1 = (p0, p1, p2, p3)
+                            for g in range(nf):
+                                out[f0 + g, ci, u, v] += sums1[g]
+                        v += 1
+
+
+def packed_size(shape, pads, reach):
+    """The length of ``pack``'s flat array for an input of this shape."""
+    n, c, h, w = shape
+    hp, wp = h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]
+    return c * hp * n * wp + reach[0] * n * wp + reach[1] + 1
+
+
+def pack(x, pads, reach, out=None):
+    """x (N, C, H, W) zero-padded by pads ((PT, PB), (PL, PR)), laid out (C, HP, N, WP) and flat,
+    with a tail of zeros that the last shifted rows read: (flat array, HP, WP). ``out``: a flat
+    array of ``packed_size`` to write into (a reused buffer: a fresh one costs page faults)."""
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = pads
+    hp, wp = h + pt + pb, w + pl + pr
+    if out is None:
+        out = np.empty(packed_size(x.shape, pads, reach), dtype=x.dtype)
+    _pack(np.ascontiguousarray(x), pt, pl, hp, wp, 0, out)
+    return out, hp, wp
+
+
+def spread_size(dy_shape, packed, pads, reach):
+    """The length of ``spread``'s flat array, and its front."""
+    _, hp, wp = packed
+    n, f = dy_shape[:2]
+    row = n * wp
+    front = max(reach[0] * row + reach[1] - (pads[0][0] * row + pads[1][0]), 0)  # 0: no dX here
+    return front + f * hp * row + reach[0] * row + reach[1] + 1, front
+
+
+def spread(dy, packed, pads, reach, out=None):
+    """dy (N, F, OH, OW) on the padded input's grid (F, HP, N, WP) of ``pack``'s layout, zeros at
+    the other positions, flat, after ``front`` zeros: (flat, front).
+
+    front = RH*N*WP + RW - (PT*N*WP + PL) (R: the kernel's reach; pads <= R) lets
+    ``input_grad`` read the full correlation at non-negative offsets; the zeros below and
+    right of dy in each plane are the full correlation's padding (a window that runs off a
+    sample's row segment or off the rows lands there).
+    """
+    _, hp, wp = packed
+    size, front = spread_size(dy.shape, packed, pads, reach)
+    if out is None:
+        out = np.empty(size, dtype=packed[0].dtype)
+    _pack(np.ascontiguousarray(dy, dtype=out.dtype), 0, 0, hp, wp, front, out)
+    return out, front
+
+
+def forward(packed, w, b, out_size, dilation, batch):
+    """y (N, F, OH, OW) = the stride-1 conv of ``pack``'s (flat, HP, WP) with w (F, C, KH, KW)
+    and b (F,) or None."""
+    xc, hp, wp = packed
+    f = w.shape[0]
+    y = np.empty((batch, f, *out_size), dtype=xc.dtype)
+    bias = np.zeros(f, dtype=xc.dtype) if b is None else b.astype(xc.dtype, copy=False)
+    w = np.ascontiguousarray(w, dtype=xc.dtype)
+    _forward(xc, w, np.ascontiguousarray(bias), y, hp, wp, *dilation)
+    return y
+
+
+def input_grad(spreaded, packed, w, in_size, dilation, batch):
+    """dx (N, C, H, W) of a stride-1 conv with a finite w (F, C, KH, KW): the full correlation
+    of ``spread``'s dy with the flipped kernel, read at non-negative offsets from the front."""
+    (dyc, _), (xc, hp, wp) = spreaded, packed
+    n, c = batch, w.shape[1]
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), dtype=xc.dtype)
+    dx = np.empty((n, c, *in_size), dtype=xc.dtype)
+    _forward(dyc, flipped, np.zeros(c, dtype=xc.dtype), dx, hp, wp, *dilation)
+    return dx
+
+
+def grad_weight(packed, spreaded, w_shape, dilation, batch_rows):
+    """dw of shape w_shape (F, C, KH, KW) from ``pack``'s result of a finite x and ``spread``'s
+    dy; batch_rows: (N, OH), the batch and dy's rows."""
+    (xc, hp, wp), (dyc, front) = packed, spreaded
+    batch, oh = batch_rows
+    out = np.zeros(w_shape, dtype=xc.dtype)
+    _grad_weight(xc, dyc[front:], out, hp, wp, *dilation, batch, oh)
+    return out

@@ -1,0 +1,74 @@
+"""Direct convolution of small stride-1 layers on the compiled kernels (kernels.direct_conv).
+
+    y  = conv(x, w) + b                      x packed channel-major and padded, no window copy
+    dX = full correlation of dy with w flipped and transposed   (w finite, pads <= reach)
+    dW = correlation of x with dy                               (x finite; else None)
+
+dy is laid once on the padded input's grid (``spread``) and serves both. The packed x and
+the spread dy live in reused buffers (ops.buffers): fresh ones cost their page faults.
+
+ops.conv decides which layers come here (``conv.direct_rule``) and keeps the windows path as the
+reference and the fallback. The grads come back in the inputs' dtypes.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import kernels
+from .buffers import scratch
+from .geometry import span
+
+
+class DirectCache(NamedTuple):
+    x: np.ndarray  # the input (the windows path's dW needs it when x holds nan/inf)
+    packed: tuple  # kernels.direct_conv.pack(x): (flat channel-major padded x, HP, WP)
+    w: np.ndarray
+    geom: object  # the ConvGeometry
+    dtypes: tuple  # the inputs' dtypes (x, w, b)
+
+
+def reach(geom):
+    """(D*(KH-1), D*(KW-1)): how far a window reaches past its first tap."""
+    return tuple(span(k, d) - 1 for k, d in zip(geom.kernel, geom.dilation, strict=True))
+
+
+def forward(x, w, b, geom, dtypes):
+    """(y, DirectCache) of a stride-1, one-group conv; x and w already in the common dtype."""
+    k = kernels.direct()
+    size = k.packed_size(x.shape, geom.pads, reach(geom))
+    packed = k.pack(x, geom.pads, reach(geom), out=scratch((size,), x.dtype))
+    y = k.forward(packed, w, b, geom.out_size, geom.dilation, x.shape[0])
+    return y, DirectCache(x, packed, w, geom, dtypes)
+
+
+def input_grad_usable(geom, w):
+    """dX by the direct kernel needs the padding within the kernel's reach and a finite w (it
+    multiplies w with the zeros around dy, and 0 * inf is nan where PyTorch gives inf)."""
+    r = reach(geom)
+    (pt, pb), (pl, pr) = geom.pads
+    return max(pt, pb) <= r[0] and max(pl, pr) <= r[1] and bool(np.isfinite(w).all())
+
+
+def spread(dy, cache):
+    """dy laid on the padded input's grid (kernels.direct_conv.spread), for dX and dW."""
+    k, pads, r = kernels.direct(), cache.geom.pads, reach(cache.geom)
+    size, _ = k.spread_size(dy.shape, cache.packed, pads, r)
+    return k.spread(dy, cache.packed, pads, r, out=scratch((size,), cache.packed[0].dtype))
+
+
+def input_grad(spreaded, cache):
+    """dX (N, C, H, W): the full correlation of dy with the flipped kernel."""
+    g = cache.geom
+    return kernels.direct().input_grad(spreaded, cache.packed, cache.w, g.in_size, g.dilation,
+                                       cache.x.shape[0])  # fmt: skip
+
+
+def weight_grad(spreaded, cache):
+    """dW (F, C, KH, KW), or None when x holds nan or inf: the kernel multiplies the zeros
+    between dy's rows with x, and 0 * inf would give nan where PyTorch gives inf."""
+    if not np.isfinite(cache.x).all():
+        return None
+    g = cache.geom
+    return kernels.direct().grad_weight(cache.packed, spreaded, cache.w.shape, g.dilation,
+                                        (cache.x.shape[0], g.out_size[0]))  # fmt: skip

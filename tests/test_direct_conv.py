@@ -1,0 +1,161 @@
+"""The direct convolution of small stride-1 layers (kernels.direct_conv, ops.direct) against
+PyTorch: forward and all three gradients, float64 and float32, shapes that take the direct
+path (few channels, any kernel, padding and dilation, batch 1 and more), nan and inf; on
+both paths (the NumPy path is the reference the direct kernel replaces)."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import convscope as cs
+import convscope.nn.functional as F
+from convscope import kernels
+from convscope.ops import conv, direct
+from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
+from tolerance import assert_sums_close
+from torch_oracle_ops import compare
+
+
+@st.composite
+def direct_cases(draw, max_pad_past_reach=0):
+    """(x shape, w shape, kwargs, bias) of a stride-1, one-group conv with few channels."""
+    n, c, f = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 9))
+    # KW >= 5 takes the direct path (conv.DIRECT_MIN_WIDTH); 6, 7, 8 add the 1- and 3-column passes
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(5, 8))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph = draw(st.integers(0, dh * (kh - 1) + max_pad_past_reach))
+    pw = draw(st.integers(0, dw * (kw - 1) + max_pad_past_reach))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 12))
+    lo = max(1, dw * (kw - 1) + 1 - 2 * pw)
+    w = draw(st.integers(lo, lo + 8))
+    kwargs = {"padding": (ph, pw), "dilation": (dh, dw)}
+    return (n, c, h, w), (f, c, kh, kw), kwargs, draw(st.booleans())
+
+
+def arrays_of(case, seed, dtype):
+    x_shape, w_shape, _, bias = case
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
+    if bias:
+        arrays.append(rng.standard_normal(w_shape[0]))
+    return [a.astype(dtype) for a in arrays]
+
+
+def run_case(case, seed, dtype):
+    kwargs = case[2]
+    compare(
+        lambda *a: F.conv2d(*a, **kwargs),
+        lambda *a: TF.conv2d(*a, **kwargs),
+        arrays_of(case, seed, dtype),
+        seed,
+        sums="products",
+    )
+
+
+def takes_direct_path(case):
+    """The compiled path sends these layers to the direct kernel (and the NumPy path never)."""
+    x_shape, w_shape, kwargs, _ = case
+    cache = conv.conv2d_forward(np.ones(x_shape), np.ones(w_shape), **kwargs)[1]
+    return isinstance(cache, direct.DirectCache)
+
+
+def test_the_direct_rule_takes_lenets_layers():
+    conv1 = ((2, 1, 28, 28), (6, 1, 5, 5), {"padding": 2}, True)
+    conv2 = ((2, 6, 14, 14), (16, 6, 5, 5), {}, True)
+    vgg = ((1, 64, 8, 8), (64, 64, 5, 5), {"padding": 1}, True)
+    narrow = ((1, 3, 9, 9), (4, 3, 3, 3), {}, True)
+    strided = ((1, 3, 9, 9), (4, 3, 5, 5), {"stride": 2}, True)
+    grouped = ((1, 4, 9, 9), (4, 2, 5, 5), {"groups": 2}, True)
+    compiled = kernels.available()  # the module fixture sets CONVSCOPE_JIT
+    assert takes_direct_path(conv1) is compiled and takes_direct_path(conv2) is compiled
+    assert not any(takes_direct_path(c) for c in (vgg, narrow, strided, grouped))
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=direct_cases(), seed=st.integers(0, 2**16))
+def test_direct_conv_matches_torch_float64(case, seed):
+    assert takes_direct_path(case) is kernels.available()
+    run_case(case, seed, np.float64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=direct_cases(), seed=st.integers(0, 2**16))
+def test_direct_conv_matches_torch_float32(case, seed):
+    run_case(case, seed, np.float32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=direct_cases(max_pad_past_reach=2), seed=st.integers(0, 2**16))
+def test_padding_past_the_kernels_reach_falls_back_for_dx(case, seed):
+    """Padding wider than the kernel reaches: forward and dW direct, dX on the windows path."""
+    run_case(case, seed, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [1, 5])
+def test_lenet_layers_match_torch(batch, dtype):
+    for case in [
+        ((batch, 1, 28, 28), (6, 1, 5, 5), {"padding": (2, 2)}, True),
+        ((batch, 6, 14, 14), (16, 6, 5, 5), {}, True),
+    ]:
+        run_case(case, batch, dtype)
+
+
+def nonfinite(arrays, seed, which):
+    """arrays with a few nan and +-inf in the input ``which`` (0: x, 1: w, 2: b)."""
+    rng = np.random.default_rng(seed)
+    out = [a.copy() for a in arrays]
+    flat = out[which].reshape(-1)
+    picks = rng.choice(flat.size, size=min(3, flat.size), replace=False)
+    flat[picks] = np.array([np.nan, np.inf, -np.inf])[: picks.size]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    case=direct_cases(),
+    seed=st.integers(0, 2**16),
+    which=st.sampled_from([0, 2]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_nan_and_inf_in_x_or_b_give_what_torch_gives(case, seed, which, dtype):
+    assume(which < 2 or case[3])  # a bias to spoil
+    kwargs = case[2]
+    arrays = nonfinite(arrays_of(case, seed, dtype), seed, which)
+    with np.errstate(invalid="ignore", over="ignore"):
+        compare(
+            lambda *a: F.conv2d(*a, **kwargs),
+            lambda *a: TF.conv2d(*a, **kwargs),
+            arrays,
+            seed,
+            sums="products",
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inf_in_dy_and_w_propagate_as_in_torch(dtype):
+    """dy with an inf (the grads' sums carry it) and a w with an inf in an unpadded layer."""
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in [(2, 3, 9, 9), (5, 3, 3, 5), (5,)])
+    dy = rng.standard_normal((2, 5, 7, 5)).astype(dtype)
+    dy[1, 2, 3, 4] = np.inf
+    for ws in (w, np.where(np.arange(w.size).reshape(w.shape) == 7, np.inf, w).astype(dtype)):
+        xs, wt, bs = (cs.tensor(a, requires_grad=True) for a in (x, ws, b))
+        with np.errstate(invalid="ignore", over="ignore"):
+            y = F.conv2d(xs, wt, bs)
+            y.backward(dy)
+        tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, ws, b))
+        ty = TF.conv2d(tx, tw, tb)
+        ty.backward(torch.from_numpy(dy))
+        for ours, theirs, n in [(y.data, ty, 45), (xs.grad, tx.grad, 75), (wt.grad, tw.grad, 70),
+                                (bs.grad, tb.grad, 70)]:  # fmt: skip
+            magnitude = np.abs(theirs.detach().numpy())
+            assert_sums_close(ours, theirs, np.where(np.isfinite(magnitude), magnitude, 0) + 50, n)
+
+
+def test_kernel_module_loads_only_on_demand():
+    """import convscope stays NumPy-only: numba comes with the first kernel."""
+    assert kernels.available() or "direct_conv" not in kernels._MODULES
