@@ -29,29 +29,6 @@ import numpy as np
 _CHUNK = 1024  # flat positions per pass (whole rows): 4 accumulator rows + inputs fit in L1
 
 
-@nb.njit(cache=True)
-def _pack(x, pt, pl, hp, wp, front, out):
-    """out[front + ((c*HP + PT + i)*N + n)*WP + PL + j] = x[n, c, i, j]; every other element 0.
-    One pass: each row segment is zeroed around its copy, not the whole array."""
-    n, c, h, w = x.shape
-    row = n * wp
-    out[:front] = 0
-    for ci in range(c):
-        base = front + ci * hp * row
-        out[base : base + pt * row] = 0
-        for i in range(h):
-            r = base + (pt + i) * row
-            for s in range(n):
-                seg = out[r + s * wp : r + (s + 1) * wp]
-                seg[:pl] = 0
-                src = x[s, ci, i]
-                for j in range(w):
-                    seg[pl + j] = src[j]
-                seg[pl + w :] = 0
-        out[base + (pt + h) * row : base + hp * row] = 0
-    out[front + c * hp * row :] = 0
-
-
 @nb.njit(cache=True, fastmath={"contract"})
 def _forward(xc, w, b, y, hp, wp, dh, dw):
     n, f, oh, ow = y.shape
@@ -276,6 +253,22 @@ def _grad_weight(xc, dyc, out, hp, wp, dh, dw, n, oh):
                         v += 1
 
 
+def _lay_out(x, pt, pl, hp, wp, front, out):
+    """out[front + ((c*HP + PT + i)*N + n)*WP + PL + j] = x[n, c, i, j]; every other element 0.
+    NumPy: one strided copy of x into the (C, HP, N, WP) grid, and the borders zeroed (2-3x
+    faster than a compiled element loop over rows of 10-28 values; equal at batch 1)."""
+    n, c, h, w = x.shape
+    body = c * hp * n * wp
+    grid = out[front : front + body].reshape(c, hp, n, wp)
+    out[:front] = 0
+    grid[:, :pt] = 0
+    grid[:, pt + h :] = 0
+    grid[:, pt : pt + h, :, :pl] = 0
+    grid[:, pt : pt + h, :, pl + w :] = 0
+    grid[:, pt : pt + h, :, pl : pl + w] = x.transpose(1, 2, 0, 3)
+    out[front + body :] = 0
+
+
 def packed_size(shape, pads, reach):
     """The length of ``pack``'s flat array for an input of this shape."""
     n, c, h, w = shape
@@ -292,7 +285,7 @@ def pack(x, pads, reach, out=None):
     hp, wp = h + pt + pb, w + pl + pr
     if out is None:
         out = np.empty(packed_size(x.shape, pads, reach), dtype=x.dtype)
-    _pack(np.ascontiguousarray(x), pt, pl, hp, wp, 0, out)
+    _lay_out(x, pt, pl, hp, wp, 0, out)
     return out, hp, wp
 
 
@@ -318,7 +311,7 @@ def spread(dy, packed, pads, reach, out=None):
     size, front = spread_size(dy.shape, packed, pads, reach)
     if out is None:
         out = np.empty(size, dtype=packed[0].dtype)
-    _pack(np.ascontiguousarray(dy, dtype=out.dtype), 0, 0, hp, wp, front, out)
+    _lay_out(dy, 0, 0, hp, wp, front, out)
     return out, front
 
 
