@@ -77,6 +77,8 @@ def indices(cache):
 
 def backward(dy, c):
     """dx (N, C, H, W) from dy (N, C, OH, OW) and forward's cache."""
+    if isinstance(c, ExtremeCache) and _scannable(c):
+        return _scatter(dy, _winners(c), c)
     xp = get_xp(dy)
     g = c.geom
     dx = xp.zeros(c.x_shape, dtype=dy.dtype)
@@ -136,6 +138,62 @@ def _reduce(xpad, g, ufunc):
         else:
             ufunc(y, win, out=y)
     return y
+
+
+def _scannable(c):
+    """Whether the winner-index path applies: disjoint windows that never read padding (xpad
+    is a view of x) and at most 256 taps (a uint8 index)."""
+    g, (h, w), need = c.geom, c.x_shape[2:], _extent(c.geom)
+    inside = before(g) == (0, 0) and need[0] <= h and need[1] <= w
+    return inside and _disjoint(g) and g.kernel[0] * g.kernel[1] <= 256
+
+
+def _winners(c):
+    """Each window's winning tap (uint8, row-major), PyTorch's rule: the first tap equal to
+    y, found by a backward sweep (the last tap takes what no other does); a NaN window's
+    last NaN tap (a sweep only when y holds NaN)."""
+    xp, xpad, y = get_xp(c.y), c.xpad, c.y
+    taps = _taps(c.geom)
+    win = xp.full(y.shape, len(taps) - 1, dtype=np.uint8)
+    hit = xp.empty(y.shape, dtype=bool)
+    step = xp.empty(y.shape, dtype=np.uint8)
+    for k in range(len(taps) - 2, -1, -1):
+        rows, cols = taps[k]
+        _move(win, k, xp.equal(xpad[:, :, rows, cols], y, out=hit), step)
+    if xp.isnan(y).any():  # NaN equals nothing; PyTorch lets each NaN replace the max
+        for k, (rows, cols) in enumerate(taps):
+            _move(win, k, xp.isnan(xpad[:, :, rows, cols], out=hit), step)
+    return win
+
+
+def _move(win, k, hit, step):
+    """win = k where hit (uint8 arithmetic modulo 256: win += (k - win) * hit)."""
+    xp = get_xp(win)
+    xp.subtract(np.uint8(k), win, out=step)
+    step *= hit.view(np.uint8)
+    win += step
+
+
+def _scatter(dy, win, c):
+    """dx from the winning taps: one strided store of dy * (win == k) per tap k (each dx
+    element belongs to one window at most); dx is zeroed first only where no window reads it.
+    dy holding inf or NaN takes a masked copy instead (0 * inf = nan)."""
+    xp, g = get_xp(dy), c.geom
+    taps = _taps(g)
+    (h, w), need = c.x_shape[2:], _extent(g)
+    tiled = len(taps) * dy.shape[2] * dy.shape[3] == h * w  # every input cell in one window
+    finite = bool(xp.isfinite(dy).all())
+    dx = (xp.empty if tiled and finite else xp.zeros)(c.x_shape, dtype=dy.dtype)
+    dxpad = dx[:, :, : need[0], : need[1]]
+    hit = xp.empty(dy.shape, dtype=bool)
+    for k, (rows, cols) in enumerate(taps):
+        xp.equal(win, k, out=hit)
+        target = dxpad[:, :, rows, cols]
+        if finite:
+            xp.multiply(dy, hit, out=target)
+        else:
+            xp.copyto(target, dy, where=hit)
+    return dx
 
 
 def _route(dxpad, dy, xpad, y, g, real=None):
