@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..backend import get_xp
+from .buffers import scratch
 from .geometry import Windows
 
 _PAD_VALUE = {"max": -np.inf, "min": np.inf, "avg": 0.0}
@@ -176,14 +177,18 @@ def _move(win, k, hit, step):
 
 def _scatter(dy, win, c):
     """dx from the winning taps: one strided store of dy * (win == k) per tap k (each dx
-    element belongs to one window at most); dx is zeroed first only where no window reads it.
-    dy holding inf or NaN takes a masked copy instead (0 * inf = nan)."""
+    element belongs to one window at most); dx is zeroed first only when some cell is in no
+    window, or when dy holds inf or NaN, which takes a masked copy (0 * inf = nan). dx is a
+    buffers.scratch array (handed out again only once no one holds it): a fresh 16 MB array's
+    page faults cost ~4 ms of the ~20 ms step on (64, 64, 32, 32)."""
     xp, g = get_xp(dy), c.geom
     taps = _taps(g)
     (h, w), need = c.x_shape[2:], _extent(g)
     tiled = len(taps) * dy.shape[2] * dy.shape[3] == h * w  # every input cell in one window
     finite = bool(xp.isfinite(dy).all())
-    dx = (xp.empty if tiled and finite else xp.zeros)(c.x_shape, dtype=dy.dtype)
+    dx = scratch(c.x_shape, dy.dtype) if xp is np else xp.empty(c.x_shape, dtype=dy.dtype)
+    if not (tiled and finite):
+        dx.fill(0)
     dxpad = dx[:, :, : need[0], : need[1]]
     hit = xp.empty(dy.shape, dtype=bool)
     for k, (rows, cols) in enumerate(taps):
