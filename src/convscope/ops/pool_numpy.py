@@ -7,6 +7,15 @@ never takes it, even from a -inf input); avg splits it evenly over the window's 
 Overlapping windows accumulate; disjoint ones (stride >= the kernel's span) store. Strided
 slices beat a (N, C, OH, KH, OW, KW) reshape here: the reshape's reduction over two inner
 axes measured ~40x slower for 2x2 max pooling. Every array is 4-D (N, C, H, W) here.
+
+Max/min over disjoint windows that read no padding (the common 2x2 pool) take a shorter
+backward: each window's winning tap as a uint8 (KH*KW - 1 equality sweeps, last tap first,
+a NaN sweep only when y holds NaN), then one store of dy * (win == k) per tap into a reused
+dx. On (64, 64, 32, 32) float32 it cut backward from ~21 ms to ~9 ms (fwd+bwd 1.43x PyTorch's
+time -> ~0.5-0.9x, one thread). Lost: finding the winner in the forward instead (a greater
+and a maximum per tap: forward 4 -> 8 ms, the same fwd+bwd, slower inference); moving the
+winner with a masked copy (np.copyto where= a random mask: ~7-11 ms a tap against ~0.1 ms
+for uint8 arithmetic); a float32 mask or a uint32 AND in place of dy * bool (no gain).
 """
 
 from typing import NamedTuple
