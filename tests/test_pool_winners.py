@@ -123,3 +123,29 @@ def test_padded_or_overlapping_windows_keep_the_general_routing(kw):
         )  # fmt: skip
         assert not pool_numpy._scannable(cache)
     compare(lambda t: F.max_pool2d(t, **kw), lambda t: TF.max_pool2d(t, **kw), [x], sums="routes")
+
+
+def line_aligned(shape, dtype, seed):
+    """A random array whose data starts on a 64-byte cache line (a view into a larger one)."""
+    item = np.dtype(dtype).itemsize
+    flat = np.empty(int(np.prod(shape)) + 64 // item, dtype)
+    start = (-flat.ctypes.data) % 64 // item
+    x = flat[start : start + int(np.prod(shape))].reshape(shape)
+    x[...] = inputs("ties", shape, dtype, seed)
+    assert x.ctypes.data % 64 == 0
+    return x
+
+
+@pytest.mark.parametrize("kind", ["max", "min"])
+def test_a_large_line_aligned_input_is_read_from_a_shifted_copy_with_the_same_result(kind):
+    x = line_aligned((8, 8, 64, 64), np.float32, seed=8)  # 1 MiB
+    shifted = pool_numpy._off_line(x)
+    assert shifted is not x and shifted.ctypes.data % 64 == 16
+    assert not np.shares_memory(shifted, x)
+    np.testing.assert_array_equal(shifted, x)
+    kw = dict(kernel_size=2)
+    dy = np.random.default_rng(9).standard_normal(out_shape(2, kw, x)).astype(np.float32)
+    y_ref, dx_ref = theirs(kind, 2, kw, x, dy)
+    y, dx = ours(kind, 2, kw, x, dy)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(dx, dx_ref)

@@ -15,7 +15,12 @@ dx. On (64, 64, 32, 32) float32 it cut backward from ~21 ms to ~9 ms (fwd+bwd 1.
 time -> ~0.5-0.9x, one thread). Lost: finding the winner in the forward instead (a greater
 and a maximum per tap: forward 4 -> 8 ms, the same fwd+bwd, slower inference); moving the
 winner with a masked copy (np.copyto where= a random mask: ~7-11 ms a tap against ~0.1 ms
-for uint8 arithmetic); a float32 mask or a uint32 AND in place of dy * bool (no gain).
+for uint8 arithmetic); a float32 mask or a uint32 AND in place of dy * bool (no gain); placing
+dx at dy's address modulo 4096 (against 4K aliasing of the stores: faster in one process
+state, slower in another).
+
+An input that starts on a 64-byte cache line is read through a shifted copy (_off_line): its
+stride-2 tap reads measured ~3x slower (the bench's own input landed there: 41 ms fwd+bwd).
 """
 
 from typing import NamedTuple
@@ -54,7 +59,7 @@ def forward(kind, x, g, count_include_pad, divisor_override, shape):
     """x (N, C, H, W), its 2-D Windows g -> (y, ExtremeCache or AvgCache); shape: the caller's
     own input shape (dx goes back in it)."""
     xpad = _pad(x, g, _PAD_VALUE[kind])
-    y = _reduce(xpad, g, getattr(get_xp(x), _REDUCE[kind]))
+    y = _reduce(_off_line(xpad), g, getattr(get_xp(x), _REDUCE[kind]))
     if kind != "avg":
         return y, ExtremeCache(kind, x.shape, g, xpad, y, shape)
     if divisor_override is None:
@@ -162,7 +167,7 @@ def _winners(c):
     """Each window's winning tap (uint8, row-major), PyTorch's rule: the first tap equal to
     y, found by a backward sweep (the last tap takes what no other does); a NaN window's
     last NaN tap (a sweep only when y holds NaN)."""
-    xp, xpad, y = get_xp(c.y), c.xpad, c.y
+    xp, xpad, y = get_xp(c.y), _off_line(c.xpad), c.y
     taps = _taps(c.geom)
     win = xp.full(y.shape, len(taps) - 1, dtype=np.uint8)
     hit = xp.empty(y.shape, dtype=bool)
@@ -208,6 +213,20 @@ def _scatter(dy, win, c):
         else:
             xp.copyto(target, dy, where=hit)
     return dx
+
+
+def _off_line(a):
+    """a, or (when it starts on a 64-byte cache line) a copy of it that starts 16 bytes past
+    one, in a reused buffer: the stride-2 tap reads of a 2x2 pool on (64, 64, 32, 32) float32
+    measured 4.1 ms a tap from a line-aligned input against 1.3 ms from one 16, 32 or 48 bytes
+    past a line (18.7 ms for the forward's four taps; 1.0 ms for the copy, 3.6 for the taps)."""
+    if get_xp(a) is not np or a.nbytes < (1 << 20) or a.ctypes.data % 64:
+        return a
+    flat = scratch((a.size + 64 // a.itemsize,), a.dtype)
+    start = (16 - flat.ctypes.data) % 64 // a.itemsize
+    out = flat[start : start + a.size].reshape(a.shape)
+    np.copyto(out, a)
+    return out
 
 
 def _route(dxpad, dy, xpad, y, g, real=None):
