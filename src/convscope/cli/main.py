@@ -18,7 +18,7 @@ from ..errors import ConvscopeError
 COMMANDS = ("train", "eval", "predict", "summary", "shape", "explain", "inspect", "export", "serve")
 
 EXAMPLES = """examples (one per command; 'convscope COMMAND --help' shows more):
-  convscope train                                   # LeNet-5 on the embedded digits: 98.75% (seed 0)
+  convscope train                                   # LeNet-5 on the embedded digits: 98.7% (seed 0)
   convscope eval --checkpoint runs/lenet-20260101-120000
   convscope predict seven.png --checkpoint runs/lenet-20260101-120000
   convscope summary --model lenet

@@ -16,7 +16,7 @@ from ..train import EpochEvent, Session, StepEvent, Stopped, TrainConfig
 from ..train.session import default_run_folder
 
 EXAMPLE = """examples:
-  convscope train                                  # LeNet-5 on the embedded digits: 98.75% (seed 0)
+  convscope train                                  # LeNet-5 on the embedded digits: 98.7% (seed 0)
   convscope train --model vgg --epochs 3 --out runs/vgg
   convscope train --data ~/data/FashionMNIST --optimizer sgd --lr 0.02
   convscope train --resume runs/lenet-20260101-120000
@@ -36,9 +36,10 @@ ranks, or in one process: the global batch changes, the lr schedule keeps its pl
 
 BLAS runs one thread unless --threads or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS
 say otherwise, and Numba one unless --threads or NUMBA_NUM_THREADS do: faster for LeNet-sized
-work on few cores. A run is repeatable for the same seed, thread count and BLAS kernel; BLAS
-rounds differently with other thread counts and on other CPUs (the default run, one thread:
-98.75% with OpenBLAS's SkylakeX kernel, 98.70% with its Haswell kernel)."""
+work on few cores. A run is repeatable for the same seed, thread count, BLAS kernel and
+path (compiled kernels or NumPy); other thread counts, CPUs and paths round differently (the
+default run, one thread: 98.75% on the NumPy path with OpenBLAS's SkylakeX kernel, 98.70% with
+its Haswell kernel and with the compiled kernels of the 'fast' extra on either)."""
 
 COLUMNS = ("epoch", "train loss", "train acc", "test loss", "test acc", "seconds")
 
