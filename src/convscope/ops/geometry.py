@@ -14,6 +14,7 @@ D*(K-1) zeros in all, the odd one after, as PyTorch). The ops, the layers, expla
 ask this module; a failure is a ShapeError that names the op, every number and a way out.
 """
 
+import functools
 import numbers
 from typing import NamedTuple
 
@@ -266,14 +267,9 @@ class Windows(NamedTuple):
 
     @property
     def axes(self):
-        out_pad = self.output_padding or (None,) * len(self.kernel)
-        return tuple(
-            Axis(n, k, s, p, d, self.ceil_mode, o)
-            for n, k, s, p, d, o in zip(
-                self.in_size, self.kernel, self.stride, self.pads, self.dilation, out_pad,
-                strict=True,
-            )
-        )  # fmt: skip
+        """One Axis per spatial dimension (built once per distinct Windows: loops call this
+        for every output cell)."""
+        return _axes(self)
 
     def window(self, cell):
         """Slices of the padded input that output cell (i, j, ...) reads."""
@@ -524,3 +520,14 @@ def _typed(value):
         return (dict, tuple((k, _typed(v)) for k, v in value.items()))
     hash(value)
     return (type(value), value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _axes(w):
+    out_pad = w.output_padding or (None,) * len(w.kernel)
+    return tuple(
+        Axis(n, k, s, p, d, w.ceil_mode, o)
+        for n, k, s, p, d, o in zip(
+            w.in_size, w.kernel, w.stride, w.pads, w.dilation, out_pad, strict=True
+        )
+    )

@@ -54,18 +54,21 @@ def pool2d_backward(a, dy, kernel, stride=None, mode="max", *, padding=0, dilati
     g = pool_windows("pool2d", a.shape[1:], kernel, stride, padding, dilation, ceil_mode)
     ap, real = pad(a, g.pads), pad(np.ones(a.shape[1:], dtype=bool), g.pads, False)
     dap, chosen = np.zeros_like(ap, dtype=np.result_type(a, dy)), {}
-    for c, i, j in np.ndindex(dy.shape):
+    channels = np.arange(dy.shape[0])
+    for i, j in np.ndindex(dy.shape[1:]):  # one window position, every channel at once
         rows, cols = g.window((i, j))
         if mode == "mean":
-            dap[c, rows, cols] += dy[c, i, j] / dap[c, rows, cols].size
+            dap[:, rows, cols] += dy[:, i, j, None, None] / real[rows, cols].size
             continue
-        cells = list(zip(*np.nonzero(real[rows, cols]), strict=True))  # row-major, input only
-        values = np.array([ap[c, rows, cols][u, v] for u, v in cells])
-        nan = np.flatnonzero(np.isnan(values))
-        pick = nan[-1] if nan.size else (np.argmax if mode == "max" else np.argmin)(values)
-        u, v = cells[pick]
-        chosen[c, i, j] = (rows.start + u * rows.step, cols.start + v * cols.step)
-        dap[(c, *chosen[c, i, j])] += dy[c, i, j]
+        u, v = np.nonzero(real[rows, cols])  # the window's input cells, row-major
+        values = ap[:, rows, cols][:, u, v]  # (C, cells)
+        nan = np.isnan(values)
+        last_nan = values.shape[1] - 1 - np.argmax(nan[:, ::-1], axis=1)
+        first = (np.argmax if mode == "max" else np.argmin)(np.where(nan, 0, values), axis=1)
+        pick = np.where(nan.any(axis=1), last_nan, first)
+        r, q = rows.start + u[pick] * rows.step, cols.start + v[pick] * cols.step
+        np.add.at(dap, (channels, r, q), dy[:, i, j])
+        chosen.update({(c, i, j): (int(r[c]), int(q[c])) for c in channels})
     return crop(dap, g.pads), chosen
 
 
