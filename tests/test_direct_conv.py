@@ -3,6 +3,10 @@ PyTorch: forward and all three gradients, float64 and float32, shapes that take 
 path (few channels, any kernel, padding and dilation, batch 1 and more), nan and inf; on
 both paths (the NumPy path is the reference the direct kernel replaces)."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -156,6 +160,19 @@ def test_inf_in_dy_and_w_propagate_as_in_torch(dtype):
             assert_sums_close(ours, theirs, np.where(np.isfinite(magnitude), magnitude, 0) + 50, n)
 
 
+_LOADED = """
+import sys, numpy as np
+import convscope as cs, convscope.nn.functional as F
+before = "numba" in sys.modules or "convscope.kernels.direct_conv" in sys.modules
+F.conv2d(cs.tensor(np.ones((2, 6, 14, 14))), cs.tensor(np.ones((16, 6, 5, 5))))  # a direct layer
+print(before, "convscope.kernels.direct_conv" in sys.modules)
+"""
+
+
 def test_kernel_module_loads_only_on_demand():
-    """import convscope stays NumPy-only: numba comes with the first kernel."""
-    assert kernels.available() or "direct_conv" not in kernels._MODULES
+    """import convscope stays NumPy-only; the direct kernel's module (and numba) comes with the
+    first direct layer, and never on the NumPy path (a fresh process: other tests load it)."""
+    env = {**os.environ, "CONVSCOPE_JIT": "1" if kernels.available() else "0"}
+    out = subprocess.run([sys.executable, "-c", _LOADED], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()  # fmt: skip
+    assert out == ["False", str(kernels.available())]
