@@ -94,11 +94,10 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
         y, *extra = y
     fresh = type(y) is np.ndarray and y.dtype.kind == "f"
     out = Tensor._result(y) if fresh else Tensor(y)
-    if not is_grad_enabled():  # no_grad / inference: nothing to record
-        return (out, *(Tensor(e, dtype=e.dtype) for e in extra)) if extra else out
-    needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-    if any(needs):
-        name = forward.__name__.removesuffix("_forward")
-        out.requires_grad = True
-        out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)
+    if is_grad_enabled():  # under no_grad / inference nothing about the graph is computed
+        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+        if any(needs):
+            name = forward.__name__.removesuffix("_forward")
+            out.requires_grad = True
+            out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)
     return (out, *(Tensor(e, dtype=e.dtype) for e in extra)) if extra else out

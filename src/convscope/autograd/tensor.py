@@ -37,9 +37,13 @@ class Tensor(TensorMath):
                 f"tensor: only floating-point tensors can require grad, got dtype {arr.dtype};"
                 f" use a float dtype (e.g. dtype=np.float32)"
             )
+        self._bind(arr, bool(requires_grad))
+
+    def _bind(self, arr, requires_grad):
+        """Every field of a new Tensor around the checked array ``arr``."""
         self.data = arr
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         self._node = None
         self._retain = False
         self._versions = [0]  # in-place changes of self.data, shared with detach()
@@ -49,12 +53,7 @@ class Tensor(TensorMath):
         """The Tensor around a float ndarray an op just made: __init__'s checks skipped (they
         cost ~3 us, a tenth of a small op's time)."""
         t = object.__new__(cls)
-        t.data = arr
-        t.grad = None
-        t.requires_grad = False
-        t._node = None
-        t._retain = False
-        t._versions = [0]
+        t._bind(arr, False)
         return t
 
     @property
