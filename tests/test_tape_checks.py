@@ -166,6 +166,42 @@ def test_item_assignment_and_a_detached_view_count_as_changes():
         y.backward()
 
 
+@pytest.mark.parametrize(
+    "view",
+    [lambda t: t.reshape(2, 2), lambda t: t[1:3], lambda t: t.reshape(2, 2).T, lambda t: t[None]],
+    ids=["reshape", "slice", "transpose", "new axis"],
+)
+def test_changing_a_view_of_a_saved_tensor_fails_in_backward_as_in_torch(view):
+    """A view shares its base's memory and, as in PyTorch, its count of in-place changes:
+    without it the gradient would silently use the changed values."""
+    x = cs.tensor(np.arange(4.0), requires_grad=True)
+    w = cs.tensor(np.arange(4.0))
+    y = (x * w).sum()  # mul saved w
+    view(w).add_(1.0)
+    with pytest.raises(AutogradError, match="saved by mul"):
+        y.backward()
+    tx, tw = torch.arange(4.0, requires_grad=True), torch.arange(4.0)
+    ty = (tx * tw).sum()
+    view(tw).add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        ty.backward()
+
+
+def test_changing_a_saved_tensor_under_no_grad_through_its_view_fails_too():
+    x = cs.tensor(np.arange(4.0), requires_grad=True)
+    a = x * 1.0
+    y = (a * a).sum()  # mul saved a
+    v = a[0:2]
+    with cs.no_grad():
+        v.add_(10.0)
+    with pytest.raises(AutogradError, match="changed in place"):
+        y.backward()
+    unrelated = cs.tensor(np.arange(4.0), requires_grad=True)
+    z = (unrelated * 2.0).sum()  # saved nothing that a view of `a` reaches
+    z.backward()
+    np.testing.assert_array_equal(unrelated.grad, np.full(4, 2.0))
+
+
 def test_in_place_methods_on_a_recorded_tensor_are_refused_while_grad_is_on():
     """The tape records ops out of place: y.mul_(3) would be left out of the gradient (PyTorch
     records it). y *= 3 rebinds y to a new tensor and gives the right gradient."""

@@ -94,6 +94,8 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
         y, *extra = y
     fresh = type(y) is np.ndarray and y.dtype.kind == "f"
     out = Tensor._result(y) if fresh else Tensor(y)
+    if type(y) is np.ndarray and y.base is not None:
+        _share_versions(out, y.base, inputs, Tensor)
     if is_grad_enabled():  # under no_grad / inference nothing about the graph is computed
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
         if any(needs):
@@ -101,3 +103,13 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
             out.requires_grad = True
             out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)
     return (out, *(Tensor(e, dtype=e.dtype) for e in extra)) if extra else out
+
+
+def _share_versions(out, base, inputs, tensor_class):
+    """A result that views an input's memory (reshape, transpose, a slice) shares its count of
+    in-place changes, as PyTorch's views do: changing either then shows in both, so a node
+    that saved the other one refuses its stale values in backward (tape_checks)."""
+    for t in inputs:
+        if isinstance(t, tensor_class) and (t.data is base or t.data.base is base):
+            out._versions = t._versions
+            return
