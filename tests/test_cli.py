@@ -2,16 +2,21 @@
 
 import json
 import signal
+import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import tqdm
 from PIL import Image, ImageDraw
 from safetensors.numpy import load_file, save_file
 
 import convscope
+from convscope.cli import train as cli_train
 from convscope.cli.main import COMMANDS, main
 from convscope.data import load_digits
 from convscope.train.curves import curves_figure
+from convscope.train.loop import EpochEvent, StepEvent
 from test_data import idx_folder, mark, write_idx
 
 TRAIN = ["train", "--limit", "640", "--epochs", "2", "--batch-size", "32"]
@@ -550,3 +555,35 @@ def test_threads_option(monkeypatch, tmp_path, capsys):
     assert calls == [("numba only", 1)]  # the environment's BLAS choice wins
     status, _, err = cli(capsys, "train", "--threads", "-1")
     assert_one_line_error(status, err, "argument --threads: must be >= 0, got -1")
+
+
+def test_the_progress_bar_counts_this_processs_images_of_the_epoch(monkeypatch):
+    """A resumed distributed run's running sums hold every rank's images; the bar shows this
+    rank's position (its step times its batch) and never runs past the epoch's images."""
+    bars = []
+
+    class Recorder(tqdm.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "disable": True})
+            self.positions = [kwargs["initial"]]
+            self.total_images = kwargs["total"]
+            bars.append(self)
+
+        def update(self, n=1):
+            self.n += n
+            self.positions.append(self.n)
+
+    monkeypatch.setattr(tqdm, "tqdm", Recorder)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    session = SimpleNamespace(
+        images_per_epoch=75,  # 8 batches of 10, the last one of 5
+        config=SimpleNamespace(batch_size=10, epochs=1),
+        progress=SimpleNamespace(seen=150),  # 3 ranks' 5 steps each, as saved
+    )
+    steps = [StepEvent(1, s, 8, 0.5, 0.5, 0.9, 100.0, 0.01) for s in range(6, 9)]
+    epoch = EpochEvent(1, 0.5, 0.9, 0.4, 0.95, 1.0)
+    monkeypatch.setattr(cli_train, "_print_row", lambda row: None)
+    assert cli_train._consume([*steps, epoch], session, show=True) is False
+    (bar,) = bars
+    assert bar.positions == [50, 60, 70, 75] and bar.total_images == 75

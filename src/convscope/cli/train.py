@@ -215,13 +215,16 @@ def _consume(events, session, show):
     from tqdm import tqdm
 
     quiet = not (show and sys.stderr.isatty() and sys.stdout.isatty())
-    n_images, bar = session.images_per_epoch, None
+    n_images, batch, bar = session.images_per_epoch, session.config.batch_size, None
     for event in events:
         if isinstance(event, StepEvent):
+            # this process's images of the epoch, from its step (a resumed distributed run's
+            # running sums count every rank's images, this bar counts this rank's)
+            done = min(n_images, event.step * batch)
             if bar is None:
                 bar = tqdm(
                     total=n_images,
-                    initial=min(n_images, session.progress.seen),
+                    initial=min(n_images, (event.step - 1) * batch),
                     desc=f"epoch {event.epoch}/{session.config.epochs}",
                     unit="img",
                     leave=False,
@@ -230,7 +233,7 @@ def _consume(events, session, show):
             bar.set_postfix(
                 loss=f"{event.running_loss:.4f}", acc=f"{event.running_acc:.4f}", refresh=False
             )
-            bar.update(session.progress.seen - bar.n)
+            bar.update(done - bar.n)
         elif isinstance(event, EpochEvent | Stopped):
             if bar is not None:
                 bar.close()
