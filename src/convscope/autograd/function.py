@@ -94,8 +94,8 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
         y, *extra = y
     fresh = type(y) is np.ndarray and y.dtype.kind == "f"
     out = Tensor._result(y) if fresh else Tensor(y)
-    if type(y) is np.ndarray and y.base is not None:
-        _share_versions(out, y.base, inputs, Tensor)
+    if out.data.base is not None:  # the array the result holds (Tensor(y) may have copied y)
+        _share_versions(out, out.data.base, inputs, Tensor)
     if is_grad_enabled():  # under no_grad / inference nothing about the graph is computed
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
         if any(needs):
