@@ -56,3 +56,8 @@ def direct():
 def pooling():
     """The pooling kernels, module ``kernels.pool2d``."""
     return _load("pool2d")
+
+
+def pointwise():
+    """Elementwise gradients (ReLU's), module ``kernels.pointwise_grads``."""
+    return _load("pointwise_grads")

@@ -22,6 +22,7 @@ import numbers
 
 import numpy as np
 
+from .. import kernels
 from ..backend import get_xp
 from ..errors import ShapeError
 
@@ -45,10 +46,16 @@ def relu_forward(x):
 
 
 def relu_backward(dy, y):
-    """dx = dy where y > 0 (or y is NaN, as PyTorch's threshold_backward), else 0."""
+    """dx = dy where y > 0 (or y is NaN, as PyTorch's threshold_backward), else 0. Compiled:
+    one select per element (kernels.pointwise_grads); NumPy: dy times a 0/1 mask (~8x faster than
+    np.where's masked select) when dy is finite and y holds no NaN, else np.where."""
     xp = get_xp(dy, y)
+    if xp is np and dy.dtype == y.dtype and dy.dtype.char in "fd" and kernels.available():
+        return (kernels.pointwise().relu_grad(dy, y),)
     if xp.isfinite(dy).all() and not xp.isnan(y).any():
-        return (dy * (y > 0),)  # a multiply is ~15x faster than np.where's masked select
+        mask = (y > 0).astype(dy.dtype)
+        mask *= dy
+        return (mask,)
     return (xp.where(y <= 0, 0, dy),)
 
 
