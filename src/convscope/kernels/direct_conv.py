@@ -29,6 +29,27 @@ import numpy as np
 _CHUNK = 1024  # flat positions per pass (whole rows): 4 accumulator rows + inputs fit in L1
 
 
+@nb.njit(inline="always", fastmath={"contract"})
+def _pair_pass(a0, a1, xc, o, dw, m, wq, v, kw):
+    """Two filters' accumulators += their weights at kernel columns v..v+4 (or v alone, when
+    fewer than five are left) times the shifted rows from o; returns the columns done."""
+    if v + 4 < kw:
+        x0, x1, x2 = xc[o : o + m], xc[o + dw : o + dw + m], xc[o + 2 * dw : o + 2 * dw + m]
+        x3, x4 = xc[o + 3 * dw : o + 3 * dw + m], xc[o + 4 * dw : o + 4 * dw + m]
+        p0, q0, r0, s0, e0 = wq[0, v], wq[0, v + 1], wq[0, v + 2], wq[0, v + 3], wq[0, v + 4]
+        p1, q1, r1, s1, e1 = wq[1, v], wq[1, v + 1], wq[1, v + 2], wq[1, v + 3], wq[1, v + 4]
+        for t in range(m):
+            va, vb, vc, vd, ve = x0[t], x1[t], x2[t], x3[t], x4[t]
+            a0[t] += p0 * va + q0 * vb + r0 * vc + s0 * vd + e0 * ve
+            a1[t] += p1 * va + q1 * vb + r1 * vc + s1 * vd + e1 * ve
+        return 5
+    x0, p0, p1 = xc[o : o + m], wq[0, v], wq[1, v]
+    for t in range(m):
+        a0[t] += p0 * x0[t]
+        a1[t] += p1 * x0[t]
+    return 1
+
+
 @nb.njit(cache=True, fastmath={"contract"})
 def _forward(xc, w, b, y, hp, wp, dh, dw):
     n, f, oh, ow = y.shape
@@ -57,7 +78,9 @@ def _forward(xc, w, b, y, hp, wp, dh, dw):
                     v = 0
                     while v < kw:
                         o = base + v * dw
-                        if v + 4 < kw:
+                        if nf <= 2:  # a last pair (LeNet's 6 filters: 4 + 2, not 4 + 4)
+                            v += _pair_pass(a0, a1, xc, o, dw, m, wq, v, kw)
+                        elif v + 4 < kw:
                             x0, x1 = xc[o : o + m], xc[o + dw : o + dw + m]
                             x2, x3 = (
                                 xc[o + 2 * dw : o + 2 * dw + m],
