@@ -65,13 +65,21 @@ class Adam(Optimizer):
                 p.data *= 1 - lr * wd
             else:
                 grad = grad + wd * p.data
-        m = state["exp_avg"] = state["exp_avg"] + (grad - state["exp_avg"]) * (1 - beta1)
-        v = state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + (1 - beta2) * grad * grad
+        # in place (the state is the optimizer's own: state_dict copies it out, load_state_dict
+        # copies it in), the same operations in the same order as the formulas above
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (grad - m) * (1 - beta1)
+        v *= beta2
+        v += (1 - beta2) * grad * grad
         if group["amsgrad"]:
-            v = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         step_size = lr / (1 - beta1**t)
-        denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + eps
-        p.data -= step_size * (m / denom)
+        update = np.sqrt(v)
+        update /= math.sqrt(1 - beta2**t)
+        update += eps
+        np.divide(m, update, out=update)
+        update *= step_size
+        p.data -= update
 
 
 class AdamW(Adam):

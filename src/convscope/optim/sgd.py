@@ -46,7 +46,10 @@ class SGD(Optimizer):
             grad = grad + wd * p.data
         if momentum != 0:
             buf = state.get("momentum_buffer")  # the first step copies the gradient, as torch
-            buf = grad.copy() if buf is None else momentum * buf + (1 - group["dampening"]) * grad
-            state["momentum_buffer"] = buf
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()
+            else:  # in place, as torch (state_dict and load_state_dict copy the buffer)
+                buf *= momentum
+                buf += grad if group["dampening"] == 0 else (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         p.data -= group["lr"] * grad
