@@ -108,6 +108,25 @@ def test_lenet_layers_match_torch(batch, dtype):
         run_case(case, batch, dtype)
 
 
+@pytest.mark.parametrize("layout", ["batch_minor", "sample_major"])
+def test_both_packed_layouts_match_torch(layout, monkeypatch):
+    """ops.direct picks the layout per layer (BATCH_MINOR_DROPPED); forced either way, every
+    case (padding, dilation, odd widths, a pair of filters left over) gives torch's numbers."""
+    monkeypatch.setattr(direct, "BATCH_MINOR_DROPPED", 0.0 if layout == "batch_minor" else 2.0)
+    for seed, case in enumerate([
+        ((3, 1, 28, 28), (6, 1, 5, 5), {"padding": (2, 2)}, True),
+        ((4, 6, 14, 14), (16, 6, 5, 5), {}, False),
+        ((2, 3, 9, 13), (7, 3, 3, 6), {"padding": (1, 4), "dilation": (2, 1)}, True),
+        ((5, 2, 7, 11), (2, 2, 2, 8), {"padding": (0, 3), "dilation": (1, 2)}, True),
+    ]):  # fmt: skip
+        assert takes_direct_path(case) is kernels.available()
+        if kernels.available():  # the column step of the packed x: N batch-minor, 1 if not
+            cache = conv.conv2d_forward(np.ones(case[0]), np.ones(case[1]), **case[2])[1]
+            assert cache.packed[3] == (case[0][0] if layout == "batch_minor" else 1)
+        for dtype in (np.float32, np.float64):
+            run_case(case, seed, dtype)
+
+
 def nonfinite(arrays, seed, which):
     """arrays with a few nan and +-inf in the input ``which`` (0: x, 1: w, 2: b)."""
     rng = np.random.default_rng(seed)
