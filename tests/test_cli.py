@@ -507,7 +507,8 @@ def test_top_level_help_has_one_example_per_command_and_version(capsys):
 
 
 def test_train_help_states_the_measured_default_accuracy(capsys):
-    # measured 2026-12-02: NumPy path 0.9875 SkylakeX, 0.9870 Haswell; compiled 0.9870 on both
+    # measured 2026-12-02 (Intel Xeon): NumPy path 0.9875 SkylakeX, 0.9870 Haswell; compiled
+    # 0.9880 SkylakeX, 0.9875 Haswell
     status, out, _ = cli(capsys, "train", "--help")
     assert status == 0 and "~98" not in out
     assert "98.7% (seed 0)" in out
