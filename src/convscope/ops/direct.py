@@ -42,18 +42,19 @@ def reach(geom):
     return tuple(span(k, d) - 1 for k, d in zip(geom.kernel, geom.dilation, strict=True))
 
 
-def batch_minor(geom):
-    """True when the packed layout puts the batch innermost (see BATCH_MINOR_DROPPED)."""
-    wp = geom.in_size[1] + sum(geom.pads[1])
-    return reach(geom)[1] >= BATCH_MINOR_DROPPED * wp
+def batch_minor(geom, reach_w):
+    """True when the packed layout puts the batch innermost (see BATCH_MINOR_DROPPED);
+    reach_w: how far the kernel reaches across, D*(KW-1)."""
+    return reach_w >= BATCH_MINOR_DROPPED * (geom.in_size[1] + sum(geom.pads[1]))
 
 
 def forward(x, w, b, geom, dtypes):
     """(y, DirectCache) of a stride-1, one-group conv; x and w already in the common dtype."""
-    k = kernels.direct()
-    size = k.packed_size(x.shape, geom.pads, reach(geom))
-    packed = k.pack(x, geom.pads, reach(geom), out=scratch((size,), x.dtype),
-                    batch_minor=batch_minor(geom))  # fmt: skip
+    k, r = kernels.direct(), reach(geom)
+    size = k.packed_size(x.shape, geom.pads, r)
+    packed = k.pack(
+        x, geom.pads, r, out=scratch((size,), x.dtype), batch_minor=batch_minor(geom, r[1])
+    )
     y = k.forward(packed, w, b, geom.out_size, geom.dilation, x.shape[0])
     return y, DirectCache(x, packed, w, geom, dtypes)
 
