@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backend import default_float
 from ..errors import ShapeError
+from ..ops import cache_need
 from .grad_mode import is_grad_enabled
 
 
@@ -88,7 +89,17 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
     Tensor = _tensor_class()  # noqa: N806 - the class
 
     arrays = [t.data if isinstance(t, Tensor) else as_array(t) for t in inputs]
-    y, cache = forward(*arrays, **kwargs)
+    needs = ()  # under no_grad nothing about the graph is computed
+    if is_grad_enabled():
+        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+    if any(needs):
+        y, cache = forward(*arrays, **kwargs)
+    else:  # no backward will read the cache: the op may keep less (ops.cache_need)
+        token = cache_need.set_cache_needed(False)
+        try:
+            y, cache = forward(*arrays, **kwargs)
+        finally:
+            cache_need.restore(token)
     extra = ()
     if isinstance(y, tuple):  # further outputs (max pooling's indices) take no gradient
         y, *extra = y
@@ -96,12 +107,10 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
     out = Tensor._result(y) if fresh else Tensor(y)
     if out.data.base is not None:  # the array the result holds (Tensor(y) may have copied y)
         _share_versions(out, out.data.base, inputs, Tensor)
-    if is_grad_enabled():  # under no_grad / inference nothing about the graph is computed
-        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-        if any(needs):
-            name = forward.__name__.removesuffix("_forward")
-            out.requires_grad = True
-            out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)
+    if any(needs):
+        name = forward.__name__.removesuffix("_forward")
+        out.requires_grad = True
+        out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)
     return (out, *(Tensor(e, dtype=e.dtype) for e in extra)) if extra else out
 
 
