@@ -1,6 +1,7 @@
 """A forward with no backward to come (no_grad, or no input requiring grad) keeps no cache:
-conv's windows path and Winograd then run the batch in cache-sized chunks (ops.conv /
-ops.winograd STREAM_BYTES, set tiny here so that every case streams). The output is the
+conv's windows path, row windows and Winograd then run the batch in cache-sized chunks
+(ops.conv and ops.winograd STREAM_BYTES, ops.row_windows CHUNK_BYTES, set tiny here so that
+every case streams). The output is the
 recorded forward's, and PyTorch's, within the suite's sum tolerance; the flag autograd.apply
 sets (ops.cache_need) is restored after every forward, raised or not."""
 
@@ -12,7 +13,7 @@ import torch.nn.functional as TF
 import convscope as cs
 import convscope.nn.functional as F
 from convscope import ShapeError
-from convscope.ops import cache_need, conv, winograd
+from convscope.ops import cache_need, conv, row_windows, winograd
 from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from tolerance import assert_sums_close
 
@@ -22,6 +23,7 @@ CASES = [  # x shape, w shape, kwargs: the windows path (strided, dilated, group
     ((7, 8, 10, 10), (8, 8, 3, 3), {"padding": 1}),  # Winograd on the compiled path
     ((4, 3, 13), (5, 3, 4), {"stride": 3, "padding": 2}),  # conv1d
     ((1, 3, 8, 8), (2, 3, 5, 5), {"padding": 2}),  # one sample
+    ((3, 16, 9, 12), (8, 16, 3, 3), {"padding": 1, "dilation": (1, 2)}),  # row windows
 ]
 
 
@@ -29,6 +31,7 @@ CASES = [  # x shape, w shape, kwargs: the windows path (strided, dilated, group
 def tiny_chunks(monkeypatch):
     monkeypatch.setattr(conv, "STREAM_BYTES", 1)
     monkeypatch.setattr(winograd, "STREAM_BYTES", 1)
+    monkeypatch.setattr(row_windows, "CHUNK_BYTES", 1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import convscope as cs
 import convscope.nn.functional as F
 from convscope import kernels
-from convscope.ops import conv, direct, winograd
+from convscope.ops import conv, direct, row_windows, winograd
 from jit_paths import compiled
 from tolerance import WINOGRAD_GROWTH, assert_sums_close
 from torch_oracle_ops import sum_tolerances
@@ -146,13 +146,14 @@ def test_backward_skips_what_is_not_needed():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_out_of_range_values_take_the_windows_path(dtype):
-    """Out of Winograd's range the direct sums run: the windows path, or for this small layer
-    the direct kernel (ops.direct), which sums the same products."""
+    """Out of Winograd's range the direct sums run: the windows path, or the direct kernel
+    (ops.direct) or row windows (ops.row_windows), which sum the same products."""
     big = np.finfo(dtype).max / 8
     x, w = np.ones((1, 8, 6, 6), dtype), np.full((8, 8, 3, 3), 0.01, dtype)
     assert type(conv.conv2d_forward(x, w)[1]) is winograd.WinogradCache
+    direct_sums = (conv.ConvCache, direct.DirectCache, row_windows.RowsCache)
     for a, b in [(x * big, w), (x * np.inf, w), (x, w * np.nan)]:
-        assert type(conv.conv2d_forward(a, b)[1]) in (conv.ConvCache, direct.DirectCache)
+        assert type(conv.conv2d_forward(a, b)[1]) in direct_sums
     y, cache = conv.conv2d_forward(x, w)
     dy = np.ones_like(y)
     dy[0, 0, 0, 0] = np.inf  # the backward falls back too

@@ -8,7 +8,8 @@ e.g. by the caches of several layers of the same shape waiting for their backwar
 
     cols = scratch((n, c, kh, kw, oh, ow), x.dtype)   # contents undefined
 
-Small arrays (< MIN_BYTES) come straight from numpy; ``clear()`` forgets every buffer.
+Small arrays (< MIN_BYTES) come straight from numpy; ``clear()`` forgets every buffer;
+``zero_padded`` pads conv's input into one.
 
 The arrays that cannot be reused (each op's output and gradient) come from the C heap. glibc
 gives the top of its heap back to the system whenever more than its trim threshold is free
@@ -25,6 +26,8 @@ import sys
 import threading
 
 import numpy as np
+
+from ..backend import get_xp
 
 MIN_BYTES = 1 << 20  # below this numpy's allocator is fast enough
 PER_KEY = 4  # buffers remembered per (shape, dtype)
@@ -70,6 +73,24 @@ def scratch(shape, dtype):
         if len(arrays) < PER_KEY:
             arrays.append(a)
         return a
+
+
+def zero_padded(x, pads):
+    """x (N, C, H, W) zero-padded by ((top, bottom), (left, right)): x itself without padding,
+    else a scratch array (NumPy) or a fresh one (other array libraries)."""
+    (t, b), (l, r) = pads
+    if not (t or b or l or r):
+        return x
+    n, c, h, w = x.shape
+    shape = (n, c, h + t + b, w + l + r)
+    xp = get_xp(x)
+    xpad = scratch(shape, x.dtype) if xp is np else xp.empty(shape, dtype=x.dtype)
+    xpad[:, :, :t] = 0
+    xpad[:, :, t + h :] = 0
+    xpad[:, :, t : t + h, :l] = 0
+    xpad[:, :, t : t + h, l + w :] = 0
+    xpad[:, :, t : t + h, l : l + w] = x
+    return xpad
 
 
 def clear():

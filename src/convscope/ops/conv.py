@@ -18,6 +18,8 @@ Speed: the large temporaries (padded input, columns, their gradient) come from
 NumPy on both paths: one strided view copied once runs at memory speed. With the compiled
 kernels, 3x3 stride-1 layers with >= 8 channels take Winograd F(2x2, 3x3) (ops.winograd), and
 small stride-1 layers (``direct_rule``) a direct convolution without windows (ops.direct).
+On both paths, layers with stride 1 across and enough channels (``row_windows.rule``) gather
+only the rows of each window, KH instead of KH*KW copies of the input (ops.row_windows).
 """
 
 from typing import NamedTuple
@@ -27,8 +29,8 @@ import numpy as np
 from .. import kernels
 from ..backend import get_xp
 from ..errors import ShapeError
-from . import direct, unbatched, winograd
-from .buffers import scratch
+from . import direct, row_windows, unbatched, winograd
+from .buffers import scratch, zero_padded
 from .cache_need import cache_needed
 from .geometry import (
     Windows,
@@ -179,7 +181,7 @@ def gather_windows(x, kernel, stride, dilation, pads, out_size):
     unpadded kernel needs no copy: x itself, reshaped).
     """
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
-    xpad = _pad(x, pads)
+    xpad = zero_padded(x, pads)
     n, c = xpad.shape[:2]
     if kh == kw == sh == sw == 1 and xpad.shape[2:] == (oh, ow):
         return xpad.reshape(n, c, 1, 1, oh, ow)
@@ -218,21 +220,6 @@ def scatter_windows(dcols, stride, dilation, pads, size):
     if not (t or b or l or r):
         return dxpad
     return dxpad[:, :, t : t + size[0], l : l + size[1]].copy()
-
-
-def _pad(x, pads):
-    """Zero-pad the spatial axes of x (N, C, H, W) by ((top, bottom), (left, right))."""
-    (t, b), (l, r) = pads
-    if not (t or b or l or r):
-        return x
-    n, c, h, w = x.shape
-    xpad = _empty(get_xp(x), (n, c, h + t + b, w + l + r), x.dtype)
-    xpad[:, :, :t] = 0
-    xpad[:, :, t + h :] = 0
-    xpad[:, :, t : t + h, :l] = 0
-    xpad[:, :, t : t + h, l + w :] = 0
-    xpad[:, :, t : t + h, l : l + w] = x
-    return xpad
 
 
 def _empty(xp, shape, dtype):
@@ -393,6 +380,8 @@ def _conv_forward(x, w, geom, b):
             return winograd.forward(x, w, b, geom, dtypes, x_max, w_max)
     if isinstance(x, np.ndarray) and direct_rule(geom, dtype) and x.size:
         return direct.forward(x, w, b, geom, dtypes)
+    if isinstance(x, np.ndarray) and row_windows.rule(geom) and x.size:
+        return row_windows.forward(x, w, b, geom, dtypes)
     y = cols = None
     if isinstance(x, np.ndarray) and not cache_needed():
         y = streamed_windows_forward(x, w, geom)
@@ -414,6 +403,8 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
         cache = _windows_cache(cache)  # dy holds nan/inf or would overflow the transforms
     if isinstance(cache, direct.DirectCache):
         return _direct_backward(dy, cache, needs)
+    if isinstance(cache, row_windows.RowsCache):
+        return _rows_backward(dy, cache, needs)
     cols, w, geom, (x_dtype, w_dtype, b_dtype) = cache
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
@@ -453,6 +444,24 @@ def _direct_backward(dy, cache, needs):
     return dx, dw, db
 
 
+def _rows_backward(dy, cache, needs):
+    """Grads of a layer whose forward ran by row windows; the windows path takes dX where w
+    is not finite and dW where the rows' dW is not (see ops.row_windows)."""
+    x, _, w, geom, (x_dtype, w_dtype, b_dtype) = cache
+    dy = dy.astype(w.dtype, copy=False)
+    rows_dx = needs[0] and bool(np.isfinite(w).all())
+    dx, dw = row_windows.backward(dy, cache, (rows_dx, needs[1]))
+    if needs[0] and not rows_dx:
+        dx = _input_grad(dy, w, geom)
+    if needs[1] and not np.isfinite(dw).all():  # x or dy not finite: the windows path's sums
+        cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
+        dw = windows_grad_weight(dy, cols, geom.groups)
+    db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False) if b_dtype and needs[2] else None
+    dx = None if dx is None else dx.astype(x_dtype, copy=False)
+    dw = None if dw is None else dw.astype(w_dtype, copy=False)
+    return dx, dw, db
+
+
 def _windows_cache(c):
     """The windows path's cache, from the input and weight a WinogradCache keeps."""
     g = c.geom
@@ -462,9 +471,9 @@ def _windows_cache(c):
 
 def _input_grad(dy, w, geom):
     """dX. Pointwise: W^T dy. Stride 1 on the NumPy path with no more output than input
-    channels: the full correlation of dy with the flipped, transposed kernel, as windows +
-    GEMM (copying windows measured ~25% faster than scattering them). Otherwise W^T dy
-    scattered onto the windows (compiled when the kernels are available)."""
+    channels and a finite w: the full correlation of dy with the flipped, transposed kernel,
+    as windows + GEMM (copying windows measured ~25% faster than scattering them). Otherwise
+    W^T dy scattered onto the windows (compiled when the kernels are available)."""
     (pt, pb), (pl, pr) = geom.pads
     reach = tuple(span(k, d) - 1 for k, d in zip(geom.kernel, geom.dilation, strict=True))
     if geom.kernel == geom.stride == (1, 1) and (pt, pb, pl, pr) == (0, 0, 0, 0):
@@ -476,6 +485,7 @@ def _input_grad(dy, w, geom):
         and max(pt, pb) <= reach[0]
         and max(pl, pr) <= reach[1]
         and not (get_xp(dy) is np and kernels.available())
+        and bool(get_xp(w).isfinite(w).all())  # else 0 * inf: nan where torch has inf
     ):
         g, (f, cg, kh, kw) = geom.groups, w.shape
         flipped = w[:, :, ::-1, ::-1].reshape(g, f // g, cg, kh, kw).transpose(0, 2, 1, 3, 4)
