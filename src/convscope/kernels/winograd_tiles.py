@@ -205,10 +205,11 @@ def input_transform(x, pads_before, out_size, out=None):
     return v
 
 
-def output_transform(m, out_size, bias=None):
-    """y = A^T m A (+ bias) per tile: m (16, N, F, T) -> y (N, F, OH, OW)."""
+def output_transform(m, out_size, bias=None, out=None):
+    """y = A^T m A (+ bias) per tile: m (16, N, F, T) -> y (N, F, OH, OW), into ``out`` (C-
+    contiguous) when given."""
     _, n, f, _ = m.shape
-    y = np.empty((n, f, *out_size), dtype=m.dtype)
+    y = np.empty((n, f, *out_size), dtype=m.dtype) if out is None else out
     bias = np.zeros(f, dtype=m.dtype) if bias is None else bias.astype(m.dtype, copy=False)
     _output_transform(m, bias, y, tiles(out_size)[1])
     return y

@@ -105,25 +105,56 @@ def forward(x, w, b, geom, dtypes, x_max, w_max):
     n, c = x.shape[:2]
     f = w.shape[0]
     t = math.prod(k.tiles(geom.out_size))
-    g = _g(x.dtype)
-    u = np.einsum("ru,fcuv,sv->rsfc", g, w, g).reshape(16, f, c)
+    u = weight_transform(w)
     step = n if cache_needed() else max(1, STREAM_BYTES // (16 * max(c, f) * t * x.itemsize))
-    if step >= n:
-        v, y = _tiles_through(k, x, u, b, geom, t)
-        return y, WinogradCache(v, u, geom, dtypes, x, w, x_max, w_max)
     y = np.empty((n, f, *geom.out_size), dtype=x.dtype)
+    if step >= n:
+        v = _tiles_through(k, x, u, b, geom, t, y)
+        return y, WinogradCache(v, u, geom, dtypes, x, w, x_max, w_max)
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
-        y[n0 : n0 + step] = _tiles_through(k, x[n0 : n0 + step], u, b, geom, t)[1]
+        _tiles_through(k, x[n0 : n0 + step], u, b, geom, t, y[n0 : n0 + step])
     return y, WinogradCache(None, u, geom, dtypes, x, w, x_max, w_max)
 
 
-def _tiles_through(k, x, u, b, geom, t):
-    """(V, y): x's input tiles V (16, N, C, T), and y = A^T (U V) A + b."""
+def weight_transform(w):
+    """U = G g G^T per filter and channel: w (F, C, 3, 3) -> (16, F, C), U[4r+s] = (G g G^T)[r, s].
+    Two tensordots (BLAS): 0.13 ms for (64, 64, 3, 3) float32 where einsum took 0.50."""
+    g = _g(w.dtype)
+    gw = np.tensordot(g, w, axes=([1], [2]))  # (r, F, C, v)
+    u = np.tensordot(gw, g, axes=([3], [1])).transpose(0, 3, 1, 2)  # (r, s, F, C)
+    return np.ascontiguousarray(u).reshape(16, *w.shape[:2])
+
+
+def weight_grad(du):
+    """dg = G^T dU G per filter and channel: du (16, F, C) -> (F, C, 3, 3), the adjoint of
+    weight_transform (0.15 ms for 64 x 64 float32 where einsum took 1.5)."""
+    g = _g(du.dtype)
+    t = np.tensordot(g, du.reshape(4, 4, *du.shape[1:]), axes=([0], [0]))  # (u, s, F, C)
+    return np.ascontiguousarray(np.tensordot(t, g, axes=([1], [0])).transpose(1, 2, 0, 3))
+
+
+def _tiles_grad_weight(dm, v):
+    """dU = sum over samples and tiles of dM V^T: dm (16, N, F, T), v (16, N, C, T) -> (16,
+    F, C). Per-sample GEMMs and their sum where each image has more tiles than channels;
+    else one GEMM per tile element over all N*T tiles, as the per-sample partial sums (16,
+    N, F, C) would outgrow the tiles: (64, 256 -> 256, 4x4) 110 -> 21 ms."""
+    _, n, f, t = dm.shape
+    c = v.shape[2]
+    if min(f, c) <= t:
+        return np.matmul(dm, v.transpose(0, 1, 3, 2)).sum(axis=1)
+    folded_dm = dm.transpose(0, 2, 1, 3).reshape(16, f, n * t)
+    folded_v = v.transpose(0, 2, 1, 3).reshape(16, c, n * t)
+    return np.matmul(folded_dm, folded_v.transpose(0, 2, 1))
+
+
+def _tiles_through(k, x, u, b, geom, t, y):
+    """x's input tiles V (16, N, C, T), and y = A^T (U V) A + b written into y."""
     n, c = x.shape[:2]
     before = (geom.pads[0][0], geom.pads[1][0])
     v = k.input_transform(x, before, geom.out_size, out=_tile_scratch(k, n, c, t, x.dtype))
     m = np.matmul(u[:, None], v, out=_tile_scratch(k, n, u.shape[1], t, x.dtype))
-    return v, k.output_transform(m, geom.out_size, b)
+    k.output_transform(m, geom.out_size, b, out=y)
+    return v
 
 
 def backward(dy, cache, needs):
@@ -136,10 +167,7 @@ def backward(dy, cache, needs):
     if needs[0] or needs[1]:
         dm = k.grad_output_transform(dy, out=_tile_scratch(k, n, f, v.shape[3], u.dtype))
     if needs[1]:
-        du = np.matmul(dm, v.transpose(0, 1, 3, 2)).sum(axis=1)  # (16, F, C)
-        g = _g(u.dtype)
-        dw = np.einsum("ru,rsfc,sv->fcuv", g, du.reshape(4, 4, *du.shape[1:]), g)
-        dw = dw.astype(w_dtype, copy=False)
+        dw = weight_grad(_tiles_grad_weight(dm, v)).astype(w_dtype, copy=False)
     if needs[0]:
         c = v.shape[2]
         dv = np.matmul(
