@@ -77,3 +77,44 @@ def test_the_flag_is_cleared_only_inside_a_forward_without_backward_and_restored
         apply(failing_forward, None, (x.data,))
     assert seen == [True, False, False]
     assert cache_need.cache_needed()
+
+
+GRAD_CASES = [CASES[i] for i in (0, 1, 3, 5)] + [  # windows, rows and 1-D; a transposed conv
+    ((4, 6, 7, 8), (6, 4, 3, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
+]
+
+
+def _grads(fn, arrays, dy, kwargs):
+    """PyTorch's (y, dx, dw, db) of fn(*arrays, **kwargs) against the upstream gradient dy."""
+    ts = [torch.from_numpy(a).requires_grad_() for a in arrays]
+    y = fn(*ts, **kwargs)
+    y.backward(torch.from_numpy(dy))
+    return [y.detach().numpy()] + [t.grad.numpy() for t in ts]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: f"{c[0]}-{sorted(c[2])}")
+def test_grads_after_a_forward_that_kept_no_windows_are_pytorchs(case, dtype):
+    """The windows path keeps no columns of a large batch: backward gathers them again a chunk
+    at a time, and dX (and conv_transpose's forward) scatters W^T dy a chunk at a time."""
+    x_shape, w_shape, kwargs = case
+    transposed = "output_padding" in kwargs
+    rng = np.random.default_rng(len(x_shape) + w_shape[0])
+    x, w = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape))
+    b = rng.standard_normal(w_shape[1] if transposed else w_shape[0]).astype(dtype)
+    name = ("conv_transpose" if transposed else "conv") + f"{len(x_shape) - 2}d"
+    ours, theirs = getattr(F, name), getattr(TF, name)
+    leaves = [cs.tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = ours(*leaves, **kwargs)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    y.backward(dy)
+    expected = _grads(theirs, (x, w, b), dy, kwargs)
+    magnitude = _grads(theirs, (np.abs(x), np.abs(w), np.abs(b)), np.abs(dy), kwargs)
+    kernel, out = int(np.prod(w_shape[2:])), int(np.prod(y.shape[2:]))
+    channels = w_shape[1] if transposed else w_shape[0]
+    terms = [x.shape[1] * kernel + 1, channels * kernel, x_shape[0] * out, x_shape[0] * out]
+    for got, want, mag, n in zip(
+        [y.data] + [t.grad for t in leaves], expected, magnitude, terms, strict=True
+    ):
+        assert got.dtype == dtype
+        assert_sums_close(got, want, mag, n)

@@ -9,7 +9,9 @@ zero input channels give the bias (a sum over nothing). Forward pads once, gathe
 columns (N, C, KH, KW, OH, OW) and does one batched matmul. Backward:
 dW = columns contracted with dy; dX = W^T dy scattered back onto the padded input
 (a loop over the KH*KW kernel offsets); db = dy summed. A 1x1 stride-1 unpadded conv
-is a plain matmul both ways (no windows to gather or scatter).
+is a plain matmul both ways (no windows to gather or scatter). Columns larger than two
+cache-sized chunks (STREAM_BYTES) are made, used and dropped a chunk of the batch at a
+time, forward and backward: the backward gathers them again rather than keep them.
 
 Speed: the large temporaries (padded input, columns, their gradient) come from
 ``buffers.scratch`` and are reused across calls instead of being mapped afresh each time;
@@ -22,6 +24,7 @@ On both paths, layers with stride 1 across and enough channels (``row_windows.ru
 only the rows of each window, KH instead of KH*KW copies of the input (ops.row_windows).
 """
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -31,7 +34,6 @@ from ..backend import get_xp
 from ..errors import ShapeError
 from . import direct, row_windows, unbatched, winograd
 from .buffers import scratch, zero_padded
-from .cache_need import cache_needed
 from .geometry import (
     Windows,
     conv_params,
@@ -197,20 +199,22 @@ def gather_windows(x, kernel, stride, dilation, pads, out_size):
     return cols
 
 
-def scatter_windows(dcols, stride, dilation, pads, size):
+def scatter_windows(dcols, stride, dilation, pads, size, out=None):
     """Adjoint of gather_windows: dx[n,c,i*SH+u*DH-PT, j*SW+v*DW-PL] += dcols[n,c,u,v,i,j].
 
-    dcols (N, C, KH, KW, OH, OW) -> dx (N, C, H, W) with (H, W) = size; positions that fall
-    in the padding are dropped.
+    dcols (N, C, KH, KW, OH, OW) -> dx (N, C, H, W) with (H, W) = size, written into ``out``
+    (contiguous) when given; positions that fall in the padding are dropped.
     """
     xp = get_xp(dcols)
     if xp is np and kernels.available():
-        return kernels.windows().scatter_windows(dcols, stride, dilation, pads, size)
+        return kernels.windows().scatter_windows(dcols, stride, dilation, pads, size, out=out)
     n, c, kh, kw, oh, ow = dcols.shape
     (sh, sw), (dh, dw), ((t, b), (l, r)) = stride, dilation, pads
-    if not (t or b or l or r):  # dx itself: a fresh array
-        dxpad = xp.zeros((n, c, *size), dtype=dcols.dtype)
-    else:  # a reused buffer, cropped into a fresh dx below
+    if not (t or b or l or r):  # dx itself: a fresh array or out
+        dxpad = xp.zeros((n, c, *size), dtype=dcols.dtype) if out is None else out
+        if out is not None:
+            out.fill(0)
+    else:  # a reused buffer, cropped into a fresh dx (or out) below
         dxpad = _empty(xp, (n, c, size[0] + t + b, size[1] + l + r), dcols.dtype)
         dxpad.fill(0)
     for u in range(kh):
@@ -219,7 +223,11 @@ def scatter_windows(dcols, stride, dilation, pads, size):
             dxpad[:, :, rows, taps(v, ow, sw, dw)] += dcols[:, :, u, v]
     if not (t or b or l or r):
         return dxpad
-    return dxpad[:, :, t : t + size[0], l : l + size[1]].copy()
+    cropped = dxpad[:, :, t : t + size[0], l : l + size[1]]
+    if out is None:
+        return cropped.copy()
+    out[...] = cropped
+    return out
 
 
 def _empty(xp, shape, dtype):
@@ -238,12 +246,16 @@ def windows_times_weight(cols, w, groups, out=None):
     return y.reshape(n, f, oh, ow)
 
 
-# Without a backward to come (ops.cache_need) the windows are gathered and multiplied a
-# chunk of the batch at a time, about this many bytes of columns, so that the GEMM reads them
-# from cache: measured forward, float32, one thread, hot / as the bench calls it (cold):
-# strided (16, 32 -> 64, 3x3, 64x64, stride 2) 8.5 / 14.8 ms -> 8.5 / 10.6; VGG (32, 64 -> 64,
-# 3x3, 32x32) on the NumPy path 39 / 46 -> 30 / 32; ResNet (8, 64 -> 64, 3x3, 56x56) 27 / 32
-# -> 20 / 26. 0.5, 1 and 2 MB chunks measured alike.
+# The windows are gathered and multiplied a chunk of the batch at a time, about this many
+# bytes of columns, so that the GEMM reads them from cache: measured forward, float32, one
+# thread, hot / as the bench calls it (cold): strided (16, 32 -> 64, 3x3, 64x64, stride 2)
+# 8.5 / 14.8 ms -> 8.5 / 10.6; VGG (32, 64 -> 64, 3x3, 32x32) on the NumPy path 39 / 46 ->
+# 30 / 32; ResNet (8, 64 -> 64, 3x3, 56x56) 27 / 32 -> 20 / 26. 0.5, 1 and 2 MB chunks
+# measured alike. The backward gathers them again, chunk by chunk, instead of keeping them
+# (_streamed_backward), and dX scatters W^T dy chunk by chunk (weight_t_scattered): strided
+# forward + backward, cold, 39.2-39.6 ms -> 33.6-33.7 (NumPy path 40.8-41.2 -> 35.2-35.4;
+# chunked dX alone 34.3-35.2), and 19 MB of columns no longer kept; LeNet-5's step on the
+# NumPy path (conv1's columns gathered twice) 8.28 -> 7.89 ms, hot.
 STREAM_BYTES = 1 << 20
 
 
@@ -282,6 +294,27 @@ def weight_t_times(dy, w, groups, kernel, temporary=True):
     return dcols.reshape(n, groups * c_per_group, *kernel, oh, ow)
 
 
+def weight_t_scattered(d, w, groups, windows, size):
+    """scatter_windows(weight_t_times(d, w)): conv's dX (d = dy, size = x's) and conv_transpose's
+    forward (d = x). d (N, F, OH, OW), w (F, C/g, KH, KW) -> (N, C, *size); a chunk of the
+    batch (about STREAM_BYTES of columns) at a time, so that the scatter reads them from cache."""
+    n, (oh, ow) = d.shape[0], d.shape[2:]
+    xp = get_xp(d, w)
+    dtype = xp.result_type(d, w)
+    c, (kh, kw) = w.shape[1] * groups, windows.kernel
+    step = max(1, STREAM_BYTES // max(c * kh * kw * oh * ow * dtype.itemsize, 1))
+    scatter = partial(scatter_windows, stride=windows.stride, dilation=windows.dilation,
+                      pads=windows.pads, size=size)  # fmt: skip
+    if n <= step:
+        return scatter(weight_t_times(d, w, groups, windows.kernel))
+    out = xp.empty((n, c, *size), dtype=dtype)
+    for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
+        scatter(
+            weight_t_times(d[n0 : n0 + step], w, groups, windows.kernel), out=out[n0 : n0 + step]
+        )
+    return out
+
+
 def windows_grad_weight(dy, cols, groups):
     """dw[f,c,u,v] = sum_{n,i,j} dy[n,f,i,j] cols[n,g*Cg+c,u,v,i,j] -> (F, C/g, KH, KW)."""
     n, f, oh, ow = dy.shape
@@ -306,7 +339,8 @@ def _fold_batch(a):
 
 
 class ConvCache(NamedTuple):
-    cols: object
+    x: object  # the (promoted) input: backward gathers its windows again where cols is None
+    cols: object  # the windows (N, C, KH, KW, OH, OW), or None: not kept
     w: object
     geom: ConvGeometry
     dtypes: tuple  # the inputs' dtypes (x, w, b); grads come back in them
@@ -383,14 +417,14 @@ def _conv_forward(x, w, geom, b):
     if isinstance(x, np.ndarray) and row_windows.rule(geom) and x.size:
         return row_windows.forward(x, w, b, geom, dtypes)
     y = cols = None
-    if isinstance(x, np.ndarray) and not cache_needed():
+    if isinstance(x, np.ndarray):
         y = streamed_windows_forward(x, w, geom)
     if y is None:
         cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
         y = windows_times_weight(cols, w, geom.groups)
     if b is not None:
         y += b.astype(dtype, copy=False)[:, None, None]
-    return y, ConvCache(cols, w, geom, dtypes)
+    return y, ConvCache(x, cols, w, geom, dtypes)
 
 
 def conv2d_backward(dy, cache, needs=(True, True, True)):
@@ -405,16 +439,43 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
         return _direct_backward(dy, cache, needs)
     if isinstance(cache, row_windows.RowsCache):
         return _rows_backward(dy, cache, needs)
-    cols, w, geom, (x_dtype, w_dtype, b_dtype) = cache
+    x, cols, w, geom, (x_dtype, w_dtype, b_dtype) = cache
     dy = dy.astype(w.dtype, copy=False)
     dx = dw = db = None
-    if needs[0]:
-        dx = _input_grad(dy, w, geom).astype(x_dtype, copy=False)
-    if needs[1]:
-        dw = windows_grad_weight(dy, cols, geom.groups).astype(w_dtype, copy=False)
+    if cols is None:
+        dx, dw = _streamed_backward(dy, x, w, geom, needs)
+    else:
+        if needs[0]:
+            dx = _input_grad(dy, w, geom)
+        if needs[1]:
+            dw = windows_grad_weight(dy, cols, geom.groups)
+    if dx is not None:
+        dx = dx.astype(x_dtype, copy=False)
+    if dw is not None:
+        dw = dw.astype(w_dtype, copy=False)
     if b_dtype is not None and needs[2]:
         db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
     return dx, dw, db
+
+
+def _streamed_backward(dy, x, w, geom, needs):
+    """(dx, dw) of a windows-path forward that kept no columns: a cache-sized chunk of the
+    batch at a time, its windows gathered again and used while in cache."""
+    n, c = x.shape[:2]
+    (kh, kw), (oh, ow) = geom.kernel, geom.out_size
+    step = max(1, STREAM_BYTES // (c * kh * kw * oh * ow * x.itemsize))
+    dx = np.empty(x.shape, dtype=w.dtype) if needs[0] else None
+    dw = None
+    for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
+        dyc = dy[n0 : n0 + step]
+        if needs[1]:
+            cols = gather_windows(x[n0 : n0 + step], geom.kernel, geom.stride, geom.dilation,
+                                  geom.pads, geom.out_size)  # fmt: skip
+            part = windows_grad_weight(dyc, cols, geom.groups)
+            dw = part if dw is None else dw + part
+        if needs[0]:
+            dx[n0 : n0 + step] = _input_grad(dyc, w, geom)
+    return dx, dw
 
 
 def _direct_backward(dy, cache, needs):
@@ -466,7 +527,7 @@ def _windows_cache(c):
     """The windows path's cache, from the input and weight a WinogradCache keeps."""
     g = c.geom
     cols = gather_windows(c.x, g.kernel, g.stride, g.dilation, g.pads, g.out_size)
-    return ConvCache(cols, c.w, g, c.dtypes)
+    return ConvCache(c.x, cols, c.w, g, c.dtypes)
 
 
 def _input_grad(dy, w, geom):
@@ -493,8 +554,7 @@ def _input_grad(dy, w, geom):
         pads = ((reach[0] - pt, reach[0] - pb), (reach[1] - pl, reach[1] - pr))
         cols = gather_windows(dy, geom.kernel, (1, 1), geom.dilation, pads, geom.in_size)
         return windows_times_weight(cols, flipped, g)
-    dcols = weight_t_times(dy, w, geom.groups, geom.kernel)
-    return scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.in_size)
+    return weight_t_scattered(dy, w, geom.groups, geom.windows, geom.in_size)
 
 
 def conv1d_backward(dy, cache, needs=(True, True, True)):

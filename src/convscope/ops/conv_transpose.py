@@ -19,9 +19,8 @@ from .conv import (
     checked,
     gather_windows,
     promoted,
-    scatter_windows,
     unlift,
-    weight_t_times,
+    weight_t_scattered,
     windows_grad_weight,
     windows_times_weight,
 )
@@ -59,8 +58,7 @@ def conv_transpose1d_forward(
 
 def _forward(x, w, geom, b):
     x, w, dtypes, dtype = promoted(x, w, b)
-    dcols = weight_t_times(x, w, geom.groups, geom.kernel)
-    y = scatter_windows(dcols, geom.stride, geom.dilation, geom.pads, geom.out_size)
+    y = weight_t_scattered(x, w, geom.groups, geom.windows, geom.out_size)
     if b is not None:
         y += b.astype(dtype, copy=False)[:, None, None]
     return y, ConvTransposeCache(x, w, geom, dtypes)
