@@ -13,7 +13,7 @@ The backward pass is the exact adjoint of each step:
     dM = A dY A^T,   dU = sum_tiles dM * V,   dg = G^T dU G,   dV = U^T dM,   dd = B dV B^T
 
 Layouts: V, dV (16, N, C, T) and M, dM (16, N, F, T) with T = TH*TW tiles per image,
-TH = ceil(OH/2), TW = ceil(OW/2). The transforms use only adds (and halves in G),
+TH = ceil(OH/2), TW = ceil(OW/2), stored as (16, C, N, T) (``tile_array``, ``folded``). The transforms use only adds (and halves in G),
 so float32 loses no accuracy. One (n, channel) plane at a time. Tile arrays come from
 ``tile_array`` (planes skewed off power-of-two distances).
 """
@@ -175,16 +175,26 @@ SKEW = 32  # elements between the 16 planes of a tile array beyond their size
 
 
 def tile_array(n, c, t, dtype, flat=None):
-    """A (16, N, C, T) array whose 16 planes are SKEW elements further apart than their size:
-    with planes a power-of-two apart, a tile's 16 values map to one cache set and the
-    transforms ran ~4x slower. flat: a 1-D buffer of tile_array_size(...) elements to use."""
+    """A (16, N, C, T) array laid out as (16, C, N, T): each plane's channel c holds the tiles
+    of all N samples in one run, so the GEMMs over channels are 16 of (.., C) x (C, N*T)
+    (``folded``) rather than 16*N small ones. Its 16 planes are SKEW elements further apart
+    than their size: with planes a power-of-two apart, a tile's 16 values map to one cache
+    set and the transforms ran ~4x slower. flat: a 1-D buffer of tile_array_size(...)
+    elements to use."""
     size = n * c * t
     if flat is None:
         flat = np.empty(tile_array_size(n, c, t), dtype=dtype)
     it = flat.itemsize
     return np.lib.stride_tricks.as_strided(
-        flat, shape=(16, n, c, t), strides=((size + SKEW) * it, c * t * it, t * it, it)
+        flat, shape=(16, n, c, t), strides=((size + SKEW) * it, t * it, n * t * it, it)
     )
+
+
+def folded(tiles):
+    """The (16, C, N*T) view of a tile_array (16, N, C, T): channel rows of all samples' tiles."""
+    _, n, c, t = tiles.shape
+    s_xi, _, s_c, s_t = tiles.strides
+    return np.lib.stride_tricks.as_strided(tiles, shape=(16, c, n * t), strides=(s_xi, s_c, s_t))
 
 
 def tile_array_size(n, c, t):

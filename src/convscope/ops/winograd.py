@@ -133,26 +133,13 @@ def weight_grad(du):
     return np.ascontiguousarray(np.tensordot(t, g, axes=([1], [0])).transpose(1, 2, 0, 3))
 
 
-def _tiles_grad_weight(dm, v):
-    """dU = sum over samples and tiles of dM V^T: dm (16, N, F, T), v (16, N, C, T) -> (16,
-    F, C). Per-sample GEMMs and their sum where each image has more tiles than channels;
-    else one GEMM per tile element over all N*T tiles, as the per-sample partial sums (16,
-    N, F, C) would outgrow the tiles: (64, 256 -> 256, 4x4) 110 -> 21 ms."""
-    _, n, f, t = dm.shape
-    c = v.shape[2]
-    if min(f, c) <= t:
-        return np.matmul(dm, v.transpose(0, 1, 3, 2)).sum(axis=1)
-    folded_dm = dm.transpose(0, 2, 1, 3).reshape(16, f, n * t)
-    folded_v = v.transpose(0, 2, 1, 3).reshape(16, c, n * t)
-    return np.matmul(folded_dm, folded_v.transpose(0, 2, 1))
-
-
 def _tiles_through(k, x, u, b, geom, t, y):
     """x's input tiles V (16, N, C, T), and y = A^T (U V) A + b written into y."""
     n, c = x.shape[:2]
     before = (geom.pads[0][0], geom.pads[1][0])
     v = k.input_transform(x, before, geom.out_size, out=_tile_scratch(k, n, c, t, x.dtype))
-    m = np.matmul(u[:, None], v, out=_tile_scratch(k, n, u.shape[1], t, x.dtype))
+    m = _tile_scratch(k, n, u.shape[1], t, x.dtype)
+    np.matmul(u, k.folded(v), out=k.folded(m))  # M[xi] = U[xi] V[xi], all samples' tiles at once
     k.output_transform(m, geom.out_size, b, out=y)
     return v
 
@@ -167,12 +154,11 @@ def backward(dy, cache, needs):
     if needs[0] or needs[1]:
         dm = k.grad_output_transform(dy, out=_tile_scratch(k, n, f, v.shape[3], u.dtype))
     if needs[1]:
-        dw = weight_grad(_tiles_grad_weight(dm, v)).astype(w_dtype, copy=False)
+        du = np.matmul(k.folded(dm), k.folded(v).transpose(0, 2, 1))  # sum over all tiles
+        dw = weight_grad(du).astype(w_dtype, copy=False)
     if needs[0]:
-        c = v.shape[2]
-        dv = np.matmul(
-            u.transpose(0, 2, 1)[:, None], dm, out=_tile_scratch(k, n, c, v.shape[3], u.dtype)
-        )
+        dv = _tile_scratch(k, n, v.shape[2], v.shape[3], u.dtype)
+        np.matmul(u.transpose(0, 2, 1), k.folded(dm), out=k.folded(dv))
         before = (geom.pads[0][0], geom.pads[1][0])
         dx = k.grad_input_transform(dv, before, geom.in_size, geom.out_size).astype(
             x_dtype, copy=False
