@@ -92,11 +92,13 @@ def _grads(fn, arrays, dy, kwargs):
     return [y.detach().numpy()] + [t.grad.numpy() for t in ts]
 
 
+@pytest.mark.parametrize("keep", [1, 1 << 40], ids=["gathered-again", "kept"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: f"{c[0]}-{sorted(c[2])}")
-def test_grads_after_a_forward_that_kept_no_windows_are_pytorchs(case, dtype):
-    """The windows path keeps no columns of a large batch: backward gathers them again a chunk
-    at a time, and dX (and conv_transpose's forward) scatters W^T dy a chunk at a time."""
+def test_grads_chunk_by_chunk_are_pytorchs(case, dtype, keep, monkeypatch):
+    """The windows path keeps no columns above conv.KEEP_BYTES: backward gathers them again a
+    chunk at a time; dX (and conv_transpose's forward) scatters W^T dy a chunk at a time."""
+    monkeypatch.setattr(conv, "KEEP_BYTES", keep)
     x_shape, w_shape, kwargs = case
     transposed = "output_padding" in kwargs
     rng = np.random.default_rng(len(x_shape) + w_shape[0])

@@ -11,7 +11,8 @@ dW = columns contracted with dy; dX = W^T dy scattered back onto the padded inpu
 (a loop over the KH*KW kernel offsets); db = dy summed. A 1x1 stride-1 unpadded conv
 is a plain matmul both ways (no windows to gather or scatter). Columns larger than two
 cache-sized chunks (STREAM_BYTES) are made, used and dropped a chunk of the batch at a
-time, forward and backward: the backward gathers them again rather than keep them.
+time where no backward is to come (ops.cache_need) or where they would take more than
+KEEP_BYTES: the backward then gathers them again, a chunk at a time.
 
 Speed: the large temporaries (padded input, columns, their gradient) come from
 ``buffers.scratch`` and are reused across calls instead of being mapped afresh each time;
@@ -24,6 +25,7 @@ On both paths, layers with stride 1 across and enough channels (``row_windows.ru
 only the rows of each window, KH instead of KH*KW copies of the input (ops.row_windows).
 """
 
+import math
 from functools import partial
 from typing import NamedTuple
 
@@ -34,6 +36,7 @@ from ..backend import get_xp
 from ..errors import ShapeError
 from . import direct, row_windows, unbatched, winograd
 from .buffers import scratch, zero_padded
+from .cache_need import cache_needed
 from .geometry import (
     Windows,
     conv_params,
@@ -251,20 +254,26 @@ def windows_times_weight(cols, w, groups, out=None):
 # thread, hot / as the bench calls it (cold): strided (16, 32 -> 64, 3x3, 64x64, stride 2)
 # 8.5 / 14.8 ms -> 8.5 / 10.6; VGG (32, 64 -> 64, 3x3, 32x32) on the NumPy path 39 / 46 ->
 # 30 / 32; ResNet (8, 64 -> 64, 3x3, 56x56) 27 / 32 -> 20 / 26. 0.5, 1 and 2 MB chunks
-# measured alike. The backward gathers them again, chunk by chunk, instead of keeping them
-# (_streamed_backward), and dX scatters W^T dy chunk by chunk (weight_t_scattered): strided
-# forward + backward, cold, 39.2-39.6 ms -> 33.6-33.7 (NumPy path 40.8-41.2 -> 35.2-35.4;
-# chunked dX alone 34.3-35.2), and 19 MB of columns no longer kept; LeNet-5's step on the
-# NumPy path (conv1's columns gathered twice) 8.28 -> 7.89 ms, hot.
+# measured alike. dX scatters W^T dy chunk by chunk too (weight_t_scattered). Columns above
+# KEEP_BYTES are not kept for the backward either: it gathers them again, chunk by chunk
+# (_streamed_backward). Strided forward + backward, cold: 39.2-39.6 ms -> 34.3-35.2 (the dX
+# chunks) -> 33.6-33.7 (its 19 MB of columns gathered again; NumPy path 40.8-41.2 -> 35.2-35.4);
+# LeNet conv1 (64, 1 -> 6, 5x5, pad 2; 4.8 MB of columns) on the NumPy path 4.42-4.71 ->
+# 4.63-5.00 ms gathered again, so smaller columns are kept.
 STREAM_BYTES = 1 << 20
+KEEP_BYTES = 8 << 20
+
+
+def _columns_bytes(x, geom):
+    """The size of x's window columns (N, C, KH, KW, OH, OW) in bytes."""
+    return x.shape[0] * x.shape[1] * math.prod(geom.kernel + geom.out_size) * x.itemsize
 
 
 def streamed_windows_forward(x, w, geom):
     """windows_times_weight(gather_windows(x, ...), w) chunk by chunk of whole samples, no
     columns kept; None where the columns fit in two chunks anyway or are x itself (1x1)."""
-    n, c = x.shape[:2]
-    (kh, kw), (oh, ow) = geom.kernel, geom.out_size
-    sample = c * kh * kw * oh * ow * x.itemsize
+    n = x.shape[0]
+    (oh, ow), sample = geom.out_size, _columns_bytes(x[:1], geom)
     pointwise = geom.kernel == geom.stride == (1, 1) and geom.pads == ((0, 0), (0, 0))
     if pointwise or n * sample <= 2 * STREAM_BYTES:
         return None
@@ -417,7 +426,7 @@ def _conv_forward(x, w, geom, b):
     if isinstance(x, np.ndarray) and row_windows.rule(geom) and x.size:
         return row_windows.forward(x, w, b, geom, dtypes)
     y = cols = None
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray) and (not cache_needed() or _columns_bytes(x, geom) > KEEP_BYTES):
         y = streamed_windows_forward(x, w, geom)
     if y is None:
         cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
