@@ -38,8 +38,8 @@ BLAS runs one thread unless --threads or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS 
 say otherwise, and Numba one unless --threads or NUMBA_NUM_THREADS do: faster for LeNet-sized
 work on few cores. A run is repeatable for the same seed, thread count, BLAS kernel and
 path (compiled kernels or NumPy); other thread counts, CPUs and paths round differently (the
-default run, one thread: 98.75% on the NumPy path with OpenBLAS's SkylakeX kernel, 98.70% with
-its Haswell kernel; with the compiled kernels of the 'fast' extra 98.80% and 98.75%)."""
+default run, one thread: 98.75% on the NumPy path with OpenBLAS's SkylakeX kernel and its
+Haswell kernel alike; with the compiled kernels of the 'fast' extra 98.80% and 98.75%)."""
 
 COLUMNS = ("epoch", "train loss", "train acc", "test loss", "test acc", "seconds")
 
