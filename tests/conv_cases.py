@@ -2,10 +2,17 @@
 
 A case is (x_shape, w_shape, kwargs, bias): odd and even sizes, non-square kernels,
 stride 1..3, dilation 1..3, padding as int, tuple, "valid" or "same", groups 1..3
-with depthwise, and sizes where (H + 2P - D(K-1) - 1) is not divisible by S.
+with depthwise, and sizes where (H + 2P - D(K-1) - 1) is not divisible by S. ``arrays_of``
+draws a case's arrays (x, w and b when it has one), ``nonfinite`` spoils them with nan and
++-inf, ``compare_conv2d`` checks convscope's conv2d on them against PyTorch's.
 """
 
+import numpy as np
+import torch.nn.functional as TF
 from hypothesis import strategies as st
+
+import convscope.nn.functional as F
+from torch_oracle_ops import compare
 
 
 def _spec(draw, values):
@@ -83,3 +90,37 @@ def conv_transpose_cases(draw, nsp=2):
     x_shape = (draw(st.integers(1, 3)), cin, *sizes)
     w_shape = (cin, cout // groups, *kernel)
     return x_shape, w_shape, kwargs, draw(st.booleans())
+
+
+def arrays_of(case, seed, dtype):
+    """Standard normal (x, w[, b]) of a case's shapes, in dtype, from the seed."""
+    x_shape, w_shape, _, bias = case
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
+    if bias:
+        arrays.append(rng.standard_normal(w_shape[0]))
+    return [a.astype(dtype) for a in arrays]
+
+
+def nonfinite(arrays, seed, which):
+    """arrays with a few nan and +-inf in the input ``which`` (0: x, 1: w, 2: b)."""
+    rng = np.random.default_rng(seed)
+    out = [a.copy() for a in arrays]
+    flat = out[which].reshape(-1)
+    picks = rng.choice(flat.size, size=min(3, flat.size), replace=False)
+    flat[picks] = np.array([np.nan, np.inf, -np.inf])[: picks.size]
+    return out
+
+
+def compare_conv2d(case, arrays, seed):
+    """conv2d of (x, w[, b]) with the case's kwargs against PyTorch's: values and grads, with
+    the suite's sum tolerance (nan and inf where PyTorch has them)."""
+    kwargs = case[2]
+    with np.errstate(invalid="ignore", over="ignore"):
+        compare(
+            lambda *a: F.conv2d(*a, **kwargs),
+            lambda *a: TF.conv2d(*a, **kwargs),
+            arrays,
+            seed,
+            sums="products",
+        )

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 import convscope as cs
 import convscope.nn.functional as F
+from conv_cases import arrays_of, compare_conv2d, nonfinite
 from convscope import kernels
 from convscope.ops import conv, direct
 from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from tolerance import assert_sums_close
-from torch_oracle_ops import compare
 
 
 @st.composite
@@ -39,24 +39,8 @@ def direct_cases(draw, max_pad_past_reach=0):
     return (n, c, h, w), (f, c, kh, kw), kwargs, draw(st.booleans())
 
 
-def arrays_of(case, seed, dtype):
-    x_shape, w_shape, _, bias = case
-    rng = np.random.default_rng(seed)
-    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
-    if bias:
-        arrays.append(rng.standard_normal(w_shape[0]))
-    return [a.astype(dtype) for a in arrays]
-
-
 def run_case(case, seed, dtype):
-    kwargs = case[2]
-    compare(
-        lambda *a: F.conv2d(*a, **kwargs),
-        lambda *a: TF.conv2d(*a, **kwargs),
-        arrays_of(case, seed, dtype),
-        seed,
-        sums="products",
-    )
+    compare_conv2d(case, arrays_of(case, seed, dtype), seed)
 
 
 def takes_direct_path(case):
@@ -127,16 +111,6 @@ def test_both_packed_layouts_match_torch(layout, monkeypatch):
             run_case(case, seed, dtype)
 
 
-def nonfinite(arrays, seed, which):
-    """arrays with a few nan and +-inf in the input ``which`` (0: x, 1: w, 2: b)."""
-    rng = np.random.default_rng(seed)
-    out = [a.copy() for a in arrays]
-    flat = out[which].reshape(-1)
-    picks = rng.choice(flat.size, size=min(3, flat.size), replace=False)
-    flat[picks] = np.array([np.nan, np.inf, -np.inf])[: picks.size]
-    return out
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     case=direct_cases(),
@@ -146,16 +120,7 @@ def nonfinite(arrays, seed, which):
 )
 def test_nan_and_inf_in_x_or_b_give_what_torch_gives(case, seed, which, dtype):
     assume(which < 2 or case[3])  # a bias to spoil
-    kwargs = case[2]
-    arrays = nonfinite(arrays_of(case, seed, dtype), seed, which)
-    with np.errstate(invalid="ignore", over="ignore"):
-        compare(
-            lambda *a: F.conv2d(*a, **kwargs),
-            lambda *a: TF.conv2d(*a, **kwargs),
-            arrays,
-            seed,
-            sums="products",
-        )
+    compare_conv2d(case, nonfinite(arrays_of(case, seed, dtype), seed, which), seed)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

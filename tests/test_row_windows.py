@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import convscope as cs
 import convscope.nn.functional as F
+from conv_cases import arrays_of, compare_conv2d, nonfinite
 from convscope.ops import conv, row_windows
 from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from tolerance import assert_sums_close
@@ -54,27 +55,6 @@ def row_cases(draw):
     return (n, cg * groups, h, w), (fg * groups, cg, kh, kw), kwargs, draw(st.booleans())
 
 
-def arrays_of(case, seed, dtype):
-    x_shape, w_shape, _, bias = case
-    rng = np.random.default_rng(seed)
-    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
-    if bias:
-        arrays.append(rng.standard_normal(w_shape[0]))
-    return [a.astype(dtype) for a in arrays]
-
-
-def run_case(case, arrays, seed):
-    kwargs = case[2]
-    with np.errstate(invalid="ignore", over="ignore"):
-        compare(
-            lambda *a: F.conv2d(*a, **kwargs),
-            lambda *a: TF.conv2d(*a, **kwargs),
-            arrays,
-            seed,
-            sums="products",
-        )
-
-
 def cache_of(case):
     x_shape, w_shape, kwargs, _ = case
     return conv.conv2d_forward(np.ones(x_shape), np.ones(w_shape), **kwargs)[1]
@@ -86,24 +66,14 @@ def test_row_windows_match_torch_float64(case, seed, chunk):
     with forced(chunk):  # one sample per chunk, some, all
         # few channels per group and KW <= 4: neither Winograd nor the direct kernel comes first
         assert isinstance(cache_of(case), row_windows.RowsCache)
-        run_case(case, arrays_of(case, seed, np.float64), seed)
+        compare_conv2d(case, arrays_of(case, seed, np.float64), seed)
 
 
 @settings(max_examples=60, deadline=None)
 @given(case=row_cases(), seed=st.integers(0, 2**16))
 def test_row_windows_match_torch_float32(case, seed):
     with forced():
-        run_case(case, arrays_of(case, seed, np.float32), seed)
-
-
-def nonfinite(arrays, seed, which):
-    """arrays with a few nan and +-inf in the input ``which`` (0: x, 1: w, 2: b)."""
-    rng = np.random.default_rng(seed)
-    out = [a.copy() for a in arrays]
-    flat = out[which].reshape(-1)
-    picks = rng.choice(flat.size, size=min(3, flat.size), replace=False)
-    flat[picks] = np.array([np.nan, np.inf, -np.inf])[: picks.size]
-    return out
+        compare_conv2d(case, arrays_of(case, seed, np.float32), seed)
 
 
 @settings(max_examples=80, deadline=None)
@@ -120,7 +90,7 @@ def test_nan_and_inf_give_what_torch_gives(case, seed, which, dtype):
     assume(which < 2 or case[3])  # a bias to spoil
     assume(which != 1 or case[2]["padding"] == (0, 0))
     with forced():
-        run_case(case, nonfinite(arrays_of(case, seed, dtype), seed, which), seed)
+        compare_conv2d(case, nonfinite(arrays_of(case, seed, dtype), seed, which), seed)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
