@@ -97,7 +97,7 @@ def test_tile_transforms_equal_their_definitions(geo, dtype, seed):
 @st.composite
 def layers(draw):
     """conv2d calls that take the Winograd path: 3x3, stride 1, >= 8 channels."""
-    n = draw(st.integers(1, 2))
+    n = draw(st.integers(1, 3))
     c, f = draw(st.integers(8, 20)), draw(st.integers(8, 20))
     h, w = draw(st.integers(4, 11)), draw(st.integers(4, 11))
     padding = draw(st.one_of(st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(0, 2)),
@@ -106,8 +106,21 @@ def layers(draw):
 
 
 @settings(max_examples=40, deadline=None)
-@given(layer=layers(), dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 999))
-def test_winograd_conv2d_matches_torch(layer, dtype, seed):
+@given(
+    layer=layers(),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    seed=st.integers(0, 999),
+    chunk_bytes=st.sampled_from([None, 1]),
+)
+def test_winograd_conv2d_matches_torch(layer, dtype, seed, chunk_bytes):
+    """chunk_bytes=1: every sample its own chunk, forward and backward (STREAM_BYTES)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if chunk_bytes is not None:
+            patch.setattr(winograd, "STREAM_BYTES", chunk_bytes)
+        _check_winograd_layer(layer, dtype, seed)
+
+
+def _check_winograd_layer(layer, dtype, seed):
     x_shape, w_shape, padding, bias = layer
     geom = conv.check_conv("conv2d", x_shape, w_shape, 1, padding, 1, 1)
     assume(min(geom.out_size) >= 4)

@@ -234,9 +234,10 @@ def grad_output_transform(dy, out=None):
     return dm
 
 
-def grad_input_transform(dv, pads_before, in_size, out_size):
-    """dx = sum over tiles of B dV B^T, cropped to the input: dv (16, N, C, T) -> (N, C, H, W)."""
+def grad_input_transform(dv, pads_before, in_size, out_size, out=None):
+    """dx = sum over tiles of B dV B^T, cropped to the input: dv (16, N, C, T) -> (N, C, H, W),
+    into ``out`` (C-contiguous) when given."""
     _, n, c, _ = dv.shape
-    dx = np.empty((n, c, *in_size), dtype=dv.dtype)
+    dx = np.empty((n, c, *in_size), dtype=dv.dtype) if out is None else out
     _grad_input_transform(dv, dx, *pads_before, *tiles(out_size))
     return dx

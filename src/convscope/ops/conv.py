@@ -526,7 +526,9 @@ def _rows_backward(dy, cache, needs):
     if needs[1] and not np.isfinite(dw).all():  # x or dy not finite: the windows path's sums
         cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
         dw = windows_grad_weight(dy, cols, geom.groups)
-    db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False) if b_dtype and needs[2] else None
+    db = None
+    if b_dtype is not None and needs[2]:
+        db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
     dx = None if dx is None else dx.astype(x_dtype, copy=False)
     dw = None if dw is None else dw.astype(w_dtype, copy=False)
     return dx, dw, db

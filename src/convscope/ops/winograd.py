@@ -90,12 +90,22 @@ def _g(dtype):
     return kernels.winograd().G.astype(dtype)
 
 
-# Without a backward to come (ops.cache_need) the batch goes through the transforms and the
-# GEMMs a chunk at a time, its tile arrays about this many bytes, so that they stay in cache:
-# measured forward, float32, one thread, hot / as the bench calls it (cold): VGG (32, 64 ->
-# 64, 3x3, 32x32) 21.8 / 24.8 ms -> 20.0 / 21.5; ResNet (8, 64 -> 64, 56x56) 14.1 / 18.2 ->
-# 14.4 / 16.6. 1, 2 and 4 MB measured alike.
-STREAM_BYTES = 2 << 20
+# The batch goes through the transforms and the GEMMs a chunk at a time, its tile arrays
+# about this many bytes, so that they stay in cache: V is written into the array kept for the
+# backward (none without a backward to come, ops.cache_need), M and, in the backward, dM and
+# dV are per chunk. Measured, float32, the bench's cold calls: forward without a backward, one
+# thread, VGG (32, 64 -> 64, 3x3, 32x32) 24.8 -> 21.5 ms, ResNet (8, 64 -> 64, 56x56) 18.2 ->
+# 16.6 (1, 2 and 4 MB alike); forward + backward against the whole batch at once, one thread,
+# VGG 73-78 -> 67-74 ms, ResNet 52-56 -> 49-53 (2 MB: 68-69 and 50-51; 8 MB: 72 and 52), peak
+# RSS of ResNet's forward + backward 140 -> 100 MB above baseline (bench.memory); with two
+# threads the chunks' GEMMs are too small for OpenBLAS's second thread: VGG 54-58 -> 58-66 ms,
+# ResNet 38.5-40.6 -> 43-45.
+STREAM_BYTES = 4 << 20
+
+
+def _chunk(n, c, f, t, itemsize):
+    """Samples per chunk: about STREAM_BYTES of the larger (16, N, C or F, T) tile array."""
+    return max(1, STREAM_BYTES // (16 * max(c, f) * t * itemsize))
 
 
 def forward(x, w, b, geom, dtypes, x_max, w_max):
@@ -106,14 +116,13 @@ def forward(x, w, b, geom, dtypes, x_max, w_max):
     f = w.shape[0]
     t = math.prod(k.tiles(geom.out_size))
     u = weight_transform(w)
-    step = n if cache_needed() else max(1, STREAM_BYTES // (16 * max(c, f) * t * x.itemsize))
+    step = _chunk(n, c, f, t, x.itemsize)
     y = np.empty((n, f, *geom.out_size), dtype=x.dtype)
-    if step >= n:
-        v = _tiles_through(k, x, u, b, geom, t, y)
-        return y, WinogradCache(v, u, geom, dtypes, x, w, x_max, w_max)
+    v = _tile_scratch(k, n, c, t, x.dtype) if cache_needed() else None
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
-        _tiles_through(k, x[n0 : n0 + step], u, b, geom, t, y[n0 : n0 + step])
-    return y, WinogradCache(None, u, geom, dtypes, x, w, x_max, w_max)
+        kept = None if v is None else v[:, n0 : n0 + step]
+        _tiles_through(k, x[n0 : n0 + step], u, b, geom, t, y[n0 : n0 + step], kept)
+    return y, WinogradCache(v, u, geom, dtypes, x, w, x_max, w_max)
 
 
 def weight_transform(w):
@@ -133,36 +142,43 @@ def weight_grad(du):
     return np.ascontiguousarray(np.tensordot(t, g, axes=([1], [0])).transpose(1, 2, 0, 3))
 
 
-def _tiles_through(k, x, u, b, geom, t, y):
-    """x's input tiles V (16, N, C, T), and y = A^T (U V) A + b written into y."""
+def _tiles_through(k, x, u, b, geom, t, y, v=None):
+    """y = A^T (U V) A + b written into y, V = x's input tiles (16, N, C, T) written into v
+    (a slice of the kept tile array) or, for v None, a reused buffer."""
     n, c = x.shape[:2]
     before = (geom.pads[0][0], geom.pads[1][0])
-    v = k.input_transform(x, before, geom.out_size, out=_tile_scratch(k, n, c, t, x.dtype))
+    if v is None:
+        v = _tile_scratch(k, n, c, t, x.dtype)
+    k.input_transform(x, before, geom.out_size, out=v)
     m = _tile_scratch(k, n, u.shape[1], t, x.dtype)
-    np.matmul(u, k.folded(v), out=k.folded(m))  # M[xi] = U[xi] V[xi], all samples' tiles at once
+    np.matmul(u, k.folded(v), out=k.folded(m))  # M[xi] = U[xi] V[xi], all the chunk's tiles
     k.output_transform(m, geom.out_size, b, out=y)
-    return v
 
 
 def backward(dy, cache, needs):
-    """(dx, dw, db) in the inputs' dtypes; None where not needed."""
+    """(dx, dw, db) in the inputs' dtypes; None where not needed. A chunk of the batch at a
+    time (STREAM_BYTES): dM, dV and dx of the chunk, dU summed over the chunks."""
     v, u, geom, (x_dtype, w_dtype, b_dtype) = cache[:4]
     k = kernels.winograd()
     dy = np.ascontiguousarray(dy, dtype=u.dtype)
-    n, f = dy.shape[:2]
-    dx = dw = db = None
-    if needs[0] or needs[1]:
-        dm = k.grad_output_transform(dy, out=_tile_scratch(k, n, f, v.shape[3], u.dtype))
-    if needs[1]:
-        du = np.matmul(k.folded(dm), k.folded(v).transpose(0, 2, 1))  # sum over all tiles
-        dw = weight_grad(du).astype(w_dtype, copy=False)
-    if needs[0]:
-        dv = _tile_scratch(k, n, v.shape[2], v.shape[3], u.dtype)
-        np.matmul(u.transpose(0, 2, 1), k.folded(dm), out=k.folded(dv))
-        before = (geom.pads[0][0], geom.pads[1][0])
-        dx = k.grad_input_transform(dv, before, geom.in_size, geom.out_size).astype(
-            x_dtype, copy=False
-        )
+    (n, f), (c, t) = dy.shape[:2], v.shape[2:]
+    step = _chunk(n, c, f, t, u.dtype.itemsize)
+    before = (geom.pads[0][0], geom.pads[1][0])
+    dx = np.empty((n, c, *geom.in_size), dtype=u.dtype) if needs[0] else None
+    du = None
+    for n0 in range(0, n if needs[0] or needs[1] else 0, step):
+        m = min(step, n - n0)
+        dm = k.grad_output_transform(dy[n0 : n0 + m], out=_tile_scratch(k, m, f, t, u.dtype))
+        if needs[1]:  # dU = sum over the tiles of dM V^T
+            part = np.matmul(k.folded(dm), k.folded(v[:, n0 : n0 + m]).transpose(0, 2, 1))
+            du = part if du is None else du + part
+        if needs[0]:  # dV = U^T dM, then the adjoint input transform
+            dv = _tile_scratch(k, m, c, t, u.dtype)
+            np.matmul(u.transpose(0, 2, 1), k.folded(dm), out=k.folded(dv))
+            k.grad_input_transform(dv, before, geom.in_size, geom.out_size, out=dx[n0 : n0 + m])
+    dw = None if du is None else weight_grad(du).astype(w_dtype, copy=False)
+    dx = None if dx is None else dx.astype(x_dtype, copy=False)
+    db = None
     if b_dtype is not None and needs[2]:
         db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
     return dx, dw, db
