@@ -470,9 +470,7 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
 def _streamed_backward(dy, x, w, geom, needs):
     """(dx, dw) of a windows-path forward that kept no columns: a cache-sized chunk of the
     batch at a time, its windows gathered again and used while in cache."""
-    n, c = x.shape[:2]
-    (kh, kw), (oh, ow) = geom.kernel, geom.out_size
-    step = max(1, STREAM_BYTES // (c * kh * kw * oh * ow * x.itemsize))
+    n, step = x.shape[0], max(1, STREAM_BYTES // _columns_bytes(x[:1], geom))
     dx = np.empty(x.shape, dtype=w.dtype) if needs[0] else None
     dw = None
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
