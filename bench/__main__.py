@@ -67,7 +67,7 @@ def run(args):
         print_row(rows[-1], first=len(rows) == 1)
     summary = summarise(rows)
     if args.memory:
-        summary["memory_mb"] = measure_memory(jit_available, torch is not None)
+        summary["memory_mb"] = measure_memory(jit_available, torch is not None, args.threads)
         summary["lines"].append(
             "ResNet 3x3 fwd+bwd memory above baseline (peak RSS): "
             + ", ".join(
@@ -191,11 +191,11 @@ def time_explain_gif(rounds):
                                               rounds=rounds, pause=0)["gif"])  # fmt: skip
 
 
-def measure_memory(jit_available, with_torch):
+def measure_memory(jit_available, with_torch, threads=None):
     from .memory import peak_rss
 
     names = ["convscope", "numpy"] if jit_available else ["numpy"]
-    return {n: peak_rss(n) for n in names + (["torch"] if with_torch else [])}
+    return {n: peak_rss(n, threads) for n in names + (["torch"] if with_torch else [])}
 
 
 def main(argv=None):

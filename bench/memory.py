@@ -61,10 +61,16 @@ def _measure(contender):
     return peak, peak - base
 
 
-def peak_rss(contender):
-    """(peak_mb, extra_mb) of the ResNet layer's fwd+bwd in a child process, or None on failure."""
+def peak_rss(contender, threads=None):
+    """(peak_mb, extra_mb) of the ResNet layer's fwd+bwd in a child process, or None on failure;
+    threads: the child's BLAS, OpenMP (PyTorch) and Numba threads (default: the libraries' own),
+    as the bench's --threads (Winograd sizes its chunks, and so its memory, by BLAS's)."""
+    env = dict(os.environ)
+    if threads:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+            env[name] = str(threads)
     out = subprocess.run([sys.executable, "-m", "bench.memory", contender],
-                         capture_output=True, text=True, check=False)  # fmt: skip
+                         capture_output=True, text=True, check=False, env=env)  # fmt: skip
     if out.returncode:
         return None
     return tuple(float(v) for v in out.stdout.split())

@@ -152,6 +152,7 @@ def test_bad_settings(kwargs, message):
 def test_limit_threads_sets_openblas_and_numba(monkeypatch):
     from threadpoolctl import threadpool_info
 
+    from convscope import backend
     from convscope.train import threads
 
     def blas_threads():
@@ -163,9 +164,11 @@ def test_limit_threads_sets_openblas_and_numba(monkeypatch):
         limited = threads.limit_threads(1)
         assert limited[-1] == "numba" and len(limited) == len(before) + 1
         assert blas_threads() == [1] * len(before)
+        assert backend.blas_threads() == 1  # what Winograd sizes its chunks by
     finally:
         if before:
             threads.limit_threads(max(before))
+    assert backend.blas_threads() == max(before, default=1)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threads.env_sets_threads()
 

@@ -113,10 +113,12 @@ def layers(draw):
     chunk_bytes=st.sampled_from([None, 1]),
 )
 def test_winograd_conv2d_matches_torch(layer, dtype, seed, chunk_bytes):
-    """chunk_bytes=1: every sample its own chunk, forward and backward (STREAM_BYTES)."""
+    """chunk_bytes=1: every sample its own chunk, forward and backward (STREAM_BYTES; chunks
+    are cut only where BLAS runs one thread)."""
     with pytest.MonkeyPatch.context() as patch:
         if chunk_bytes is not None:
             patch.setattr(winograd, "STREAM_BYTES", chunk_bytes)
+            patch.setattr(winograd, "blas_threads", lambda: 1)
         _check_winograd_layer(layer, dtype, seed)
 
 
@@ -177,3 +179,12 @@ def test_out_of_range_values_take_the_windows_path(dtype):
     assert_sums_close(dx, windows[0], terms[0], 8 * 9)  # inf where the windows path has inf
     assert_sums_close(dw, windows[1], terms[1], 16)
     assert np.isinf(dx[0, :, :3, :3]).all() and not np.isnan(dx).any()
+
+
+def test_chunks_only_with_one_blas_thread(monkeypatch):
+    """With more BLAS threads the batch goes whole: a chunk's GEMMs are too small to thread."""
+    monkeypatch.setattr(winograd, "STREAM_BYTES", 1)
+    monkeypatch.setattr(winograd, "blas_threads", lambda: 1)
+    assert winograd._chunk(5, 8, 8, 16, 4) == 1
+    monkeypatch.setattr(winograd, "blas_threads", lambda: 2)
+    assert winograd._chunk(5, 8, 8, 16, 4) == 5

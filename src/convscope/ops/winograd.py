@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import kernels
+from ..backend import blas_threads
 from .buffers import scratch
 from .cache_need import cache_needed
 
@@ -97,14 +98,17 @@ def _g(dtype):
 # thread, VGG (32, 64 -> 64, 3x3, 32x32) 24.8 -> 21.5 ms, ResNet (8, 64 -> 64, 56x56) 18.2 ->
 # 16.6 (1, 2 and 4 MB alike); forward + backward against the whole batch at once, one thread,
 # VGG 73-78 -> 67-74 ms, ResNet 52-56 -> 49-53 (2 MB: 68-69 and 50-51; 8 MB: 72 and 52), peak
-# RSS of ResNet's forward + backward 140 -> 100 MB above baseline (bench.memory); with two
-# threads the chunks' GEMMs are too small for OpenBLAS's second thread: VGG 54-58 -> 58-66 ms,
-# ResNet 38.5-40.6 -> 43-45.
+# RSS of ResNet's forward + backward 140 -> 100 MB above baseline (bench.memory). With two
+# threads the chunks' GEMMs are too small for OpenBLAS's second thread (VGG 54-58 -> 58-66 ms,
+# ResNet 38.5-40.6 -> 43-45), so with more than one BLAS thread the batch goes whole.
 STREAM_BYTES = 4 << 20
 
 
 def _chunk(n, c, f, t, itemsize):
-    """Samples per chunk: about STREAM_BYTES of the larger (16, N, C or F, T) tile array."""
+    """Samples per chunk: with one BLAS thread about STREAM_BYTES of the larger (16, N, C or F,
+    T) tile array; with more the whole batch, as a chunk's GEMMs are too small to thread."""
+    if blas_threads() > 1:
+        return n
     return max(1, STREAM_BYTES // (16 * max(c, f) * t * itemsize))
 
 
