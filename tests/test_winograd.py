@@ -181,10 +181,12 @@ def test_out_of_range_values_take_the_windows_path(dtype):
     assert np.isinf(dx[0, :, :3, :3]).all() and not np.isnan(dx).any()
 
 
-def test_chunks_only_with_one_blas_thread(monkeypatch):
-    """With more BLAS threads the batch goes whole: a chunk's GEMMs are too small to thread."""
+def test_training_chunks_only_with_one_blas_thread(monkeypatch):
+    """With more BLAS threads training takes the batch whole (a chunk's GEMMs are too small to
+    thread); a forward alone stays in chunks."""
     monkeypatch.setattr(winograd, "STREAM_BYTES", 1)
     monkeypatch.setattr(winograd, "blas_threads", lambda: 1)
-    assert winograd._chunk(5, 8, 8, 16, 4) == 1
+    assert winograd._chunk(5, 8, 8, 16, 4, training=True) == 1
     monkeypatch.setattr(winograd, "blas_threads", lambda: 2)
-    assert winograd._chunk(5, 8, 8, 16, 4) == 5
+    assert winograd._chunk(5, 8, 8, 16, 4, training=True) == 5
+    assert winograd._chunk(5, 8, 8, 16, 4, training=False) == 1

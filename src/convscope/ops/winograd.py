@@ -100,14 +100,18 @@ def _g(dtype):
 # VGG 73-78 -> 67-74 ms, ResNet 52-56 -> 49-53 (2 MB: 68-69 and 50-51; 8 MB: 72 and 52), peak
 # RSS of ResNet's forward + backward 140 -> 100 MB above baseline (bench.memory). With two
 # threads the chunks' GEMMs are too small for OpenBLAS's second thread (VGG 54-58 -> 58-66 ms,
-# ResNet 38.5-40.6 -> 43-45), so with more than one BLAS thread the batch goes whole.
+# ResNet 38.5-40.6 -> 43-45), so with more than one BLAS thread a forward with a backward to
+# come and the backward take the batch whole.
 STREAM_BYTES = 4 << 20
 
 
-def _chunk(n, c, f, t, itemsize):
-    """Samples per chunk: with one BLAS thread about STREAM_BYTES of the larger (16, N, C or F,
-    T) tile array; with more the whole batch, as a chunk's GEMMs are too small to thread."""
-    if blas_threads() > 1:
+def _chunk(n, c, f, t, itemsize, training):
+    """Samples per chunk: about STREAM_BYTES of the larger (16, N, C or F, T) tile array; the
+    whole batch for training (a backward to come, or the backward itself) where BLAS runs more
+    than one thread, as a chunk's GEMMs are too small to thread. A forward alone keeps its
+    chunks: with two threads they measured alike (VGG 24.1 ms against 25.5 whole, ResNet 17.8
+    against 16.7), with one faster (27.3 against 32.9, 19.2 against 23.3), and take less memory."""
+    if training and blas_threads() > 1:
         return n
     return max(1, STREAM_BYTES // (16 * max(c, f) * t * itemsize))
 
@@ -120,9 +124,10 @@ def forward(x, w, b, geom, dtypes, x_max, w_max):
     f = w.shape[0]
     t = math.prod(k.tiles(geom.out_size))
     u = weight_transform(w)
-    step = _chunk(n, c, f, t, x.itemsize)
+    keep = cache_needed()
+    step = _chunk(n, c, f, t, x.itemsize, training=keep)
     y = np.empty((n, f, *geom.out_size), dtype=x.dtype)
-    v = _tile_scratch(k, n, c, t, x.dtype) if cache_needed() else None
+    v = _tile_scratch(k, n, c, t, x.dtype) if keep else None
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
         kept = None if v is None else v[:, n0 : n0 + step]
         _tiles_through(k, x[n0 : n0 + step], u, b, geom, t, y[n0 : n0 + step], kept)
@@ -166,7 +171,7 @@ def backward(dy, cache, needs):
     k = kernels.winograd()
     dy = np.ascontiguousarray(dy, dtype=u.dtype)
     (n, f), (c, t) = dy.shape[:2], v.shape[2:]
-    step = _chunk(n, c, f, t, u.dtype.itemsize)
+    step = _chunk(n, c, f, t, u.dtype.itemsize, training=True)
     before = (geom.pads[0][0], geom.pads[1][0])
     dx = np.empty((n, c, *geom.in_size), dtype=u.dtype) if needs[0] else None
     du = None
