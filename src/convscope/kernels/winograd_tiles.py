@@ -13,9 +13,10 @@ The backward pass is the exact adjoint of each step:
     dM = A dY A^T,   dU = sum_tiles dM * V,   dg = G^T dU G,   dV = U^T dM,   dd = B dV B^T
 
 Layouts: V, dV (16, N, C, T) and M, dM (16, N, F, T) with T = TH*TW tiles per image,
-TH = ceil(OH/2), TW = ceil(OW/2), stored as (16, C, N, T) (``tile_array``, ``folded``). The transforms use only adds (and halves in G),
-so float32 loses no accuracy. One (n, channel) plane at a time. Tile arrays come from
-``tile_array`` (planes skewed off power-of-two distances).
+TH = ceil(OH/2), TW = ceil(OW/2), stored as (16, C, N, T) (``folded`` views them as 16
+matrices (C, N*T) for the GEMMs). The transforms use only adds (and halves in G), so float32
+loses no accuracy. One (n, channel) plane at a time. Tile arrays come from ``tile_array``
+(planes skewed off power-of-two distances).
 """
 
 import numba as nb

@@ -264,6 +264,16 @@ STREAM_BYTES = 1 << 20
 KEEP_BYTES = 8 << 20
 
 
+def _columns(x, geom):
+    """gather_windows of x with the geometry's kernel, stride, dilation, pads and output size."""
+    return gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
+
+
+def _samples_per_chunk(sample_bytes):
+    """Samples whose columns (sample_bytes each) make about STREAM_BYTES, at least one."""
+    return max(1, STREAM_BYTES // max(sample_bytes, 1))
+
+
 def _columns_bytes(x, geom):
     """The size of x's window columns (N, C, KH, KW, OH, OW) in bytes."""
     return x.shape[0] * x.shape[1] * math.prod(geom.kernel + geom.out_size) * x.itemsize
@@ -277,12 +287,12 @@ def streamed_windows_forward(x, w, geom):
     pointwise = geom.kernel == geom.stride == (1, 1) and geom.pads == ((0, 0), (0, 0))
     if pointwise or n * sample <= 2 * STREAM_BYTES:
         return None
-    step = max(1, STREAM_BYTES // sample)
+    step = _samples_per_chunk(sample)
     y = np.empty((n, w.shape[0], oh, ow), dtype=np.result_type(x, w))
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
-        cols = gather_windows(x[n0 : n0 + step], geom.kernel, geom.stride, geom.dilation,
-                              geom.pads, geom.out_size)  # fmt: skip
-        windows_times_weight(cols, w, geom.groups, out=y[n0 : n0 + step])
+        windows_times_weight(
+            _columns(x[n0 : n0 + step], geom), w, geom.groups, out=y[n0 : n0 + step]
+        )
     return y
 
 
@@ -311,7 +321,7 @@ def weight_t_scattered(d, w, groups, windows, size):
     xp = get_xp(d, w)
     dtype = xp.result_type(d, w)
     c, (kh, kw) = w.shape[1] * groups, windows.kernel
-    step = max(1, STREAM_BYTES // max(c * kh * kw * oh * ow * dtype.itemsize, 1))
+    step = _samples_per_chunk(c * kh * kw * oh * ow * dtype.itemsize)
     scatter = partial(scatter_windows, stride=windows.stride, dilation=windows.dilation,
                       pads=windows.pads, size=size)  # fmt: skip
     if n <= step:
@@ -429,7 +439,7 @@ def _conv_forward(x, w, geom, b):
     if isinstance(x, np.ndarray) and (not cache_needed() or _columns_bytes(x, geom) > KEEP_BYTES):
         y = streamed_windows_forward(x, w, geom)
     if y is None:
-        cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
+        cols = _columns(x, geom)
         y = windows_times_weight(cols, w, geom.groups)
     if b is not None:
         y += b.astype(dtype, copy=False)[:, None, None]
@@ -470,15 +480,13 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
 def _streamed_backward(dy, x, w, geom, needs):
     """(dx, dw) of a windows-path forward that kept no columns: a cache-sized chunk of the
     batch at a time, its windows gathered again and used while in cache."""
-    n, step = x.shape[0], max(1, STREAM_BYTES // _columns_bytes(x[:1], geom))
+    n, step = x.shape[0], _samples_per_chunk(_columns_bytes(x[:1], geom))
     dx = np.empty(x.shape, dtype=w.dtype) if needs[0] else None
     dw = None
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
         dyc = dy[n0 : n0 + step]
         if needs[1]:
-            cols = gather_windows(x[n0 : n0 + step], geom.kernel, geom.stride, geom.dilation,
-                                  geom.pads, geom.out_size)  # fmt: skip
-            part = windows_grad_weight(dyc, cols, geom.groups)
+            part = windows_grad_weight(dyc, _columns(x[n0 : n0 + step], geom), geom.groups)
             dw = part if dw is None else dw + part
         if needs[0]:
             dx[n0 : n0 + step] = _input_grad(dyc, w, geom)
@@ -503,9 +511,7 @@ def _direct_backward(dy, cache, needs):
     if needs[1]:
         dw = direct.weight_grad(spreaded, cache)
         if dw is None:  # x holds nan/inf: the windows path's sums
-            cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads,
-                                  geom.out_size)  # fmt: skip
-            dw = windows_grad_weight(dy, cols, geom.groups)
+            dw = windows_grad_weight(dy, _columns(x, geom), geom.groups)
         dw = dw.astype(w_dtype, copy=False)
     if b_dtype is not None and needs[2]:
         db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
@@ -522,8 +528,7 @@ def _rows_backward(dy, cache, needs):
     if needs[0] and not rows_dx:
         dx = _input_grad(dy, w, geom)
     if needs[1] and not np.isfinite(dw).all():  # x or dy not finite: the windows path's sums
-        cols = gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
-        dw = windows_grad_weight(dy, cols, geom.groups)
+        dw = windows_grad_weight(dy, _columns(x, geom), geom.groups)
     db = None
     if b_dtype is not None and needs[2]:
         db = dy.sum(axis=(0, 2, 3)).astype(b_dtype, copy=False)
@@ -534,9 +539,7 @@ def _rows_backward(dy, cache, needs):
 
 def _windows_cache(c):
     """The windows path's cache, from the input and weight a WinogradCache keeps."""
-    g = c.geom
-    cols = gather_windows(c.x, g.kernel, g.stride, g.dilation, g.pads, g.out_size)
-    return ConvCache(c.x, cols, c.w, g, c.dtypes)
+    return ConvCache(c.x, _columns(c.x, c.geom), c.w, c.geom, c.dtypes)
 
 
 def _input_grad(dy, w, geom):

@@ -111,7 +111,7 @@ def forward(x, w, b, geom, dtypes):
     y = np.empty((n, f, oh, ow), dtype=x.dtype)
     step = _step(n, kw * f * oh * wp * x.itemsize)
     z_buf = scratch((step, g, kw * (f // g), oh * wp), x.dtype)
-    acc_buf = scratch((step, (f // g) * oh * wp), x.dtype)  # one group only (_shifted_sum)
+    acc_buf = scratch((step, (f // g) * oh * wp), x.dtype) if g == 1 else None  # _shifted_sum
     r_buf = None if keep else scratch((step, *rows_view.shape[1:]), x.dtype)
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
         m = min(step, n - n0)
@@ -122,7 +122,7 @@ def forward(x, w, b, geom, dtypes):
             r[...] = rows_view[n0 : n0 + m]
         z = np.matmul(wm, r.reshape(m, g, (c // g) * kh, oh * wp), out=z_buf[:m])
         yc = y[n0 : n0 + m].reshape(m, g, f // g, oh, ow)
-        _shifted_sum(yc, z.reshape(m, g, kw, f // g, oh, wp), dw, acc_buf[:m])
+        _shifted_sum(yc, z.reshape(m, g, kw, f // g, oh, wp), dw, acc_buf)
     if b is not None:
         y += b.astype(x.dtype, copy=False)[:, None, None]
     return y, RowsCache(x, rows, w, geom, dtypes)
@@ -184,8 +184,8 @@ def backward(dy, cache, needs):
 
 def _shifted_sum(y, z, dw, acc):
     """y[:, :, f, i, j] = sum_v z[:, :, v, f, i, j + v*DW]: z (m, G, KW, Fg, OH, WP) -> y (m, G,
-    Fg, OH, OW). With one group the sums run over each block flat, (Fg*OH*WP) long, into acc
-    (m, Fg*OH*WP), and the columns past OW (they mix a row with the next) are cropped: LeNet
+    Fg, OH, OW). With one group the sums run over each block flat, (Fg*OH*WP) long, into the
+    first m rows of acc (>= m, Fg*OH*WP), and the columns past OW (they mix a row with the next) are cropped: LeNet
     conv2's chunk 89 -> 54 us, VGG's 47 -> 27 against a sum per row of OW; with groups the
     blocks are G rows of an array and NumPy runs them slower than per row (depthwise (64
     groups, 32x32) 50 -> 80 us), so they keep the sums per row."""
@@ -196,7 +196,7 @@ def _shifted_sum(y, z, dw, acc):
         for v in range(1, kw):
             y += z[:, :, v, :, :, v * dw : v * dw + ow]
         return
-    flat = z.reshape(m, kw, fg * oh * wp)
+    flat, acc = z.reshape(m, kw, fg * oh * wp), acc[:m]
     length = flat.shape[2]
     np.add(flat[:, 0, : length - dw], flat[:, 1, dw:], out=acc[:, : length - dw])
     for v in range(2, kw):

@@ -175,7 +175,8 @@ def backward(dy, cache, needs):
     before = (geom.pads[0][0], geom.pads[1][0])
     dx = np.empty((n, c, *geom.in_size), dtype=u.dtype) if needs[0] else None
     du = None
-    for n0 in range(0, n if needs[0] or needs[1] else 0, step):
+    chunks = range(0, n, step) if needs[0] or needs[1] else ()
+    for n0 in chunks:  # chunks of the batch sized to the cache, not single items
         m = min(step, n - n0)
         dm = k.grad_output_transform(dy[n0 : n0 + m], out=_tile_scratch(k, m, f, t, u.dtype))
         if needs[1]:  # dU = sum over the tiles of dM V^T
