@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import convscope as cs
 import convscope.nn.functional as F
 from convscope import ShapeError
-from tolerance import assert_values_close
+from tolerance import assert_values_close, centering_gain
 from torch_oracle_ops import compare
 
 DTYPES = st.sampled_from([np.float64, np.float64, np.float32])
@@ -142,6 +142,7 @@ def test_batch_norm_matches_torch_with_running_stats(case):
         lambda a, *p: F.batch_norm(a, *ours_stats, *p, **kw),
         lambda a, *p: TF.batch_norm(a, *torch_stats, *p, **kw),
         [x, *params],
+        gain=centering_gain(x, (0, *range(2, x.ndim)), kw["eps"]) if kw["training"] else 1.0,
     )
     for ours, theirs in zip(ours_stats, torch_stats, strict=True):
         assert_values_close(ours, theirs, dtype=x.dtype, err_msg="running statistic")

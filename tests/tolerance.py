@@ -107,3 +107,17 @@ def assert_values_close(actual, expected, *, scale=None, dtype=None, err_msg="va
 # path's sum of |terms| (row sums 3, 1.5, 2 of A^T, G, B^T; 3 of B), and they mix the terms of a
 # 4x4 tile, so compare with the largest magnitude of the array times this growth.
 WINOGRAD_GROWTH = 36.0
+
+
+def centering_gain(x, axes, eps):
+    """max |x| / min sigma over the groups a normalisation centres (at least 1), sigma =
+    sqrt(var(x over axes) + eps). Centring x - mean in floating point keeps the ulps of |x|,
+    not of x - mean, so xhat = (x - mean) / sigma, the output and every gradient through it
+    carry errors this much larger than the magnitudes in play show: four float32 values
+    0.73-0.85 (sigma 0.047) gave dx of 5e-3 that PyTorch's float32 had 3.8e-5 off the float64
+    answer (ours 5e-6). Multiply the floor's scale by it (``compare(..., gain=)``)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return 1.0
+    sigma = np.sqrt(x.var(axis=axes) + eps)
+    return max(1.0, float(np.abs(x).max() / sigma.min()))

@@ -41,11 +41,13 @@ def sum_tolerances(torch_fn, arrays, grad, dy, sums="products", n=None):
     return (mags[0], counts[0]), list(zip(mags[1], counts[1], strict=True))
 
 
-def compare(ours_fn, torch_fn, arrays, seed=0, grad=None, sums=None, n=None):
+def compare(ours_fn, torch_fn, arrays, seed=0, grad=None, sums=None, n=None, gain=1.0):
     """Forward ours_fn(*Tensors) vs torch_fn(*torch tensors), then backward with the same
     random upstream gradient; every array in ``arrays`` is a differentiable input.
     ``grad`` (bool per array) marks which inputs get a gradient (default: all); ``sums``
-    and ``n``: the tolerance rule (module docstring). Returns convscope's output Tensor."""
+    and ``n``: the tolerance rule (module docstring); ``gain``: how much a cancellation the
+    arrays do not show scales the relative rule's floor (tolerance.centering_gain).
+    Returns convscope's output Tensor."""
     grad = grad or [True] * len(arrays)
     dtype = arrays[0].dtype
     ours = [cs.tensor(a, requires_grad=g) for a, g in zip(arrays, grad, strict=True)]
@@ -64,7 +66,7 @@ def compare(ours_fn, torch_fn, arrays, seed=0, grad=None, sums=None, n=None):
         assert o is not None, f"{what}: convscope gives no gradient where torch gives one"
         assert o.dtype == t.dtype, f"{what}: dtype {o.dtype} != torch {t.dtype}"
     if sums is None:
-        scale = largest(*arrays, dy, *(t for _, t, _ in pairs))
+        scale = gain * largest(*arrays, dy, *(t for _, t, _ in pairs))
         for o, t, what in pairs:
             assert_values_close(o, t, scale=scale, dtype=dtype, err_msg=what)
         return y
