@@ -155,6 +155,52 @@ def test_node_used_twice_accumulates():
     assert x.grad == pytest.approx(9.0)  # leaf grads accumulate across backward calls
 
 
+def test_leaf_grads_are_their_own_arrays():
+    """A leaf keeps an unshared gradient without a copy (as PyTorch's AccumulateGrad), and a
+    copy of any gradient something else still holds: the caller's dy, another leaf's, a view."""
+    dy = np.arange(6.0).reshape(2, 3)
+    a, b = (
+        cs.tensor(np.ones((2, 3)), requires_grad=True),
+        cs.tensor(np.ones((2, 3)), requires_grad=True),
+    )
+    (a + b).backward(dy)  # add hands the same dy to both inputs
+    for t in (a, b):
+        np.testing.assert_array_equal(t.grad, dy)
+        assert not np.shares_memory(t.grad, dy)
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad += 1  # the user's own array now: dy and b.grad stay as they were
+    np.testing.assert_array_equal(dy, np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(b.grad, dy)
+    x = cs.tensor(np.ones((2, 3)), requires_grad=True)
+    x.reshape(6).backward(dy.reshape(6))  # a view of the caller's dy flows back
+    assert not np.shares_memory(x.grad, dy)
+    leaf = cs.tensor(np.ones(3), requires_grad=True)
+    leaf.backward(dy[0])  # the root itself a leaf: never the caller's array
+    assert not np.shares_memory(leaf.grad, dy)
+    w = cs.tensor(np.full(3, 2.0), requires_grad=True)
+    h = (w * 3).retain_grad()
+    (h * h).sum().backward()  # a retained non-leaf's gradient flows on: copied
+    np.testing.assert_allclose(h.grad, 2 * h.data)
+    np.testing.assert_allclose(w.grad, 18 * w.data)
+
+
+def test_an_unshared_leaf_gradient_is_taken_without_a_copy():
+    from convscope.autograd import tape
+
+    leaf, node = (
+        cs.tensor(np.ones(3), requires_grad=True),
+        cs.tensor(np.ones(3), requires_grad=True) * 2,
+    )
+    g = np.ones(3)  # held by this frame only, as by run's loop variable
+    assert tape._kept(leaf, g) is g
+    assert tape._kept(node, g) is not g  # a non-leaf's gradient still flows on
+    held = [g]
+    assert tape._kept(leaf, g) is not g and held
+    assert tape._kept(leaf, g[1:]).base is None  # a view is copied
+    g.flags.writeable = False
+    assert tape._kept(leaf, g) is not g
+
+
 def test_diamond_graph_order():
     """b feeds both c and d; d also feeds c: every consumer must finish before b is processed."""
     (x,), (tx,) = _pair(np.array([1.5, -0.5]))

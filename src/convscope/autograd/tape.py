@@ -5,6 +5,10 @@ Iterative (an explicit stack), so a 1,000-layer chain never meets Python's recur
 Without retain_graph each node is replaced by a _Spent marker once used, freeing its cache.
 """
 
+import sys
+
+import numpy as np
+
 from ..errors import AutogradError, ShapeError
 from .tape_checks import check_saved, checked_grads
 
@@ -18,7 +22,7 @@ def run(root, grad, retain_graph=False):
         if g is None:
             continue
         if t._node is None or t._retain:
-            t.grad = g.copy() if t.grad is None else _accumulate(t, g)
+            t.grad = _kept(t, g) if t.grad is None else _accumulate(t, g)
         if t._node is None:
             continue
         check_saved(t._node, t)
@@ -27,6 +31,31 @@ def run(root, grad, retain_graph=False):
             grads[key] = gi if key not in grads else grads[key] + gi
         if not retain_graph:
             t._node = _Spent(t._node.name)
+
+
+def _kept(t, g):
+    """The array a first gradient leaves in ``.grad``: a leaf takes g itself where nothing else
+    holds it (an array no op, cache, buffer pool or caller keeps, not a view), as PyTorch's
+    AccumulateGrad steals an unshared gradient; otherwise, and for a non-leaf whose g still
+    flows on, a copy. Saves a copy of every large leaf's gradient (an input's, for saliency)."""
+    writeable = getattr(g.flags, "writeable", True)  # CuPy arrays have no such flag
+    owned = g.base is None and writeable and sys.getrefcount(g) <= _UNSHARED
+    return g if owned and t._node is None else g.copy()
+
+
+def _unshared_count():
+    """sys.getrefcount seen by _kept for an array held only by run's loop variable (measured
+    in the same call shape, not assumed: interpreters count a call's references differently)."""
+    grads = {0: np.empty(1)}
+    g = grads.pop(0)
+    return _count(g)
+
+
+def _count(g):
+    return sys.getrefcount(g)
+
+
+_UNSHARED = _unshared_count()
 
 
 def _accumulate(t, g):
