@@ -313,10 +313,11 @@ def weight_t_times(dy, w, groups, kernel, temporary=True):
     return dcols.reshape(n, groups * c_per_group, *kernel, oh, ow)
 
 
-def weight_t_scattered(d, w, groups, windows, size):
+def weight_t_scattered(d, w, groups, windows, size, out=None):
     """scatter_windows(weight_t_times(d, w)): conv's dX (d = dy, size = x's) and conv_transpose's
-    forward (d = x). d (N, F, OH, OW), w (F, C/g, KH, KW) -> (N, C, *size); a chunk of the
-    batch (about STREAM_BYTES of columns) at a time, so that the scatter reads them from cache."""
+    forward (d = x). d (N, F, OH, OW), w (F, C/g, KH, KW) -> (N, C, *size), written into ``out``
+    (contiguous) when given; a chunk of the batch (about STREAM_BYTES of columns) at a time,
+    so that the scatter reads them from cache."""
     n, (oh, ow) = d.shape[0], d.shape[2:]
     xp = get_xp(d, w)
     dtype = xp.result_type(d, w)
@@ -325,8 +326,9 @@ def weight_t_scattered(d, w, groups, windows, size):
     scatter = partial(scatter_windows, stride=windows.stride, dilation=windows.dilation,
                       pads=windows.pads, size=size)  # fmt: skip
     if n <= step:
-        return scatter(weight_t_times(d, w, groups, windows.kernel))
-    out = xp.empty((n, c, *size), dtype=dtype)
+        return scatter(weight_t_times(d, w, groups, windows.kernel), out=out)
+    if out is None:
+        out = xp.empty((n, c, *size), dtype=dtype)
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
         scatter(
             weight_t_times(d[n0 : n0 + step], w, groups, windows.kernel), out=out[n0 : n0 + step]
@@ -489,7 +491,7 @@ def _streamed_backward(dy, x, w, geom, needs):
             part = windows_grad_weight(dyc, _columns(x[n0 : n0 + step], geom), geom.groups)
             dw = part if dw is None else dw + part
         if needs[0]:
-            dx[n0 : n0 + step] = _input_grad(dyc, w, geom)
+            _input_grad(dyc, w, geom, out=dx[n0 : n0 + step])
     return dx, dw
 
 
@@ -542,8 +544,8 @@ def _windows_cache(c):
     return ConvCache(c.x, _columns(c.x, c.geom), c.w, c.geom, c.dtypes)
 
 
-def _input_grad(dy, w, geom):
-    """dX. Pointwise: W^T dy. Stride 1 on the NumPy path with no more output than input
+def _input_grad(dy, w, geom, out=None):
+    """dX, written into ``out`` (contiguous) when given. Pointwise: W^T dy. Stride 1 on the NumPy path with no more output than input
     channels and a finite w: the full correlation of dy with the flipped, transposed kernel,
     as windows + GEMM (copying windows measured ~25% faster than scattering them). Otherwise
     W^T dy scattered onto the windows (compiled when the kernels are available)."""
@@ -551,7 +553,7 @@ def _input_grad(dy, w, geom):
     reach = tuple(span(k, d) - 1 for k, d in zip(geom.kernel, geom.dilation, strict=True))
     if geom.kernel == geom.stride == (1, 1) and (pt, pb, pl, pr) == (0, 0, 0, 0):
         dcols = weight_t_times(dy, w, geom.groups, geom.kernel, temporary=False)
-        return dcols.reshape(dy.shape[0], -1, *geom.in_size)
+        return _into(out, dcols.reshape(dy.shape[0], -1, *geom.in_size))
     if (
         geom.stride == (1, 1)
         and geom.out_channels <= geom.in_channels
@@ -565,8 +567,16 @@ def _input_grad(dy, w, geom):
         flipped = flipped.reshape(g * cg, f // g, kh, kw)
         pads = ((reach[0] - pt, reach[0] - pb), (reach[1] - pl, reach[1] - pr))
         cols = gather_windows(dy, geom.kernel, (1, 1), geom.dilation, pads, geom.in_size)
-        return windows_times_weight(cols, flipped, g)
-    return weight_t_scattered(dy, w, geom.groups, geom.windows, geom.in_size)
+        return _into(out, windows_times_weight(cols, flipped, g))
+    return weight_t_scattered(dy, w, geom.groups, geom.windows, geom.in_size, out=out)
+
+
+def _into(out, a):
+    """a, or a copied into out when out is given."""
+    if out is None:
+        return a
+    out[...] = a
+    return out
 
 
 def conv1d_backward(dy, cache, needs=(True, True, True)):
