@@ -195,8 +195,9 @@ def _forward(xc, w, b, y, hp, wp, js, dh, dw, lo, hi):
                     if js == 1:  # sample-major: a copy per row of a sample
                         for sn in range(n0, n1):
                             at = k * row + (sn - n0) * wp
-                            for j in range(ow):
-                                y[sn, f0 + g, i0 + k, j] = acc[g, at + j]
+                            to, frm = y[sn, f0 + g, i0 + k], acc[g, at : at + ow]
+                            for j in range(ow):  # slices from 0: a vectorised copy
+                                to[j] = frm[j]
                     else:  # batch-minor: strided reads (from L1)
                         for sn in range(n):
                             at = k * row + sn - j0 * n
