@@ -200,9 +200,11 @@ def _forward(xc, w, b, y, hp, wp, js, dh, dw, lo, hi):
                                 to[j] = frm[j]
                     else:  # batch-minor: strided reads (from L1)
                         for sn in range(n):
-                            at = k * row + sn - j0 * n
-                            for j in range(j0, j1):
-                                y[sn, f0 + g, i0 + k, j] = acc[g, at + j * n]
+                            at = k * row + sn
+                            to = y[sn, f0 + g, i0 + k, j0:j1]
+                            frm = acc[g, at : at + (j1 - j0 - 1) * n + 1 : n]
+                            for j in range(j1 - j0):  # from 0: no wraparound check
+                                to[j] = frm[j]
 
 
 @nb.njit(cache=True, fastmath={"contract", "reassoc"})
