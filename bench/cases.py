@@ -1,4 +1,4 @@
-"""The benchmark cases: six conv layers (forward, forward+backward), 2x2 pooling, a LeNet-5
+"""The benchmark cases: six conv layers (forward, forward+backward), 2x2 and 3x3 pooling, a LeNet-5
 training step, LeNet-5 inference (eval mode, no grad) at batch 1 and LENET_BATCH. Each case builds one zero-argument callable per contender on the same data.
 
 Contenders: "convscope" (the default path: compiled kernels when Numba is there),
@@ -24,6 +24,12 @@ CONV_SHAPES = [
     ("1x1", (32, 256, 14, 14), (64, 1, 1, 0)),
 ]
 POOL_SHAPE = (64, 64, 32, 32)
+# name, kind, (kernel, stride, padding): LeNet's and VGG's 2x2, ResNet's stem 3x3 stride 2
+POOL_CASES = [
+    ("max 2x2", "max", (2, 2, 0)),
+    ("avg 2x2", "avg", (2, 2, 0)),
+    ("max 3x3/2", "max", (3, 2, 1)),
+]
 LENET_BATCH = 64
 INFER_BATCHES = (1, LENET_BATCH)
 
@@ -99,19 +105,21 @@ def conv_case(shape, layer, backward, torch, jit_available, rng):
     return fns, flops
 
 
-def pool_case(kind, backward, torch, jit_available, rng):
-    """Callables for a 2x2 max or avg pool (stride 2) on POOL_SHAPE."""
+def pool_case(kind, window, backward, torch, jit_available, rng):
+    """Callables for a max or avg pool on POOL_SHAPE; window: (kernel, stride, padding)."""
+    k, s, p = window
     x = rng.standard_normal(POOL_SHAPE, dtype=np.float32)
     n, c, h, w = POOL_SHAPE
-    dy = rng.standard_normal((n, c, h // 2, w // 2), dtype=np.float32)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    dy = rng.standard_normal((n, c, oh, ow), dtype=np.float32)
     pool = F.max_pool2d if kind == "max" else F.avg_pool2d
 
     def run_cs():
         if not backward:
-            pool(x, 2)
+            pool(x, k, s, p)
             return
         xs = cs.tensor(x, requires_grad=True)
-        pool(xs, 2).backward(dy)
+        pool(xs, k, s, p).backward(dy)
 
     fns = _paths(run_cs, jit_available)
     if torch is not None:
@@ -121,10 +129,10 @@ def pool_case(kind, backward, torch, jit_available, rng):
         def run_torch():
             if not backward:
                 with torch.no_grad():
-                    tpool(tx, 2)
+                    tpool(tx, k, s, p)
                 return
             xs = tx.clone().requires_grad_()
-            tpool(xs, 2).backward(tdy)
+            tpool(xs, k, s, p).backward(tdy)
 
         fns["torch"] = run_torch
     return fns, float(x.size * (2 if backward else 1))
@@ -208,9 +216,9 @@ def all_cases(quick, torch, jit_available, rng):
             fns, flops = conv_case(shape, layer, backward, torch, jit_available, rng)
             yield ("conv fwd+bwd" if backward else "conv fwd"), name, fns, flops
     for backward in (False, True):
-        for kind in ("max", "avg"):
-            fns, flops = pool_case(kind, backward, torch, jit_available, rng)
-            yield ("pool fwd+bwd" if backward else "pool fwd"), f"{kind} 2x2", fns, flops
+        for name, kind, window in POOL_CASES:
+            fns, flops = pool_case(kind, window, backward, torch, jit_available, rng)
+            yield ("pool fwd+bwd" if backward else "pool fwd"), name, fns, flops
     fns, flops = lenet_case(torch, jit_available, rng)
     yield "train", f"LeNet-5 step (batch {LENET_BATCH})", fns, flops
     for batch in INFER_BATCHES:
