@@ -24,11 +24,12 @@ CONV_SHAPES = [
     ("1x1", (32, 256, 14, 14), (64, 1, 1, 0)),
 ]
 POOL_SHAPE = (64, 64, 32, 32)
-# name, kind, (kernel, stride, padding): LeNet's and VGG's 2x2, ResNet's stem 3x3 stride 2
+STEM_SHAPE = (8, 64, 112, 112)  # ResNet's stem: conv 7x7/2, then this pool
+# name, kind, (kernel, stride, padding), input shape: VGG-like 2x2 pools, ResNet's stem pool
 POOL_CASES = [
-    ("max 2x2", "max", (2, 2, 0)),
-    ("avg 2x2", "avg", (2, 2, 0)),
-    ("max 3x3/2", "max", (3, 2, 1)),
+    ("max 2x2", "max", (2, 2, 0), POOL_SHAPE),
+    ("avg 2x2", "avg", (2, 2, 0), POOL_SHAPE),
+    ("max 3x3/2, stem", "max", (3, 2, 1), STEM_SHAPE),
 ]
 LENET_BATCH = 64
 INFER_BATCHES = (1, LENET_BATCH)
@@ -105,11 +106,12 @@ def conv_case(shape, layer, backward, torch, jit_available, rng):
     return fns, flops
 
 
-def pool_case(kind, window, backward, torch, jit_available, rng):
-    """Callables for a max or avg pool on POOL_SHAPE; window: (kernel, stride, padding)."""
+def pool_case(kind, window, shape, backward, torch, jit_available, rng):
+    """Callables for a max or avg pool of an input of this shape; window: (kernel, stride,
+    padding)."""
     k, s, p = window
-    x = rng.standard_normal(POOL_SHAPE, dtype=np.float32)
-    n, c, h, w = POOL_SHAPE
+    x = rng.standard_normal(shape, dtype=np.float32)
+    n, c, h, w = shape
     oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
     dy = rng.standard_normal((n, c, oh, ow), dtype=np.float32)
     pool = F.max_pool2d if kind == "max" else F.avg_pool2d
@@ -216,8 +218,8 @@ def all_cases(quick, torch, jit_available, rng):
             fns, flops = conv_case(shape, layer, backward, torch, jit_available, rng)
             yield ("conv fwd+bwd" if backward else "conv fwd"), name, fns, flops
     for backward in (False, True):
-        for name, kind, window in POOL_CASES:
-            fns, flops = pool_case(kind, window, backward, torch, jit_available, rng)
+        for name, kind, window, shape in POOL_CASES:
+            fns, flops = pool_case(kind, window, shape, backward, torch, jit_available, rng)
             yield ("pool fwd+bwd" if backward else "pool fwd"), name, fns, flops
     fns, flops = lenet_case(torch, jit_available, rng)
     yield "train", f"LeNet-5 step (batch {LENET_BATCH})", fns, flops
