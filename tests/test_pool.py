@@ -1,6 +1,7 @@
 """Max, avg and min pooling (1-D, 2-D) against PyTorch, the naive twin and finite differences."""
 
 import itertools
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 import convscope as cs
 import convscope.nn.functional as F
 from convscope import ShapeError
-from convscope.ops import naive, pool
+from convscope.ops import naive, pool, pool_numpy
 from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from tolerance import assert_sums_close
 from torch_oracle_ops import compare
@@ -84,6 +85,27 @@ def test_pool_matches_torch_float32(cfg, seed):
         ours_pool(kind, nd, **kw), torch_pool(kind, nd, **kw), [x], seed, **rule(kind, nd, **kw)
     )
     assert y.dtype == np.float32
+
+
+@settings(max_examples=80, deadline=None)
+@given(cfg=pool_configs(), seed=st.integers(0, 2**16), special=st.sampled_from(["", "ties", "nan"]))
+def test_pool_a_sample_at_a_time_matches_torch(cfg, seed, special):
+    """The NumPy path passes over a chunk of the batch at a time (pool_numpy.CHUNK_BYTES):
+    every sample its own chunk here, with ties, NaN and infinities."""
+    kind, nd, shape, kw = cfg
+    shape = (shape[0] + 1, *shape[1:])  # at least two chunks
+    rng = np.random.default_rng(seed)
+    x = (
+        rng.integers(-2, 3, shape).astype(np.float64)
+        if special == "ties"
+        else rng.standard_normal(shape)
+    )
+    if special == "nan":
+        x.flat[rng.integers(0, x.size, 3)] = rng.choice([np.nan, np.inf, -np.inf], 3)
+    with mock.patch.object(pool_numpy, "CHUNK_BYTES", 1):
+        compare(
+            ours_pool(kind, nd, **kw), torch_pool(kind, nd, **kw), [x], seed, **rule(kind, nd, **kw)
+        )
 
 
 @pytest.mark.parametrize("kind", ["max", "avg", "min"])

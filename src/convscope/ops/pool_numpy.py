@@ -58,8 +58,16 @@ class AvgCache(NamedTuple):
 def forward(kind, x, g, count_include_pad, divisor_override, shape):
     """x (N, C, H, W), its 2-D Windows g -> (y, ExtremeCache or AvgCache); shape: the caller's
     own input shape (dx goes back in it)."""
+    xp = get_xp(x)
     xpad = _pad(x, g, _PAD_VALUE[kind])
-    y = _reduce(_off_line(xpad), g, getattr(get_xp(x), _REDUCE[kind]))
+    ufunc = getattr(xp, _REDUCE[kind])
+    chunks = _sample_chunks(xpad)
+    if len(chunks) == 1:
+        y = _reduce(_off_line(xpad), g, ufunc)
+    else:
+        y = xp.empty(x.shape[:2] + tuple(a.out for a in g.axes), dtype=x.dtype)
+        for part in chunks:  # chunks of the batch sized to the cache, not single items
+            _reduce(_off_line(xpad[part]), g, ufunc, out=y[part])
     if kind != "avg":
         return y, ExtremeCache(kind, x.shape, g, xpad, y, shape)
     if divisor_override is None:
@@ -91,7 +99,8 @@ def indices(cache):
 
 
 def backward(dy, c):
-    """dx (N, C, H, W) from dy (N, C, OH, OW) and forward's cache."""
+    """dx (N, C, H, W) from dy (N, C, OH, OW) and forward's cache; a chunk of the batch at a
+    time (_sample_chunks), its gradient on the padded grid in cache and cropped into dx."""
     if isinstance(c, ExtremeCache) and _scannable(c):
         return _scatter(dy, _winners(c), c)
     xp = get_xp(dy)
@@ -100,20 +109,25 @@ def backward(dy, c):
     (ph, pw), (h, w), need = before(g), c.x_shape[2:], _extent(g)
     inner = (min(h, need[0] - ph), min(w, need[1] - pw))  # input rows/cols used
     direct = ph == pw == 0 and need == inner
-    if direct:
-        dxpad = dx[:, :, : inner[0], : inner[1]]  # a view: no copy back needed
-    else:
-        dxpad = xp.zeros(c.x_shape[:2] + need, dtype=dy.dtype)
+    real = None
     if isinstance(c, AvgCache):
-        _spread(dxpad, dy / c.divisor, g)
-    else:
-        real = None
-        if not direct:  # which xpad slots hold input: a padding slot may tie with a +-inf input
-            real = xp.zeros((1, 1) + need, dtype=bool)
-            real[:, :, ph : ph + inner[0], pw : pw + inner[1]] = True
-        _route(dxpad, dy, c.xpad, c.y, g, real)
-    if not direct:
-        dx[:, :, : inner[0], : inner[1]] = dxpad[:, :, ph : ph + inner[0], pw : pw + inner[1]]
+        dy = dy / c.divisor
+    elif not direct:  # which xpad slots hold input: a padding slot may tie with a +-inf input
+        real = xp.zeros((1, 1) + need, dtype=bool)
+        real[:, :, ph : ph + inner[0], pw : pw + inner[1]] = True
+    for part in _sample_chunks(dx):  # chunks of the batch sized to the cache, not single items
+        if direct:
+            dxpad = dx[part, :, : inner[0], : inner[1]]  # a view: no copy back needed
+        else:
+            dxpad = xp.zeros(dy[part].shape[:2] + need, dtype=dy.dtype)
+        if isinstance(c, AvgCache):
+            _spread(dxpad, dy[part], g)
+        else:
+            _route(dxpad, dy[part], c.xpad[part], c.y[part], g, real)
+        if not direct:
+            dx[part, :, : inner[0], : inner[1]] = dxpad[
+                :, :, ph : ph + inner[0], pw : pw + inner[1]
+            ]
     return dx
 
 
@@ -144,15 +158,30 @@ def _taps(g):
     return [g.taps((u, v)) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
 
 
-def _reduce(xpad, g, ufunc):
-    y = None
-    for rows, cols in _taps(g):
+def _reduce(xpad, g, ufunc, out=None):
+    """The windows' reduction by ufunc, one pass per kernel offset; into ``out`` when given."""
+    y = out
+    for k, (rows, cols) in enumerate(_taps(g)):
         win = xpad[:, :, rows, cols]
-        if y is None:
-            y = win.copy()
+        if k == 0:
+            y = win.copy() if y is None else get_xp(win).copyto(y, win) or y
         else:
             ufunc(y, win, out=y)
     return y
+
+
+# The passes over the windows run a chunk of the batch at a time, its padded input about this
+# many bytes, so that the KH*KW passes (and the backward's several per tap) read it from cache:
+# measured on ResNet's stem pool (8, 64, 112, 112), 3x3 stride 2, padding 1, float32, one
+# thread (see docs/performance.md).
+CHUNK_BYTES = 4 << 20
+
+
+def _sample_chunks(a):
+    """Slices of a's first axis (the batch), each about CHUNK_BYTES of a, at least one sample."""
+    n = a.shape[0]
+    step = max(1, CHUNK_BYTES // max(a[:1].nbytes, 1))
+    return [slice(n0, min(n0 + step, n)) for n0 in range(0, n, step)]
 
 
 def _scannable(c):
