@@ -55,6 +55,7 @@ class AvgCache(NamedTuple):
     shape: tuple
 
 
+@np.errstate(invalid="ignore")  # inf - inf in a window's sum is nan, silently, as PyTorch's
 def forward(kind, x, g, count_include_pad, divisor_override, shape):
     """x (N, C, H, W), its 2-D Windows g -> (y, ExtremeCache or AvgCache); shape: the caller's
     own input shape (dx goes back in it)."""
@@ -98,6 +99,7 @@ def indices(cache):
     return index
 
 
+@np.errstate(invalid="ignore")  # overlapping windows add inf and -inf: nan, as PyTorch's
 def backward(dy, c):
     """dx (N, C, H, W) from dy (N, C, OH, OW) and forward's cache; a chunk of the batch at a
     time (_sample_chunks), its gradient on the padded grid in cache and cropped into dx."""
