@@ -154,6 +154,7 @@ def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
     oh, ow = y.shape[2:]
     dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
     dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
+    cols = _columns(kw, sw, pl, w, ow)
     for p in range(n * c):
         xs, ys = x[p // c, p % c], y[p // c, p % c]
         ys[:] = 0
@@ -163,9 +164,8 @@ def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
                 if r < 0 or r >= h:
                     continue
                 for v in range(kw):
-                    j0, j1 = _valid(v, sw, pl, w, ow)
-                    start = j0 * sw + v - pl
-                    src, to = xs[r, start : start + (j1 - j0 - 1) * sw + 1], ys[i, j0:j1]
+                    j0, j1, start, length = cols[v, 0], cols[v, 1], cols[v, 2], cols[v, 3]
+                    src, to = xs[r, start : start + length], ys[i, j0:j1]
                     if sw == 1:
                         _add_from(to, src, 1)
                     elif sw == 2:
@@ -224,6 +224,7 @@ def _avg_backward(dy, dx, kh, kw, sh, sw, pt, pl, count_include_pad):
     oh, ow = dy.shape[2:]
     dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
     dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
+    cols = _columns(kw, sw, pl, w, ow)
     for p in range(n * c):
         dys, dxs = dy[p // c, p % c], dx[p // c, p % c]
         dxs[:] = 0
@@ -236,9 +237,8 @@ def _avg_backward(dy, dx, kh, kw, sh, sw, pt, pl, count_include_pad):
                 if r < 0 or r >= h:
                     continue
                 for v in range(kw):
-                    j0, j1 = _valid(v, sw, pl, w, ow)
-                    start = j0 * sw + v - pl
-                    to, frm = dxs[r, start : start + (j1 - j0 - 1) * sw + 1], g[j0:j1]
+                    j0, j1, start, length = cols[v, 0], cols[v, 1], cols[v, 2], cols[v, 3]
+                    to, frm = dxs[r, start : start + length], g[j0:j1]
                     if sw == 1:
                         _add_into(to, frm, 1)
                     elif sw == 2:

@@ -93,6 +93,12 @@ def zero_padded(x, pads):
     return xpad
 
 
+def samples_per_chunk(sample_bytes, chunk_bytes):
+    """Samples of sample_bytes each that make about chunk_bytes, at least one: the ops run a
+    batch a cache-sized chunk at a time (columns, rows, tile arrays, pooling passes)."""
+    return max(1, chunk_bytes // max(sample_bytes, 1))
+
+
 def clear():
     """Forget every remembered buffer (their memory is freed once no one else holds them)."""
     with _lock:

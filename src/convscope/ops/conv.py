@@ -35,7 +35,7 @@ from .. import kernels
 from ..backend import get_xp
 from ..errors import ShapeError
 from . import direct, row_windows, unbatched, winograd
-from .buffers import scratch, zero_padded
+from .buffers import samples_per_chunk, scratch, zero_padded
 from .cache_need import cache_needed
 from .geometry import (
     Windows,
@@ -269,11 +269,6 @@ def _columns(x, geom):
     return gather_windows(x, geom.kernel, geom.stride, geom.dilation, geom.pads, geom.out_size)
 
 
-def _samples_per_chunk(sample_bytes):
-    """Samples whose columns (sample_bytes each) make about STREAM_BYTES, at least one."""
-    return max(1, STREAM_BYTES // max(sample_bytes, 1))
-
-
 def _columns_bytes(x, geom):
     """The size of x's window columns (N, C, KH, KW, OH, OW) in bytes."""
     return x.shape[0] * x.shape[1] * math.prod(geom.kernel + geom.out_size) * x.itemsize
@@ -287,7 +282,7 @@ def streamed_windows_forward(x, w, geom):
     pointwise = geom.kernel == geom.stride == (1, 1) and geom.pads == ((0, 0), (0, 0))
     if pointwise or n * sample <= 2 * STREAM_BYTES:
         return None
-    step = _samples_per_chunk(sample)
+    step = samples_per_chunk(sample, STREAM_BYTES)
     y = np.empty((n, w.shape[0], oh, ow), dtype=np.result_type(x, w))
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items
         windows_times_weight(
@@ -322,7 +317,7 @@ def weight_t_scattered(d, w, groups, windows, size, out=None):
     xp = get_xp(d, w)
     dtype = xp.result_type(d, w)
     c, (kh, kw) = w.shape[1] * groups, windows.kernel
-    step = _samples_per_chunk(c * kh * kw * oh * ow * dtype.itemsize)
+    step = samples_per_chunk(c * kh * kw * oh * ow * dtype.itemsize, STREAM_BYTES)
     scatter = partial(scatter_windows, stride=windows.stride, dilation=windows.dilation,
                       pads=windows.pads, size=size)  # fmt: skip
     if n <= step:
@@ -482,7 +477,7 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
 def _streamed_backward(dy, x, w, geom, needs):
     """(dx, dw) of a windows-path forward that kept no columns: a cache-sized chunk of the
     batch at a time, its windows gathered again and used while in cache."""
-    n, step = x.shape[0], _samples_per_chunk(_columns_bytes(x[:1], geom))
+    n, step = x.shape[0], samples_per_chunk(_columns_bytes(x[:1], geom), STREAM_BYTES)
     dx = np.empty(x.shape, dtype=w.dtype) if needs[0] else None
     dw = None
     for n0 in range(0, n, step):  # chunks of the batch sized to the cache, not single items

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..backend import get_xp
-from .buffers import scratch
+from .buffers import samples_per_chunk, scratch
 from .geometry import Windows
 
 _PAD_VALUE = {"max": -np.inf, "min": np.inf, "avg": 0.0}
@@ -62,13 +62,9 @@ def forward(kind, x, g, count_include_pad, divisor_override, shape):
     xp = get_xp(x)
     xpad = _pad(x, g, _PAD_VALUE[kind])
     ufunc = getattr(xp, _REDUCE[kind])
-    chunks = _sample_chunks(xpad)
-    if len(chunks) == 1:
-        y = _reduce(_off_line(xpad), g, ufunc)
-    else:
-        y = xp.empty(x.shape[:2] + tuple(a.out for a in g.axes), dtype=x.dtype)
-        for part in chunks:  # chunks of the batch sized to the cache, not single items
-            _reduce(_off_line(xpad[part]), g, ufunc, out=y[part])
+    y = xp.empty(x.shape[:2] + tuple(a.out for a in g.axes), dtype=x.dtype)
+    for part in _sample_chunks(xpad):  # chunks of the batch sized to the cache, not single items
+        _reduce(_off_line(xpad[part]), g, ufunc, y[part])
     if kind != "avg":
         return y, ExtremeCache(kind, x.shape, g, xpad, y, shape)
     if divisor_override is None:
@@ -160,18 +156,14 @@ def _taps(g):
     return [g.taps((u, v)) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
 
 
-def _reduce(xpad, g, ufunc, out=None):
-    """The windows' reduction by ufunc, one pass per kernel offset; into ``out`` when given."""
-    y = out
+def _reduce(xpad, g, ufunc, y):
+    """y = the windows' reduction by ufunc, one pass per kernel offset."""
     for k, (rows, cols) in enumerate(_taps(g)):
         win = xpad[:, :, rows, cols]
-        if k == 0 and y is None:
-            y = win.copy()
-        elif k == 0:
+        if k == 0:
             y[...] = win
         else:
             ufunc(y, win, out=y)
-    return y
 
 
 # The passes over the windows run a chunk of the batch at a time, its padded input about this
@@ -186,8 +178,7 @@ CHUNK_BYTES = 1 << 20
 
 def _sample_chunks(a):
     """Slices of a's first axis (the batch), each about CHUNK_BYTES of a, at least one sample."""
-    n = a.shape[0]
-    step = max(1, CHUNK_BYTES // max(a[:1].nbytes, 1))
+    n, step = a.shape[0], samples_per_chunk(a[:1].nbytes, CHUNK_BYTES)
     return [slice(n0, min(n0 + step, n)) for n0 in range(0, n, step)]
 
 

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .buffers import scratch, zero_padded
+from .buffers import samples_per_chunk, scratch, zero_padded
 from .cache_need import cache_needed
 
 CHUNK_BYTES = 1 << 20
@@ -95,7 +95,7 @@ def _weight_rows(w, groups):
 
 def _step(n, per_sample):
     """Samples per chunk: about CHUNK_BYTES of per_sample bytes, at least one."""
-    return min(n, max(1, CHUNK_BYTES // max(per_sample, 1)))
+    return min(n, samples_per_chunk(per_sample, CHUNK_BYTES))
 
 
 def forward(x, w, b, geom, dtypes):

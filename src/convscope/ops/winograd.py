@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import kernels
 from ..backend import blas_threads
-from .buffers import scratch
+from .buffers import samples_per_chunk, scratch
 from .cache_need import cache_needed
 
 MIN_CHANNELS = 8  # measured: Winograd wins from 8 channels on (32, C, 32, 32), ties at 4
@@ -113,7 +113,7 @@ def _chunk(n, c, f, t, itemsize, training):
     against 16.7), with one faster (27.3 against 32.9, 19.2 against 23.3), and take less memory."""
     if training and blas_threads() > 1:
         return n
-    return max(1, STREAM_BYTES // (16 * max(c, f) * t * itemsize))
+    return samples_per_chunk(16 * max(c, f) * t * itemsize, STREAM_BYTES)
 
 
 def forward(x, w, b, geom, dtypes, x_max, w_max):
