@@ -201,6 +201,26 @@ def test_an_unshared_leaf_gradient_is_taken_without_a_copy():
     assert tape._kept(leaf, g) is not g
 
 
+def test_a_one_input_op_hands_its_fresh_gradient_to_the_leaf_uncopied():
+    """Through backward itself: the array a one-input op's backward returns becomes the leaf's
+    .grad (no loop variable of the walk may still hold it when the leaf takes it)."""
+    import weakref
+
+    from convscope.autograd.function import apply
+
+    made = []
+
+    def backward(dy, cache):
+        g = dy * 2.0
+        made.append(weakref.ref(g))
+        return (g,)
+
+    x = cs.tensor(np.ones((3, 4)), requires_grad=True)
+    apply(lambda a: (a * 2.0, None), backward, (x,)).backward(np.ones((3, 4)))
+    assert x.grad is made[0]()
+    np.testing.assert_array_equal(x.grad, np.full((3, 4), 2.0))
+
+
 def test_diamond_graph_order():
     """b feeds both c and d; d also feeds c: every consumer must finish before b is processed."""
     (x,), (tx,) = _pair(np.array([1.5, -0.5]))

@@ -26,11 +26,18 @@ def run(root, grad, retain_graph=False):
         if t._node is None:
             continue
         check_saved(t._node, t)
-        for inp, gi in checked_grads(t._node, t._node.grads(g)):
-            key = id(inp)
-            grads[key] = gi if key not in grads else grads[key] + gi
+        _collect(grads, checked_grads(t._node, t._node.grads(g)))
         if not retain_graph:
             t._node = _Spent(t._node.name)
+
+
+def _collect(grads, pairs):
+    """grads[id(input)] += its gradient for each (input, gradient) pair of one node. A function
+    of its own so that no loop variable outlives it: one left holding a node's last gradient
+    (a one-input op's only one) made _kept copy that gradient into its leaf."""
+    for inp, gi in pairs:
+        key = id(inp)
+        grads[key] = gi if key not in grads else grads[key] + gi
 
 
 def _kept(t, g):
