@@ -58,6 +58,11 @@ def pooling():
     return _load("pool2d")
 
 
+def batch_norm():
+    """Batch normalisation's per-channel passes, module ``kernels.channel_stats``."""
+    return _load("channel_stats")
+
+
 def pointwise():
     """Elementwise gradients (ReLU's), module ``kernels.pointwise_grads``."""
     return _load("pointwise_grads")

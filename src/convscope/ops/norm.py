@@ -14,6 +14,10 @@ Backward (training, xhat = (x - mu) / sqrt(var + eps), g = dy * weight):
     dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)
     dweight = sum(dy * xhat),  dbias = sum(dy)
 
+With compiled kernels (``kernels.available()``), batch_norm of a float32/64 input with
+spatial axes runs kernels.channel_stats: one channel at a time, float64 sums, the input
+itself kept for the backward instead of xhat (BatchNormCache); the NumPy path is the twin.
+
 layer_norm and group_norm use the same statistics per sample instead of per channel:
 layer_norm over the trailing normalized_shape axes (weight, bias of that shape), group_norm
 over each group of C / G channels and the spatial axes (weight, bias per channel (C,));
@@ -26,11 +30,24 @@ running statistics alone.
 """
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
+from .. import kernels
 from ..backend import get_xp
 from ..errors import ShapeError
+
+
+class BatchNormCache(NamedTuple):
+    """The compiled path's batch_norm cache: the input itself and the per-channel values."""
+
+    x3: np.ndarray  # the input viewed (N, C, L)
+    mean: np.ndarray  # (C,) in x's dtype: the batch's mean, or running_mean in eval mode
+    invstd: np.ndarray  # (C,) 1 / sqrt(var + eps)
+    weight: object  # (C,) or None
+    has_bias: bool
+    training: bool
 
 
 def check_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps):
@@ -81,17 +98,15 @@ def batch_norm_forward(
     if x.size == 0:  # PyTorch: an empty result, the running statistics left alone
         ones = xp.ones(x.shape[1], x.dtype)
         return x.copy(), (x, ones, weight, bias is not None, False, axes, bshape)
+    if _compiled(x, weight, bias):
+        return _compiled_forward(
+            x, weight, bias, running_mean, running_var, training, momentum, eps
+        )
     if training:
         mean = x.mean(axis=axes)
         xc = x - mean.reshape(bshape)
         var = (xc * xc).mean(axis=axes)
-        n = x.size // x.shape[1]
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean
-        if running_var is not None:
-            running_var *= 1 - momentum
-            running_var += momentum * var * (n / (n - 1))
+        _update_running(running_mean, running_var, mean, var, momentum, x.size // x.shape[1])
     else:
         xc = x - running_mean.astype(x.dtype).reshape(bshape)
         var = running_var.astype(x.dtype)
@@ -106,6 +121,8 @@ def batch_norm_forward(
 
 def batch_norm_backward(dy, cache, needs=(True, True, True)):
     """(dx, dweight, dbias); None for an absent weight/bias or one not needed."""
+    if isinstance(cache, BatchNormCache):
+        return _compiled_backward(dy, cache, needs)
     xhat, invstd, weight, has_bias, training, axes, bshape = cache
     dx = None
     if needs[0]:
@@ -120,6 +137,81 @@ def batch_norm_backward(dy, cache, needs=(True, True, True)):
     dw = (dy * xhat).sum(axis=axes) if weight is not None and needs[1] else None
     db = dy.sum(axis=axes) if has_bias and needs[2] else None
     return dx, dw, db
+
+
+def _compiled(x, weight, bias):
+    """True when kernels.channel_stats takes this batch_norm: a float32/64 NumPy input with
+    spatial axes (a 1-D batch (N, C) has runs of one value: the NumPy path is faster), weight
+    and bias (if any) of its dtype, compiled kernels available."""
+    return (
+        isinstance(x, np.ndarray)
+        and x.ndim > 2
+        and x.dtype in _FLOATS
+        and all(
+            a is None or (isinstance(a, np.ndarray) and a.dtype == x.dtype) for a in (weight, bias)
+        )
+        and kernels.available()
+    )
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _compiled_forward(x, weight, bias, running_mean, running_var, training, momentum, eps):
+    k, dtype, c = kernels.batch_norm(), x.dtype, x.shape[1]
+    x3 = np.ascontiguousarray(x).reshape(x.shape[0], c, -1)
+    if training:
+        mean, var = np.empty(c), np.empty(c)
+        k.moments(x3, mean, var)
+        _update_running(running_mean, running_var, mean, var, momentum, x3.size // c)
+    else:
+        mean, var = running_mean, running_var
+    mean, var = mean.astype(dtype), var.astype(dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):  # var + eps <= 0: nan/inf, as PyTorch
+        invstd = 1 / np.sqrt(var + eps)
+    y = np.empty_like(x3)
+    k.normalize(
+        x3, mean, invstd, _per_channel(weight, 1, c, dtype), _per_channel(bias, 0, c, dtype), y
+    )
+    return y.reshape(x.shape), BatchNormCache(x3, mean, invstd, weight, bias is not None, training)
+
+
+def _compiled_backward(dy, cache, needs):
+    x3, mean, invstd, weight, has_bias, training = cache
+    k, dtype, (n, c, l) = kernels.batch_norm(), x3.dtype, x3.shape
+    dy3 = np.ascontiguousarray(dy, dtype=dtype).reshape(x3.shape)
+    sum_dy, sum_dy_xc = np.empty(c), np.empty(c)
+    k.grad_sums(dy3, x3, mean, sum_dy, sum_dy_xc)
+    sum_dy_xhat = sum_dy_xc * invstd  # sum dy * xhat
+    dx = dw = db = None
+    if needs[0]:
+        w = _per_channel(weight, 1, c, dtype)
+        mean_g, mean_g_xhat = (
+            (w * sum_dy / (n * l)).astype(dtype),
+            (w * sum_dy_xhat / (n * l)).astype(dtype),
+        )
+        dx = np.empty_like(x3)
+        k.input_grad(dy3, x3, mean, invstd, w, mean_g, mean_g_xhat, training, dx)
+        dx = dx.reshape(dy.shape)
+    if weight is not None and needs[1]:
+        dw = sum_dy_xhat.astype(weight.dtype)
+    if has_bias and needs[2]:
+        db = sum_dy.astype(dtype)
+    return dx, dw, db
+
+
+def _per_channel(a, fill, c, dtype):
+    return np.full(c, fill, dtype=dtype) if a is None else a
+
+
+def _update_running(running_mean, running_var, mean, var, momentum, n):
+    """The running statistics updated in place (var unbiased by n / (n - 1)), as PyTorch."""
+    if running_mean is not None:
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean
+    if running_var is not None:
+        running_var *= 1 - momentum
+        running_var += momentum * var * (n / (n - 1))
 
 
 def layer_norm_forward(x, weight=None, bias=None, *, normalized_shape, eps=1e-5):
