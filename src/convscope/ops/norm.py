@@ -29,6 +29,7 @@ input gives an empty result (and zero weight and bias gradients); batch_norm the
 running statistics alone.
 """
 
+import math
 import numbers
 from typing import NamedTuple
 
@@ -105,38 +106,60 @@ def batch_norm_forward(
     if training:
         mean = x.mean(axis=axes)
         xc = x - mean.reshape(bshape)
-        var = (xc * xc).mean(axis=axes)
+        var = (_channel_dots(xc, xc) / (x.size // x.shape[1])).astype(x.dtype)
         _update_running(running_mean, running_var, mean, var, momentum, x.size // x.shape[1])
     else:
         xc = x - running_mean.astype(x.dtype).reshape(bshape)
         var = running_var.astype(x.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):  # var + eps <= 0: nan/inf, as PyTorch
         invstd = 1 / xp.sqrt(var + eps)
-        xhat = xc * invstd.reshape(bshape)
+        xhat = xc
+        xhat *= invstd.reshape(bshape)  # xc is this call's own array: xhat in its place
     y = xhat if weight is None else xhat * weight.reshape(bshape)
     if bias is not None:
-        y = y + bias.reshape(bshape)
+        y = y + bias.reshape(bshape) if y is xhat else _add_into(y, bias.reshape(bshape))
     return y, (xhat, invstd, weight, bias is not None, training, axes, bshape)
 
 
 def batch_norm_backward(dy, cache, needs=(True, True, True)):
-    """(dx, dweight, dbias); None for an absent weight/bias or one not needed."""
+    """(dx, dweight, dbias); None for an absent weight/bias or one not needed.
+
+    With per-channel sums S = sum dy and T = sum dy * xhat over the M values of a channel,
+    training: dx = weight * invstd * (dy - S / M - xhat * T / M); eval: dx = weight * invstd * dy;
+    dweight = T, dbias = S."""
     if isinstance(cache, BatchNormCache):
         return _compiled_backward(dy, cache, needs)
     xhat, invstd, weight, has_bias, training, axes, bshape = cache
+    count = xhat.size // xhat.shape[1]
+    dtype = np.result_type(dy, xhat)
+    sums = dy.sum(axis=axes) if (has_bias and needs[2]) or (training and needs[0]) else None
+    dots = None
+    if (weight is not None and needs[1]) or (training and needs[0]):
+        dots = _channel_dots(dy, xhat)
     dx = None
     if needs[0]:
-        g = dy if weight is None else dy * weight.reshape(bshape)
+        scale = invstd if weight is None else invstd * weight
+        dx = dy * scale.reshape(bshape)
         if training:
-            g = (
-                g
-                - g.mean(axis=axes, keepdims=True)
-                - xhat * (g * xhat).mean(axis=axes, keepdims=True)
-            )
-        dx = g * invstd.reshape(bshape)
-    dw = (dy * xhat).sum(axis=axes) if weight is not None and needs[1] else None
-    db = dy.sum(axis=axes) if has_bias and needs[2] else None
+            dx -= (scale * sums / count).astype(dtype).reshape(bshape)
+            dx -= xhat * (scale * dots / count).astype(dtype).reshape(bshape)
+    dw = dots.astype(weight.dtype) if weight is not None and needs[1] else None
+    db = sums if has_bias and needs[2] else None
     return dx, dw, db
+
+
+def _channel_dots(a, b):
+    """sum over every axis but 1 of a * b, per channel, in float64: one dot product per (n, c)
+    run (BLAS, no full-size temporary), then the batch summed."""
+    xp = get_xp(a, b)
+    n, c, m = a.shape[0], a.shape[1], math.prod(a.shape[2:])
+    a3, b3 = a.reshape(n, c, 1, m), b.reshape(n, c, m, 1)
+    return xp.matmul(a3, b3).reshape(n, c).sum(axis=0, dtype=np.float64)
+
+
+def _add_into(y, b):
+    y += b
+    return y
 
 
 def _compiled(x, weight, bias):
