@@ -31,6 +31,7 @@ CASES = [  # x shape, w shape, kwargs: the windows path (strided, dilated, group
 def tiny_chunks(monkeypatch):
     monkeypatch.setattr(conv, "STREAM_BYTES", 1)
     monkeypatch.setattr(winograd, "STREAM_BYTES", 1)
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)
     monkeypatch.setattr(winograd, "blas_threads", lambda: 1)  # Winograd chunks with one only
     monkeypatch.setattr(row_windows, "CHUNK_BYTES", 1)
 

@@ -118,6 +118,7 @@ def test_winograd_conv2d_matches_torch(layer, dtype, seed, chunk_bytes):
     with pytest.MonkeyPatch.context() as patch:
         if chunk_bytes is not None:
             patch.setattr(winograd, "STREAM_BYTES", chunk_bytes)
+            patch.setattr(winograd, "MIN_TILES", 1)
             patch.setattr(winograd, "blas_threads", lambda: 1)
         _check_winograd_layer(layer, dtype, seed)
 
@@ -185,8 +186,20 @@ def test_training_chunks_only_with_one_blas_thread(monkeypatch):
     """With more BLAS threads training takes the batch whole (a chunk's GEMMs are too small to
     thread); a forward alone stays in chunks."""
     monkeypatch.setattr(winograd, "STREAM_BYTES", 1)
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)
     monkeypatch.setattr(winograd, "blas_threads", lambda: 1)
     assert winograd._chunk(5, 8, 8, 16, 4, training=True) == 1
     monkeypatch.setattr(winograd, "blas_threads", lambda: 2)
     assert winograd._chunk(5, 8, 8, 16, 4, training=True) == 5
     assert winograd._chunk(5, 8, 8, 16, 4, training=False) == 1
+
+
+def test_a_chunk_holds_about_stream_bytes_of_tiles_but_at_least_min_tiles(monkeypatch):
+    monkeypatch.setattr(winograd, "blas_threads", lambda: 1)
+    monkeypatch.setattr(winograd, "STREAM_BYTES", 1 << 20)
+    monkeypatch.setattr(winograd, "MIN_TILES", 512)
+    sample = 16 * 64 * 256 * 4  # one sample's (16, C, T) tiles, C = 64, T = 256: 1 MB
+    assert sample == 1 << 20
+    assert winograd._chunk(32, 64, 64, 256, 4, training=False) == 2  # 512 tiles, not 256
+    assert winograd._chunk(64, 16, 16, 196, 4, training=True) == 5  # ~1 MB: 980 tiles
+    assert winograd._chunk(64, 16, 16, 196, 4, training=False) == 5

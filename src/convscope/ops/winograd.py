@@ -101,19 +101,26 @@ def _g(dtype):
 # RSS of ResNet's forward + backward 140 -> 100 MB above baseline (bench.memory). With two
 # threads the chunks' GEMMs are too small for OpenBLAS's second thread (VGG 54-58 -> 58-66 ms,
 # ResNet 38.5-40.6 -> 43-45), so with more than one BLAS thread a forward with a backward to
-# come and the backward take the batch whole.
-STREAM_BYTES = 4 << 20
+# come and the backward take the batch whole. Since 2026-12-03 the chunks hold about 1 MB
+# but at least MIN_TILES tiles (4 MB before): the small layers of the bundled VGG and of CIFAR
+# networks run 15-40% faster, forward / forward + backward, one thread, 50 ms apart: (64, 16
+# -> 16, 28x28) 7.9 / 19.4 -> 5.3 / 15.8 ms, (64, 16 -> 32, 14x14) 4.5 / 10.1 -> 3.2 / 8.4,
+# (64, 32 -> 32, 14x14) 7.6 / 16.9 -> 5.3 / 13.0; VGG and ResNet within their noise (23.1 /
+# 65.7 -> 22.9 / 67.2, 17.4 / 51.4 -> 17.9 / 52.3). 1 MB alone cost VGG's backward 10% (72.0:
+# one sample, 256 tiles, per chunk); 1,024 tiles lost some of the small layers' gain.
+STREAM_BYTES = 1 << 20
+MIN_TILES = 512
 
 
 def _chunk(n, c, f, t, itemsize, training):
-    """Samples per chunk: about STREAM_BYTES of the larger (16, N, C or F, T) tile array; the
-    whole batch for training (a backward to come, or the backward itself) where BLAS runs more
+    """Samples per chunk: about STREAM_BYTES of the larger (16, N, C or F, T) tile array, and
+    at least MIN_TILES tiles (N*T); the whole batch for training (a backward to come, or the backward itself) where BLAS runs more
     than one thread, as a chunk's GEMMs are too small to thread. A forward alone keeps its
     chunks: with two threads they measured alike (VGG 24.1 ms against 25.5 whole, ResNet 17.8
     against 16.7), with one faster (27.3 against 32.9, 19.2 against 23.3), and take less memory."""
     if training and blas_threads() > 1:
         return n
-    return samples_per_chunk(16 * max(c, f) * t * itemsize, STREAM_BYTES)
+    return max(samples_per_chunk(16 * max(c, f) * t * itemsize, STREAM_BYTES), -(-MIN_TILES // t))
 
 
 def forward(x, w, b, geom, dtypes, x_max, w_max):
