@@ -294,12 +294,18 @@ def layer_norm_backward(dy, cache, needs=(True, True, True)):
     if needs[0] and dy.size == 0:
         dx = dy.copy()
     elif needs[0]:
-        g = dy if weight is None else dy * weight.reshape(wshape)
-        g, gh = g.reshape(grouped), xhat.reshape(grouped)
-        g = g - g.mean(axis=axes, keepdims=True) - gh * (g * gh).mean(axis=axes, keepdims=True)
-        dx = (g * invstd).reshape(dy.shape)
+        g = dy * weight.reshape(wshape) if weight is not None else dy.astype(xhat.dtype, copy=True)
+        g, gh = g.reshape(grouped), xhat.reshape(grouped)  # g: this call's own array
+        count = math.prod(grouped[a] for a in axes)
+        g -= g.sum(axis=axes, keepdims=True) / count
+        g -= gh * (_row_dots(g, gh, invstd.shape) / count)  # mean(g * xhat): g's mean is 0 now
+        g *= invstd
+        dx = g.reshape(dy.shape)
     if weight is not None and needs[1]:
-        dw = (dy * xhat).sum(axis=sum_axes)
+        if sum_axes == (0, *range(2, dy.ndim)):  # group_norm: per channel
+            dw = _channel_dots(dy, xhat).astype(weight.dtype)
+        else:
+            dw = (dy * xhat).sum(axis=sum_axes)
     if has_bias and needs[2]:
         db = dy.sum(axis=sum_axes)
     return dx, dw, db
@@ -309,15 +315,27 @@ group_norm_backward = layer_norm_backward
 
 
 def _normalize(x, axes, eps):
-    """(x - mean) / sqrt(var + eps) over axes (biased var) and 1 / sqrt(var + eps), kept dims
-    (nan where var + eps < 0, as PyTorch; an empty x is its own result)."""
+    """(x - mean) / sqrt(var + eps) over the trailing axes (biased var) and 1 / sqrt(var + eps),
+    kept dims (nan where var + eps < 0, as PyTorch; an empty x is its own result)."""
     xp = get_xp(x)
+    kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
     if x.size == 0:
-        return x.copy(), xp.ones([1 if i in axes else n for i, n in enumerate(x.shape)], x.dtype)
+        return x.copy(), xp.ones(kept, x.dtype)
     xc = x - x.mean(axis=axes, keepdims=True)
+    var = _row_dots(xc, xc, kept) / math.prod(x.shape[a] for a in axes)
     with np.errstate(invalid="ignore", divide="ignore"):
-        invstd = 1 / xp.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
-        return xc * invstd, invstd
+        invstd = 1 / xp.sqrt(var + eps)
+        xc *= invstd  # this call's own array: xhat in its place
+        return xc, invstd
+
+
+def _row_dots(a, b, kept):
+    """sum of a * b over the trailing axes that ``kept`` (a's shape with them set to 1) drops:
+    one dot product per row (BLAS, no full-size temporary), shaped ``kept``."""
+    xp = get_xp(a, b)
+    rows = math.prod(kept)
+    m = a.size // rows
+    return xp.matmul(a.reshape(rows, 1, m), b.reshape(rows, m, 1)).reshape(kept)
 
 
 def _affine(xhat, weight, bias, shape):
