@@ -138,7 +138,7 @@ def markdown(rows, info, summary, args):
 
 
 def summarise(rows):
-    """Median ratios to torch per group and contender, and the training step's images/s."""
+    """Median ratios to torch per group and contender, and the training steps' images/s."""
     out = {"lines": [], "median_ratio": {}, "worst_ratio": {}}
     groups = dict.fromkeys(r["group"] for r in rows)
     for group in groups:
@@ -155,10 +155,13 @@ def summarise(rows):
                 )
     for r in rows:
         if r["group"] == "train":
+            model = r["case"].split(" step")[0]
             ips = {c: LENET_BATCH / (ms / 1e3) for c, ms in r["ms"].items()}
-            out["images_per_s"] = ips
+            out.setdefault("train_images_per_s", {})[model] = ips
+            if model == "LeNet-5":
+                out["images_per_s"] = ips
             out["lines"].append(
-                "LeNet-5 training images/s: "
+                f"{model} training images/s: "
                 + ", ".join(f"{c} {v:,.0f}" for c, v in ips.items())
                 + _vs_torch(ips)
             )

@@ -1,5 +1,6 @@
-"""The benchmark cases: six conv layers (forward, forward+backward), 2x2 and 3x3 pooling, a LeNet-5
-training step, LeNet-5 inference (eval mode, no grad) at batch 1 and LENET_BATCH. Each case builds one zero-argument callable per contender on the same data.
+"""The benchmark cases: six conv layers (forward, forward+backward), 2x2 and 3x3 pooling, batch norm
+(training), a LeNet-5 training step and one of the bundled VGG (`convscope train --model vgg`),
+LeNet-5 inference (eval mode, no grad) at batch 1 and LENET_BATCH. Each case builds one zero-argument callable per contender on the same data.
 
 Contenders: "convscope" (the default path: compiled kernels when Numba is there),
 "numpy" (convscope with CONVSCOPE_JIT=0) and "torch".
@@ -31,6 +32,7 @@ POOL_CASES = [
     ("avg 2x2", "avg", (2, 2, 0), POOL_SHAPE),
     ("max 3x3/2, stem", "max", (3, 2, 1), STEM_SHAPE),
 ]
+NORM_SHAPE = (32, 64, 32, 32)  # batch norm after the VGG layer
 LENET_BATCH = 64
 INFER_BATCHES = (1, LENET_BATCH)
 
@@ -140,6 +142,35 @@ def pool_case(kind, window, shape, backward, torch, jit_available, rng):
     return fns, float(x.size * (2 if backward else 1))
 
 
+def norm_case(shape, backward, torch, jit_available, rng):
+    """Callables for batch norm in training mode (batch statistics, weight and bias)."""
+    x = rng.standard_normal(shape, dtype=np.float32)
+    w, b = (rng.standard_normal(shape[1], dtype=np.float32) for _ in range(2))
+    dy = rng.standard_normal(shape, dtype=np.float32)
+
+    def run_cs():
+        if not backward:
+            F.batch_norm(x, None, None, w, b, training=True)
+            return
+        xs, ws, bs = (cs.tensor(a, requires_grad=True) for a in (x, w, b))
+        F.batch_norm(xs, None, None, ws, bs, training=True).backward(dy)
+
+    fns = _paths(run_cs, jit_available)
+    if torch is not None:
+        tx, tw, tb, tdy = (torch.from_numpy(a) for a in (x, w, b, dy))
+
+        def run_torch():
+            if not backward:
+                with torch.no_grad():
+                    torch.nn.functional.batch_norm(tx, None, None, tw, tb, training=True)
+                return
+            xs, ws, bs = (t.clone().requires_grad_() for t in (tx, tw, tb))
+            torch.nn.functional.batch_norm(xs, None, None, ws, bs, training=True).backward(tdy)
+
+        fns["torch"] = run_torch
+    return fns, float(x.size * (2 if backward else 1))
+
+
 def lenet5(nn_mod):
     """LeNet-5 for 1x28x28 inputs, built from a module namespace with PyTorch's layer names."""
     return nn_mod.Sequential(
@@ -184,6 +215,58 @@ def lenet_case(torch, jit_available, rng):
     return fns, flops
 
 
+def vgg_torch(torch_nn, channels=(16, 32), hidden=128):
+    """PyTorch's twin of convscope.models.vgg(): the same layers in the same order."""
+    layers, c_in, size = [], 1, 28
+    for c in channels:
+        for _ in range(2):
+            layers += [torch_nn.Conv2d(c_in, c, 3, padding=1), torch_nn.BatchNorm2d(c),
+                       torch_nn.ReLU()]  # fmt: skip
+            c_in = c
+        layers.append(torch_nn.MaxPool2d(2))
+        size //= 2
+    return torch_nn.Sequential(
+        torch_nn.Sequential(*layers),
+        torch_nn.Sequential(torch_nn.Flatten(), torch_nn.Linear(c_in * size * size, hidden),
+                            torch_nn.ReLU(), torch_nn.Linear(hidden, 10)),
+    )  # fmt: skip
+
+
+def vgg_case(torch, jit_available, rng):
+    """Callables for one SGD training step of the bundled VGG on LENET_BATCH digits-sized images."""
+    from convscope.models import vgg
+
+    x = rng.random((LENET_BATCH, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, LENET_BATCH)
+    model = vgg()
+    opt = cs.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def run_cs():
+        opt.zero_grad()
+        loss_fn(model(cs.tensor(x)), y).backward()
+        opt.step()
+
+    fns = _paths(run_cs, jit_available)
+    if torch is not None:
+        tmodel = vgg_torch(torch.nn)
+        topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9)
+        tloss = torch.nn.CrossEntropyLoss()
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def run_torch():
+            topt.zero_grad()
+            tloss(tmodel(tx), ty).backward()
+            topt.step()
+
+        fns["torch"] = run_torch
+    n = LENET_BATCH
+    flops = 3 * (conv_flops(n, 1, 28, 28, 16, 3, 1, 1) + conv_flops(n, 16, 28, 28, 16, 3, 1, 1)
+                 + conv_flops(n, 16, 14, 14, 32, 3, 1, 1) + conv_flops(n, 32, 14, 14, 32, 3, 1, 1)
+                 + 2.0 * n * (32 * 7 * 7 * 128 + 128 * 10))  # fmt: skip
+    return fns, flops
+
+
 def lenet_infer_case(batch, torch, jit_available, rng):
     """Callables for LeNet-5's forward pass in eval mode without gradients (predict, the web page)."""
     x = rng.random((batch, 1, 28, 28), dtype=np.float32)
@@ -221,8 +304,14 @@ def all_cases(quick, torch, jit_available, rng):
         for name, kind, window, shape in POOL_CASES:
             fns, flops = pool_case(kind, window, shape, backward, torch, jit_available, rng)
             yield ("pool fwd+bwd" if backward else "pool fwd"), name, fns, flops
+    for backward in (False, True):
+        fns, flops = norm_case(NORM_SHAPE, backward, torch, jit_available, rng)
+        yield ("norm fwd+bwd" if backward else "norm fwd"), "batch norm, train", fns, flops
     fns, flops = lenet_case(torch, jit_available, rng)
     yield "train", f"LeNet-5 step (batch {LENET_BATCH})", fns, flops
+    if not quick:
+        fns, flops = vgg_case(torch, jit_available, rng)
+        yield "train", f"VGG step (batch {LENET_BATCH})", fns, flops
     for batch in INFER_BATCHES:
         fns, flops = lenet_infer_case(batch, torch, jit_available, rng)
         yield "infer", f"LeNet-5 eval (batch {batch})", fns, flops
