@@ -55,9 +55,9 @@ def _a(y0, y1):
 @nb.njit(cache=True)
 def _input_transform(x, v, pt, pl, th, tw):
     n, c, h, w = x.shape
+    pad = np.zeros((2 * th + 2, 2 * tw + 2), dtype=x.dtype)  # its border stays 0
     for p in range(n * c):
         b, ch = p // c, p % c
-        pad = np.zeros((2 * th + 2, 2 * tw + 2), dtype=x.dtype)
         pad[pt : pt + h, pl : pl + w] = x[b, ch]
         for ta in range(th):
             r = 2 * ta
@@ -136,9 +136,10 @@ def _grad_output_transform(dy, dm, tw):
 @nb.njit(cache=True)
 def _grad_input_transform(dv, dx, pt, pl, th, tw):
     n, c, h, w = dx.shape
+    acc = np.empty((2 * th + 2, 2 * tw + 2), dtype=dx.dtype)
     for p in range(n * c):
         b, ch = p // c, p % c
-        acc = np.zeros((2 * th + 2, 2 * tw + 2), dtype=dx.dtype)
+        acc[:] = 0
         for ta in range(th):
             r = 2 * ta
             for tb in range(tw):
