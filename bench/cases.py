@@ -183,11 +183,11 @@ def lenet5(nn_mod):
     )  # fmt: skip
 
 
-def lenet_case(torch, jit_available, rng):
-    """Callables for one SGD training step of LeNet-5 on a batch of LENET_BATCH images."""
+def training_step(model, torch_model, torch, jit_available, rng):
+    """Callables for one SGD step (momentum 0.9, cross-entropy) of ``model`` and, when torch is
+    there, of ``torch_model(torch.nn)``, on the same batch of LENET_BATCH 1x28x28 images."""
     x = rng.random((LENET_BATCH, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, LENET_BATCH)
-    model = lenet5(nn)
     opt = cs.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -198,7 +198,7 @@ def lenet_case(torch, jit_available, rng):
 
     fns = _paths(run_cs, jit_available)
     if torch is not None:
-        tmodel = lenet5(torch.nn)
+        tmodel = torch_model(torch.nn)
         topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9)
         tloss = torch.nn.CrossEntropyLoss()
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
@@ -209,6 +209,12 @@ def lenet_case(torch, jit_available, rng):
             topt.step()
 
         fns["torch"] = run_torch
+    return fns
+
+
+def lenet_case(torch, jit_available, rng):
+    """Callables for one SGD training step of LeNet-5 on a batch of LENET_BATCH images."""
+    fns = training_step(lenet5(nn), lenet5, torch, jit_available, rng)
     # forward conv+linear flops, x3 for the backward pass
     flops = 3 * (conv_flops(64, 1, 28, 28, 6, 5, 1, 2) + conv_flops(64, 6, 14, 14, 16, 5, 1, 0))
     flops += 3 * 2.0 * LENET_BATCH * (400 * 120 + 120 * 84 + 84 * 10)
@@ -236,30 +242,7 @@ def vgg_case(torch, jit_available, rng):
     """Callables for one SGD training step of the bundled VGG on LENET_BATCH digits-sized images."""
     from convscope.models import vgg
 
-    x = rng.random((LENET_BATCH, 1, 28, 28), dtype=np.float32)
-    y = rng.integers(0, 10, LENET_BATCH)
-    model = vgg()
-    opt = cs.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def run_cs():
-        opt.zero_grad()
-        loss_fn(model(cs.tensor(x)), y).backward()
-        opt.step()
-
-    fns = _paths(run_cs, jit_available)
-    if torch is not None:
-        tmodel = vgg_torch(torch.nn)
-        topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9)
-        tloss = torch.nn.CrossEntropyLoss()
-        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-        def run_torch():
-            topt.zero_grad()
-            tloss(tmodel(tx), ty).backward()
-            topt.step()
-
-        fns["torch"] = run_torch
+    fns = training_step(vgg(), vgg_torch, torch, jit_available, rng)
     n = LENET_BATCH
     flops = 3 * (conv_flops(n, 1, 28, 28, 16, 3, 1, 1) + conv_flops(n, 16, 28, 28, 16, 3, 1, 1)
                  + conv_flops(n, 16, 14, 14, 32, 3, 1, 1) + conv_flops(n, 32, 14, 14, 32, 3, 1, 1)

@@ -134,13 +134,35 @@ def _max_forward(x, y, arg, kh, kw, sh, sw, pt, pl):
                 arow[j] = (r0 * w + c0 + offset[t]) if t >= 0 else max(r0, 0) * w + max(c0, 0)
 
 
+@nb.njit(inline="always")
+def _avg_layout(kh, kw, sh, sw, pt, pl, h, w, oh, ow, count_include_pad):
+    """An average pool's per-row and per-column divisors and its phase planes' (WQ, length)."""
+    dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
+    dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
+    return (dh, dw, *_phase_layout(kh, kw, sh, sw, pt, pl, h, w, oh, ow))
+
+
+@nb.njit(inline="always")
+def _tap_sums(flat, planes, kh, kw, sh, sw, wq, plen, into_planes):
+    """For each tap: flat[q] += its run of the planes (into_planes: the adjoint, the run += flat)."""
+    size = flat.size
+    for u in range(kh):
+        for v in range(kw):
+            start = _tap_start(u, v, sh, sw, wq, plen)
+            run = planes[start : start + size]
+            if into_planes:
+                for q in range(size):
+                    run[q] += flat[q]
+            else:
+                for q in range(size):
+                    flat[q] += run[q]
+
+
 @nb.njit(cache=True)
 def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
     n, c, h, w = x.shape
     oh, ow = y.shape[2:]
-    dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
-    dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
-    wq, plen = _phase_layout(kh, kw, sh, sw, pt, pl, h, w, oh, ow)
+    dh, dw, wq, plen = _avg_layout(kh, kw, sh, sw, pt, pl, h, w, oh, ow, count_include_pad)
     planes = np.zeros(sh * sw * plen, dtype=x.dtype)
     size = oh * wq
     acc = np.empty(size, dtype=x.dtype)
@@ -148,12 +170,7 @@ def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
         xs, ys = x[p // c, p % c], y[p // c, p % c]
         _split(xs, planes, sh, sw, pt, pl, wq, plen, True)
         acc[:] = 0
-        for u in range(kh):
-            for v in range(kw):
-                start = _tap_start(u, v, sh, sw, wq, plen)
-                src = planes[start : start + size]
-                for q in range(size):
-                    acc[q] += src[q]
+        _tap_sums(acc, planes, kh, kw, sh, sw, wq, plen, False)
         for i in range(oh):
             yrow, arow = ys[i], acc[i * wq : i * wq + ow]
             for j in range(ow):
@@ -164,9 +181,7 @@ def _avg_forward(x, y, kh, kw, sh, sw, pt, pl, count_include_pad):
 def _avg_backward(dy, dx, kh, kw, sh, sw, pt, pl, count_include_pad):
     n, c, h, w = dx.shape
     oh, ow = dy.shape[2:]
-    dh = _divisor(oh, kh, sh, pt, h, count_include_pad)
-    dw = _divisor(ow, kw, sw, pl, w, count_include_pad)
-    wq, plen = _phase_layout(kh, kw, sh, sw, pt, pl, h, w, oh, ow)
+    dh, dw, wq, plen = _avg_layout(kh, kw, sh, sw, pt, pl, h, w, oh, ow, count_include_pad)
     planes = np.empty(sh * sw * plen, dtype=dx.dtype)
     size = oh * wq
     g = np.zeros(size, dtype=dx.dtype)  # dy / divisor; the WQ - OW extra columns stay 0
@@ -177,12 +192,7 @@ def _avg_backward(dy, dx, kh, kw, sh, sw, pt, pl, count_include_pad):
             for j in range(ow):
                 grow[j] = drow[j] / (dh[i] * dw[j])
         planes[:] = 0
-        for u in range(kh):  # the adjoint of each pass, then of the split
-            for v in range(kw):
-                start = _tap_start(u, v, sh, sw, wq, plen)
-                to = planes[start : start + size]
-                for q in range(size):
-                    to[q] += g[q]
+        _tap_sums(g, planes, kh, kw, sh, sw, wq, plen, True)  # the adjoint, then of the split
         _split(dxs, planes, sh, sw, pt, pl, wq, plen, False)
 
 
