@@ -126,3 +126,45 @@ def test_avg_pool_equals_the_numpy_twin(cfg, dtype, seed, include, special):
     assert_sums_close(yk, y, y_terms, k[0] * k[1])
     dxk = kernels.pooling().avg_backward(dy, shape, k, s, p, count_include_pad=include)
     assert_sums_close(dxk, dx, dx_terms, k[0] * k[1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    shape=st.tuples(st.integers(2, 4), st.integers(1, 4), st.integers(1, 6), st.integers(1, 6)),
+    dtype=DTYPES,
+    seed=st.integers(0, 2**16),
+    training=st.booleans(),
+    special=st.booleans(),
+)
+def test_batch_norm_equals_the_numpy_twin(shape, dtype, seed, training, special):
+    """kernels.channel_stats (float64 sums) against ops.norm's NumPy path: y, dx, dw, db and the
+    running statistics, to the rounding of float sums scaled by the centring's gain."""
+    from convscope.ops import norm
+    from tolerance import assert_values_close, centering_gain
+
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    w, b = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    if special:
+        x.flat[rng.integers(0, x.size)] = rng.choice([np.nan, np.inf, -np.inf])
+    stats = [rng.standard_normal(shape[1]), rng.random(shape[1]) + 0.5]
+    kw = dict(training=training, momentum=0.1, eps=1e-5)
+    twin, ours = [a.copy() for a in stats], [a.copy() for a in stats]
+    with compiled(False), np.errstate(invalid="ignore"):
+        y, cache = norm.batch_norm_forward(x, w, b, running_mean=twin[0], running_var=twin[1], **kw)
+        grads = norm.batch_norm_backward(dy, cache)
+    with np.errstate(invalid="ignore"):
+        yk, cache_k = norm.batch_norm_forward(
+            x, w, b, running_mean=ours[0], running_var=ours[1], **kw
+        )
+        grads_k = norm.batch_norm_backward(dy, cache_k)
+    assert isinstance(cache_k, norm.BatchNormCache)
+    finite = np.where(np.isfinite(x), x, 0)  # a non-finite channel is nan on both paths
+    gain = centering_gain(finite, (0, 2, 3), 1e-5) if training else 1.0
+    for name, a, e in zip(("y", "dx", "dw", "db"), (yk, *grads_k), (y, *grads), strict=True):
+        largest = float(np.abs(np.where(np.isfinite(e), e, 0)).max())
+        scale = gain * max(1.0, largest)
+        assert_values_close(a, e, scale=scale, err_msg=name)
+    for a, e in zip(ours, twin, strict=True):
+        assert_values_close(a, e, dtype=dtype, err_msg="running statistics")

@@ -25,6 +25,7 @@ launcher, which ends the others.
 import hashlib
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -35,6 +36,10 @@ from .sampler import DistributedSampler
 from .watchdog import Watchdog
 
 DEFAULT_TIMEOUT = 300.0  # seconds one collective may wait for the other ranks
+# Seconds a rank waits between printing why it aborts and MPI_Abort: the launcher forwards a
+# rank's output asynchronously and MPI_Abort tears the job down at once, so without the wait
+# the line could be lost (a full test run saw mpiexec return status 2 with empty stderr).
+ABORT_GRACE = 0.25
 TIMEOUT_VARIABLE = "CONVSCOPE_MPI_TIMEOUT"
 
 
@@ -152,6 +157,7 @@ class MPIWorld:
         if message:
             print(f"rank {self.rank}/{self.size}: {message}", file=sys.stderr, flush=True)
         sys.stdout.flush()
+        time.sleep(ABORT_GRACE)  # let the launcher forward the line first
         self.comm.Abort(status)
 
     # ---- internals ---------------------------------------------------------

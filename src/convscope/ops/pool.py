@@ -16,7 +16,8 @@ return_indices gives the flat index of each window's maximum in its input plane 
 max_unpool takes it back).
 
 When ``kernels.available()`` (Numba installed, CONVSCOPE_JIT not 0) the compiled twins in
-``kernels.pool2d`` do the work in one pass: max/min keep each window's argmax, so the
+``kernels.pool2d`` do the work (2x2 stride-2 windows in fixed loops, any other window as one
+pass per tap over the plane split by stride phase): max/min keep each window's argmax, so the
 backward is a scatter; the cache records which path made it. Dilation and divisor_override
 take the NumPy path (a dilation argument cost the compiled max loop 3-5% on every call).
 """
