@@ -1,5 +1,6 @@
 """adaptive_avg/max_pool2d, layer_norm, group_norm and unflatten against PyTorch (hypothesis),
-finite differences, and bad input."""
+finite differences, and bad input; on the NumPy path and the compiled one (layer and group
+norm's statistics: kernels.channel_stats)."""
 
 from functools import partial
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 import convscope as cs
 import convscope.nn.functional as F
 from convscope import ShapeError
+from jit_paths import jit_path  # noqa: F401  (runs this module on the NumPy and compiled paths)
 from tolerance import centering_gain
 from torch_oracle_ops import compare
 

@@ -16,7 +16,9 @@ Backward (training, xhat = (x - mu) / sqrt(var + eps), g = dy * weight):
 
 With compiled kernels (``kernels.available()``), batch_norm of a float32/64 input with
 spatial axes runs kernels.channel_stats: one channel at a time, float64 sums, the input
-itself kept for the backward instead of xhat (BatchNormCache); the NumPy path is the twin.
+itself kept for the backward instead of xhat (BatchNormCache); layer_norm and group_norm run
+the same kernels on the input viewed as rows, one per normalised group (RowNormCache). The
+NumPy path is their twin.
 
 layer_norm and group_norm use the same statistics per sample instead of per channel:
 layer_norm over the trailing normalized_shape axes (weight, bias of that shape), group_norm
@@ -99,7 +101,7 @@ def batch_norm_forward(
     if x.size == 0:  # PyTorch: an empty result, the running statistics left alone
         ones = xp.ones(x.shape[1], x.dtype)
         return x.copy(), (x, ones, weight, bias is not None, False, axes, bshape)
-    if _compiled(x, weight, bias):
+    if x.ndim > 2 and _compiled(x, weight, bias):  # (N, C) has runs of one: NumPy is faster
         return _compiled_forward(
             x, weight, bias, running_mean, running_var, training, momentum, eps
         )
@@ -162,13 +164,71 @@ def _add_into(y, b):
     return y
 
 
+class RowNormCache(NamedTuple):
+    """The compiled path's layer_norm / group_norm cache: statistics per normalised row."""
+
+    rows: np.ndarray  # the input viewed (1, R, L): R rows of L normalised values
+    mean: np.ndarray  # (R,) in x's dtype
+    invstd: np.ndarray  # (R,)
+    xhat: np.ndarray  # the normalised input, x's shape (dweight needs it)
+    weight: object
+    has_bias: bool
+    sum_axes: tuple  # the axes dweight and dbias sum over
+    wshape: tuple  # weight's broadcast shape
+
+
+def _row_norm(x, rows, weight, bias, wshape, sum_axes, eps):
+    """layer_norm / group_norm on the compiled path: x viewed as ``rows`` (R, L), each row
+    normalised by kernels.channel_stats (float64 sums), then the affine -> (y, RowNormCache)."""
+    k, dtype, r = kernels.batch_norm(), x.dtype, rows[0]
+    x3 = np.ascontiguousarray(x).reshape(1, *rows)
+    mean, var = np.empty(r), np.empty(r)
+    k.moments(x3, mean, var)
+    mean = mean.astype(dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):  # var + eps <= 0: nan/inf, as PyTorch
+        invstd = 1 / np.sqrt(var.astype(dtype) + eps)
+    xhat = np.empty_like(x3)
+    k.normalize(x3, mean, invstd, np.ones(r, dtype), np.zeros(r, dtype), xhat)
+    xhat = xhat.reshape(x.shape)
+    y = _affine(xhat, weight, bias, wshape)
+    return y, RowNormCache(x3, mean, invstd, xhat, weight, bias is not None, sum_axes, wshape)
+
+
+def _row_norm_backward(dy, cache, needs):
+    x3, mean, invstd, xhat, weight, has_bias, sum_axes, wshape = cache
+    k, dtype, (_, r, m) = kernels.batch_norm(), x3.dtype, x3.shape
+    dx = None
+    if needs[0]:
+        g = dy * weight.reshape(wshape) if weight is not None else dy
+        g3 = np.ascontiguousarray(g, dtype=dtype).reshape(x3.shape)
+        sum_g, sum_g_xc = np.empty(r), np.empty(r)
+        k.grad_sums(g3, x3, mean, sum_g, sum_g_xc)
+        mean_g, mean_g_xhat = (sum_g / m).astype(dtype), (invstd * sum_g_xc / m).astype(dtype)
+        dx = np.empty_like(x3)
+        k.input_grad(g3, x3, mean, invstd, np.ones(r, dtype), mean_g, mean_g_xhat, True, dx)
+        dx = dx.reshape(dy.shape)
+    return (dx, *_affine_grads(dy, xhat, weight, has_bias, sum_axes, needs))
+
+
+def _affine_grads(dy, xhat, weight, has_bias, sum_axes, needs):
+    """(dweight, dbias) of y = xhat * weight + bias summed over sum_axes (None where unused)."""
+    dw = db = None
+    if weight is not None and needs[1]:
+        if sum_axes == (0, *range(2, dy.ndim)):  # group_norm: per channel
+            dw = _channel_dots(dy, xhat).astype(weight.dtype)
+        else:
+            dw = (dy * xhat).sum(axis=sum_axes)
+    if has_bias and needs[2]:
+        db = dy.sum(axis=sum_axes)
+    return dw, db
+
+
 def _compiled(x, weight, bias):
-    """True when kernels.channel_stats takes this batch_norm: a float32/64 NumPy input with
-    spatial axes (a 1-D batch (N, C) has runs of one value: the NumPy path is faster), weight
-    and bias (if any) of its dtype, compiled kernels available."""
+    """True when kernels.channel_stats takes this normalisation: a non-empty float32/64 NumPy
+    input, weight and bias (if any) of its dtype, compiled kernels available."""
     return (
         isinstance(x, np.ndarray)
-        and x.ndim > 2
+        and x.size > 0
         and x.dtype in _FLOATS
         and all(
             a is None or (isinstance(a, np.ndarray) and a.dtype == x.dtype) for a in (weight, bias)
@@ -250,6 +310,11 @@ def layer_norm_forward(x, weight=None, bias=None, *, normalized_shape, eps=1e-5)
     _check_affine("layer_norm", shape, weight, bias, "normalized_shape")
     _check_eps("layer_norm", eps)
     axes = tuple(range(x.ndim - k, x.ndim))
+    if _compiled(x, weight, bias):
+        size = math.prod(shape)
+        return _row_norm(
+            x, (x.size // size, size), weight, bias, shape, tuple(range(x.ndim - k)), eps
+        )
     xhat, invstd = _normalize(x, axes, eps)
     y = _affine(xhat, weight, bias, shape)
     return y, (
@@ -278,19 +343,25 @@ def group_norm_forward(x, weight=None, bias=None, *, num_groups, eps=1e-5):
     _check_affine("group_norm", (c,), weight, bias, "channels")
     _check_eps("group_norm", eps)
     xg = x.reshape(x.shape[0], num_groups, x.size // max(x.shape[0] * num_groups, 1))
+    cshape = (1, c) + (1,) * (x.ndim - 2)
+    sum_axes = (0, *range(2, x.ndim))
+    if _compiled(x, weight, bias):
+        return _row_norm(
+            x, (xg.shape[0] * num_groups, xg.shape[2]), weight, bias, cshape, sum_axes, eps
+        )
     xhat, invstd = _normalize(xg, (2,), eps)
     xhat = xhat.reshape(x.shape)
-    cshape = (1, c) + (1,) * (x.ndim - 2)
     y = _affine(xhat, weight, bias, cshape)
-    sum_axes = (0, *range(2, x.ndim))
     return y, (xhat, invstd, weight, bias is not None, (2,), sum_axes, cshape, xg.shape)
 
 
 def layer_norm_backward(dy, cache, needs=(True, True, True)):
     """dx = invstd * (g - mean(g) - xhat * mean(g * xhat)) over the normalised axes, g = dy * w;
     dweight = sum(dy * xhat), dbias = sum(dy) over the other axes. Also group_norm's backward."""
+    if isinstance(cache, RowNormCache):
+        return _row_norm_backward(dy, cache, needs)
     xhat, invstd, weight, has_bias, axes, sum_axes, wshape, grouped = cache
-    dx = dw = db = None
+    dx = None
     if needs[0] and dy.size == 0:
         dx = dy.copy()
     elif needs[0]:
@@ -301,14 +372,7 @@ def layer_norm_backward(dy, cache, needs=(True, True, True)):
         g -= gh * (_row_dots(g, gh, invstd.shape) / count)  # mean(g * xhat): g's mean is 0 now
         g *= invstd
         dx = g.reshape(dy.shape)
-    if weight is not None and needs[1]:
-        if sum_axes == (0, *range(2, dy.ndim)):  # group_norm: per channel
-            dw = _channel_dots(dy, xhat).astype(weight.dtype)
-        else:
-            dw = (dy * xhat).sum(axis=sum_axes)
-    if has_bias and needs[2]:
-        db = dy.sum(axis=sum_axes)
-    return dx, dw, db
+    return (dx, *_affine_grads(dy, xhat, weight, has_bias, sum_axes, needs))
 
 
 group_norm_backward = layer_norm_backward
