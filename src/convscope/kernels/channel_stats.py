@@ -81,3 +81,49 @@ def input_grad(dy, x, mean, invstd, weight, mean_g, mean_g_xhat, training, dx):
             else:
                 for k in range(l):
                     out[k] = dr[k] * w * inv
+
+
+# ---- rows (layer norm, group norm): x viewed (1, R, L), statistics per row, an affine pattern
+# wpat, bpat (P, L) per position of a row, row r taking pattern r % P (group norm: the G groups'
+# channels, each weight repeated over its positions; layer norm: P = 1, the normalized shape)
+
+
+@nb.njit(cache=True)
+def normalize_rows(x, mean, invstd, wpat, bpat, y):
+    """y = (x - mean[r]) * invstd[r] * wpat[r % P] + bpat[r % P] for each row r of x (1, R, L)."""
+    rows, p = x.shape[1], wpat.shape[0]
+    for r in range(rows):
+        m, inv, w, b0, xr, yr = mean[r], invstd[r], wpat[r % p], bpat[r % p], x[0, r], y[0, r]
+        for k in range(xr.size):
+            yr[k] = (xr[k] - m) * inv * w[k] + b0[k]
+
+
+@nb.njit(cache=True, fastmath={"reassoc"})
+def row_grad_sums(dy, x, mean, invstd, wpat, sum_g, sum_g_xc, dwpat, dbpat):
+    """Per row r, g = dy * wpat[r % P]: sum_g[r] = sum g, sum_g_xc[r] = sum g * (x - mean[r]);
+    and dwpat[r % P] += dy * xhat, dbpat[r % P] += dy (float64 arrays, zeroed by the caller)."""
+    rows, p = x.shape[1], wpat.shape[0]
+    for r in range(rows):
+        m, inv, w, dwr, dbr = mean[r], invstd[r], wpat[r % p], dwpat[r % p], dbpat[r % p]
+        dr, xr = dy[0, r], x[0, r]
+        s, t = 0.0, 0.0
+        for k in range(xr.size):
+            d, xc = dr[k], xr[k] - m
+            g = d * w[k]
+            s += g
+            t += g * xc
+            dwr[k] += d * (xc * inv)
+            dbr[k] += d
+        sum_g[r] = s
+        sum_g_xc[r] = t
+
+
+@nb.njit(cache=True)
+def row_input_grad(dy, x, mean, invstd, wpat, mean_g, mean_g_xhat, dx):
+    """dx = (g - mean(g) - xhat * mean(g * xhat)) * invstd per row, g = dy * wpat[r % P]."""
+    rows, p = x.shape[1], wpat.shape[0]
+    for r in range(rows):
+        m, inv, w, gm, gxm = mean[r], invstd[r], wpat[r % p], mean_g[r], mean_g_xhat[r]
+        dr, xr, out = dy[0, r], x[0, r], dx[0, r]
+        for k in range(xr.size):
+            out[k] = (dr[k] * w[k] - gm - (xr[k] - m) * inv * gxm) * inv

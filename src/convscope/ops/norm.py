@@ -170,16 +170,18 @@ class RowNormCache(NamedTuple):
     rows: np.ndarray  # the input viewed (1, R, L): R rows of L normalised values
     mean: np.ndarray  # (R,) in x's dtype
     invstd: np.ndarray  # (R,)
-    xhat: np.ndarray  # the normalised input, x's shape (dweight needs it)
-    weight: object
+    wpat: np.ndarray  # (P, L): each row's weights by position (row r takes pattern r % P)
+    weight: object  # the weight as given (None: no dweight)
     has_bias: bool
-    sum_axes: tuple  # the axes dweight and dbias sum over
-    wshape: tuple  # weight's broadcast shape
+    per_channel: bool  # group norm: dweight, dbias per channel (sum over the positions)
+    shape: tuple  # weight's and bias's shape: (C,) or the normalized shape
 
 
-def _row_norm(x, rows, weight, bias, wshape, sum_axes, eps):
+def _row_norm(x, rows, weight, bias, shape, per_channel, eps):
     """layer_norm / group_norm on the compiled path: x viewed as ``rows`` (R, L), each row
-    normalised by kernels.channel_stats (float64 sums), then the affine -> (y, RowNormCache)."""
+    normalised and the affine applied in one pass of kernels.channel_stats (float64 sums).
+    weight and bias have ``shape``: per_channel (group norm) (C,), each value repeated over its
+    channel's positions in a row of C/G channels; else (layer norm) the normalized shape."""
     k, dtype, r = kernels.batch_norm(), x.dtype, rows[0]
     x3 = np.ascontiguousarray(x).reshape(1, *rows)
     mean, var = np.empty(r), np.empty(r)
@@ -187,27 +189,50 @@ def _row_norm(x, rows, weight, bias, wshape, sum_axes, eps):
     mean = mean.astype(dtype)
     with np.errstate(invalid="ignore", divide="ignore"):  # var + eps <= 0: nan/inf, as PyTorch
         invstd = 1 / np.sqrt(var.astype(dtype) + eps)
-    xhat = np.empty_like(x3)
-    k.normalize(x3, mean, invstd, np.ones(r, dtype), np.zeros(r, dtype), xhat)
-    xhat = xhat.reshape(x.shape)
-    y = _affine(xhat, weight, bias, wshape)
-    return y, RowNormCache(x3, mean, invstd, xhat, weight, bias is not None, sum_axes, wshape)
+    wpat, bpat = (_pattern(a, fill, x, rows, per_channel) for a, fill in ((weight, 1), (bias, 0)))
+    y = np.empty_like(x3)
+    k.normalize_rows(x3, mean, invstd, wpat, bpat, y)
+    cache = RowNormCache(x3, mean, invstd, wpat, weight, bias is not None, per_channel, shape)
+    return y.reshape(x.shape), cache
+
+
+def _pattern(a, fill, x, rows, per_channel):
+    """(P, L) per-position values of weight or bias for _row_norm (``fill`` where a is None):
+    group norm (per_channel): (G, C/G channels x their positions), each channel's value
+    repeated over its positions; layer norm: (1, L), the normalized shape's values."""
+    length = rows[1]
+    if not per_channel:
+        return np.full((1, length), fill, x.dtype) if a is None else a.reshape(1, length)
+    groups, channels = rows[0] // x.shape[0], x.shape[1]
+    values = np.full(channels, fill, x.dtype) if a is None else a
+    return np.repeat(values.reshape(groups, -1), length * groups // channels, axis=1)
 
 
 def _row_norm_backward(dy, cache, needs):
-    x3, mean, invstd, xhat, weight, has_bias, sum_axes, wshape = cache
+    x3, mean, invstd, wpat, weight, has_bias, per_channel, shape = cache
     k, dtype, (_, r, m) = kernels.batch_norm(), x3.dtype, x3.shape
-    dx = None
+    dy3 = np.ascontiguousarray(dy, dtype=dtype).reshape(x3.shape)
+    sum_g, sum_g_xc = np.empty(r), np.empty(r)
+    dwpat, dbpat = np.zeros(wpat.shape), np.zeros(wpat.shape)
+    k.row_grad_sums(dy3, x3, mean, invstd, wpat, sum_g, sum_g_xc, dwpat, dbpat)
+    dx = dw = db = None
     if needs[0]:
-        g = dy * weight.reshape(wshape) if weight is not None else dy
-        g3 = np.ascontiguousarray(g, dtype=dtype).reshape(x3.shape)
-        sum_g, sum_g_xc = np.empty(r), np.empty(r)
-        k.grad_sums(g3, x3, mean, sum_g, sum_g_xc)
         mean_g, mean_g_xhat = (sum_g / m).astype(dtype), (invstd * sum_g_xc / m).astype(dtype)
-        dx = np.empty_like(x3)
-        k.input_grad(g3, x3, mean, invstd, np.ones(r, dtype), mean_g, mean_g_xhat, True, dx)
-        dx = dx.reshape(dy.shape)
-    return (dx, *_affine_grads(dy, xhat, weight, has_bias, sum_axes, needs))
+        dx = np.empty(dy.shape, dtype)  # its own array, not a view: a leaf keeps it uncopied
+        k.row_input_grad(dy3, x3, mean, invstd, wpat, mean_g, mean_g_xhat, dx.reshape(x3.shape))
+    if weight is not None and needs[1]:
+        dw = _unpattern(dwpat, shape, per_channel).astype(weight.dtype)
+    if has_bias and needs[2]:
+        db = _unpattern(dbpat, shape, per_channel).astype(dtype)
+    return dx, dw, db
+
+
+def _unpattern(pat, shape, per_channel):
+    """The (P, L) per-position sums back to a parameter of ``shape``: each channel's positions
+    summed (group norm) or the L values reshaped (layer norm)."""
+    if per_channel:
+        return pat.reshape(shape[0], -1).sum(axis=1)
+    return pat.reshape(shape)
 
 
 def _affine_grads(dy, xhat, weight, has_bias, sum_axes, needs):
@@ -273,9 +298,8 @@ def _compiled_backward(dy, cache, needs):
             (w * sum_dy / (n * l)).astype(dtype),
             (w * sum_dy_xhat / (n * l)).astype(dtype),
         )
-        dx = np.empty_like(x3)
-        k.input_grad(dy3, x3, mean, invstd, w, mean_g, mean_g_xhat, training, dx)
-        dx = dx.reshape(dy.shape)
+        dx = np.empty(dy.shape, dtype)  # its own array, not a view: a leaf keeps it uncopied
+        k.input_grad(dy3, x3, mean, invstd, w, mean_g, mean_g_xhat, training, dx.reshape(x3.shape))
     if weight is not None and needs[1]:
         dw = sum_dy_xhat.astype(weight.dtype)
     if has_bias and needs[2]:
@@ -312,9 +336,7 @@ def layer_norm_forward(x, weight=None, bias=None, *, normalized_shape, eps=1e-5)
     axes = tuple(range(x.ndim - k, x.ndim))
     if _compiled(x, weight, bias):
         size = math.prod(shape)
-        return _row_norm(
-            x, (x.size // size, size), weight, bias, shape, tuple(range(x.ndim - k)), eps
-        )
+        return _row_norm(x, (x.size // size, size), weight, bias, shape, False, eps)
     xhat, invstd = _normalize(x, axes, eps)
     y = _affine(xhat, weight, bias, shape)
     return y, (
@@ -346,9 +368,8 @@ def group_norm_forward(x, weight=None, bias=None, *, num_groups, eps=1e-5):
     cshape = (1, c) + (1,) * (x.ndim - 2)
     sum_axes = (0, *range(2, x.ndim))
     if _compiled(x, weight, bias):
-        return _row_norm(
-            x, (xg.shape[0] * num_groups, xg.shape[2]), weight, bias, cshape, sum_axes, eps
-        )
+        rows = (xg.shape[0] * num_groups, xg.shape[2])
+        return _row_norm(x, rows, weight, bias, (c,), True, eps)
     xhat, invstd = _normalize(xg, (2,), eps)
     xhat = xhat.reshape(x.shape)
     y = _affine(xhat, weight, bias, cshape)
