@@ -199,6 +199,12 @@ def test_an_unshared_leaf_gradient_is_taken_without_a_copy():
     assert tape._kept(leaf, g[1:]).base is None  # a view is copied
     g.flags.writeable = False
     assert tape._kept(leaf, g) is not g
+    whole = np.ones(6).reshape(2, 3)  # a view of all of an array nothing else holds
+    assert tape._kept(leaf, whole) is whole
+    base = np.ones(6)
+    held_base = base.reshape(2, 3)  # its base is still held (by ``base``)
+    assert tape._kept(leaf, held_base) is not held_base
+    assert tape._kept(leaf, np.ones((3, 2)).T).flags.owndata  # not C-contiguous: copied
 
 
 def test_a_one_input_op_hands_its_fresh_gradient_to_the_leaf_uncopied():
@@ -219,6 +225,15 @@ def test_a_one_input_op_hands_its_fresh_gradient_to_the_leaf_uncopied():
     apply(lambda a: (a * 2.0, None), backward, (x,)).backward(np.ones((3, 4)))
     assert x.grad is made[0]()
     np.testing.assert_array_equal(x.grad, np.full((3, 4), 2.0))
+
+    def reshaped(dy, cache):  # a fresh array returned as a view of its whole
+        g = (dy * 3.0).reshape(-1).reshape(dy.shape)
+        made.append(weakref.ref(g))
+        return (g,)
+
+    x = cs.tensor(np.ones((3, 4)), requires_grad=True)
+    apply(lambda a: (a * 3.0, None), reshaped, (x,)).backward(np.ones((3, 4)))
+    assert x.grad is made[1]()
 
 
 def test_diamond_graph_order():

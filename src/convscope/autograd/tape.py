@@ -42,12 +42,27 @@ def _collect(grads, pairs):
 
 def _kept(t, g):
     """The array a first gradient leaves in ``.grad``: a leaf takes g itself where nothing else
-    holds it (an array no op, cache, buffer pool or caller keeps, not a view), as PyTorch's
-    AccumulateGrad steals an unshared gradient; otherwise, and for a non-leaf whose g still
-    flows on, a copy. Saves a copy of every large leaf's gradient (an input's, for saliency)."""
+    holds it (an array no op, cache, buffer pool or caller keeps; not a view, unless of the
+    whole of an array only g holds: a reshaped fresh result), as PyTorch's AccumulateGrad
+    steals an unshared gradient; otherwise, and for a non-leaf whose g still flows on, a copy.
+    Saves a copy of every large leaf's gradient (an input's, for saliency)."""
     writeable = getattr(g.flags, "writeable", True)  # CuPy arrays have no such flag
-    owned = g.base is None and writeable and sys.getrefcount(g) <= _UNSHARED
+    owned = writeable and sys.getrefcount(g) <= _UNSHARED
+    owned = owned and (g.base is None or _whole_view_of_unshared(g))
     return g if owned and t._node is None else g.copy()
+
+
+def _whole_view_of_unshared(g):
+    """g views all of a NumPy array that owns its data and that nothing but g holds."""
+    base = g.base
+    return (
+        type(base) is np.ndarray
+        and base.base is None
+        and g.nbytes == base.nbytes
+        and g.flags.c_contiguous
+        and base.flags.c_contiguous
+        and sys.getrefcount(base) <= _BASE_UNSHARED
+    )
 
 
 def _unshared_count():
@@ -62,7 +77,20 @@ def _count(g):
     return sys.getrefcount(g)
 
 
+def _base_unshared_count():
+    """sys.getrefcount seen by _whole_view_of_unshared for the base of a reshaped array that
+    only the view holds (measured in the same call shape)."""
+    g = np.empty(4).reshape(2, 2)
+    return _base_count(g)
+
+
+def _base_count(g):
+    base = g.base
+    return sys.getrefcount(base)
+
+
 _UNSHARED = _unshared_count()
+_BASE_UNSHARED = _base_unshared_count()
 
 
 def _accumulate(t, g):
