@@ -89,3 +89,14 @@ def test_batch_norm_gradcheck(training):
         return F.batch_norm(a, rm.copy(), rv.copy(), weight, bias, training=training)
 
     assert cs.gradcheck(fn, [x, w, b])
+
+
+def test_mixed_float_parameters_promote_as_numpy_does():
+    """float32 x with a float64 bias gives float64, as x * weight + bias does in NumPy (y is
+    never narrowed by an in-place add)."""
+    x = np.random.default_rng(5).random((4, 3, 5, 5)).astype(np.float32)
+    w32, b64 = np.ones(3, np.float32), np.zeros(3)
+    assert F.batch_norm(x, None, None, w32, b64, training=True).dtype == np.float64
+    assert (
+        F.batch_norm(x, None, None, w32, b64.astype(np.float32), training=True).dtype == np.float32
+    )

@@ -118,8 +118,9 @@ def batch_norm_forward(
         xhat = xc
         xhat *= invstd.reshape(bshape)  # xc is this call's own array: xhat in its place
     y = xhat if weight is None else xhat * weight.reshape(bshape)
-    if bias is not None:
-        y = y + bias.reshape(bshape) if y is xhat else _add_into(y, bias.reshape(bshape))
+    if bias is not None:  # in place into y's own array, unless that would drop precision
+        b = bias.reshape(bshape)
+        y = _add_into(y, b) if y is not xhat and xp.result_type(y, b) == y.dtype else y + b
     return y, (xhat, invstd, weight, bias is not None, training, axes, bshape)
 
 
