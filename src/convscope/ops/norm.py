@@ -118,9 +118,12 @@ def batch_norm_forward(
         xhat = xc
         xhat *= invstd.reshape(bshape)  # xc is this call's own array: xhat in its place
     y = xhat if weight is None else xhat * weight.reshape(bshape)
-    if bias is not None:  # in place into y's own array, unless that would drop precision
+    if bias is not None:
         b = bias.reshape(bshape)
-        y = _add_into(y, b) if y is not xhat and xp.result_type(y, b) == y.dtype else y + b
+        if y is not xhat and xp.result_type(y, b) == y.dtype:
+            y += b  # y's own array, and NumPy's promotion keeps its dtype
+        else:
+            y = y + b
     return y, (xhat, invstd, weight, bias is not None, training, axes, bshape)
 
 
@@ -158,11 +161,6 @@ def _channel_dots(a, b):
     n, c, m = a.shape[0], a.shape[1], math.prod(a.shape[2:])
     a3, b3 = a.reshape(n, c, 1, m), b.reshape(n, c, m, 1)
     return xp.matmul(a3, b3).reshape(n, c).sum(axis=0, dtype=np.float64)
-
-
-def _add_into(y, b):
-    y += b
-    return y
 
 
 class RowNormCache(NamedTuple):
@@ -205,7 +203,7 @@ def _pattern(a, fill, x, rows, per_channel):
     if not per_channel:
         return np.full((1, length), fill, x.dtype) if a is None else a.reshape(1, length)
     groups, channels = rows[0] // x.shape[0], x.shape[1]
-    values = np.full(channels, fill, x.dtype) if a is None else a
+    values = _per_channel(a, fill, channels, x.dtype)
     return np.repeat(values.reshape(groups, -1), length * groups // channels, axis=1)
 
 
@@ -219,8 +217,9 @@ def _row_norm_backward(dy, cache, needs):
     dx = dw = db = None
     if needs[0]:
         mean_g, mean_g_xhat = (sum_g / m).astype(dtype), (invstd * sum_g_xc / m).astype(dtype)
-        dx = np.empty(dy.shape, dtype)  # its own array, not a view: a leaf keeps it uncopied
-        k.row_input_grad(dy3, x3, mean, invstd, wpat, mean_g, mean_g_xhat, dx.reshape(x3.shape))
+        dx = np.empty_like(x3)
+        k.row_input_grad(dy3, x3, mean, invstd, wpat, mean_g, mean_g_xhat, dx)
+        dx = dx.reshape(dy.shape)
     if weight is not None and needs[1]:
         dw = _unpattern(dwpat, shape, per_channel).astype(weight.dtype)
     if has_bias and needs[2]:
@@ -299,8 +298,9 @@ def _compiled_backward(dy, cache, needs):
             (w * sum_dy / (n * l)).astype(dtype),
             (w * sum_dy_xhat / (n * l)).astype(dtype),
         )
-        dx = np.empty(dy.shape, dtype)  # its own array, not a view: a leaf keeps it uncopied
-        k.input_grad(dy3, x3, mean, invstd, w, mean_g, mean_g_xhat, training, dx.reshape(x3.shape))
+        dx = np.empty_like(x3)
+        k.input_grad(dy3, x3, mean, invstd, w, mean_g, mean_g_xhat, training, dx)
+        dx = dx.reshape(dy.shape)
     if weight is not None and needs[1]:
         dw = sum_dy_xhat.astype(weight.dtype)
     if has_bias and needs[2]:
