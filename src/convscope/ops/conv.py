@@ -540,10 +540,11 @@ def _windows_cache(c):
 
 
 def _input_grad(dy, w, geom, out=None):
-    """dX, written into ``out`` (contiguous) when given. Pointwise: W^T dy. Stride 1 on the NumPy path with no more output than input
-    channels and a finite w: the full correlation of dy with the flipped, transposed kernel,
-    as windows + GEMM (copying windows measured ~25% faster than scattering them). Otherwise
-    W^T dy scattered onto the windows (compiled when the kernels are available)."""
+    """dX, written into ``out`` (contiguous) when given. Pointwise: W^T dy. Stride 1 on the
+    NumPy path with no more output than input channels and a finite w: the full correlation of
+    dy with the flipped, transposed kernel, as windows + GEMM (copying windows measured ~25%
+    faster than scattering them). Otherwise W^T dy scattered onto the windows (compiled when
+    the kernels are available)."""
     (pt, pb), (pl, pr) = geom.pads
     reach = tuple(span(k, d) - 1 for k, d in zip(geom.kernel, geom.dilation, strict=True))
     if geom.kernel == geom.stride == (1, 1) and (pt, pb, pl, pr) == (0, 0, 0, 0):
