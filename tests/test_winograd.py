@@ -31,9 +31,22 @@ def _tiles_of(a, size, step):
 
 
 def _planes(t):
-    """(N, C, TH, TW, 4, 4) -> (16, N, C, T)."""
+    """(N, C, TH, TW, 4, 4) -> (16, N, C, T) (without the kernel's spare tiles)."""
     n, c, th, tw = t.shape[:4]
     return t.reshape(n, c, th * tw, 16).transpose(3, 0, 1, 2)
+
+
+def _real(tiles, out_size):
+    """A kernel tile array (16, N, C, TH*(TW+1)) without the spare tile closing each row."""
+    th, tw = kernels.winograd().tiles(out_size)
+    n, c = tiles.shape[1:3]
+    return tiles.reshape(16, n, c, th, tw + 1)[..., :tw].reshape(16, n, c, th * tw)
+
+
+def _spares(tiles, out_size):
+    """The spare tiles (16, N, C, TH) of a kernel tile array."""
+    th, tw = kernels.winograd().tiles(out_size)
+    return tiles.reshape(*tiles.shape[:3], th, tw + 1)[..., tw]
 
 
 def twin_input_transform(x, pads_before, out_size, bt=None):
@@ -72,26 +85,32 @@ def test_tile_transforms_equal_their_definitions(geo, dtype, seed):
     assume(valid)
     k = kernels.winograd()
     th, tw = k.tiles(out)
+    assert k.tile_count(out) == th * (tw + 1)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, c, h, w)).astype(dtype)
     v = k.input_transform(x, (pt, pl), out)
     v_terms = twin_input_transform(abs(x), (pt, pl), out, bt=abs(k.BT))
-    assert_sums_close(v, twin_input_transform(x, (pt, pl), out), v_terms, 4)  # 2x2 nonzeros
+    assert_sums_close(_real(v, out), twin_input_transform(x, (pt, pl), out), v_terms, 4)
 
-    m = rng.standard_normal((16, n, f, th * tw)).astype(dtype)
+    # the spare tiles of m are not part of y (random here: they must be ignored)
+    m = rng.standard_normal((16, n, f, k.tile_count(out))).astype(dtype)
     y = k.output_transform(m, out)
-    y_terms = twin_output_transform(abs(m), out, th, tw, at=abs(k.AT))
-    assert_sums_close(y, twin_output_transform(m, out, th, tw), y_terms, 9)  # 3x3 nonzeros
+    y_terms = twin_output_transform(abs(_real(m, out)), out, th, tw, at=abs(k.AT))
+    assert_sums_close(y, twin_output_transform(_real(m, out), out, th, tw), y_terms, 9)
 
     # the backward transforms are the adjoints: <T a, b> == <a, T* b>, the same products
     dy = rng.standard_normal(y.shape).astype(dtype)
     dm = k.grad_output_transform(dy)
+    assert not _spares(dm, out).any()  # so the spares of V add nothing to dU
     terms = np.vdot(y_terms, abs(dy))
     assert_sums_close(np.vdot(y, dy), np.vdot(m, dm), terms, 9 * y.size, dtype=dtype)
     dv = rng.standard_normal(v.shape).astype(dtype)
     dx = k.grad_input_transform(dv, (pt, pl), (h, w), out)
-    terms = np.vdot(v_terms, abs(dv))
-    assert_sums_close(np.vdot(v, dv), np.vdot(x, dx), terms, 4 * v.size, dtype=dtype)
+    terms = np.vdot(v_terms, abs(_real(dv, out)))
+    real_v_dv = np.vdot(_real(v, out), _real(dv, out))
+    assert_sums_close(real_v_dv, np.vdot(x, dx), terms, 4 * v.size, dtype=dtype)
+    _spares(dv, out)[...] = np.nan  # ignored: dx has no NaN
+    assert np.array_equal(k.grad_input_transform(dv, (pt, pl), (h, w), out), dx)
 
 
 @st.composite

@@ -18,7 +18,6 @@ min); otherwise conv2d takes the windows path, forward or backward, and gives Py
 numbers (inf where inf, 7.2e37 where Winograd would overflow to inf).
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -129,7 +128,7 @@ def forward(x, w, b, geom, dtypes, x_max, w_max):
     k = kernels.winograd()
     n, c = x.shape[:2]
     f = w.shape[0]
-    t = math.prod(k.tiles(geom.out_size))
+    t = k.tile_count(geom.out_size)
     u = weight_transform(w)
     keep = cache_needed()
     step = _chunk(n, c, f, t, x.itemsize, training=keep)
