@@ -10,7 +10,8 @@
 Backward of max/min adds dy[n,c,i,j] at arg (overlapping windows accumulate); backward
 of avg spreads dy/divisor over the window. Output sizes come from the caller (ceil_mode
 is already in them). Min pooling is max pooling of -x. The common 2x2 stride-2 unpadded
-case has its own kernels with fixed loop bounds (LLVM unrolls and vectorises them). Every
+case has its own kernels with fixed loop bounds (LLVM unrolls and vectorises them),
+compiled noalias (kernels.noalias: the max forward on (64, 64, 32, 32) 3.0 -> 1.0 ms). Every
 other window goes through phase planes (below): each plane copied once into SH*SW planes of
 its padded input split by row and column phase, then one flat pass per tap over the plane's
 outputs. Against the loops over each tap's row of outputs they replace (one thread,
@@ -22,6 +23,8 @@ backward stays a scatter of dy at arg (1.3 against 4.4 ms for masked passes on t
 
 import numba as nb
 import numpy as np
+
+from .noalias import njit_noalias
 
 
 @nb.njit(cache=True)
@@ -196,7 +199,7 @@ def _avg_backward(dy, dx, kh, kw, sh, sw, pt, pl, count_include_pad):
         _split(dxs, planes, sh, sw, pt, pl, wq, plen, False)
 
 
-@nb.njit(cache=True)
+@njit_noalias
 def _max_forward_2x2(x, y, arg):
     n, c, h, w = x.shape
     oh, ow = y.shape[2:]
@@ -228,7 +231,7 @@ def _extreme_backward(dy, arg, dx):
             dxs[args[k]] += dys[k]
 
 
-@nb.njit(cache=True)
+@njit_noalias
 def _extreme_backward_2x2(dy, arg, dx):
     n, c, h, w = dx.shape
     oh, ow = dy.shape[2:]
@@ -244,7 +247,7 @@ def _extreme_backward_2x2(dy, arg, dx):
                         dx[b, ch, 2 * i + u, 2 * j + v] = g if here == at else zero
 
 
-@nb.njit(cache=True)
+@njit_noalias
 def _avg_forward_2x2(x, y):
     n, c = x.shape[:2]
     oh, ow = y.shape[2:]
@@ -257,7 +260,7 @@ def _avg_forward_2x2(x, y):
                 y[b, ch, i, j] = (top + bottom) / 4
 
 
-@nb.njit(cache=True)
+@njit_noalias
 def _avg_backward_2x2(dy, dx):
     n, c = dx.shape[:2]
     oh, ow = dy.shape[2:]
