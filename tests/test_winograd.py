@@ -134,6 +134,8 @@ def layers(draw):
 def test_winograd_conv2d_matches_torch(layer, dtype, seed, chunk_bytes):
     """chunk_bytes=1: every sample its own chunk, forward and backward (STREAM_BYTES; chunks
     are cut only where BLAS runs one thread)."""
+    x_shape, w_shape, padding, _ = layer
+    assume(min(conv.check_conv("conv2d", x_shape, w_shape, 1, padding, 1, 1).out_size) >= 4)
     with pytest.MonkeyPatch.context() as patch:
         if chunk_bytes is not None:
             patch.setattr(winograd, "STREAM_BYTES", chunk_bytes)
@@ -145,7 +147,6 @@ def test_winograd_conv2d_matches_torch(layer, dtype, seed, chunk_bytes):
 def _check_winograd_layer(layer, dtype, seed):
     x_shape, w_shape, padding, bias = layer
     geom = conv.check_conv("conv2d", x_shape, w_shape, 1, padding, 1, 1)
-    assume(min(geom.out_size) >= 4)
     assert winograd.usable(geom, dtype)
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
@@ -168,6 +169,17 @@ def _check_winograd_layer(layer, dtype, seed):
         assert ours_value.dtype == dtype
         # a tile mixes the terms of its neighbours: the array's largest sum |terms| bounds them
         assert_sums_close(ours_value, torch_value, terms.max(), n, growth=WINOGRAD_GROWTH)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_uneven_chunks_keep_their_tiles_for_the_backward(monkeypatch, dtype):
+    """Five samples in chunks of two: the forward keeps one tile array per chunk (2, 2, 1) and
+    the backward walks the same chunks."""
+    monkeypatch.setattr(winograd, "_chunk", lambda *args, **kwargs: 2)
+    x = np.ones((5, 8, 6, 7), dtype)
+    _, cache = conv.conv2d_forward(x, np.ones((9, 8, 3, 3), dtype), padding=1)
+    assert [a.shape[1] for a in cache.v] == [2, 2, 1]
+    _check_winograd_layer(((5, 8, 6, 7), (9, 8, 3, 3), 1, True), dtype, seed=3)
 
 
 def test_backward_skips_what_is_not_needed():
