@@ -149,6 +149,10 @@ def test_min_pool_is_minus_max_pool_of_minus_x():
         lambda lib: lib.Softmax(),  # PyTorch's implicit dim: 1 for a 4-D input
         lambda lib: lib.Upsample(scale_factor=2),
         lambda lib: lib.Upsample(size=(5, 9)),
+        lambda lib: lib.Upsample(scale_factor=1.5, mode="bilinear"),
+        lambda lib: lib.Upsample(size=(5, 9), mode="bilinear", align_corners=True),
+        lambda lib: lib.UpsamplingBilinear2d(scale_factor=2),
+        lambda lib: lib.UpsamplingNearest2d(size=(3, 7)),
         lambda lib: lib.Identity(),
         lambda lib: lib.ReLU6(),
         lambda lib: lib.ELU(alpha=0.5),

@@ -156,13 +156,14 @@ EXCLUDED_BY_REASON = {
         "test_cast_no_saturate_FLOAT_to_FLOAT8E5M2",
         "test_cast_no_saturate_FLOAT_to_FLOAT8E5M2FNUZ",
     ],
-    "Resize with mode linear or cubic, or tf_crop_and_resize: convscope resizes with nearest only"
-    " (as its F.interpolate)": [
+    "Resize with mode cubic, linear with antialias or half_pixel_symmetric or pytorch_half_pixel"
+    " to a size of 1 or align_corners to sizes that are not whole (ONNX's reference divides by"
+    " n_in * scale - 1), or tf_crop_and_resize: convscope resizes as its F.interpolate"
+    " (nearest, linear, bilinear)": [
         "test_resize_downsample_scales_cubic",
         "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside",
         "test_resize_downsample_scales_cubic_align_corners",
         "test_resize_downsample_scales_cubic_antialias",
-        "test_resize_downsample_scales_linear",
         "test_resize_downsample_scales_linear_align_corners",
         "test_resize_downsample_scales_linear_antialias",
         "test_resize_downsample_scales_linear_half_pixel_symmetric",
@@ -178,8 +179,6 @@ EXCLUDED_BY_REASON = {
         "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside",
         "test_resize_upsample_scales_cubic_align_corners",
         "test_resize_upsample_scales_cubic_asymmetric",
-        "test_resize_upsample_scales_linear",
-        "test_resize_upsample_scales_linear_align_corners",
         "test_resize_upsample_scales_linear_half_pixel_symmetric",
         "test_resize_upsample_sizes_cubic",
     ],

@@ -200,8 +200,19 @@ def test_an_unsupported_op_names_the_node_and_lists_the_supported_ops(tmp_path, 
     "node, message",
     [
         (
-            helper.make_node("Resize", ["x", "", "s"], ["y"], name="up", mode="linear"),
-            "node 'up' (Resize): mode='linear': convscope resizes with mode='nearest' only",
+            helper.make_node("Resize", ["x", "", "s"], ["y"], name="up", mode="cubic"),
+            "node 'up' (Resize): mode='cubic': convscope resizes with 'nearest' or 'linear'",
+        ),
+        (
+            helper.make_node(
+                "Resize",
+                ["x", "", "s"],
+                ["y"],
+                name="up",
+                mode="linear",
+                coordinate_transformation_mode="asymmetric",
+            ),
+            "node 'up' (Resize): mode='linear' with coordinate_transformation_mode='asymmetric'",
         ),
         (
             helper.make_node(

@@ -40,6 +40,7 @@ class EveryLayer(nn.Module):
         self.zpad = nn.ZeroPad2d((1, 1, 0, 0))  # -> 14 x 16
         self.avgpool = nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)  # -> 7 x 8
         self.minpool = nn.MinPool2d(2, stride=1)  # -> 6 x 7
+        self.bilinear = nn.Upsample(scale_factor=1.5, mode="bilinear")  # -> 9 x 10
         self.up_size = nn.Upsample(size=(8, 8))
         self.convt = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1)  # -> 16
         self.gn = nn.GroupNorm(2, 4)
@@ -55,8 +56,9 @@ class EveryLayer(nn.Module):
         self.maxpool1d = nn.MaxPool1d(2)
         self.avgpool1d = nn.AvgPool1d(2, stride=1, padding=1)
         self.minpool1d = nn.MinPool1d(1)
+        self.linear1d = nn.Upsample(size=5, mode="linear", align_corners=True)
         self.convt1d = nn.ConvTranspose1d(6, 3, 2, stride=2)
-        self.fc = nn.Linear(38, 10)
+        self.fc = nn.Linear(50, 10)
         self.identity = nn.Identity()
         self.softmax, self.log_softmax = nn.Softmax(dim=1), nn.LogSoftmax(dim=1)
 
@@ -67,14 +69,14 @@ class EveryLayer(nn.Module):
         x = x + self.block(x)
         x = self.silu(self.gelu_tanh(self.gelu(x)))
         x = self.relu(self.sigmoid(self.tanh(self.softplus(x))))
-        x = self.minpool(self.avgpool(self.zpad(self.up(self.maxpool(x)))))
+        x = self.bilinear(self.minpool(self.avgpool(self.zpad(self.up(self.maxpool(x))))))
         x = self.ln(self.gn(self.convt(self.up_size(x))))
         x = self.dropout2d(self.dropout(x))
         a = self.adapt(x)
         b = self.flatten(self.adapt_max(a))
         c = self.flatten(self.global_avg(x))
         s = self.bn1d(self.conv1d(self.unflatten(b)))
-        s = self.convt1d(self.minpool1d(self.avgpool1d(self.maxpool1d(s))))
+        s = self.convt1d(self.linear1d(self.minpool1d(self.avgpool1d(self.maxpool1d(s)))))
         h = cs.cat([s.reshape(s.shape[0], -1), b * 0.5, c - 1.0], dim=1)
         return self.log_softmax(self.softmax(self.identity(self.fc(h))))
 

@@ -75,7 +75,8 @@ def depthwise_separable():
 
 
 class AutoEncoder(nn.Module):
-    """A conv / conv-transpose autoencoder with a classifier on its reconstruction."""
+    """A conv / conv-transpose / bilinear-resize autoencoder with a classifier on its
+    reconstruction."""
 
     def __init__(self):
         super().__init__()
@@ -88,7 +89,8 @@ class AutoEncoder(nn.Module):
         self.dec = nn.Sequential(
             nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1),
             nn.ReLU(),
-            nn.ConvTranspose2d(8, 1, 4, stride=2, padding=1),
+            nn.Upsample(scale_factor=2, mode="bilinear"),  # resize, then conv: 14 -> 28
+            nn.Conv2d(8, 1, 3, padding=1),
             nn.Sigmoid(),
         )
         self.head = nn.Linear(28 * 28, 10)

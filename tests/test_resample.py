@@ -1,8 +1,9 @@
-"""dilate, downsample, interpolate (nearest) and pad: against PyTorch or hand-made arrays,
+"""dilate, downsample, interpolate (nearest, linear, bilinear) and pad: against PyTorch or hand-made arrays,
 finite differences, and every bad input with its message."""
 
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as TF
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -91,6 +92,70 @@ def test_interpolate_float32_and_gradcheck():
     assert cs.gradcheck(lambda t: F.interpolate(t, size=(3, 9)), [x])
 
 
+# ---- interpolate (linear, bilinear) ----------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    shape=shapes,
+    by_size=st.booleans(),
+    size=st.integers(1, 15),
+    scale=st.sampled_from([0.3, 0.5, 0.75, 1.0, 1.5, 1.7, 2.0, 2.5, 3.0]),
+    align_corners=st.booleans(),
+    recompute=st.sampled_from([None, True]),
+    seed=st.integers(0, 2**16),
+)
+def test_linear_interpolate_matches_torch(
+    shape, by_size, size, scale, align_corners, recompute, seed
+):
+    """linear on (N, C, L), bilinear on (N, C, H, W), forward and backward: sums of two
+    (four) inputs with weights that add up to 1. The weights come from each output's source
+    position, which PyTorch's compiled kernel may round differently (a fused multiply-add): a
+    last-bit difference in a position of up to n moves a weight by n ulps, so values are
+    compared by the relative rule, not the sums rule (tolerance.py)."""
+    x = np.random.default_rng(seed).standard_normal(shape)
+    assume(by_size or min(int(n * scale) for n in shape[2:]) >= 1)
+    kw = {"size": size} if by_size else {"scale_factor": scale}
+    kw.update(mode="linear" if len(shape) == 3 else "bilinear", align_corners=align_corners)
+    kw.update(recompute_scale_factor=None if by_size else recompute)
+    compare(
+        lambda t: F.interpolate(t, **kw),
+        lambda t: TF.interpolate(t, **kw),
+        [x],
+        seed,
+    )
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_bilinear_float32_gradcheck_and_the_layers(align_corners):
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 4))
+    kw = {"mode": "bilinear", "align_corners": align_corners}
+    for arg in ({"size": (7, 3)}, {"scale_factor": (1.5, 0.5)}):
+        compare(
+            lambda t, arg=arg: F.interpolate(t, **arg, **kw),
+            lambda t, arg=arg: TF.interpolate(t, **arg, **kw),
+            [x.astype(np.float32)],
+        )
+        assert cs.gradcheck(lambda t, arg=arg: F.interpolate(t, **arg, **kw), [x])
+    up = torch.nn.Upsample(scale_factor=2.5, **kw)
+    np.testing.assert_allclose(cs.nn.Upsample(scale_factor=2.5, **kw)(x).data, up(torch.tensor(x)))
+    shorthand = cs.nn.UpsamplingBilinear2d(size=(6, 9))(x).data
+    np.testing.assert_allclose(
+        shorthand, torch.nn.UpsamplingBilinear2d(size=(6, 9))(torch.tensor(x))
+    )
+
+
+def test_bilinear_keeps_constants_and_reads_the_corners():
+    """Weights add up to 1 (a constant stays), and with align_corners the corner outputs are
+    the corner inputs."""
+    np.testing.assert_allclose(F.interpolate(np.full((1, 1, 3, 4), 2.5), size=(7, 5),
+                                             mode="bilinear").data, 2.5)  # fmt: skip
+    x = np.arange(12.0).reshape(1, 1, 3, 4)
+    y = F.interpolate(x, size=(5, 7), mode="bilinear", align_corners=True).data[0, 0]
+    assert [y[0, 0], y[0, -1], y[-1, 0], y[-1, -1]] == [0.0, 3.0, 8.0, 11.0]
+    np.testing.assert_allclose(y[2, 3], 5.5)  # the centre of the four middle inputs
+
+
 # ---- pad ------------------------------------------------------------------------------------
 
 
@@ -157,14 +222,33 @@ BAD = [
         r"downsample: factor=\(2, 2, 2\) must be an integer or a tuple of 2 integers",
     ),
     (
-        lambda: F.interpolate(X, size=4, mode="bilinear"),
-        r"interpolate: mode='bilinear' is not supported; use mode='nearest'",
+        lambda: F.interpolate(X, size=4, mode="bicubic"),
+        r"interpolate: mode='bicubic' is not supported; use 'nearest', 'linear' \(N, C, L\) or"
+        r" 'bilinear' \(N, C, H, W\)",
+    ),
+    (
+        lambda: F.interpolate(X, size=4, mode="linear"),
+        r"interpolate: mode='linear' needs a 3-D input, got shape \(1, 2, 3, 4\); use"
+        r" mode='bilinear' for \(N, C, H, W\)",
+    ),
+    (
+        lambda: F.interpolate(X[..., 0], size=4, mode="bilinear"),
+        r"interpolate: mode='bilinear' needs a 4-D input, got shape \(1, 2, 3\); use"
+        r" mode='linear' for \(N, C, L\)",
+    ),
+    (
+        lambda: F.interpolate(X, size=4, mode="bilinear", antialias=True),
+        r"interpolate: antialias=True is not supported; leave it False",
     ),
     (
         lambda: F.interpolate(X, size=4, scale_factor=2.0),
         r"interpolate: give exactly one of size and scale_factor",
     ),
     (lambda: F.interpolate(X), r"interpolate: give exactly one of size and scale_factor"),
+    (
+        lambda: F.interpolate(X, size=4, recompute_scale_factor=True),
+        r"interpolate: recompute_scale_factor applies to scale_factor, not to size=4",
+    ),
     (
         lambda: F.interpolate(X, scale_factor=0.2),
         r"interpolate: scale_factor=0.2 shrinks the input \(3, 4\) to \(0, 0\)",

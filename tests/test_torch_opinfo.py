@@ -64,7 +64,8 @@ OPS = {
     ("nn.functional.max_unpool2d", "grad"): F.max_unpool2d,
     **{("nn.functional.pad", mode): F.pad for mode in
        ("constant", "reflect", "replicate", "replicate_negative", "circular")},
-    ("nn.functional.interpolate", "nearest"): F.interpolate,
+    **{("nn.functional.interpolate", mode): F.interpolate for mode in
+       ("nearest", "linear", "bilinear")},
     ("nn.functional.relu", ""): F.relu,
     ("nn.functional.leaky_relu", ""): F.leaky_relu,
     ("nn.functional.relu6", ""): F.relu6,
@@ -107,6 +108,11 @@ SKIPPED = {
     ("nn.functional.interpolate", "nearest"): (
         lambda s: s.input.ndim == 5,
         "3-D (volumetric) resize: convscope has 1-D and 2-D ops only",
+    ),
+    ("nn.functional.interpolate", "bilinear"): (
+        lambda s: s.kwargs.get("antialias", False),
+        "antialias=True (a filter over each output's footprint when shrinking): convscope"
+        " refuses it with a sentence",
     ),
     ("nn.functional.batch_norm", ""): (
         lambda s: s.input.ndim == 1,

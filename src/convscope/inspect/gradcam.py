@@ -87,24 +87,6 @@ def grad_cam(
 
 
 def interpolate(maps, size, mode="nearest"):
-    """maps (N, C, h, w) resized to size (H, W) as torch's F.interpolate: "nearest"
-    (src = floor(dst * h / H)) or "bilinear" (align_corners=False: src = (dst + 0.5) * h / H
-    - 0.5, clamped at 0, then the two neighbours weighted by distance)."""
-    if mode == "nearest":
-        return interpolate_forward(maps, size=tuple(size), mode="nearest")[0]
-    out = maps
-    for axis, n_out in zip((2, 3), size, strict=True):
-        out = _linear_axis(out, axis, int(n_out))
-    return out
-
-
-def _linear_axis(a, axis, n_out):
-    n_in = a.shape[axis]
-    src = np.maximum((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0)
-    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    hi = np.minimum(lo + 1, n_in - 1)
-    frac = (src - lo).astype(a.dtype)
-    shape = [1] * a.ndim
-    shape[axis] = n_out
-    frac = frac.reshape(shape)
-    return np.take(a, lo, axis=axis) * (1 - frac) + np.take(a, hi, axis=axis) * frac
+    """maps (N, C, h, w) resized to size (H, W) as torch's F.interpolate, "nearest" or
+    "bilinear" (align_corners=False)."""
+    return interpolate_forward(maps, size=tuple(int(n) for n in size), mode=mode)[0]

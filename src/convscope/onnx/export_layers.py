@@ -11,7 +11,7 @@
                          GroupNormalization (21+)
     ReLU, ReLU6, LeakyReLU, ELU, GELU (20+), Sigmoid, Tanh, SiLU (Sigmoid, Mul), Softplus,
     Softmax, LogSoftmax, Dropout/Dropout2d (Dropout: identity in inference), Flatten/Unflatten
-    (Flatten or Reshape), ZeroPad2d (Pad), Upsample (Resize nearest, asymmetric, floor), Identity
+    (Flatten or Reshape), ZeroPad2d (Pad), Upsample (Resize nearest, asymmetric, floor; or linear), Identity
     GraphOps of a loaded ONNX model: their own node again.
 
 A layer whose settings ONNX cannot express (adaptive windows of unequal size, a BatchNorm
@@ -149,34 +149,28 @@ def zero_pad(b, call):
 
 
 def upsample(b, call):
+    """Resize: nearest as PyTorch's (asymmetric, floor), linear as PyTorch's (half_pixel: the
+    same source positions for every size, clamped at the edges; or align_corners, given the
+    output sizes)."""
     m, arg = call.module, call.args[0]
     n = len(arg.shape) - 2
     empty = ""
-    if m.scale_factor is not None:
-        scales = np.array([1, 1, *_floats(m.scale_factor, n)], np.float32)
-        inputs = [b.value(arg), empty, b.const(scales, f"{call.path}.scales")]
-    elif b.opset >= 18:
-        sizes = np.array(call.result.shape[2:], np.int64)
-        inputs = [b.value(arg), empty, empty, b.const(sizes, f"{call.path}.sizes")]
-        return b.node(
-            "Resize",
-            inputs,
-            call.path,
-            mode="nearest",
-            axes=list(range(2, 2 + n)),
-            coordinate_transformation_mode="asymmetric",
-            nearest_mode="floor",
-        )
+    if m.mode == "nearest":
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+                 "nearest_mode": "floor"}  # fmt: skip
     else:
+        ctm = "align_corners" if m.align_corners else "half_pixel"
+        attrs = {"mode": "linear", "coordinate_transformation_mode": ctm}
+    by_scale = m.scale_factor is not None and not m.recompute_scale_factor
+    if by_scale and not (m.mode != "nearest" and m.align_corners):  # ONNX's align_corners
+        scales = np.array([1, 1, *_floats(m.scale_factor, n)], np.float32)  # divides by n*s - 1
+        inputs = [b.value(arg), empty, b.const(scales, f"{call.path}.scales")]
+        return b.node("Resize", inputs, call.path, **attrs)
+    if b.opset < 18:
         b.refuse(call, "Upsample(size=...) needs opset 18 or later (Resize with axes)")
-    return b.node(
-        "Resize",
-        inputs,
-        call.path,
-        mode="nearest",
-        coordinate_transformation_mode="asymmetric",
-        nearest_mode="floor",
-    )
+    sizes = np.array(call.result.shape[2:], np.int64)
+    inputs = [b.value(arg), empty, empty, b.const(sizes, f"{call.path}.sizes")]
+    return b.node("Resize", inputs, call.path, axes=list(range(2, 2 + n)), **attrs)
 
 
 def _floats(value, n):

@@ -1,4 +1,4 @@
-"""Resize (mode="nearest") -> nn.Upsample when its source pixels are PyTorch's, else NearestResize.
+"""Resize -> nn.Upsample when it computes what PyTorch's interpolate does; nearest also NearestResize.
 
 Each output pixel copies one input pixel per axis. ONNX picks it as
 
@@ -11,7 +11,14 @@ and PyTorch's nearest as floor(x_out * scale) (scale = 1/scale_factor, or n_in/n
 size). With constant scales/sizes and a static input both are computed at load: equal indices
 give nn.Upsample (every integer upscale with asymmetric/floor or half_pixel/round_prefer_floor),
 others a NearestResize that indexes the same pixels (computed at run time when the scales are).
-linear and cubic modes are refused.
+
+mode="linear" reads x_original's two neighbours (clamped to the input: the edge value beyond
+it), which is PyTorch's linear/bilinear where the source positions agree: half_pixel always,
+pytorch_half_pixel where every output size is above 1, align_corners where every size is whole
+(ONNX's reference divides by n_in * scale - 1, PyTorch by the output size - 1); constant scales or
+sizes and a static input give nn.Upsample(mode="linear" (N, C, L) or "bilinear" (N, C, H,
+W)). Other linear Resizes (asymmetric, half_pixel_symmetric, antialias, a keep-aspect-ratio
+policy) and the cubic mode are refused.
 """
 
 import math
@@ -19,8 +26,10 @@ import math
 import numpy as np
 
 from .. import nn
+from ..errors import ShapeError
+from ..nn import functional as F
 from .functional_ops import FunctionalOp
-from .graph_ops import ints
+from .graph_ops import ints, is_tensor
 from .nodes import check_attrs, split_inputs
 
 ATTRS = (
@@ -52,8 +61,10 @@ class NearestResize(FunctionalOp):
 def resize(node, imp):
     check_attrs(node, imp, ATTRS)
     at = node.attrs
+    if at.get("mode", "nearest") == "linear":
+        return _linear(node, imp)
     if at.get("mode", "nearest") != "nearest":
-        imp.refuse(node, f"mode={at['mode']!r}: convscope resizes with mode='nearest' only")
+        imp.refuse(node, f"mode={at['mode']!r}: convscope resizes with 'nearest' or 'linear'")
     if at.get("coordinate_transformation_mode") == "tf_crop_and_resize":
         imp.refuse(node, "coordinate_transformation_mode='tf_crop_and_resize' is not supported")
     x = node.inputs[0]
@@ -77,8 +88,86 @@ def resize(node, imp):
     return [(NearestResize(at, consts, arity=len(node.inputs), index=index), [x], node.outputs)]
 
 
+LINEAR_MODES = {"half_pixel", "pytorch_half_pixel", "align_corners"}
+
+
+class LinearResize(FunctionalOp):
+    """F.interpolate(mode="linear" or "bilinear") for a linear Resize whose scales or sizes
+    arrive at run time."""
+
+    op_type = "Resize"
+
+    def compute(self, x, roi=None, scales=None, sizes=None):
+        try:
+            kw = linear_arguments(self.attrs, x.shape, scales, sizes)
+        except ValueError as exc:
+            raise ShapeError(f"Resize: {exc}") from None
+        y = F.interpolate(x, **kw)
+        return y if is_tensor(x) else y.data
+
+
+def linear_settings(attrs, rank):
+    """F.interpolate's mode and align_corners for a linear Resize of a rank-D input; ValueError
+    with the reason where PyTorch computes something else."""
+    ctm = attrs.get("coordinate_transformation_mode", "half_pixel")
+    if attrs.get("antialias", 0) or attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch":
+        raise ValueError("mode='linear' with antialias or a keep_aspect_ratio_policy")
+    if ctm not in LINEAR_MODES:
+        raise ValueError(f"mode='linear' with coordinate_transformation_mode={ctm!r}")
+    if rank not in (3, 4):
+        raise ValueError(f"mode='linear' on a {rank}-D input: convscope takes 3-D and 4-D")
+    return {"mode": "linear" if rank == 3 else "bilinear", "align_corners": ctm == "align_corners"}
+
+
+def linear_arguments(attrs, shape, scales, sizes):
+    """F.interpolate's keyword arguments for a linear Resize of an input of this shape."""
+    kw = linear_settings(attrs, len(shape))
+    per_axis, out = output_sizes(attrs, shape, scales, sizes)
+    ctm = attrs.get("coordinate_transformation_mode", "half_pixel")
+    if ctm == "pytorch_half_pixel" and min(out[2:]) == 1:  # ONNX reads position 0 there
+        raise ValueError("coordinate_transformation_mode='pytorch_half_pixel' to a size of 1")
+    given_scales = scales is not None and np.asarray(scales).size > 0
+    fractional = [a for a in range(2, len(shape)) if shape[a] * per_axis[a] != out[a]]
+    if ctm == "align_corners" and given_scales and fractional:  # ONNX divides by n * scale - 1
+        raise ValueError(
+            "mode='linear' with align_corners and scales whose sizes are not whole: PyTorch"
+            " divides by the output size - 1"
+        )
+    if given_scales:
+        factor = tuple(float(s) for s in per_axis[2:])
+        return kw | {"scale_factor": factor[0] if len(set(factor)) == 1 else factor}
+    size = tuple(int(n) for n in out[2:])
+    return kw | {"size": size if len(size) > 1 else size[0]}
+
+
+def _linear(node, imp):
+    """nn.Upsample(mode="linear" or "bilinear") for a linear Resize PyTorch computes alike, a
+    LinearResize where its scales or sizes or the input's shape are known only at run time."""
+    consts, runtime = split_inputs(node, imp)
+    shape = imp.shape(node.inputs[0])
+    try:
+        if shape is not None:
+            linear_settings(node.attrs, len(shape))
+        if len(runtime) == 1 and shape is not None and None not in shape[1:]:
+            kw = linear_arguments(node.attrs, shape, consts.get(2), consts.get(3))
+            return [(nn.Upsample(**kw), [node.inputs[0]], node.outputs)]
+    except ValueError as exc:
+        imp.refuse(node, str(exc))
+    return [(LinearResize(node.attrs, consts, arity=len(node.inputs)), runtime, node.outputs)]
+
+
 def source_indices(attrs, shape, scales, sizes):
     """([index per spatial axis], scale per axis, output size per axis) as ONNX defines them."""
+    per_axis, out = output_sizes(attrs, shape, scales, sizes)
+    ctm = attrs.get("coordinate_transformation_mode", "half_pixel")
+    mode = attrs.get("nearest_mode", "round_prefer_floor")
+    index = [source_index(shape[a], out[a], per_axis[a], ctm, mode) for a in range(2, len(shape))]
+    return index, per_axis, out
+
+
+def output_sizes(attrs, shape, scales, sizes):
+    """(scale per axis, output size per axis) as ONNX defines them; ValueError where the batch or
+    channel axis would change."""
     rank = len(shape)
     axes = [a % rank for a in attrs.get("axes", range(rank))]
     given_scale = scales is not None and np.asarray(scales).size > 0
@@ -101,10 +190,7 @@ def source_indices(attrs, shape, scales, sizes):
         raise ValueError("needs scales or sizes")
     if rank < 3 or any(per_axis[a] != 1 or out[a] != shape[a] for a in (0, 1)):
         raise ValueError("resizes the batch or channel axis; convscope resizes spatial axes only")
-    ctm = attrs.get("coordinate_transformation_mode", "half_pixel")
-    mode = attrs.get("nearest_mode", "round_prefer_floor")
-    index = [source_index(shape[a], out[a], per_axis[a], ctm, mode) for a in range(2, rank)]
-    return index, per_axis, out
+    return per_axis, out
 
 
 def source_index(n_in, n_out, scale, ctm, nearest_mode):

@@ -3,6 +3,10 @@
     dilate(x, s)[..., i*s, j*s] = x[..., i, j], zeros elsewhere      size (n - 1)*s + 1
     downsample(x, s)[..., i, j] = x[..., i*s, j*s]                    size ceil(n / s)
     interpolate(x, size)[..., i, j] = x[..., src_h(i), src_w(j)]        nearest neighbour
+    interpolate(x, size, mode="bilinear")                             linear along each axis:
+        y[i] = (1 - l) x[i0] + l x[i1],  i0 = floor(src(i)), i1 = min(i0 + 1, n - 1), l = src - i0
+        src(i) = max((i + 0.5) * scale - 0.5, 0), or i * (n_in - 1) / (n_out - 1) with
+        align_corners; the W axis first, then H (PyTorch's order of the products)
 
 dilate turns a stride-S gradient into a stride-1 one (conv backward); downsample is
 what a stride does to a stride-1 output. Each one's backward is the other's
@@ -75,44 +79,127 @@ class InterpolateCache(NamedTuple):
     index: tuple  # source index per output position, one array per spatial axis
 
 
+class LinearCache(NamedTuple):
+    shape: tuple
+    taps: tuple  # (i0, i1, l0, l1) per spatial axis: y = l0 * x[i0] + l1 * x[i1]
+
+
+_LINEAR = {"linear": 1, "bilinear": 2}  # the spatial axes each linear mode takes, as PyTorch
+
+
 def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", align_corners=None,
                         recompute_scale_factor=None, antialias=False):  # fmt: skip
-    """Nearest-neighbour resize as PyTorch's: src = min(floor(dst * scale), n - 1) in float32.
+    """Resize as PyTorch's F.interpolate: mode "nearest" (src = min(floor(dst * scale), n - 1)),
+    "linear" (N, C, L) or "bilinear" (N, C, H, W) (module docstring), in x's dtype.
 
     scale = 1/scale_factor when scale_factor is given (unless recompute_scale_factor), else
-    n_in/n_out; out = floor(n * scale_factor). align_corners and antialias are for the
-    interpolating modes and must stay unset, as in PyTorch.
+    n_in/n_out; out = floor(n * scale_factor). align_corners is for the linear modes; antialias
+    is not supported.
     """
     op = "interpolate"
-    if mode != "nearest":
-        raise ShapeError(f"{op}: mode={mode!r} is not supported; use mode='nearest'")
-    if align_corners is not None or antialias:
+    if mode != "nearest" and mode not in _LINEAR:
         raise ShapeError(
-            f"{op}: align_corners and antialias apply to the interpolating modes (linear, ...),"
-            f" not to mode='nearest'; leave them unset"
+            f"{op}: mode={mode!r} is not supported; use 'nearest', 'linear' (N, C, L) or"
+            f" 'bilinear' (N, C, H, W)"
+        )
+    if antialias:
+        raise ShapeError(f"{op}: antialias=True is not supported; leave it False")
+    if mode == "nearest" and align_corners is not None:
+        raise ShapeError(
+            f"{op}: align_corners applies to the interpolating modes (linear, bilinear), not"
+            f" to mode='nearest'; leave it unset"
         )
     nsp = _spatial(op, x)
+    if mode in _LINEAR and nsp != _LINEAR[mode]:
+        wanted = {1: "'linear' for (N, C, L)", 2: "'bilinear' for (N, C, H, W)"}[nsp]
+        raise ShapeError(
+            f"{op}: mode={mode!r} needs a {_LINEAR[mode] + 2}-D input, got shape {x.shape};"
+            f" use mode={wanted}"
+        )
     if 0 in x.shape[1:]:
         raise ShapeError(
             f"{op}: input shape {x.shape} is empty along a channel or spatial axis; only the"
             f" batch axis may be 0 (as in PyTorch)"
         )
+    if recompute_scale_factor and size is not None:
+        raise ShapeError(
+            f"{op}: recompute_scale_factor applies to scale_factor, not to size={size!r} (the"
+            f" size sets the scale already); leave it unset"
+        )
     sizes, scales = _target(op, x.shape[2:], nsp, size, scale_factor)
     if recompute_scale_factor:  # PyTorch: the scale follows from the sizes, n_in / n_out
         scales = (None,) * nsp
+    if mode in _LINEAR:
+        taps = tuple(
+            _linear_taps(n, m, s, bool(align_corners), x.dtype)
+            for n, m, s in zip(x.shape[2:], sizes, scales, strict=True)
+        )
+        y = x
+        for axis in reversed(range(nsp)):  # W first, then H: PyTorch's products
+            y = _linear_along(y, axis + 2, taps[axis])
+        return y, LinearCache(x.shape, taps)
     index = tuple(_nearest(n, m, s) for n, m, s in zip(x.shape[2:], sizes, scales, strict=True))
     y = x[(Ellipsis, *np.ix_(*index))] if nsp == 2 else x[..., index[0]]
     return y, InterpolateCache(x.shape, index)
 
 
 def interpolate_backward(dy, cache):
-    """dx[..., a, b] = sum of dy over the output positions whose source is (a, b)."""
+    """dx[..., a, b] = sum of dy over the output positions that read (a, b), times their weight."""
     xp = get_xp(dy)
+    if isinstance(cache, LinearCache):
+        dx = dy
+        for axis, (n, taps) in enumerate(zip(cache.shape[2:], cache.taps, strict=True)):
+            dx = _linear_adjoint(dx, axis + 2, n, taps)
+        return (xp.ascontiguousarray(dx),)
     dx = dy
     for axis, (n, idx) in enumerate(zip(cache.shape[2:], cache.index, strict=True)):
         onehot = (xp.arange(n)[:, None] == xp.asarray(idx)[None, :]).astype(dy.dtype)
         dx = xp.moveaxis(xp.moveaxis(dx, axis + 2, -1) @ onehot.T, -1, axis + 2)
     return (xp.ascontiguousarray(dx),)
+
+
+def _linear_taps(n_in, n_out, scale_factor, align_corners, dtype):
+    """(i0, i1, l0, l1) of each output position along one axis, computed as PyTorch's CPU
+    kernel does in the input's float type (float32 for float32: the same weights)."""
+    ft = np.dtype(dtype).type if np.dtype(dtype).kind == "f" else np.float64
+    dst = np.arange(n_out).astype(ft)
+    if align_corners:
+        scale = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+        src = dst * scale
+    else:
+        scale = ft(1.0 / scale_factor) if scale_factor else ft(n_in) / ft(n_out)
+        src = np.maximum(scale * (dst + ft(0.5)) - ft(0.5), ft(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    l1 = np.clip(src - i0.astype(ft), ft(0), ft(1))
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, ft(1) - l1, l1
+
+
+def _weights(w, ndim, axis):
+    """A per-position weight (n,) shaped to broadcast along ``axis`` of an ndim array."""
+    return w.reshape((-1,) + (1,) * (ndim - 1 - axis))
+
+
+def _linear_along(x, axis, taps):
+    """l0 * x[i0] + l1 * x[i1] along ``axis``, in x's dtype."""
+    i0, i1, l0, l1 = taps
+    xp = get_xp(x)
+    w0, w1 = (xp.asarray(_weights(w, x.ndim, axis)).astype(x.dtype) for w in (l0, l1))
+    return xp.take(x, xp.asarray(i0), axis=axis) * w0 + xp.take(x, xp.asarray(i1), axis=axis) * w1
+
+
+def _linear_adjoint(dy, axis, n, taps):
+    """The adjoint of _linear_along: dx[k] = sum over outputs i with i0 = k of l0 * dy[i], plus
+    those with i1 = k of l1 * dy[i]. i0 and i1 never decrease along the axis, so each k's
+    outputs are one run: summed by np.add.reduceat, O(outputs), not a dense (n_out, n_in) product."""
+    xp = get_xp(dy)
+    moved = xp.moveaxis(dy, axis, -1)
+    dx = xp.zeros((*moved.shape[:-1], n), dtype=dy.dtype)
+    for idx, w in zip(taps[:2], taps[2:], strict=True):
+        weighted = moved * xp.asarray(w).astype(dy.dtype)
+        first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # each run's first output
+        dx[..., xp.asarray(idx[first])] += xp.add.reduceat(weighted, xp.asarray(first), axis=-1)
+    return xp.moveaxis(dx, -1, axis)
 
 
 def _target(op, in_sizes, nsp, size, scale_factor):

@@ -18,8 +18,10 @@ def downsample(input, factor):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):  # fmt: skip
-    """Nearest-neighbour resize of (N, C, L) or (N, C, H, W) to size, or by scale_factor
-    (recompute_scale_factor=True: the sizes, not scale_factor, set the scale, as PyTorch's)."""
+    """Resize (N, C, L) or (N, C, H, W) to size, or by scale_factor, as PyTorch's: mode
+    "nearest", "linear" (N, C, L) or "bilinear" (N, C, H, W); align_corners (linear modes):
+    map the corner pixels' centres onto each other (default False: half-pixel centres);
+    recompute_scale_factor=True: the sizes, not scale_factor, set the scale."""
     return apply(
         _rs.interpolate_forward, _rs.interpolate_backward, (input,),
         size=size, scale_factor=scale_factor, mode=mode, align_corners=align_corners,

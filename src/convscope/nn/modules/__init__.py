@@ -27,7 +27,7 @@ from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .padding import ZeroPad2d
 from .pool import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MinPool1d, MinPool2d
-from .resample import Upsample
+from .resample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .unpool import MaxUnpool1d, MaxUnpool2d
 
 __all__ = [
@@ -73,6 +73,8 @@ __all__ = [
     "LayerNorm",
     "GroupNorm",
     "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "CrossEntropyLoss",
     "NLLLoss",
     "MSELoss",

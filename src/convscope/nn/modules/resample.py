@@ -1,4 +1,5 @@
-"""Upsample: nearest-neighbour upsampling, (N, C, H, W) -> (N, C, H*s, W*s) (or to ``size``)."""
+"""Upsample: F.interpolate as a layer, (N, C, H, W) -> (N, C, H*s, W*s) (or to ``size``);
+UpsamplingBilinear2d and UpsamplingNearest2d, PyTorch's fixed-mode shorthands."""
 
 from ...errors import ShapeError
 from .. import functional as F
@@ -6,13 +7,20 @@ from ..module import Module
 
 
 class Upsample(Module):
-    """F.interpolate as a layer: give ``size`` or ``scale_factor``; mode="nearest"."""
+    """F.interpolate as a layer: give ``size`` or ``scale_factor``; mode "nearest", "linear"
+    (N, C, L) or "bilinear" (N, C, H, W), align_corners for the linear modes."""
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest"):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):  # fmt: skip
         super().__init__()
-        if mode != "nearest":
+        if mode not in ("nearest", "linear", "bilinear"):
             raise ShapeError(
-                f"Upsample: mode={mode!r} is not supported; convscope implements mode='nearest'"
+                f"Upsample: mode={mode!r} is not supported; use 'nearest', 'linear' or 'bilinear'"
+            )
+        if mode == "nearest" and align_corners is not None:
+            raise ShapeError(
+                "Upsample: align_corners applies to mode='linear' or 'bilinear', not to"
+                " 'nearest'; leave it unset"
             )
         if (size is None) == (scale_factor is None):
             raise ShapeError(
@@ -24,10 +32,29 @@ class Upsample(Module):
             float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
         )
         self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, x):
-        return F.interpolate(x, size=self.size, scale_factor=self.scale_factor, mode=self.mode)
+        return F.interpolate(
+            x, size=self.size, scale_factor=self.scale_factor, mode=self.mode,
+            align_corners=self.align_corners, recompute_scale_factor=self.recompute_scale_factor,
+        )  # fmt: skip
 
     def extra_repr(self):
         info = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
-        return f"{info}, mode={self.mode!r}"
+        return f"{info}, mode={self.mode!r}"  # PyTorch's repr: no align_corners
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Upsample(mode="bilinear", align_corners=True), as PyTorch's."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class UpsamplingNearest2d(Upsample):
+    """Upsample(mode="nearest"), as PyTorch's."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
