@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import convscope as cs
 import convscope.nn.functional as F
 from convscope import ShapeError
+from convscope.ops import resample as rs
 from torch_oracle_ops import compare
 
 # every op here moves values (and its backward adds the gradients that land on one element)
@@ -143,6 +144,40 @@ def test_bilinear_float32_gradcheck_and_the_layers(align_corners):
     np.testing.assert_allclose(
         shorthand, torch.nn.UpsamplingBilinear2d(size=(6, 9))(torch.tensor(x))
     )
+
+
+@pytest.mark.parametrize("dense_entries", [0, rs.DENSE_ENTRIES])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_bilinear_by_matrix_and_by_runs_match_torch(monkeypatch, dense_entries, align_corners):
+    """Both forms of each axis (the dense matrix product, the two-term sums and their runs)."""
+    monkeypatch.setattr(rs, "DENSE_ENTRIES", dense_entries)
+    x = np.random.default_rng(2).standard_normal((2, 3, 6, 5))
+    for kw in ({"size": (13, 4)}, {"scale_factor": (0.6, 2.5)}, {"size": (1, 9)}):
+        kw |= {"mode": "bilinear", "align_corners": align_corners}
+        compare(
+            lambda t, kw=kw: F.interpolate(t, **kw), lambda t, kw=kw: TF.interpolate(t, **kw), [x]
+        )
+    kw = {"scale_factor": 1.7, "mode": "linear", "align_corners": align_corners}
+    compare(lambda t: F.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), [x[:, :, 0]])
+
+
+def test_bilinear_spreads_inf_and_nan_as_torch():
+    """Only the outputs that read an inf or NaN get it (not its whole row, as 0 * inf in a
+    dense product would); the gradient likewise."""
+    x = np.random.default_rng(3).standard_normal((1, 2, 5, 6))
+    x[0, 0, 2, 3], x[0, 1, 1, 1] = np.inf, np.nan
+    kw = {"size": (9, 11), "mode": "bilinear"}
+    ours, theirs = cs.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = F.interpolate(ours, **kw), TF.interpolate(theirs, **kw)
+    dy = np.ones(y.shape)
+    dy[0, 0, 4, 6] = np.inf
+    y.backward(dy)
+    ty.backward(torch.tensor(dy))
+    for a, b in ((y.data, ty.detach().numpy()), (ours.grad, theirs.grad.numpy())):
+        assert np.array_equal(np.isnan(a), np.isnan(b)) and np.array_equal(np.isinf(a), np.isinf(b))
+        finite = np.isfinite(b)
+        assert finite.sum() > a.size // 2
+        np.testing.assert_allclose(a[finite], b[finite], rtol=1e-12, atol=1e-12)
 
 
 def test_bilinear_keeps_constants_and_reads_the_corners():

@@ -175,28 +175,62 @@ def _linear_taps(n_in, n_out, scale_factor, align_corners, dtype):
     return i0, i1, ft(1) - l1, l1
 
 
-def _weights(w, ndim, axis):
-    """A per-position weight (n,) shaped to broadcast along ``axis`` of an ndim array."""
-    return w.reshape((-1,) + (1,) * (ndim - 1 - axis))
+# Each axis is one matrix product with the dense (n_out, n_in) interpolation matrix A (two
+# nonzeros a row): x @ A^T along the last axis, A @ x along H, and A^T in the backward, one
+# BLAS call each. Measured, float32, one thread, rows of 28-448 doubled (11M outputs): forward
+# 16-73 ms against 53-74 for gathering the two neighbours (np.take, weights, a sum), backward
+# 11-75 against 235-323 for summing runs (np.add.reduceat). The sparse form stays for inputs
+# that are not finite (0 * inf in A's zeros would spread NaN along the whole row, where
+# PyTorch's two-term sums keep it to the outputs that read the inf) and for matrices above
+# DENSE_ENTRIES.
+DENSE_ENTRIES = 1 << 22
+
+
+def _dense(taps, n_in, dtype):
+    """A (n_out, n_in): A[i, i0] = l0, A[i, i1] = l1 (their sum, 1, where i0 == i1)."""
+    i0, i1, l0, l1 = taps
+    a = np.zeros((len(i0), n_in), dtype=dtype)
+    rows = np.arange(len(i0))
+    np.add.at(a, (rows, i0), l0.astype(dtype))
+    np.add.at(a, (rows, i1), l1.astype(dtype))
+    return a
+
+
+def _by_matrix(a, n_in, taps):
+    """True when the dense product may stand in for the two-term sums along this axis."""
+    xp = get_xp(a)
+    return xp is np and len(taps[0]) * n_in <= DENSE_ENTRIES and bool(np.isfinite(a).all())
 
 
 def _linear_along(x, axis, taps):
-    """l0 * x[i0] + l1 * x[i1] along ``axis``, in x's dtype."""
+    """l0 * x[i0] + l1 * x[i1] along ``axis`` (the last or the one before), in x's dtype."""
+    n_in = x.shape[axis]
+    if _by_matrix(x, n_in, taps):
+        a = _dense(taps, n_in, x.dtype)
+        return x @ a.T if axis == x.ndim - 1 else a @ x
     i0, i1, l0, l1 = taps
     xp = get_xp(x)
-    w0, w1 = (xp.asarray(_weights(w, x.ndim, axis)).astype(x.dtype) for w in (l0, l1))
-    return xp.take(x, xp.asarray(i0), axis=axis) * w0 + xp.take(x, xp.asarray(i1), axis=axis) * w1
+    shape = (-1,) + (1,) * (x.ndim - 1 - axis)
+    w0, w1 = (xp.asarray(w.reshape(shape)).astype(x.dtype) for w in (l0, l1))
+    with np.errstate(invalid="ignore"):  # inf * a zero weight: NaN, as PyTorch's sums give
+        return (
+            xp.take(x, xp.asarray(i0), axis=axis) * w0 + xp.take(x, xp.asarray(i1), axis=axis) * w1
+        )
 
 
 def _linear_adjoint(dy, axis, n, taps):
     """The adjoint of _linear_along: dx[k] = sum over outputs i with i0 = k of l0 * dy[i], plus
-    those with i1 = k of l1 * dy[i]. i0 and i1 never decrease along the axis, so each k's
-    outputs are one run: summed by np.add.reduceat, O(outputs), not a dense (n_out, n_in) product."""
+    those with i1 = k of l1 * dy[i] (A^T dy; sparse: i0 and i1 never decrease along the axis,
+    so each k's outputs are one run, summed by np.add.reduceat)."""
+    if _by_matrix(dy, n, taps):
+        a = _dense(taps, n, dy.dtype)
+        return dy @ a if axis == dy.ndim - 1 else a.T @ dy
     xp = get_xp(dy)
     moved = xp.moveaxis(dy, axis, -1)
     dx = xp.zeros((*moved.shape[:-1], n), dtype=dy.dtype)
     for idx, w in zip(taps[:2], taps[2:], strict=True):
-        weighted = moved * xp.asarray(w).astype(dy.dtype)
+        with np.errstate(invalid="ignore"):  # inf * a zero weight: NaN, as in PyTorch
+            weighted = moved * xp.asarray(w).astype(dy.dtype)
         first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # each run's first output
         dx[..., xp.asarray(idx[first])] += xp.add.reduceat(weighted, xp.asarray(first), axis=-1)
     return xp.moveaxis(dx, -1, axis)
