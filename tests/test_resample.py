@@ -20,6 +20,8 @@ ROUTES = {"sums": "routes"}
 shapes = st.sampled_from([1, 2]).flatmap(
     lambda nsp: st.tuples(st.integers(1, 2), st.integers(1, 3), *[st.integers(1, 7)] * nsp)
 )
+sizes = st.integers(1, 15)  # interpolate's size, and its scale_factor below
+scales = st.sampled_from([0.3, 0.5, 0.75, 1.0, 1.5, 1.7, 2.0, 2.5, 3.0])
 
 
 def test_dilate_inserts_zeros_between_samples():
@@ -64,8 +66,8 @@ def test_dilate_backward_keeps_the_gradient_of_the_kept_samples():
 @given(
     shape=shapes,
     by_size=st.booleans(),
-    size=st.integers(1, 15),
-    scale=st.sampled_from([0.3, 0.5, 0.75, 1.0, 1.5, 1.7, 2.0, 2.5, 3.0]),
+    size=sizes,
+    scale=scales,
     seed=st.integers(0, 2**16),
 )
 def test_interpolate_matches_torch(shape, by_size, size, scale, seed):
@@ -100,8 +102,8 @@ def test_interpolate_float32_and_gradcheck():
 @given(
     shape=shapes,
     by_size=st.booleans(),
-    size=st.integers(1, 15),
-    scale=st.sampled_from([0.3, 0.5, 0.75, 1.0, 1.5, 1.7, 2.0, 2.5, 3.0]),
+    size=sizes,
+    scale=scales,
     align_corners=st.booleans(),
     recompute=st.sampled_from([None, True]),
     seed=st.integers(0, 2**16),

@@ -90,14 +90,19 @@ def _runs(flat, start, step, n):
 
 
 @nb.njit(inline="always")
+def _padded_row(even, odd, r, left, width, w):
+    """Padded row r's columns left..left+w: in even (r even) or odd, at (r // 2)*width + left."""
+    start = (r // 2) * width + left
+    return (even if r % 2 == 0 else odd)[start : start + w]
+
+
+@nb.njit(inline="always")
 def _rows_in(plane, even, odd, top, left, width):
-    """Copy plane (H, W) into the even and odd rows of its padding by (top, left): padded
-    row r at (r // 2)*width + left of even (r even) or odd; the rest keeps its zeros."""
+    """Copy plane (H, W) into its padding by (top, left), stored as even and odd rows; the
+    rest keeps its zeros."""
     h, w = plane.shape
     for i in range(h):
-        dst = even if (i + top) % 2 == 0 else odd
-        start = ((i + top) // 2) * width + left
-        src, out = plane[i], dst[start : start + w]
+        src, out = plane[i], _padded_row(even, odd, i + top, left, width, w)
         for j in range(w):
             out[j] = src[j]
 
@@ -107,9 +112,7 @@ def _rows_out(even, odd, plane, top, left, width):
     """The adjoint crop of _rows_in: plane[i, j] = padded row i + top, column j + left."""
     h, w = plane.shape
     for i in range(h):
-        src = even if (i + top) % 2 == 0 else odd
-        start = ((i + top) // 2) * width + left
-        row, part = plane[i], src[start : start + w]
+        row, part = plane[i], _padded_row(even, odd, i + top, left, width, w)
         for j in range(w):
             row[j] = part[j]
 
