@@ -109,11 +109,6 @@ SKIPPED = {
         lambda s: s.input.ndim == 5,
         "3-D (volumetric) resize: convscope has 1-D and 2-D ops only",
     ),
-    ("nn.functional.interpolate", "bilinear"): (
-        lambda s: s.kwargs.get("antialias", False),
-        "antialias=True (a filter over each output's footprint when shrinking): convscope"
-        " refuses it with a sentence",
-    ),
     ("nn.functional.batch_norm", ""): (
         lambda s: s.input.ndim == 1,
         "a 1-D input: PyTorch returns an empty result for shape (0,) and refuses every other"

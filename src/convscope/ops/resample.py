@@ -7,6 +7,9 @@
         y[i] = (1 - l) x[i0] + l x[i1],  i0 = floor(src(i)), i1 = min(i0 + 1, n - 1), l = src - i0
         src(i) = max((i + 0.5) * scale - 0.5, 0), or i * (n_in - 1) / (n_out - 1) with
         align_corners; the W axis first, then H (PyTorch's order of the products)
+    antialias (bilinear): y[i] = sum_j w_j x[j] over the inputs within `support` = max(scale, 1)
+        of centre = (i + 0.5) * scale, w_j = max(0, 1 - |j + 0.5 - centre| / support), then
+        normalised: a triangle as wide as an output pixel when shrinking (PyTorch's, PIL's)
 
 dilate turns a stride-S gradient into a stride-1 one (conv backward); downsample is
 what a stride does to a stride-1 output. Each one's backward is the other's
@@ -81,7 +84,7 @@ class InterpolateCache(NamedTuple):
 
 class LinearCache(NamedTuple):
     shape: tuple
-    taps: tuple  # (i0, i1, l0, l1) per spatial axis: y = l0 * x[i0] + l1 * x[i1]
+    taps: tuple  # (index, weight), both (K, n_out), per spatial axis: y = sum_k w[k] * x[index[k]]
 
 
 _LINEAR = {"linear": 1, "bilinear": 2}  # the spatial axes each linear mode takes, as PyTorch
@@ -93,8 +96,8 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
     "linear" (N, C, L) or "bilinear" (N, C, H, W) (module docstring), in x's dtype.
 
     scale = 1/scale_factor when scale_factor is given (unless recompute_scale_factor), else
-    n_in/n_out; out = floor(n * scale_factor). align_corners is for the linear modes; antialias
-    is not supported.
+    n_in/n_out; out = floor(n * scale_factor). align_corners is for the linear modes,
+    antialias for bilinear.
     """
     op = "interpolate"
     if mode != "nearest" and mode not in _LINEAR:
@@ -102,8 +105,11 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
             f"{op}: mode={mode!r} is not supported; use 'nearest', 'linear' (N, C, L) or"
             f" 'bilinear' (N, C, H, W)"
         )
-    if antialias:
-        raise ShapeError(f"{op}: antialias=True is not supported; leave it False")
+    if antialias and mode != "bilinear":
+        raise ShapeError(
+            f"{op}: antialias=True applies to mode='bilinear' (a 4-D input), not to"
+            f" mode={mode!r}, as in PyTorch; leave it False"
+        )
     if mode == "nearest" and align_corners is not None:
         raise ShapeError(
             f"{op}: align_corners applies to the interpolating modes (linear, bilinear), not"
@@ -131,7 +137,7 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
         scales = (None,) * nsp
     if mode in _LINEAR:
         taps = tuple(
-            _linear_taps(n, m, s, bool(align_corners), x.dtype)
+            _linear_taps(n, m, s, bool(align_corners), bool(antialias), x.dtype)
             for n, m, s in zip(x.shape[2:], sizes, scales, strict=True)
         )
         y = x
@@ -158,21 +164,38 @@ def interpolate_backward(dy, cache):
     return (xp.ascontiguousarray(dx),)
 
 
-def _linear_taps(n_in, n_out, scale_factor, align_corners, dtype):
-    """(i0, i1, l0, l1) of each output position along one axis, computed as PyTorch's CPU
-    kernel does in the input's float type (float32 for float32: the same weights)."""
+def _linear_taps(n_in, n_out, scale_factor, align_corners, antialias, dtype):
+    """(index, weight), both (K, n_out): the inputs each output position reads along one
+    axis and their weights (K = 2, or the antialiasing window's width), computed as PyTorch's
+    CPU kernels do, in the input's float type (float32 for float32: the same weights)."""
     ft = np.dtype(dtype).type if np.dtype(dtype).kind == "f" else np.float64
     dst = np.arange(n_out).astype(ft)
     if align_corners:
         scale = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
-        src = dst * scale
     else:
         scale = ft(1.0 / scale_factor) if scale_factor else ft(n_in) / ft(n_out)
-        src = np.maximum(scale * (dst + ft(0.5)) - ft(0.5), ft(0))
+    if antialias:
+        return _antialias_taps(n_in, scale * (dst + ft(0.5)), scale, ft)
+    src = dst * scale if align_corners else np.maximum(scale * (dst + ft(0.5)) - ft(0.5), ft(0))
     i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     l1 = np.clip(src - i0.astype(ft), ft(0), ft(1))
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    return i0, i1, ft(1) - l1, l1
+    return np.stack([i0, np.minimum(i0 + 1, n_in - 1)]), np.stack([ft(1) - l1, l1])
+
+
+def _antialias_taps(n_in, centre, scale, ft):
+    """The triangle filter's inputs and normalised weights around each output's centre: the
+    inputs j in [centre - support + 0.5, centre + support + 0.5), support = max(scale, 1),
+    w_j = max(0, 1 - |j - centre + 0.5| / support) (PyTorch's _upsample_bilinear2d_aa)."""
+    support = max(scale, ft(1))
+    lo = np.maximum((centre - support + ft(0.5)).astype(np.int64), 0)
+    hi = np.minimum((centre + support + ft(0.5)).astype(np.int64), n_in)
+    width = int((hi - lo).max())
+    index = lo[None, :] + np.arange(width)[:, None]  # (K, n_out)
+    w = np.maximum(ft(1) - np.abs((index - centre + ft(0.5)) / support), ft(0)).astype(ft)
+    w[index >= hi] = 0
+    total = w.sum(axis=0)
+    w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), ft(0)).astype(ft)
+    return np.minimum(index, n_in - 1), w
 
 
 # Each axis is one matrix product with the dense (n_out, n_in) interpolation matrix A (two
@@ -187,48 +210,49 @@ DENSE_ENTRIES = 1 << 22
 
 
 def _dense(taps, n_in, dtype):
-    """A (n_out, n_in): A[i, i0] = l0, A[i, i1] = l1 (their sum, 1, where i0 == i1)."""
-    i0, i1, l0, l1 = taps
-    a = np.zeros((len(i0), n_in), dtype=dtype)
-    rows = np.arange(len(i0))
-    np.add.at(a, (rows, i0), l0.astype(dtype))
-    np.add.at(a, (rows, i1), l1.astype(dtype))
+    """A (n_out, n_in): A[i, index[k, i]] = the sum of the weights w[k, i] that read it."""
+    index, w = taps
+    a = np.zeros((index.shape[1], n_in), dtype=dtype)
+    rows = np.broadcast_to(np.arange(index.shape[1]), index.shape)
+    np.add.at(a, (rows, index), w.astype(dtype))
     return a
 
 
 def _by_matrix(a, n_in, taps):
     """True when the dense product may stand in for the two-term sums along this axis."""
     xp = get_xp(a)
-    return xp is np and len(taps[0]) * n_in <= DENSE_ENTRIES and bool(np.isfinite(a).all())
+    return xp is np and taps[0].shape[1] * n_in <= DENSE_ENTRIES and bool(np.isfinite(a).all())
 
 
 def _linear_along(x, axis, taps):
-    """l0 * x[i0] + l1 * x[i1] along ``axis`` (the last or the one before), in x's dtype."""
+    """sum_k w[k] * x[index[k]] along ``axis`` (the last or the one before), in x's dtype."""
     n_in = x.shape[axis]
     if _by_matrix(x, n_in, taps):
         a = _dense(taps, n_in, x.dtype)
         return x @ a.T if axis == x.ndim - 1 else a @ x
-    i0, i1, l0, l1 = taps
     xp = get_xp(x)
     shape = (-1,) + (1,) * (x.ndim - 1 - axis)
-    w0, w1 = (xp.asarray(w.reshape(shape)).astype(x.dtype) for w in (l0, l1))
-    with np.errstate(invalid="ignore"):  # inf * a zero weight: NaN, as PyTorch's sums give
-        return (
-            xp.take(x, xp.asarray(i0), axis=axis) * w0 + xp.take(x, xp.asarray(i1), axis=axis) * w1
-        )
+    y = None
+    for idx, w in zip(*taps, strict=True):
+        with np.errstate(invalid="ignore"):  # inf * a zero weight: NaN, as PyTorch's sums give
+            term = xp.take(x, xp.asarray(idx), axis=axis) * xp.asarray(w.reshape(shape)).astype(
+                x.dtype
+            )
+        y = term if y is None else y + term
+    return y
 
 
 def _linear_adjoint(dy, axis, n, taps):
-    """The adjoint of _linear_along: dx[k] = sum over outputs i with i0 = k of l0 * dy[i], plus
-    those with i1 = k of l1 * dy[i] (A^T dy; sparse: i0 and i1 never decrease along the axis,
-    so each k's outputs are one run, summed by np.add.reduceat)."""
+    """The adjoint of _linear_along: dx[j] = sum over the taps k and the outputs i with
+    index[k, i] = j of w[k, i] * dy[i] (A^T dy; sparse: each tap's index never decreases along
+    the axis, so the outputs reading j are one run per tap, summed by np.add.reduceat)."""
     if _by_matrix(dy, n, taps):
         a = _dense(taps, n, dy.dtype)
         return dy @ a if axis == dy.ndim - 1 else a.T @ dy
     xp = get_xp(dy)
     moved = xp.moveaxis(dy, axis, -1)
     dx = xp.zeros((*moved.shape[:-1], n), dtype=dy.dtype)
-    for idx, w in zip(taps[:2], taps[2:], strict=True):
+    for idx, w in zip(*taps, strict=True):
         with np.errstate(invalid="ignore"):  # inf * a zero weight: NaN, as in PyTorch
             weighted = moved * xp.asarray(w).astype(dy.dtype)
         first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # each run's first output

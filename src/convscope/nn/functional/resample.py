@@ -21,6 +21,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """Resize (N, C, L) or (N, C, H, W) to size, or by scale_factor, as PyTorch's: mode
     "nearest", "linear" (N, C, L) or "bilinear" (N, C, H, W); align_corners (linear modes):
     map the corner pixels' centres onto each other (default False: half-pixel centres);
+    antialias (bilinear): when shrinking, a triangle filter as wide as an output pixel;
     recompute_scale_factor=True: the sizes, not scale_factor, set the scale."""
     return apply(
         _rs.interpolate_forward, _rs.interpolate_backward, (input,),
