@@ -59,27 +59,36 @@ def test_dilate_backward_keeps_the_gradient_of_the_kept_samples():
     np.testing.assert_array_equal(x.grad[0, 0], [0, 3, 6])
 
 
-# ---- interpolate (nearest) ------------------------------------------------------------------
+# ---- interpolate ----------------------------------------------------------------------------
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=160, deadline=None)
 @given(
     shape=shapes,
     by_size=st.booleans(),
     size=sizes,
     scale=scales,
+    linear=st.booleans(),
+    align_corners=st.booleans(),
+    recompute=st.sampled_from([None, True]),
     seed=st.integers(0, 2**16),
 )
-def test_interpolate_matches_torch(shape, by_size, size, scale, seed):
+def test_interpolate_matches_torch(shape, by_size, size, scale, linear, align_corners, recompute,
+                                   seed):  # fmt: skip
+    """nearest moves values (and its backward adds the gradients that land on one input);
+    linear on (N, C, L) and bilinear on (N, C, H, W) sum two (four) inputs with weights that
+    add up to 1. The weights come from each output's source position, which PyTorch's compiled
+    kernel may round differently (a fused multiply-add): a last-bit difference in a position of
+    up to n moves a weight by n ulps, so those values are compared by the relative rule, not
+    the sums rule (tolerance.py)."""
     x = np.random.default_rng(seed).standard_normal(shape)
     assume(by_size or min(int(n * scale) for n in shape[2:]) >= 1)
-    kw = {"size": size} if by_size else {"scale_factor": scale}
+    kw = {"size": size} if by_size else {"scale_factor": scale, "recompute_scale_factor": recompute}
+    if linear:
+        kw |= {"mode": "linear" if len(shape) == 3 else "bilinear", "align_corners": align_corners}
+    routes = {} if linear else ROUTES
     compare(
-        lambda t: F.interpolate(t, **kw),
-        lambda t: TF.interpolate(t, mode="nearest", **kw),
-        [x],
-        seed,
-        **ROUTES,
+        lambda t: F.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), [x], seed, **routes
     )
 
 
@@ -93,40 +102,6 @@ def test_interpolate_float32_and_gradcheck():
     )
     assert cs.gradcheck(lambda t: F.interpolate(t, scale_factor=(1.5, 0.5)), [x])
     assert cs.gradcheck(lambda t: F.interpolate(t, size=(3, 9)), [x])
-
-
-# ---- interpolate (linear, bilinear) ----------------------------------------------------------
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    shape=shapes,
-    by_size=st.booleans(),
-    size=sizes,
-    scale=scales,
-    align_corners=st.booleans(),
-    recompute=st.sampled_from([None, True]),
-    seed=st.integers(0, 2**16),
-)
-def test_linear_interpolate_matches_torch(
-    shape, by_size, size, scale, align_corners, recompute, seed
-):
-    """linear on (N, C, L), bilinear on (N, C, H, W), forward and backward: sums of two
-    (four) inputs with weights that add up to 1. The weights come from each output's source
-    position, which PyTorch's compiled kernel may round differently (a fused multiply-add): a
-    last-bit difference in a position of up to n moves a weight by n ulps, so values are
-    compared by the relative rule, not the sums rule (tolerance.py)."""
-    x = np.random.default_rng(seed).standard_normal(shape)
-    assume(by_size or min(int(n * scale) for n in shape[2:]) >= 1)
-    kw = {"size": size} if by_size else {"scale_factor": scale}
-    kw.update(mode="linear" if len(shape) == 3 else "bilinear", align_corners=align_corners)
-    kw.update(recompute_scale_factor=None if by_size else recompute)
-    compare(
-        lambda t: F.interpolate(t, **kw),
-        lambda t: TF.interpolate(t, **kw),
-        [x],
-        seed,
-    )
 
 
 @pytest.mark.parametrize("align_corners", [False, True])
