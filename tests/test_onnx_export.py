@@ -41,6 +41,7 @@ class EveryLayer(nn.Module):
         self.avgpool = nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)  # -> 7 x 8
         self.minpool = nn.MinPool2d(2, stride=1)  # -> 6 x 7
         self.bilinear = nn.Upsample(scale_factor=1.5, mode="bilinear")  # -> 9 x 10
+        self.exact = nn.Upsample(size=(11, 9), mode="nearest-exact")
         self.up_size = nn.Upsample(size=(8, 8))
         self.convt = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1)  # -> 16
         self.gn = nn.GroupNorm(2, 4)
@@ -70,6 +71,7 @@ class EveryLayer(nn.Module):
         x = self.silu(self.gelu_tanh(self.gelu(x)))
         x = self.relu(self.sigmoid(self.tanh(self.softplus(x))))
         x = self.bilinear(self.minpool(self.avgpool(self.zpad(self.up(self.maxpool(x))))))
+        x = self.exact(x)
         x = self.ln(self.gn(self.convt(self.up_size(x))))
         x = self.dropout2d(self.dropout(x))
         a = self.adapt(x)
@@ -277,6 +279,18 @@ class _MixesBatch(nn.Module):
             21,
             (1, 1, 4, 4),
             "track_running_stats=False: ONNX BatchNormalization needs running statistics",
+        ),
+        (
+            nn.Sequential(nn.Upsample(size=2, mode="area")),
+            21,
+            (1, 1, 4, 4),
+            "layer '0' (Upsample): mode='area' is adaptive average pooling: use",
+        ),
+        (
+            nn.Sequential(nn.Upsample(size=(5, 5), mode="bilinear", align_corners=True)),
+            17,
+            (1, 1, 4, 4),
+            "Upsample(size=...) needs opset 18 or later",
         ),
         (_Functional(), 21, (1, 1, 6, 6), "computes max_pool2d outside a layer"),
         (_WithLoss(), 21, (1, 1, 4, 4), "layer 'loss' (MSELoss): has no ONNX equivalent"),

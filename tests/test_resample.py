@@ -62,31 +62,32 @@ def test_dilate_backward_keeps_the_gradient_of_the_kept_samples():
 # ---- interpolate ----------------------------------------------------------------------------
 
 
-@settings(max_examples=160, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     shape=shapes,
     by_size=st.booleans(),
     size=sizes,
     scale=scales,
-    linear=st.booleans(),
+    mode=st.sampled_from(["nearest", "nearest-exact", "area", "linear"]),
     align_corners=st.booleans(),
     recompute=st.sampled_from([None, True]),
     seed=st.integers(0, 2**16),
 )
-def test_interpolate_matches_torch(shape, by_size, size, scale, linear, align_corners, recompute,
+def test_interpolate_matches_torch(shape, by_size, size, scale, mode, align_corners, recompute,
                                    seed):  # fmt: skip
-    """nearest moves values (and its backward adds the gradients that land on one input);
-    linear on (N, C, L) and bilinear on (N, C, H, W) sum two (four) inputs with weights that
-    add up to 1. The weights come from each output's source position, which PyTorch's compiled
-    kernel may round differently (a fused multiply-add): a last-bit difference in a position of
-    up to n moves a weight by n ulps, so those values are compared by the relative rule, not
-    the sums rule (tolerance.py)."""
+    """nearest and nearest-exact move values (and their backward adds the gradients that land
+    on one input); area averages windows; linear on (N, C, L) and bilinear on (N, C, H, W)
+    sum two (four) inputs with weights that add up to 1. The weights come from each output's
+    source position, which PyTorch's compiled kernel may round differently (a fused
+    multiply-add): a last-bit difference in a position of up to n moves a weight by n ulps,
+    so those values are compared by the relative rule, not the sums rule (tolerance.py)."""
     x = np.random.default_rng(seed).standard_normal(shape)
     assume(by_size or min(int(n * scale) for n in shape[2:]) >= 1)
     kw = {"size": size} if by_size else {"scale_factor": scale, "recompute_scale_factor": recompute}
-    if linear:
+    kw["mode"] = mode
+    if mode == "linear":
         kw |= {"mode": "linear" if len(shape) == 3 else "bilinear", "align_corners": align_corners}
-    routes = {} if linear else ROUTES
+    routes = ROUTES if mode.startswith("nearest") else {}
     compare(
         lambda t: F.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), [x], seed, **routes
     )
@@ -280,8 +281,8 @@ BAD = [
     ),
     (
         lambda: F.interpolate(X, size=4, mode="bicubic"),
-        r"interpolate: mode='bicubic' is not supported; use 'nearest', 'linear' \(N, C, L\) or"
-        r" 'bilinear' \(N, C, H, W\)",
+        r"interpolate: mode='bicubic' is not supported; use 'nearest', 'nearest-exact', 'area',"
+        r" 'linear' \(N, C, L\) or 'bilinear' \(N, C, H, W\)",
     ),
     (
         lambda: F.interpolate(X, size=4, mode="linear"),

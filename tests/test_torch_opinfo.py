@@ -65,7 +65,7 @@ OPS = {
     **{("nn.functional.pad", mode): F.pad for mode in
        ("constant", "reflect", "replicate", "replicate_negative", "circular")},
     **{("nn.functional.interpolate", mode): F.interpolate for mode in
-       ("nearest", "linear", "bilinear")},
+       ("nearest", "nearest-exact", "area", "linear", "bilinear")},
     ("nn.functional.relu", ""): F.relu,
     ("nn.functional.leaky_relu", ""): F.leaky_relu,
     ("nn.functional.relu6", ""): F.relu6,
@@ -105,10 +105,13 @@ RANDOM = {"nn.functional.dropout", "nn.functional.dropout2d"}  # masks differ: s
 
 # Samples convscope takes differently from PyTorch, and why (the list stays short).
 SKIPPED = {
-    ("nn.functional.interpolate", "nearest"): (
-        lambda s: s.input.ndim == 5,
-        "3-D (volumetric) resize: convscope has 1-D and 2-D ops only",
-    ),
+    **{
+        ("nn.functional.interpolate", mode): (
+            lambda s: s.input.ndim == 5,
+            "3-D (volumetric) resize: convscope has 1-D and 2-D ops only",
+        )
+        for mode in ("nearest", "nearest-exact", "area")
+    },
     ("nn.functional.batch_norm", ""): (
         lambda s: s.input.ndim == 1,
         "a 1-D input: PyTorch returns an empty result for shape (0,) and refuses every other"

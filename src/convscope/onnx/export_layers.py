@@ -149,15 +149,20 @@ def zero_pad(b, call):
 
 
 def upsample(b, call):
-    """Resize: nearest as PyTorch's (asymmetric, floor), linear as PyTorch's (half_pixel: the
-    same source positions for every size, clamped at the edges; or align_corners, given the
-    output sizes)."""
+    """Resize: nearest as PyTorch's (asymmetric, floor), nearest-exact (half_pixel, round half
+    up), linear as PyTorch's (half_pixel: the same source positions for every size, clamped at
+    the edges; or align_corners, given the output sizes); mode='area' is refused."""
     m, arg = call.module, call.args[0]
     n = len(arg.shape) - 2
     empty = ""
+    if m.mode == "area":
+        b.refuse(call, "mode='area' is adaptive average pooling: use nn.AdaptiveAvgPool2d")
     if m.mode == "nearest":
         attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
                  "nearest_mode": "floor"}  # fmt: skip
+    elif m.mode == "nearest-exact":  # floor((x + 0.5) / scale) = round half up of half_pixel's
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "half_pixel",
+                 "nearest_mode": "round_prefer_ceil"}  # fmt: skip
     else:
         ctm = "align_corners" if m.align_corners else "half_pixel"
         attrs = {"mode": "linear", "coordinate_transformation_mode": ctm}

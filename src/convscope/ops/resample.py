@@ -2,7 +2,9 @@
 
     dilate(x, s)[..., i*s, j*s] = x[..., i, j], zeros elsewhere      size (n - 1)*s + 1
     downsample(x, s)[..., i, j] = x[..., i*s, j*s]                    size ceil(n / s)
-    interpolate(x, size)[..., i, j] = x[..., src_h(i), src_w(j)]        nearest neighbour
+    interpolate(x, size)[..., i, j] = x[..., src_h(i), src_w(j)]        nearest neighbour:
+        src(i) = min(floor(i * scale), n - 1), "nearest-exact": min(floor((i + 0.5) * scale), n - 1)
+    interpolate(x, size, mode="area")                                 adaptive average pooling
     interpolate(x, size, mode="bilinear")                             linear along each axis:
         y[i] = (1 - l) x[i0] + l x[i1],  i0 = floor(src(i)), i1 = min(i0 + 1, n - 1), l = src - i0
         src(i) = max((i + 0.5) * scale - 0.5, 0), or i * (n_in - 1) / (n_out - 1) with
@@ -24,6 +26,12 @@ import numpy as np
 
 from ..backend import get_xp
 from ..errors import ShapeError
+from .adaptive_pool import (
+    adaptive_avg_pool1d_backward,
+    adaptive_avg_pool1d_forward,
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+)
 from .geometry import as_tuple, positive, span
 
 _LAYOUTS = "(N, C, L) or (N, C, H, W)"
@@ -82,38 +90,44 @@ class InterpolateCache(NamedTuple):
     index: tuple  # source index per output position, one array per spatial axis
 
 
+class AreaCache(NamedTuple):
+    nsp: int  # spatial axes: 1 or 2
+    pool: tuple  # ops.adaptive_pool's cache
+
+
 class LinearCache(NamedTuple):
     shape: tuple
     taps: tuple  # (index, weight), both (K, n_out), per spatial axis: y = sum_k w[k] * x[index[k]]
 
 
 _LINEAR = {"linear": 1, "bilinear": 2}  # the spatial axes each linear mode takes, as PyTorch
+_MODES = ("nearest", "nearest-exact", "area", *_LINEAR)
 
 
 def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", align_corners=None,
                         recompute_scale_factor=None, antialias=False):  # fmt: skip
-    """Resize as PyTorch's F.interpolate: mode "nearest" (src = min(floor(dst * scale), n - 1)),
-    "linear" (N, C, L) or "bilinear" (N, C, H, W) (module docstring), in x's dtype.
+    """Resize as PyTorch's F.interpolate: mode "nearest", "nearest-exact", "area", "linear"
+    (N, C, L) or "bilinear" (N, C, H, W) (module docstring), in x's dtype.
 
     scale = 1/scale_factor when scale_factor is given (unless recompute_scale_factor), else
     n_in/n_out; out = floor(n * scale_factor). align_corners is for the linear modes,
     antialias for bilinear.
     """
     op = "interpolate"
-    if mode != "nearest" and mode not in _LINEAR:
+    if mode not in _MODES:
         raise ShapeError(
-            f"{op}: mode={mode!r} is not supported; use 'nearest', 'linear' (N, C, L) or"
-            f" 'bilinear' (N, C, H, W)"
+            f"{op}: mode={mode!r} is not supported; use 'nearest', 'nearest-exact', 'area',"
+            f" 'linear' (N, C, L) or 'bilinear' (N, C, H, W)"
         )
     if antialias and mode != "bilinear":
         raise ShapeError(
             f"{op}: antialias=True applies to mode='bilinear' (a 4-D input), not to"
             f" mode={mode!r}, as in PyTorch; leave it False"
         )
-    if mode == "nearest" and align_corners is not None:
+    if mode not in _LINEAR and align_corners is not None:
         raise ShapeError(
             f"{op}: align_corners applies to the interpolating modes (linear, bilinear), not"
-            f" to mode='nearest'; leave it unset"
+            f" to mode={mode!r}; leave it unset"
         )
     nsp = _spatial(op, x)
     if mode in _LINEAR and nsp != _LINEAR[mode]:
@@ -135,6 +149,10 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
     sizes, scales = _target(op, x.shape[2:], nsp, size, scale_factor)
     if recompute_scale_factor:  # PyTorch: the scale follows from the sizes, n_in / n_out
         scales = (None,) * nsp
+    if mode == "area":  # PyTorch's: adaptive average pooling to the output size
+        pool = adaptive_avg_pool2d_forward if nsp == 2 else adaptive_avg_pool1d_forward
+        y, cache = pool(x, output_size=sizes if nsp == 2 else sizes[0])
+        return y, AreaCache(nsp, cache)
     if mode in _LINEAR:
         taps = tuple(
             _linear_taps(n, m, s, bool(align_corners), bool(antialias), x.dtype)
@@ -144,7 +162,10 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
         for axis in reversed(range(nsp)):  # W first, then H: PyTorch's products
             y = _linear_along(y, axis + 2, taps[axis])
         return y, LinearCache(x.shape, taps)
-    index = tuple(_nearest(n, m, s) for n, m, s in zip(x.shape[2:], sizes, scales, strict=True))
+    exact = mode == "nearest-exact"
+    index = tuple(
+        _nearest(n, m, s, exact) for n, m, s in zip(x.shape[2:], sizes, scales, strict=True)
+    )
     y = x[(Ellipsis, *np.ix_(*index))] if nsp == 2 else x[..., index[0]]
     return y, InterpolateCache(x.shape, index)
 
@@ -152,6 +173,9 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
 def interpolate_backward(dy, cache):
     """dx[..., a, b] = sum of dy over the output positions that read (a, b), times their weight."""
     xp = get_xp(dy)
+    if isinstance(cache, AreaCache):
+        pool = adaptive_avg_pool2d_backward if cache.nsp == 2 else adaptive_avg_pool1d_backward
+        return pool(dy, cache.pool)
     if isinstance(cache, LinearCache):
         dx = dy
         for axis, (n, taps) in enumerate(zip(cache.shape[2:], cache.taps, strict=True)):
@@ -283,12 +307,17 @@ def _target(op, in_sizes, nsp, size, scale_factor):
     return sizes, tuple(float(s) for s in scales)
 
 
-def _nearest(n_in, n_out, scale_factor):
+def _nearest(n_in, n_out, scale_factor, exact=False):
+    """The source index of each output position, as PyTorch's CPU kernels compute it (float32):
+    floor(dst * scale), or floor((dst + 0.5) * scale) for nearest-exact, at most n_in - 1."""
     dst = np.arange(n_out)
     if n_out == n_in:
         return dst
     if n_out == 2 * n_in:
         return dst >> 1
     scale = np.float32(1.0 / scale_factor) if scale_factor else np.float32(n_in) / np.float32(n_out)
-    src = np.floor(dst.astype(np.float32) * scale).astype(np.int64)
+    if exact:  # (dst + 0.5) * scale in double, rounded to a float, then floored
+        src = np.floor(((dst + 0.5) * np.float64(scale)).astype(np.float32)).astype(np.int64)
+    else:
+        src = np.floor(dst.astype(np.float32) * scale).astype(np.int64)
     return np.minimum(src, n_in - 1)

@@ -19,7 +19,8 @@ def downsample(input, factor):
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):  # fmt: skip
     """Resize (N, C, L) or (N, C, H, W) to size, or by scale_factor, as PyTorch's: mode
-    "nearest", "linear" (N, C, L) or "bilinear" (N, C, H, W); align_corners (linear modes):
+    "nearest", "nearest-exact" (pixel centres), "area" (adaptive average pooling), "linear"
+    (N, C, L) or "bilinear" (N, C, H, W); align_corners (linear modes):
     map the corner pixels' centres onto each other (default False: half-pixel centres);
     antialias (bilinear): when shrinking, a triangle filter as wide as an output pixel;
     recompute_scale_factor=True: the sizes, not scale_factor, set the scale."""

@@ -5,22 +5,25 @@ from ...errors import ShapeError
 from .. import functional as F
 from ..module import Module
 
+MODES = ("nearest", "nearest-exact", "area", "linear", "bilinear")
+
 
 class Upsample(Module):
-    """F.interpolate as a layer: give ``size`` or ``scale_factor``; mode "nearest", "linear"
-    (N, C, L) or "bilinear" (N, C, H, W), align_corners for the linear modes."""
+    """F.interpolate as a layer: give ``size`` or ``scale_factor``; mode "nearest",
+    "nearest-exact", "area", "linear" (N, C, L) or "bilinear" (N, C, H, W), align_corners for
+    the linear modes."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):  # fmt: skip
         super().__init__()
-        if mode not in ("nearest", "linear", "bilinear"):
+        if mode not in MODES:
             raise ShapeError(
-                f"Upsample: mode={mode!r} is not supported; use 'nearest', 'linear' or 'bilinear'"
+                f"Upsample: mode={mode!r} is not supported; use one of {', '.join(MODES)}"
             )
-        if mode == "nearest" and align_corners is not None:
+        if mode not in ("linear", "bilinear") and align_corners is not None:
             raise ShapeError(
-                "Upsample: align_corners applies to mode='linear' or 'bilinear', not to"
-                " 'nearest'; leave it unset"
+                f"Upsample: align_corners applies to mode='linear' or 'bilinear', not to"
+                f" {mode!r}; leave it unset"
             )
         if (size is None) == (scale_factor is None):
             raise ShapeError(
