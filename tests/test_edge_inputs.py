@@ -371,7 +371,7 @@ BAD = [
     (lambda: F.conv_transpose2d(np.zeros((2, 0, 4, 4)), np.zeros((0, 2, 3, 3))), r"conv_transpose2d: weight \(0, 2, 3, 3\) has no input or output channels"),
     (lambda: F.conv1d(np.zeros(4), np.zeros((1, 1, 1))), r"conv1d: expected a 3-D input \(N, C, L\) or a 2-D \(C, L\) \(one sample\), got 1-D shape \(4,\)"),
     (lambda: F.interpolate(np.zeros((2, 0, 4, 4)), scale_factor=2), r"interpolate: input shape \(2, 0, 4, 4\) is empty along a channel or spatial axis"),
-    (lambda: F.interpolate(X, scale_factor=2, align_corners=True), r"interpolate: align_corners applies to the interpolating modes \(linear, bilinear\), not to mode='nearest'"),
+    (lambda: F.interpolate(X, scale_factor=2, align_corners=True), r"interpolate: align_corners applies to the interpolating modes \(linear, bilinear, bicubic\), not to mode='nearest'"),
     (lambda: F.pad(X, (-3, -2)), r"pad: pad \(-3, -2\) crops 5 cells from axis 3 of size 4; crop at most 4"),
     (lambda: F.pad(X, (-1, 5), mode="circular"), r"pad: mode='circular' pads \(-1, 5\) on axis 3 of size 4: the crops leave 3 cells and a pad may wrap around them once at most; pad <= 3"),
     (lambda: F.pad(X, (-4, 0, 0, 0), mode="reflect"), r"pad: mode='reflect' pads \(-4, 0\) on axis 3 of size 4 would leave 0 cells"),

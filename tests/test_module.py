@@ -360,7 +360,10 @@ def test_to_casts_dtype_and_accepts_cpu_only():
         (lambda: nn.AvgPool2d(2, padding=2), "AvgPool2d: padding=2 is more than half"),
         (lambda: nn.AvgPool2d(2, count_include_pad="no"), "count_include_pad must be True or"),
         (lambda: nn.MaxPool2d(2, ceil_mode="yes"), "MaxPool2d: ceil_mode must be True or False"),
-        (lambda: nn.Upsample(scale_factor=2, mode="bicubic"), "mode='bicubic' is not supported"),
+        (
+            lambda: nn.Upsample(scale_factor=2, mode="trilinear"),
+            "mode='trilinear' is not supported",
+        ),
         (lambda: nn.Upsample(scale_factor=2, align_corners=True), "align_corners applies to"),
         (lambda: nn.Upsample(), "give exactly one of size and scale_factor"),
     ],

@@ -156,18 +156,16 @@ EXCLUDED_BY_REASON = {
         "test_cast_no_saturate_FLOAT_to_FLOAT8E5M2",
         "test_cast_no_saturate_FLOAT_to_FLOAT8E5M2FNUZ",
     ],
-    "Resize with mode cubic, linear with antialias or half_pixel_symmetric or pytorch_half_pixel"
-    " to a size of 1 or align_corners to sizes that are not whole (ONNX's reference divides by"
-    " n_in * scale - 1), or tf_crop_and_resize: convscope resizes as its F.interpolate"
-    " (nearest, linear, bilinear)": [
-        "test_resize_downsample_scales_cubic",
+    "Resize with antialias, half_pixel_symmetric, asymmetric linear or cubic, pytorch_half_pixel"
+    " to a size of 1, align_corners to sizes that are not whole (ONNX's reference divides by"
+    " n_in * scale - 1), a cubic kernel other than PyTorch's, or tf_crop_and_resize: convscope"
+    " resizes as its F.interpolate": [
         "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside",
         "test_resize_downsample_scales_cubic_align_corners",
         "test_resize_downsample_scales_cubic_antialias",
         "test_resize_downsample_scales_linear_align_corners",
         "test_resize_downsample_scales_linear_antialias",
         "test_resize_downsample_scales_linear_half_pixel_symmetric",
-        "test_resize_downsample_sizes_cubic",
         "test_resize_downsample_sizes_cubic_antialias",
         "test_resize_downsample_sizes_linear_antialias",
         "test_resize_downsample_sizes_linear_pytorch_half_pixel",
@@ -175,12 +173,9 @@ EXCLUDED_BY_REASON = {
         "test_resize_tf_crop_and_resize_axes_2_3",
         "test_resize_tf_crop_and_resize_axes_3_2",
         "test_resize_tf_crop_and_resize_extrapolation_value",
-        "test_resize_upsample_scales_cubic",
         "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside",
-        "test_resize_upsample_scales_cubic_align_corners",
         "test_resize_upsample_scales_cubic_asymmetric",
         "test_resize_upsample_scales_linear_half_pixel_symmetric",
-        "test_resize_upsample_sizes_cubic",
     ],
     "the maximum or minimum of an empty set (-inf/+inf in ONNX): convscope refuses it, as"
     " PyTorch's amax does": [

@@ -200,8 +200,8 @@ def test_an_unsupported_op_names_the_node_and_lists_the_supported_ops(tmp_path, 
     "node, message",
     [
         (
-            helper.make_node("Resize", ["x", "", "s"], ["y"], name="up", mode="cubic"),
-            "node 'up' (Resize): mode='cubic': convscope resizes with 'nearest' or 'linear'",
+            helper.make_node("Resize", ["x", "", "s"], ["y"], name="up", mode="area"),
+            "node 'up' (Resize): mode='area': convscope resizes with 'nearest', 'linear', 'cubic'",
         ),
         (
             helper.make_node(

@@ -42,6 +42,7 @@ class EveryLayer(nn.Module):
         self.minpool = nn.MinPool2d(2, stride=1)  # -> 6 x 7
         self.bilinear = nn.Upsample(scale_factor=1.5, mode="bilinear")  # -> 9 x 10
         self.exact = nn.Upsample(size=(11, 9), mode="nearest-exact")
+        self.bicubic = nn.Upsample(scale_factor=(0.8, 1.25), mode="bicubic")  # -> 8 x 11
         self.up_size = nn.Upsample(size=(8, 8))
         self.convt = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1)  # -> 16
         self.gn = nn.GroupNorm(2, 4)
@@ -71,7 +72,7 @@ class EveryLayer(nn.Module):
         x = self.silu(self.gelu_tanh(self.gelu(x)))
         x = self.relu(self.sigmoid(self.tanh(self.softplus(x))))
         x = self.bilinear(self.minpool(self.avgpool(self.zpad(self.up(self.maxpool(x))))))
-        x = self.exact(x)
+        x = self.bicubic(self.exact(x))
         x = self.ln(self.gn(self.convt(self.up_size(x))))
         x = self.dropout2d(self.dropout(x))
         a = self.adapt(x)

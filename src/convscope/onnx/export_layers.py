@@ -11,7 +11,7 @@
                          GroupNormalization (21+)
     ReLU, ReLU6, LeakyReLU, ELU, GELU (20+), Sigmoid, Tanh, SiLU (Sigmoid, Mul), Softplus,
     Softmax, LogSoftmax, Dropout/Dropout2d (Dropout: identity in inference), Flatten/Unflatten
-    (Flatten or Reshape), ZeroPad2d (Pad), Upsample (Resize nearest, asymmetric, floor; or linear), Identity
+    (Flatten or Reshape), ZeroPad2d (Pad), Upsample (Resize nearest, linear or cubic), Identity
     GraphOps of a loaded ONNX model: their own node again.
 
 A layer whose settings ONNX cannot express (adaptive windows of unequal size, a BatchNorm
@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import nn
 from ..ops.geometry import resolve_pads
+from ..ops.resample import CUBIC_A
 from .export_pointwise import activation, batch_norm, dropout, group_norm, layer_norm
 from .graph_ops import GraphOp
 from .nodes import LAYER_KEY
@@ -150,8 +151,8 @@ def zero_pad(b, call):
 
 def upsample(b, call):
     """Resize: nearest as PyTorch's (asymmetric, floor), nearest-exact (half_pixel, round half
-    up), linear as PyTorch's (half_pixel: the same source positions for every size, clamped at
-    the edges; or align_corners, given the output sizes); mode='area' is refused."""
+    up), linear and cubic as PyTorch's (half_pixel: the same source positions for every size,
+    clamped at the edges; or align_corners, given the output sizes); mode='area' is refused."""
     m, arg = call.module, call.args[0]
     n = len(arg.shape) - 2
     empty = ""
@@ -166,6 +167,8 @@ def upsample(b, call):
     else:
         ctm = "align_corners" if m.align_corners else "half_pixel"
         attrs = {"mode": "linear", "coordinate_transformation_mode": ctm}
+        if m.mode == "bicubic":  # PyTorch's kernel: a = -0.75, the outside pixels clamped in
+            attrs |= {"mode": "cubic", "cubic_coeff_a": CUBIC_A, "exclude_outside": 0}
     by_scale = m.scale_factor is not None and not m.recompute_scale_factor
     if by_scale and not (m.mode != "nearest" and m.align_corners):  # ONNX's align_corners
         scales = np.array([1, 1, *_floats(m.scale_factor, n)], np.float32)  # divides by n*s - 1

@@ -17,8 +17,9 @@ it), which is PyTorch's linear/bilinear where the source positions agree: half_p
 pytorch_half_pixel where every output size is above 1, align_corners where every size is whole
 (ONNX's reference divides by n_in * scale - 1, PyTorch by the output size - 1); constant scales or
 sizes and a static input give nn.Upsample(mode="linear" (N, C, L) or "bilinear" (N, C, H,
-W)). Other linear Resizes (asymmetric, half_pixel_symmetric, antialias, a keep-aspect-ratio
-policy) and the cubic mode are refused.
+W)); mode="cubic" with PyTorch's kernel (cubic_coeff_a -0.75, exclude_outside 0) likewise
+nn.Upsample(mode="bicubic"). Other linear and cubic Resizes (asymmetric,
+half_pixel_symmetric, antialias, a keep-aspect-ratio policy) are refused.
 """
 
 import math
@@ -28,6 +29,7 @@ import numpy as np
 from .. import nn
 from ..errors import ShapeError
 from ..nn import functional as F
+from ..ops.resample import CUBIC_A
 from .functional_ops import FunctionalOp
 from .graph_ops import ints, is_tensor
 from .nodes import check_attrs, split_inputs
@@ -61,10 +63,12 @@ class NearestResize(FunctionalOp):
 def resize(node, imp):
     check_attrs(node, imp, ATTRS)
     at = node.attrs
-    if at.get("mode", "nearest") == "linear":
+    if at.get("mode", "nearest") in ("linear", "cubic"):
         return _linear(node, imp)
     if at.get("mode", "nearest") != "nearest":
-        imp.refuse(node, f"mode={at['mode']!r}: convscope resizes with 'nearest' or 'linear'")
+        imp.refuse(
+            node, f"mode={at['mode']!r}: convscope resizes with 'nearest', 'linear', 'cubic'"
+        )
     if at.get("coordinate_transformation_mode") == "tf_crop_and_resize":
         imp.refuse(node, "coordinate_transformation_mode='tf_crop_and_resize' is not supported")
     x = node.inputs[0]
@@ -92,8 +96,8 @@ LINEAR_MODES = {"half_pixel", "pytorch_half_pixel", "align_corners"}
 
 
 class LinearResize(FunctionalOp):
-    """F.interpolate(mode="linear" or "bilinear") for a linear Resize whose scales or sizes
-    arrive at run time."""
+    """F.interpolate(mode="linear", "bilinear" or "bicubic") for a linear or cubic Resize whose
+    scales or sizes arrive at run time."""
 
     op_type = "Resize"
 
@@ -107,13 +111,24 @@ class LinearResize(FunctionalOp):
 
 
 def linear_settings(attrs, rank):
-    """F.interpolate's mode and align_corners for a linear Resize of a rank-D input; ValueError
-    with the reason where PyTorch computes something else."""
+    """F.interpolate's mode and align_corners for a linear or cubic Resize of a rank-D input;
+    ValueError with the reason where PyTorch computes something else."""
     ctm = attrs.get("coordinate_transformation_mode", "half_pixel")
+    mode = attrs.get("mode", "nearest")
     if attrs.get("antialias", 0) or attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch":
-        raise ValueError("mode='linear' with antialias or a keep_aspect_ratio_policy")
+        raise ValueError(f"mode={mode!r} with antialias or a keep_aspect_ratio_policy")
     if ctm not in LINEAR_MODES:
-        raise ValueError(f"mode='linear' with coordinate_transformation_mode={ctm!r}")
+        raise ValueError(f"mode={mode!r} with coordinate_transformation_mode={ctm!r}")
+    if mode == "cubic":
+        a, outside = attrs.get("cubic_coeff_a", -0.75), attrs.get("exclude_outside", 0)
+        if abs(a - CUBIC_A) > 1e-6 or outside:
+            raise ValueError(
+                f"mode='cubic' with cubic_coeff_a={a} and exclude_outside={outside}: PyTorch's"
+                f" bicubic is a = {CUBIC_A}, outside pixels included"
+            )
+        if rank != 4:
+            raise ValueError(f"mode='cubic' on a {rank}-D input: bicubic takes 4-D")
+        return {"mode": "bicubic", "align_corners": ctm == "align_corners"}
     if rank not in (3, 4):
         raise ValueError(f"mode='linear' on a {rank}-D input: convscope takes 3-D and 4-D")
     return {"mode": "linear" if rank == 3 else "bilinear", "align_corners": ctm == "align_corners"}
@@ -130,8 +145,8 @@ def linear_arguments(attrs, shape, scales, sizes):
     fractional = [a for a in range(2, len(shape)) if shape[a] * per_axis[a] != out[a]]
     if ctm == "align_corners" and given_scales and fractional:  # ONNX divides by n * scale - 1
         raise ValueError(
-            "mode='linear' with align_corners and scales whose sizes are not whole: PyTorch"
-            " divides by the output size - 1"
+            f"mode={attrs.get('mode')!r} with align_corners and scales whose sizes are not whole:"
+            f" PyTorch divides by the output size - 1"
         )
     if given_scales:
         factor = tuple(float(s) for s in per_axis[2:])
@@ -141,8 +156,9 @@ def linear_arguments(attrs, shape, scales, sizes):
 
 
 def _linear(node, imp):
-    """nn.Upsample(mode="linear" or "bilinear") for a linear Resize PyTorch computes alike, a
-    LinearResize where its scales or sizes or the input's shape are known only at run time."""
+    """nn.Upsample(mode="linear", "bilinear" or "bicubic") for a linear or cubic Resize
+    PyTorch computes alike, a LinearResize where its scales or sizes or the input's shape are
+    known only at run time."""
     consts, runtime = split_inputs(node, imp)
     shape = imp.shape(node.inputs[0])
     try:

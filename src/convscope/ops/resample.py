@@ -9,6 +9,8 @@
         y[i] = (1 - l) x[i0] + l x[i1],  i0 = floor(src(i)), i1 = min(i0 + 1, n - 1), l = src - i0
         src(i) = max((i + 0.5) * scale - 0.5, 0), or i * (n_in - 1) / (n_out - 1) with
         align_corners; the W axis first, then H (PyTorch's order of the products)
+    interpolate(x, size, mode="bicubic")   the four neighbours i0 - 1 .. i0 + 2 (read clamped to
+        the input) weighted by Keys' cubic kernel (a = -0.75) at their distance to src(i)
     antialias (bilinear): y[i] = sum_j w_j x[j] over the inputs within `support` = max(scale, 1)
         of centre = (i + 0.5) * scale, w_j = max(0, 1 - |j + 0.5 - centre| / support), then
         normalised: a triangle as wide as an output pixel when shrinking (PyTorch's, PIL's)
@@ -100,7 +102,7 @@ class LinearCache(NamedTuple):
     taps: tuple  # (index, weight), both (K, n_out), per spatial axis: y = sum_k w[k] * x[index[k]]
 
 
-_LINEAR = {"linear": 1, "bilinear": 2}  # the spatial axes each linear mode takes, as PyTorch
+_LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2}  # each mode's spatial axes, as PyTorch
 _MODES = ("nearest", "nearest-exact", "area", *_LINEAR)
 
 
@@ -117,17 +119,17 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
     if mode not in _MODES:
         raise ShapeError(
             f"{op}: mode={mode!r} is not supported; use 'nearest', 'nearest-exact', 'area',"
-            f" 'linear' (N, C, L) or 'bilinear' (N, C, H, W)"
+            f" 'linear' (N, C, L), 'bilinear' or 'bicubic' (N, C, H, W)"
         )
-    if antialias and mode != "bilinear":
+    if antialias and mode not in ("bilinear", "bicubic"):
         raise ShapeError(
-            f"{op}: antialias=True applies to mode='bilinear' (a 4-D input), not to"
-            f" mode={mode!r}, as in PyTorch; leave it False"
+            f"{op}: antialias=True applies to mode='bilinear' or 'bicubic' (a 4-D input), not"
+            f" to mode={mode!r}, as in PyTorch; leave it False"
         )
     if mode not in _LINEAR and align_corners is not None:
         raise ShapeError(
-            f"{op}: align_corners applies to the interpolating modes (linear, bilinear), not"
-            f" to mode={mode!r}; leave it unset"
+            f"{op}: align_corners applies to the interpolating modes (linear, bilinear,"
+            f" bicubic), not to mode={mode!r}; leave it unset"
         )
     nsp = _spatial(op, x)
     if mode in _LINEAR and nsp != _LINEAR[mode]:
@@ -155,7 +157,7 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
         return y, AreaCache(nsp, cache)
     if mode in _LINEAR:
         taps = tuple(
-            _linear_taps(n, m, s, bool(align_corners), bool(antialias), x.dtype)
+            _linear_taps(n, m, s, bool(align_corners), bool(antialias), x.dtype, mode == "bicubic")
             for n, m, s in zip(x.shape[2:], sizes, scales, strict=True)
         )
         y = x
@@ -188,10 +190,10 @@ def interpolate_backward(dy, cache):
     return (xp.ascontiguousarray(dx),)
 
 
-def _linear_taps(n_in, n_out, scale_factor, align_corners, antialias, dtype):
+def _linear_taps(n_in, n_out, scale_factor, align_corners, antialias, dtype, cubic=False):
     """(index, weight), both (K, n_out): the inputs each output position reads along one
-    axis and their weights (K = 2, or the antialiasing window's width), computed as PyTorch's
-    CPU kernels do, in the input's float type (float32 for float32: the same weights)."""
+    axis and their weights (K = 2, 4 for cubic, or the antialiasing window's width), computed
+    as PyTorch's CPU kernels do, in the input's float type (float32: the same weights)."""
     ft = np.dtype(dtype).type if np.dtype(dtype).kind == "f" else np.float64
     dst = np.arange(n_out).astype(ft)
     if align_corners:
@@ -199,23 +201,48 @@ def _linear_taps(n_in, n_out, scale_factor, align_corners, antialias, dtype):
     else:
         scale = ft(1.0 / scale_factor) if scale_factor else ft(n_in) / ft(n_out)
     if antialias:
-        return _antialias_taps(n_in, scale * (dst + ft(0.5)), scale, ft)
-    src = dst * scale if align_corners else np.maximum(scale * (dst + ft(0.5)) - ft(0.5), ft(0))
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    l1 = np.clip(src - i0.astype(ft), ft(0), ft(1))
+        return _antialias_taps(n_in, scale * (dst + ft(0.5)), scale, ft, cubic)
+    src = dst * scale if align_corners else scale * (dst + ft(0.5)) - ft(0.5)
+    if cubic:  # four neighbours, read clamped to the input; src is not clamped
+        i0 = np.floor(src).astype(np.int64)
+        index = np.clip(i0[None, :] + np.arange(-1, 3)[:, None], 0, n_in - 1)
+        return index, _cubic_weights(src - i0.astype(ft), ft)
+    i0 = np.minimum(np.floor(np.maximum(src, ft(0))).astype(np.int64), n_in - 1)
+    l1 = np.clip(np.maximum(src, ft(0)) - i0.astype(ft), ft(0), ft(1))
     return np.stack([i0, np.minimum(i0 + 1, n_in - 1)]), np.stack([ft(1) - l1, l1])
 
 
-def _antialias_taps(n_in, centre, scale, ft):
-    """The triangle filter's inputs and normalised weights around each output's centre: the
-    inputs j in [centre - support + 0.5, centre + support + 0.5), support = max(scale, 1),
-    w_j = max(0, 1 - |j - centre + 0.5| / support) (PyTorch's _upsample_bilinear2d_aa)."""
-    support = max(scale, ft(1))
+CUBIC_A = -0.75  # PyTorch's bicubic (Keys' kernel); its antialiasing filter takes -0.5
+
+
+def _cubic(x, a, ft):
+    """Keys' cubic convolution kernel at |x| < 2 (0 beyond), as PyTorch's two polynomials."""
+    x, a = np.abs(x), ft(a)
+    near = ((a + ft(2)) * x - (a + ft(3))) * x * x + ft(1)
+    far = ((a * x - ft(5) * a) * x + ft(8) * a) * x - ft(4) * a
+    return np.where(x < 1, near, np.where(x < 2, far, ft(0))).astype(ft)
+
+
+def _cubic_weights(t, ft):
+    """The weights of the neighbours at -1, 0, 1, 2 of a source position t past the integer."""
+    return np.stack([_cubic(t + ft(1), CUBIC_A, ft), _cubic(t, CUBIC_A, ft),
+                     _cubic(ft(1) - t, CUBIC_A, ft), _cubic(ft(2) - t, CUBIC_A, ft)])  # fmt: skip
+
+
+def _antialias_taps(n_in, centre, scale, ft, cubic=False):
+    """The antialiasing filter's inputs and normalised weights around each output's centre
+    (PyTorch's _upsample_bilinear2d_aa / _upsample_bicubic2d_aa): the inputs j in [centre -
+    support + 0.5, centre + support + 0.5), support = h * max(scale, 1) (h = 1 for the
+    triangle, 2 for the cubic with a = -0.5), w_j = filter((j - centre + 0.5) / max(scale,
+    1)), normalised to sum 1."""
+    stretch = max(scale, ft(1))
+    support = ft(2 if cubic else 1) * stretch
     lo = np.maximum((centre - support + ft(0.5)).astype(np.int64), 0)
     hi = np.minimum((centre + support + ft(0.5)).astype(np.int64), n_in)
     width = int((hi - lo).max())
     index = lo[None, :] + np.arange(width)[:, None]  # (K, n_out)
-    w = np.maximum(ft(1) - np.abs((index - centre + ft(0.5)) / support), ft(0)).astype(ft)
+    x = (index - centre + ft(0.5)) / stretch
+    w = _cubic(x, -0.5, ft) if cubic else np.maximum(ft(1) - np.abs(x), ft(0)).astype(ft)
     w[index >= hi] = 0
     total = w.sum(axis=0)
     w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), ft(0)).astype(ft)

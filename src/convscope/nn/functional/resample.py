@@ -20,9 +20,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 recompute_scale_factor=None, antialias=False):  # fmt: skip
     """Resize (N, C, L) or (N, C, H, W) to size, or by scale_factor, as PyTorch's: mode
     "nearest", "nearest-exact" (pixel centres), "area" (adaptive average pooling), "linear"
-    (N, C, L) or "bilinear" (N, C, H, W); align_corners (linear modes):
+    (N, C, L), "bilinear" or "bicubic" (N, C, H, W); align_corners (interpolating modes):
     map the corner pixels' centres onto each other (default False: half-pixel centres);
-    antialias (bilinear): when shrinking, a triangle filter as wide as an output pixel;
+    antialias (bilinear, bicubic): when shrinking, a filter as wide as an output pixel;
     recompute_scale_factor=True: the sizes, not scale_factor, set the scale."""
     return apply(
         _rs.interpolate_forward, _rs.interpolate_backward, (input,),

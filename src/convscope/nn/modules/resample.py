@@ -5,13 +5,13 @@ from ...errors import ShapeError
 from .. import functional as F
 from ..module import Module
 
-MODES = ("nearest", "nearest-exact", "area", "linear", "bilinear")
+MODES = ("nearest", "nearest-exact", "area", "linear", "bilinear", "bicubic")
 
 
 class Upsample(Module):
     """F.interpolate as a layer: give ``size`` or ``scale_factor``; mode "nearest",
-    "nearest-exact", "area", "linear" (N, C, L) or "bilinear" (N, C, H, W), align_corners for
-    the linear modes."""
+    "nearest-exact", "area", "linear" (N, C, L), "bilinear" or "bicubic" (N, C, H, W),
+    align_corners for the interpolating modes."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):  # fmt: skip
@@ -20,10 +20,10 @@ class Upsample(Module):
             raise ShapeError(
                 f"Upsample: mode={mode!r} is not supported; use one of {', '.join(MODES)}"
             )
-        if mode not in ("linear", "bilinear") and align_corners is not None:
+        if mode not in ("linear", "bilinear", "bicubic") and align_corners is not None:
             raise ShapeError(
-                f"Upsample: align_corners applies to mode='linear' or 'bilinear', not to"
-                f" {mode!r}; leave it unset"
+                f"Upsample: align_corners applies to mode='linear', 'bilinear' or 'bicubic',"
+                f" not to {mode!r}; leave it unset"
             )
         if (size is None) == (scale_factor is None):
             raise ShapeError(
