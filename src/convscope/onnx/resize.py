@@ -64,7 +64,7 @@ def resize(node, imp):
     check_attrs(node, imp, ATTRS)
     at = node.attrs
     if at.get("mode", "nearest") in ("linear", "cubic"):
-        return _linear(node, imp)
+        return _interpolating(node, imp)
     if at.get("mode", "nearest") != "nearest":
         imp.refuse(
             node, f"mode={at['mode']!r}: convscope resizes with 'nearest', 'linear', 'cubic'"
@@ -92,7 +92,11 @@ def resize(node, imp):
     return [(NearestResize(at, consts, arity=len(node.inputs), index=index), [x], node.outputs)]
 
 
-LINEAR_MODES = {"half_pixel", "pytorch_half_pixel", "align_corners"}
+PYTORCH_COORDINATES = {
+    "half_pixel",
+    "pytorch_half_pixel",
+    "align_corners",
+}  # where linear, cubic agree
 
 
 class LinearResize(FunctionalOp):
@@ -117,7 +121,7 @@ def linear_settings(attrs, rank):
     mode = attrs.get("mode", "nearest")
     if attrs.get("antialias", 0) or attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch":
         raise ValueError(f"mode={mode!r} with antialias or a keep_aspect_ratio_policy")
-    if ctm not in LINEAR_MODES:
+    if ctm not in PYTORCH_COORDINATES:
         raise ValueError(f"mode={mode!r} with coordinate_transformation_mode={ctm!r}")
     if mode == "cubic":
         a, outside = attrs.get("cubic_coeff_a", -0.75), attrs.get("exclude_outside", 0)
@@ -155,7 +159,7 @@ def linear_arguments(attrs, shape, scales, sizes):
     return kw | {"size": size if len(size) > 1 else size[0]}
 
 
-def _linear(node, imp):
+def _interpolating(node, imp):
     """nn.Upsample(mode="linear", "bilinear" or "bicubic") for a linear or cubic Resize
     PyTorch computes alike, a LinearResize where its scales or sizes or the input's shape are
     known only at run time."""

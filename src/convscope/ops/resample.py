@@ -102,8 +102,8 @@ class LinearCache(NamedTuple):
     taps: tuple  # (index, weight), both (K, n_out), per spatial axis: y = sum_k w[k] * x[index[k]]
 
 
-_LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2}  # each mode's spatial axes, as PyTorch
-_MODES = ("nearest", "nearest-exact", "area", *_LINEAR)
+_INTERPOLATING = {"linear": 1, "bilinear": 2, "bicubic": 2}  # spatial axes per mode, as PyTorch
+_MODES = ("nearest", "nearest-exact", "area", *_INTERPOLATING)
 
 
 def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -126,16 +126,16 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
             f"{op}: antialias=True applies to mode='bilinear' or 'bicubic' (a 4-D input), not"
             f" to mode={mode!r}, as in PyTorch; leave it False"
         )
-    if mode not in _LINEAR and align_corners is not None:
+    if mode not in _INTERPOLATING and align_corners is not None:
         raise ShapeError(
             f"{op}: align_corners applies to the interpolating modes (linear, bilinear,"
             f" bicubic), not to mode={mode!r}; leave it unset"
         )
     nsp = _spatial(op, x)
-    if mode in _LINEAR and nsp != _LINEAR[mode]:
+    if mode in _INTERPOLATING and nsp != _INTERPOLATING[mode]:
         wanted = {1: "'linear' for (N, C, L)", 2: "'bilinear' for (N, C, H, W)"}[nsp]
         raise ShapeError(
-            f"{op}: mode={mode!r} needs a {_LINEAR[mode] + 2}-D input, got shape {x.shape};"
+            f"{op}: mode={mode!r} needs a {_INTERPOLATING[mode] + 2}-D input, got shape {x.shape};"
             f" use mode={wanted}"
         )
     if 0 in x.shape[1:]:
@@ -155,9 +155,9 @@ def interpolate_forward(x, *, size=None, scale_factor=None, mode="nearest", alig
         pool = adaptive_avg_pool2d_forward if nsp == 2 else adaptive_avg_pool1d_forward
         y, cache = pool(x, output_size=sizes if nsp == 2 else sizes[0])
         return y, AreaCache(nsp, cache)
-    if mode in _LINEAR:
+    if mode in _INTERPOLATING:
         taps = tuple(
-            _linear_taps(n, m, s, bool(align_corners), bool(antialias), x.dtype, mode == "bicubic")
+            _taps(n, m, s, bool(align_corners), bool(antialias), x.dtype, mode == "bicubic")
             for n, m, s in zip(x.shape[2:], sizes, scales, strict=True)
         )
         y = x
@@ -190,7 +190,7 @@ def interpolate_backward(dy, cache):
     return (xp.ascontiguousarray(dx),)
 
 
-def _linear_taps(n_in, n_out, scale_factor, align_corners, antialias, dtype, cubic=False):
+def _taps(n_in, n_out, scale_factor, align_corners, antialias, dtype, cubic=False):
     """(index, weight), both (K, n_out): the inputs each output position reads along one
     axis and their weights (K = 2, 4 for cubic, or the antialiasing window's width), computed
     as PyTorch's CPU kernels do, in the input's float type (float32: the same weights)."""
