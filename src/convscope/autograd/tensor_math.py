@@ -9,7 +9,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..ops import activation, arith, reduce, reshape
+from ..ops import activation, arith, basic, reduce, reshape
 from .function import apply, as_array
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])  # torch.return_types.max
@@ -202,13 +202,9 @@ class TensorMath:
     view = reshape
 
     def flatten(self, start_dim=0, end_dim=-1):
-        if self.ndim == 0:
-            return self.reshape(1)
-        start, end = _axis("flatten", start_dim, self.ndim), _axis("flatten", end_dim, self.ndim)
-        shape = self.shape
-        return self.reshape(
-            shape[:start] + (int(np.prod(shape[start : end + 1])),) + shape[end + 1 :]
-        )
+        """Merge axes start_dim..end_dim into one (F.flatten's op, with PyTorch's defaults)."""
+        return apply(basic.flatten_forward, basic.flatten_backward, (self,), start_dim=start_dim,
+                     end_dim=end_dim)  # fmt: skip
 
     def permute(self, *axes):
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes
@@ -259,4 +255,6 @@ class TensorMath:
 
 def _axis(op, dim, ndim):
     """One axis in 0..ndim-1 (negatives count from the end), or a ShapeError with the range."""
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, without check_axes' ~10 us
+        return dim % ndim
     return reduce.check_axes(op, dim, ndim)[0]

@@ -156,6 +156,8 @@ def dropout_backward(dy, mask):
 
 
 def _axis(op, ndim, dim, name):
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case (an ABC check costs ~2 us)
+        return dim % ndim
     if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
         raise ShapeError(f"{op}: {name} must be an integer, got {dim!r}")
     n = max(ndim, 1)  # a 0-d tensor has the one axis 0 (= -1), as in PyTorch
