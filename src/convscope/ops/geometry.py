@@ -511,15 +511,27 @@ def remembered(check):
     return call
 
 
+_PLAIN = frozenset({int, float, bool, str, type(None)})
+
+
 def _typed(value):
-    if type(value) is tuple and all(type(v) is int for v in value):
-        return value  # a shape: the common case, its own key (no other key is a plain int tuple)
+    """value with the types == ignores (2, 2.0 and True are equal): a shape (a tuple of ints) is
+    its own key; a tuple of plain values carries their types; anything else is typed deeply."""
+    t = type(value)
+    if t in _PLAIN:
+        return (t, value)
+    if t is tuple:
+        types = tuple(map(type, value))
+        if types.count(int) == len(types):
+            return value  # no other key is a plain int tuple
+        if _PLAIN.issuperset(types):
+            return (tuple, value, types)
     if isinstance(value, tuple | list):
-        return (type(value), tuple(_typed(v) for v in value))
+        return (type(value), tuple(map(_typed, value)))
     if isinstance(value, dict):
         return (dict, tuple((k, _typed(v)) for k, v in value.items()))
     hash(value)
-    return (type(value), value)
+    return (t, value)
 
 
 @functools.lru_cache(maxsize=1024)
