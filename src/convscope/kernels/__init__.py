@@ -64,5 +64,5 @@ def batch_norm():
 
 
 def pointwise():
-    """Elementwise gradients (ReLU's), module ``kernels.pointwise_grads``."""
-    return _load("pointwise_grads")
+    """ReLU's forward and gradient, module ``kernels.relu_select``."""
+    return _load("relu_select")
