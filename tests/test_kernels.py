@@ -95,6 +95,8 @@ def test_max_and_min_pool_equal_the_numpy_twin(cfg, dtype, seed, special, kind):
         y, cache = fwd(x, kernel_size=k, stride=s, padding=p, ceil_mode=ceil_mode)
     yk, arg = kernels.pooling().extreme_forward(x, k, s, p, out, minimum=kind == "min")
     np.testing.assert_array_equal(yk, y)  # the extreme is one of the values: exact
+    values = kernels.pooling().extreme_values(x, k, s, p, out, minimum=kind == "min")
+    np.testing.assert_array_equal(values, y)  # the forward that keeps no argmax (no_grad)
     dy = rng.standard_normal(y.shape).astype(dtype)
     if special:
         dy.flat[0] = rng.choice([np.nan, np.inf, -np.inf])

@@ -75,6 +75,9 @@ def test_disjoint_windows_route_exactly_as_torch(nd, size, kw, kind, name, dtype
     assert y.dtype == dx.dtype == dtype
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(dx, dx_ref)
+    with cs.no_grad():  # a forward no backward follows (it keeps no argmax)
+        y_eval = getattr(F, f"{kind}_pool{nd}d")(cs.tensor(x), **kw)
+    np.testing.assert_array_equal(y_eval.data, y_ref)
 
 
 @pytest.mark.parametrize("kind", ["max", "min"])

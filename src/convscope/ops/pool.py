@@ -18,8 +18,9 @@ max_unpool takes it back).
 When ``kernels.available()`` (Numba installed, CONVSCOPE_JIT not 0) the compiled twins in
 ``kernels.pool2d`` do the work (2x2 stride-2 windows in fixed loops, any other window as one
 pass per tap over the plane split by stride phase): max/min keep each window's argmax, so the
-backward is a scatter; the cache records which path made it. Dilation and divisor_override
-take the NumPy path (a dilation argument cost the compiled max loop 3-5% on every call).
+backward is a scatter; the cache records which path made it. A forward no backward will
+follow (ops.cache_need: no_grad, eval) keeps no argmax (return_indices aside). Dilation and
+divisor_override take the NumPy path (a dilation argument cost the compiled max loop 3-5% on every call).
 """
 
 from typing import NamedTuple
@@ -31,6 +32,7 @@ from ..backend import default_float
 from ..errors import ShapeError
 from . import pool_numpy
 from .buffers import scratch
+from .cache_need import cache_needed
 from .geometry import Windows, pool_windows, remembered, spatial_input
 
 
@@ -82,7 +84,10 @@ def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, dila
     x4, g4 = (x, g) if x.ndim == 4 else (x.reshape(four_d(x.shape, nd)), g.lift() if nd == 1 else g)
     # the compiled kernels know neither dilation nor divisor_override: NumPy takes those
     compiled = kernels.available() and divisor_override is None and max(g.dilation) == 1
-    forward = _compiled_forward if compiled else pool_numpy.forward
+    if compiled and kind != "avg" and not (return_indices or cache_needed()):
+        forward = _compiled_values  # no backward follows: no argmax
+    else:
+        forward = _compiled_forward if compiled else pool_numpy.forward
     y, cache = forward(kind, x4, g4, count_include_pad, divisor_override, x.shape)
     if x4 is not x:
         y = y.reshape(x.shape[:-nd] + g.out_size)
@@ -108,6 +113,14 @@ def _compiled_forward(kind, x, g, count_include_pad, divisor_override, shape):
         arg = scratch(x.shape[:2] + g.out_size, np.int32)  # held by the cache until backward
         y, arg = k.extreme_forward(x, g.kernel, g.stride, before, g.out_size, kind == "min", arg)
     return y, CompiledPoolCache(kind, x.shape, g, arg, count_include_pad, shape)
+
+
+def _compiled_values(kind, x, g, *_):
+    """(y, None): max/min pooling's values alone, for a forward without a backward."""
+    k = kernels.pooling()
+    return k.extreme_values(
+        x, g.kernel, g.stride, pool_numpy.before(g), g.out_size, kind == "min"
+    ), None
 
 
 def _indices(cache):
