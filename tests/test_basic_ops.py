@@ -123,6 +123,8 @@ BAD = [
     (lambda: F.linear(np.zeros((2, 5)), np.zeros((4, 5)), np.zeros(3)), r"bias has shape \(3,\); expected \(4,\)"),
     (lambda: F.flatten(X2, 2), r"flatten: start_dim=2 is out of range for a 2-D input"),
     (lambda: F.flatten(np.zeros((2, 3, 4)), 2, 1), r"start_dim=2 comes after end_dim=1"),
+    (lambda: cs.zeros(2, 3, 4).flatten(2, 1), r"start_dim=2 comes after end_dim=1"),
+    (lambda: cs.zeros(2, 3).flatten(0, 2), r"flatten: end_dim=2 is out of range for a 2-D input"),
     (lambda: F.flatten(X2, 1.0), r"start_dim must be an integer, got 1.0"),
     (lambda: F.dropout(X2, 1.5), r"dropout: p=1.5 must be a probability in \[0, 1\]"),
     (lambda: F.dropout(X2, -0.1), r"dropout: p=-0.1 must be a probability"),
