@@ -529,7 +529,7 @@ def _typed(value):
     if isinstance(value, tuple | list):
         return (type(value), tuple(map(_typed, value)))
     if isinstance(value, dict):
-        return (dict, tuple((k, _typed(v)) for k, v in value.items()))
+        return (dict, tuple(value), _typed(tuple(value.values())))
     hash(value)
     return (t, value)
 
