@@ -222,3 +222,20 @@ def test_the_window_of_a_cell_is_the_cells_its_taps_read():
         assert list(range(axis.padded))[axis.taps(u)] == [axis.tap(i, u) for i in cells]
     for r in range(axis.padded):
         assert axis.readers(r) == [(u, i) for i in cells for u in range(3) if axis.tap(i, u) == r]
+
+
+def test_remembered_checks_tell_apart_what_equality_does_not():
+    """A checked call is remembered per arguments (geometry.remembered); 2.0, True and (2, 2.0)
+    equal 2 and (2, 2) but are refused, after the accepted call as before it."""
+    x, w = cs.zeros(1, 2, 8, 8), cs.zeros(3, 2, 3, 3)
+    for _ in range(2):
+        assert F.max_pool2d(x, 2).shape == (1, 2, 4, 4)
+        assert F.conv2d(x, w, stride=1, padding=(1, 1)).shape == (1, 3, 8, 8)
+        for bad in (2.0, True, (2, 2.0), (True, 2)):
+            with pytest.raises(ShapeError, match="kernel_size"):
+                F.max_pool2d(x, bad)
+        for bad in (1.0, True, (1, True)):
+            with pytest.raises(ShapeError, match="stride"):
+                F.conv2d(x, w, stride=bad)
+        with pytest.raises(ShapeError, match="padding"):
+            F.conv2d(x, w, padding=(1, 1.0))
