@@ -7,6 +7,7 @@ import torch.nn.functional as tF
 from safetensors.torch import load_file, save_file
 
 import convscope as cs
+import convscope.nn as nn
 from convscope.errors import ConvscopeError
 from convscope.models import get_model, lenet5
 from convscope.models.summary import summarize
@@ -159,3 +160,61 @@ def test_models_state_the_input_they_are_built_for():
     assert lenet5().input_shape == (1, 28, 28) and lenet5(in_channels=3).input_shape == (3, 28, 28)
     assert get_model("vgg", in_channels=3, size=32).input_shape == (3, 32, 32)
     assert "input_shape" not in lenet5().state_dict()  # a plain attribute, not saved state
+
+
+def _measured_fields(model, size):
+    """The most input rows and columns one output of the model reads, measured: the extent of
+    d y[0, 0, i, i] / d x with every weight 1 (a linear model: no cancellation), over the
+    diagonal, outputs whose window touches the input's border left out."""
+    for p in model.parameters():
+        p.data = np.ones_like(p.data, dtype=np.float64)
+    x = cs.tensor(np.ones((1, 1, size, size)), requires_grad=True)
+    best = [0, 0]
+    for i in range(model(x).shape[2]):
+        x.grad = None
+        model(x)[0, 0, i, i].backward()
+        reads = np.abs(x.grad[0, 0]) > 0
+        for axis in (0, 1):
+            idx = np.flatnonzero(reads.any(axis=1 - axis))
+            if idx[0] > 0 and idx[-1] < size - 1:
+                best[axis] = max(best[axis], int(idx[-1] - idx[0] + 1))
+    return tuple(best)
+
+
+def _conv(k, **kw):
+    return nn.Conv2d(1, 1, k, bias=False, **kw)
+
+
+# name -> (layers, exact): exact when the formula's field is reached (else an upper bound)
+FIELD_MODELS = {
+    "conv, avg pool": (lambda: [_conv(5, padding=2), nn.AvgPool2d(2), _conv(5), nn.AvgPool2d(2)], True),
+    "dilated, strided": (lambda: [_conv(3, dilation=2), _conv(3, stride=2), _conv(2)], True),
+    "nearest x2": (lambda: [_conv(3), nn.Upsample(scale_factor=2), _conv(3)], True),
+    "nearest to a size": (lambda: [_conv(3), nn.Upsample(size=(45, 45)), _conv(2)], True),
+    "transposed 4/2": (lambda: [_conv(3, stride=2), nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1, bias=False), _conv(3)], True),
+    "transposed 5/3": (lambda: [nn.ConvTranspose2d(1, 1, 5, stride=3, bias=False), _conv(3), _conv(2, stride=2)], True),
+    "transposed, dilated": (lambda: [nn.ConvTranspose2d(1, 1, 3, stride=2, dilation=2, bias=False), _conv(2)], False),
+    "bilinear, bicubic": (lambda: [nn.Upsample(scale_factor=2, mode="bilinear"), _conv(3), nn.Upsample(scale_factor=3, mode="bicubic"), _conv(2)], True),
+    "align_corners": (lambda: [nn.UpsamplingBilinear2d(scale_factor=2), _conv(3)], True),
+    "adaptive": (lambda: [_conv(3), nn.AdaptiveAvgPool2d(9), _conv(2)], False),
+    "area": (lambda: [nn.Upsample(size=(13, 13), mode="area"), _conv(3)], False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_MODELS))
+def test_summary_receptive_field_is_the_window_an_output_reads(name):
+    layers, exact = FIELD_MODELS[name]
+    model = nn.Sequential(*layers())
+    rows, _ = summarize(model, (1, 30, 30))
+    field, measured = rows[-1].receptive_field, _measured_fields(model, 30)
+    if exact:
+        assert field == measured
+    else:
+        assert all(m <= f <= m + 1 for m, f in zip(measured, field, strict=True)), (field, measured)
+
+
+def test_summary_counts_a_transposed_convs_mult_adds():
+    model = nn.Sequential(nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2))
+    (row,), totals = summarize(model, (4, 5, 5))
+    assert row.output_shape == (1, 6, 11, 11)
+    assert row.mult_adds == 4 * 5 * 5 * (6 // 2) * 3 * 3 == totals.mult_adds

@@ -12,8 +12,10 @@ EXAMPLE = """examples:
   convscope summary --model vgg --input 1x28x28
   convscope summary --checkpoint runs/lenet-20260101-120000
 
-Mult-adds are per image (conv: outputs x in_channels/groups x kH x kW; linear: in x out).
-The receptive field is the input window (height x width) one output value of the layer sees.
+Mult-adds are per image (conv: outputs x in_channels/groups x kH x kW; transposed conv:
+inputs x out_channels/groups x kH x kW; linear: in x out). The receptive field is the input
+window (height x width) one output value of the layer sees, away from the borders (after an
+upsampling layer or a transposed conv: the most any one sees).
 --input defaults to the input the model is built for (lenet and vgg: 1x28x28)."""
 
 
