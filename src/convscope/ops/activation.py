@@ -44,8 +44,9 @@ def relu_forward(x):
     xp = get_xp(x)
     if xp is np and x.dtype.char in "fd" and kernels.available():
         y = kernels.pointwise().relu(x)
-    else:
-        y = xp.maximum(x, 0)
+    else:  # against a zero array: NumPy's maximum with a scalar runs float32 2x slower
+        y = xp.zeros(x.shape, dtype=x.dtype)
+        xp.maximum(x, y, out=y)
     return y, y
 
 
