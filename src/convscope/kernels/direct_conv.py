@@ -335,21 +335,29 @@ def _grad_weight(xc, dyc, out, hp, wp, js, dh, dw, n, oh):
 def _lay_out(x, pt, pl, hp, wp, js, front, out):
     """x[n, c, i, j] at out[front + (c*HP + PT + i)*WP*N + (PL + j)*js + n*(WP if js == 1 else 1)];
     every other element 0. NumPy: one strided copy of x into the (C, HP, N, WP) grid (js = 1)
-    or the (C, HP, WP, N) grid (js = N), and the borders zeroed (2-3x faster than a compiled
-    element loop over rows of 10-28 values)."""
+    or the (C, HP, WP, N) grid (js = N), after zeroing the whole of ``out`` when the zeros are
+    a quarter of it or more, or it is small, else its front, tail and borders (2-3x faster than
+    a compiled element loop over rows of 10-28 values; one fill against six strided ones:
+    LeNet conv1's pack at batch 1 11.6 -> 4.5 us, at batch 64 47 -> 29)."""
     n, c, h, w = x.shape
     body = c * hp * wp * n
-    out[:front] = 0
-    out[front + body :] = 0
     if js == 1:  # (C, HP, N, WP): rows of (C, HP, WP, N) with the last two axes swapped
         grid = out[front : front + body].reshape(c, hp, n, wp).transpose(0, 1, 3, 2)
     else:
         grid = out[front : front + body].reshape(c, hp, wp, n)
-    grid[:, :pt] = 0
-    grid[:, pt + h :] = 0
-    grid[:, pt : pt + h, :pl] = 0
-    grid[:, pt : pt + h, pl + w :] = 0
+    if 4 * (out.size - x.size) >= out.size or out.size <= SMALL_LAYOUT:
+        out.fill(0)
+    else:
+        out[:front] = 0
+        out[front + body :] = 0
+        grid[:, :pt] = 0
+        grid[:, pt + h :] = 0
+        grid[:, pt : pt + h, :pl] = 0
+        grid[:, pt : pt + h, pl + w :] = 0
     grid[:, pt : pt + h, pl : pl + w] = x.transpose(1, 2, 3, 0)
+
+
+SMALL_LAYOUT = 1 << 14  # elements: below, one fill costs less than six slice assignments
 
 
 def packed_size(shape, pads, reach):
