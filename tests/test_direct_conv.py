@@ -160,3 +160,25 @@ def test_kernel_module_loads_only_on_demand():
     out = subprocess.run([sys.executable, "-c", _LOADED], env=env, capture_output=True,
                          text=True, check=True).stdout.split()  # fmt: skip
     assert out == ["False", str(kernels.available())]
+
+
+@pytest.mark.parametrize("small", [0, 1 << 30], ids=["borders", "fill"])
+@pytest.mark.parametrize("batch_minor", [False, True])
+def test_pack_and_spread_write_every_element_of_a_reused_buffer(small, batch_minor, monkeypatch):
+    """The packed x and the spread dy overwrite every element of the (reused) buffer they are
+    given: the zeros by one fill or by the front, tail and borders alone (SMALL_LAYOUT)."""
+    k = kernels.direct()
+    monkeypatch.setattr(k, "SMALL_LAYOUT", small)
+    rng = np.random.default_rng(0)
+    for shape, pads, reach in [((3, 2, 7, 9), ((2, 1), (3, 2)), (4, 4)), ((2, 3, 6, 6), ((0, 0), (0, 0)), (2, 4))]:  # fmt: skip
+        x = rng.standard_normal(shape)
+        size = k.packed_size(shape, pads, reach)
+        fresh = k.pack(x, pads, reach, out=np.zeros(size), batch_minor=batch_minor)
+        reused = k.pack(x, pads, reach, out=np.full(size, np.nan), batch_minor=batch_minor)
+        np.testing.assert_array_equal(reused[0], fresh[0])
+        oh, ow = (shape[2] + sum(pads[0]) - reach[0], shape[3] + sum(pads[1]) - reach[1])
+        dy = rng.standard_normal((shape[0], 5, oh, ow))
+        dy_size, _ = k.spread_size(dy.shape, fresh, pads, reach)
+        spread_fresh = k.spread(dy, fresh, pads, reach, out=np.zeros(dy_size))
+        spread_reused = k.spread(dy, fresh, pads, reach, out=np.full(dy_size, np.nan))
+        np.testing.assert_array_equal(spread_reused[0], spread_fresh[0])
