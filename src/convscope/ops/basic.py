@@ -36,11 +36,13 @@ def check_linear(x_shape, w_shape, b_shape):
 
 def linear_forward(x, w, b=None):
     check_linear(x.shape, w.shape, None if b is None else b.shape)
-    x2 = x.reshape(_rows(x.shape), x.shape[-1])  # -1 is ambiguous for 0 features
+    x2 = x if x.ndim == 2 else x.reshape(_rows(x.shape), x.shape[-1])  # -1: ambiguous for 0
     y = x2 @ w.T
     if b is not None:
         y += b
-    return y.reshape(x.shape[:-1] + (w.shape[0],)), (x2, w, b is not None, x.shape)
+    if x.ndim != 2:  # a fresh y stays a base array (no view for autograd to track)
+        y = y.reshape(x.shape[:-1] + (w.shape[0],))
+    return y, (x2, w, b is not None, x.shape)
 
 
 def _rows(shape):
