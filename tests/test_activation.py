@@ -62,12 +62,13 @@ def test_relu_and_leaky_relu_gradient_at_zero_is_zero_slope_as_torch():
 
 @pytest.mark.parametrize("jit", [False, True], ids=["numpy", "compiled"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_keeps_torchs_non_finite_rules_on_both_paths(jit, dtype):
+def test_relu_keeps_torchs_non_finite_rules_on_both_paths(jit, dtype, monkeypatch):
     """relu: NaN stays NaN, -inf gives 0; threshold_backward: 0 where y <= 0 (also for an inf
-    or NaN dy), dy where y > 0 or y is NaN; the compiled selects and the NumPy maximum, mask
-    (or np.where) agree with them, strided x and dy too."""
+    or NaN dy), dy where y > 0 or y is NaN; the compiled selects (for any size here) and the
+    NumPy maximum, mask (or np.where) agree with them, strided x and dy too."""
     if jit and not kernels.available():
         pytest.skip("compiled kernels unavailable (Numba missing or CONVSCOPE_JIT=0)")
+    monkeypatch.setattr(activation, "RELU_COMPILED_MIN", 0)
     x = np.array([[-1.0, 0.0, 2.0, np.nan, np.inf, -np.inf, 3.0, -2.0]] * 3, dtype=dtype)
     dy = np.array([[np.inf, 1.0, np.nan, 2.0, -1.0, np.inf, -np.inf, np.nan]] * 3, dtype=dtype)
     finite = np.arange(24, dtype=dtype).reshape(3, 8) - 7
