@@ -16,7 +16,7 @@ import numpy as np
 from convscope import kernels
 
 from . import machine
-from .cases import LENET_BATCH, all_cases, infer_batch
+from .cases import LENET_BATCH, all_cases, infer_images
 from .timing import median_ms, time_alternating
 
 
@@ -166,11 +166,13 @@ def summarise(rows):
                 + _vs_torch(ips)
             )
         if r["group"] == "infer":
-            batch = infer_batch(r["case"])
-            ips = {c: batch / (ms / 1e3) for c, ms in r["ms"].items()}
-            out.setdefault("infer_images_per_s", {})[batch] = ips
+            batch, images = infer_images(r["case"])
+            ips = {c: images / (ms / 1e3) for c, ms in r["ms"].items()}
+            what = f"batch {batch}" + (f", {images // batch} in a row" if images > batch else "")
+            key = "infer_images_per_s" if images == batch else "infer_in_a_row_images_per_s"
+            out.setdefault(key, {})[batch] = ips
             out["lines"].append(
-                f"LeNet-5 inference images/s, batch {batch}: "
+                f"LeNet-5 inference images/s, {what}: "
                 + ", ".join(f"{c} {v:,.0f}" for c, v in ips.items())
                 + _vs_torch(ips)
             )

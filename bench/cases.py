@@ -1,12 +1,13 @@
 """The benchmark cases: six conv layers (forward, forward+backward), 2x2 and 3x3 pooling, batch norm
 (training), a LeNet-5 training step and one of the bundled VGG (`convscope train --model vgg`),
-LeNet-5 inference (eval mode, no grad) at batch 1 and LENET_BATCH. Each case builds one zero-argument callable per contender on the same data.
+LeNet-5 inference (eval mode, no grad) at batch 1 (one call, and 20 in a row) and LENET_BATCH. Each case builds one zero-argument callable per contender on the same data.
 
 Contenders: "convscope" (the default path: compiled kernels when Numba is there),
 "numpy" (convscope with CONVSCOPE_JIT=0) and "torch".
 """
 
 import os
+import re
 from contextlib import contextmanager
 
 import numpy as np
@@ -34,7 +35,10 @@ POOL_CASES = [
 ]
 NORM_SHAPE = (32, 64, 32, 32)  # batch norm after the VGG layer
 LENET_BATCH = 64
-INFER_BATCHES = (1, LENET_BATCH)
+# (batch, calls in a row): one call after the bench's pause (a request after a quiet spell:
+# ~1.4 ms for either library at batch 1 here, ~0.3 hot: the machine wakes up with it), and
+# 20 calls of one image in a row (predict over files, a page's requests: the per-op cost)
+INFER_CASES = ((1, 1), (1, 20), (LENET_BATCH, 1))
 
 
 @contextmanager
@@ -250,15 +254,17 @@ def vgg_case(torch, jit_available, rng):
     return fns, flops
 
 
-def lenet_infer_case(batch, torch, jit_available, rng):
-    """Callables for LeNet-5's forward pass in eval mode without gradients (predict, the web page)."""
+def lenet_infer_case(batch, torch, jit_available, rng, calls=1):
+    """Callables for LeNet-5's forward pass in eval mode without gradients (predict, the web
+    page), ``calls`` times in a row on batches of ``batch`` images."""
     x = rng.random((batch, 1, 28, 28), dtype=np.float32)
     model = lenet5(nn)
     model.eval()
 
     def run_cs():
         with cs.no_grad():
-            model(cs.tensor(x))
+            for _ in range(calls):
+                model(cs.tensor(x))
 
     fns = _paths(run_cs, jit_available)
     if torch is not None:
@@ -268,12 +274,13 @@ def lenet_infer_case(batch, torch, jit_available, rng):
 
         def run_torch():
             with torch.no_grad():
-                tmodel(tx)
+                for _ in range(calls):
+                    tmodel(tx)
 
         fns["torch"] = run_torch
     flops = (conv_flops(batch, 1, 28, 28, 6, 5, 1, 2) + conv_flops(batch, 6, 14, 14, 16, 5, 1, 0)
              + 2.0 * batch * (400 * 120 + 120 * 84 + 84 * 10))  # fmt: skip
-    return fns, flops
+    return fns, flops * calls
 
 
 def all_cases(quick, torch, jit_available, rng):
@@ -295,11 +302,17 @@ def all_cases(quick, torch, jit_available, rng):
     if not quick:
         fns, flops = vgg_case(torch, jit_available, rng)
         yield "train", f"VGG step (batch {LENET_BATCH})", fns, flops
-    for batch in INFER_BATCHES:
-        fns, flops = lenet_infer_case(batch, torch, jit_available, rng)
-        yield "infer", f"LeNet-5 eval (batch {batch})", fns, flops
+    for batch, calls in INFER_CASES:
+        fns, flops = lenet_infer_case(batch, torch, jit_available, rng, calls)
+        yield "infer", infer_name(batch, calls), fns, flops
 
 
-def infer_batch(case):
-    """The batch size in an inference case's name, "LeNet-5 eval (batch 64)" -> 64."""
-    return int(case.rsplit(" ", 1)[1].rstrip(")"))
+def infer_name(batch, calls):
+    """ "LeNet-5 eval (batch 64)", "LeNet-5 eval (batch 1, 20 in a row)"."""
+    return f"LeNet-5 eval (batch {batch}" + (f", {calls} in a row)" if calls > 1 else ")")
+
+
+def infer_images(case):
+    """(the batch, the images one call of the case runs) from its name (infer_name)."""
+    batch, calls = re.fullmatch(r"LeNet-5 eval \(batch (\d+)(?:, (\d+) in a row)?\)", case).groups()
+    return int(batch), int(batch) * int(calls or 1)

@@ -22,6 +22,7 @@ def test_quick_bench_without_torch_prints_and_writes_json(tmp_path):
     assert groups == {"conv fwd", "conv fwd+bwd", "pool fwd", "pool fwd+bwd", "norm fwd",
                       "norm fwd+bwd", "train", "infer"}  # fmt: skip
     assert "LeNet-5 inference images/s, batch 1:" in run.stdout
+    assert "LeNet-5 inference images/s, batch 1, 20 in a row:" in run.stdout
     assert all(ms > 0 for row in result["rows"] for ms in row["ms"].values())
     assert result["machine"]["torch"] is None
 
