@@ -23,6 +23,7 @@ An input that starts on a 64-byte cache line is read through a shifted copy (_of
 stride-2 tap reads measured ~3x slower (the bench's own input landed there: 41 ms fwd+bwd).
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -55,7 +56,6 @@ class AvgCache(NamedTuple):
     shape: tuple
 
 
-@np.errstate(invalid="ignore")  # inf - inf in a window's sum is nan, silently, as PyTorch's
 def forward(kind, x, g, count_include_pad, divisor_override, shape):
     """x (N, C, H, W), its 2-D Windows g -> (y, ExtremeCache or AvgCache); shape: the caller's
     own input shape (dx goes back in it)."""
@@ -63,15 +63,18 @@ def forward(kind, x, g, count_include_pad, divisor_override, shape):
     xpad = _pad(x, g, _PAD_VALUE[kind])
     ufunc = getattr(xp, _REDUCE[kind])
     y = xp.empty(x.shape[:2] + tuple(a.out for a in g.axes), dtype=x.dtype)
-    for part in _sample_chunks(xpad):  # chunks of the batch sized to the cache, not single items
-        _reduce(_off_line(xpad[part]), g, ufunc, y[part])
     if kind != "avg":
+        for part in _sample_chunks(xpad):  # chunks of the batch sized to the cache
+            _reduce(_off_line(xpad[part]), g, ufunc, y[part])
         return y, ExtremeCache(kind, x.shape, g, xpad, y, shape)
     if divisor_override is None:
         divisor = _divisor(g, count_include_pad, x.dtype, get_xp(x))
     else:
         divisor = x.dtype.type(divisor_override)
-    y /= divisor
+    with np.errstate(invalid="ignore"):  # inf - inf in a window's sum is nan, as PyTorch's
+        for part in _sample_chunks(xpad):
+            _reduce(_off_line(xpad[part]), g, ufunc, y[part])
+        y /= divisor
     return y, AvgCache(x.shape, g, divisor, shape)
 
 
@@ -134,6 +137,7 @@ def before(g):
     return tuple(lo for lo, _ in g.pads)
 
 
+@functools.lru_cache(maxsize=256)
 def _extent(g):
     """Spatial size of xpad: up to the end of the last window (past the input with ceil_mode)."""
     return tuple(a.tap(a.out - 1, a.kernel - 1) + 1 for a in g.axes)
@@ -151,9 +155,11 @@ def _pad(x, g, value):
     return xpad
 
 
+@functools.lru_cache(maxsize=256)
 def _taps(g):
-    """Per kernel offset (u, v), row-major: the (rows, cols) slices it reads, one per window."""
-    return [g.taps((u, v)) for u in range(g.kernel[0]) for v in range(g.kernel[1])]
+    """Per kernel offset (u, v), row-major: the (rows, cols) slices it reads, one per window
+    (remembered per geometry: a network pools the same shapes every step)."""
+    return tuple(g.taps((u, v)) for u in range(g.kernel[0]) for v in range(g.kernel[1]))
 
 
 def _reduce(xpad, g, ufunc, y):
