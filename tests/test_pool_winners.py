@@ -152,3 +152,23 @@ def test_a_large_line_aligned_input_is_read_from_a_shifted_copy_with_the_same_re
     y, dx = ours(kind, 2, kw, x, dy)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(dx, dx_ref)
+
+
+@pytest.mark.parametrize("size", [(6, 10), (28, 28), (10, 32), (32, 32)])
+@pytest.mark.parametrize("name", ["ties", "nan", "inf"])
+def test_tiled_2x2_windows_give_torchs_indices_and_gradient(size, name):
+    """2x2 windows that tile the input: rows of OW % 16 != 0 outputs take the compiled row
+    split (winning taps, kernels.pool2d._row_split), the others the plane-index kernel; both
+    give PyTorch's values, return_indices and gradient exactly."""
+    x = inputs(name, (2, 3, *size), np.float32, seed=5)
+    dy = np.random.default_rng(2).standard_normal((2, 3, size[0] // 2, size[1] // 2))
+    dy = dy.astype(np.float32)
+    tx = torch.tensor(x, requires_grad=True)
+    ty, tidx = TF.max_pool2d(tx, 2, return_indices=True)
+    ty.backward(torch.tensor(dy))
+    xs = cs.tensor(x, requires_grad=True)
+    y, idx = F.max_pool2d(xs, 2, return_indices=True)
+    y.backward(dy)
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(xs.grad, tx.grad.numpy())

@@ -110,7 +110,8 @@ def _compiled_forward(kind, x, g, count_include_pad, divisor_override, shape):
     if kind == "avg":
         y = k.avg_forward(x, g.kernel, g.stride, before, g.out_size, count_include_pad)
     else:
-        arg = scratch(x.shape[:2] + g.out_size, np.int32)  # held by the cache until backward
+        dtype = k.arg_dtype(x.shape, g.kernel, g.stride, before, g.out_size)
+        arg = scratch(x.shape[:2] + g.out_size, dtype)  # held by the cache until backward
         y, arg = k.extreme_forward(x, g.kernel, g.stride, before, g.out_size, kind == "min", arg)
     return y, CompiledPoolCache(kind, x.shape, g, arg, count_include_pad, shape)
 
@@ -127,7 +128,7 @@ def _indices(cache):
     """PyTorch's return_indices: the flat index h*W + w (1-D: l) of each window's maximum in
     its input plane, int64, the one backward routes the gradient to."""
     if isinstance(cache, CompiledPoolCache):
-        return cache.arg.astype(np.int64)
+        return kernels.pooling().plane_indices(cache.arg, cache.x_shape)
     return pool_numpy.indices(cache)
 
 
