@@ -10,6 +10,7 @@ import torch.nn.functional as TF
 
 import convscope as cs
 import convscope.nn.functional as F
+from convscope import kernels
 from convscope.ops import pool, pool_numpy
 from jit_paths import compiled, jit_path  # noqa: F401  (runs this module on both paths)
 from torch_oracle_ops import compare
@@ -154,12 +155,16 @@ def test_a_large_line_aligned_input_is_read_from_a_shifted_copy_with_the_same_re
     np.testing.assert_array_equal(dx, dx_ref)
 
 
-@pytest.mark.parametrize("size", [(6, 10), (28, 28), (10, 32), (32, 32)])
+@pytest.mark.parametrize("chunk", [None, 100], ids=["one chunk", "chunks of row pairs"])
+@pytest.mark.parametrize("size", [(6, 10), (28, 28), (10, 32), (32, 32), (7, 9)])
 @pytest.mark.parametrize("name", ["ties", "nan", "inf"])
-def test_tiled_2x2_windows_give_torchs_indices_and_gradient(size, name):
-    """2x2 windows that tile the input: rows of OW % 16 != 0 outputs take the compiled row
-    split (winning taps, kernels.pool2d._row_split), the others the plane-index kernel; both
-    give PyTorch's values, return_indices and gradient exactly."""
+def test_tiled_2x2_windows_give_torchs_indices_and_gradient(size, name, chunk, monkeypatch):
+    """2x2 windows that tile the input take the compiled row split (winning taps, chunks of
+    row pairs: kernels.pool2d._row_split), odd sizes the plane-index kernel; both give
+    PyTorch's values, return_indices and gradient exactly, in one chunk or in many (a last
+    one partial)."""
+    if chunk is not None:
+        monkeypatch.setattr(kernels.pooling(), "SPLIT_CHUNK_BYTES", chunk)
     x = inputs(name, (2, 3, *size), np.float32, seed=5)
     dy = np.random.default_rng(2).standard_normal((2, 3, size[0] // 2, size[1] // 2))
     dy = dy.astype(np.float32)

@@ -11,7 +11,9 @@ Backward of max/min adds dy[n,c,i,j] at arg (overlapping windows accumulate); ba
 of avg spreads dy/divisor over the window. Output sizes come from the caller (ceil_mode
 is already in them). Min pooling is max pooling of -x. The common 2x2 stride-2 unpadded
 case has its own kernels with fixed loop bounds (LLVM unrolls and vectorises them),
-compiled noalias (kernels.noalias: the max forward on (64, 64, 32, 32) 3.0 -> 1.0 ms). Every
+compiled noalias (kernels.noalias: the max forward on (64, 64, 32, 32) 3.0 -> 1.0 ms); where
+those windows tile the input, max/min split each row pair into two flat runs and keep each
+window's winning tap (_row_split), and a forward without a backward keeps no argmax at all. Every
 other window goes through phase planes (below): each plane copied once into SH*SW planes of
 its padded input split by row and column phase, then one flat pass per tap over the plane's
 outputs. Against the loops over each tap's row of outputs they replace (one thread,
@@ -335,22 +337,27 @@ def _fresh(in_shape, dy):
 
 
 def _row_split(in_shape, kernel, stride, padding, out_size):
-    """True when 2x2 windows tile an input of at most ROW_SPLIT_MAX elements whose rows are too
-    narrow for the vector loop of _max_forward_2x2 to take them whole (OW not a multiple of 16:
-    its scalar remainder branches unpredictably): each row pair is then split into a top and a
-    bottom run and the windows go through one flat loop each way (_max_taps_flat,
-    _scatter_taps_flat). Measured on Zen 3, one thread, forward / backward in us, before ->
-    after: (64, 6, 28, 28) 595 / 679 -> 171 / 139; (64, 16, 10, 10) 420 / 274 -> 102 / 96;
-    the VGG's (64, 16, 28, 28) 1676 / 1968 -> 418 / 392 and (64, 32, 14, 14) 1637 / 1101 ->
-    313 / 304. Larger inputs lose in the split's copies ((32, 64, 56, 56) forward 5.7 -> 10.0
-    ms), rows of 16 or 32 outputs need no split."""
+    """True when 2x2 windows tile the input: each row pair is then split into a top and a
+    bottom run (a chunk of row pairs at a time, SPLIT_CHUNK_BYTES a run) and every window goes
+    through one flat loop each way (_max_taps_flat, _scatter_taps_flat), which LLVM vectorises
+    whole; _max_forward_2x2's vector loop takes whole vectors of a row's outputs and runs the
+    rest scalar with branches the data make unpredictable (7.6 ns an output at 14 a row, 17 at
+    5, 1.4-1.9 at 16 and 32), and its backward scatter is slow at any width. Measured on Zen 3,
+    one thread, forward / backward in us, before -> after: (64, 6, 28, 28) 595 / 679 -> 162 /
+    142; (64, 16, 10, 10) 420 / 274 -> 99 / 95; the VGG's (64, 16, 28, 28) 1676 / 1968 -> 391 /
+    365; (64, 64, 32, 32) 1733 / 9099 -> 2572 / 2544; (32, 64, 56, 56) 5367 / 13272 -> 3785 /
+    3883. A forward without a backward keeps no taps (extreme_values)."""
     n, c, h, w = in_shape
     tiled = h == 2 * out_size[0] and w == 2 * out_size[1]
-    narrow = out_size[1] % 16 != 0 and n * c * h * w <= ROW_SPLIT_MAX
-    return _is_2x2(kernel, stride, padding, (h, w), out_size) and tiled and narrow
+    return _is_2x2(kernel, stride, padding, (h, w), out_size) and tiled
 
 
-ROW_SPLIT_MAX = 1 << 21  # elements (8 MB of float32)
+SPLIT_CHUNK_BYTES = 1 << 19  # each of the top and bottom runs: a chunk of row pairs in cache
+
+
+def _split_rows(w, itemsize):
+    """Row pairs per chunk of the row split: about SPLIT_CHUNK_BYTES per run, at least one."""
+    return max(1, SPLIT_CHUNK_BYTES // (w * itemsize))
 
 
 def arg_dtype(in_shape, kernel, stride, padding, out_size):
@@ -368,9 +375,16 @@ def extreme_forward(x, kernel, stride, padding, out_size, minimum=False, arg=Non
     dtype = arg_dtype(x.shape, kernel, stride, padding, out_size)
     arg = np.empty(y.shape, dtype=dtype) if arg is None else arg
     if dtype == np.uint8:  # each row pair split into a top and a bottom run, then flat
-        rows = x.reshape(-1, 2, x.shape[3])
-        top, bottom = np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1])
-        _max_taps_flat(top.reshape(-1), bottom.reshape(-1), y.reshape(-1), arg.reshape(-1))
+        rows, w = x.reshape(-1, 2, x.shape[3]), x.shape[3]
+        ys, taps, ow = y.reshape(-1), arg.reshape(-1), out_size[1]
+        step = _split_rows(w, x.itemsize)
+        top, bottom = np.empty((step, w), dtype=x.dtype), np.empty((step, w), dtype=x.dtype)
+        for r0 in range(0, rows.shape[0], step):  # a cache-sized chunk of row pairs at a time
+            m = min(step, rows.shape[0] - r0)
+            np.copyto(top[:m], rows[r0 : r0 + m, 0])
+            np.copyto(bottom[:m], rows[r0 : r0 + m, 1])
+            out = slice(r0 * ow, (r0 + m) * ow)
+            _max_taps_flat(top[:m].reshape(-1), bottom[:m].reshape(-1), ys[out], taps[out])
     elif _is_2x2(kernel, stride, padding, x.shape[2:], out_size):
         _max_forward_2x2(x, y, arg)
     else:
@@ -408,13 +422,20 @@ def extreme_backward(dy, arg, in_shape, kernel, stride, padding):
     """dx (N, C, H, W): each dy[n,c,i,j] added at plane index arg[n,c,i,j] (or at its tap)."""
     dy = np.ascontiguousarray(dy)
     if arg.dtype == np.uint8:  # the row split's taps: flat runs, then interleaved into dx
-        half = (dy.size * 2,)
-        top, bottom = np.empty(half, dtype=dy.dtype), np.empty(half, dtype=dy.dtype)
-        _scatter_taps_flat(dy.reshape(-1), np.ascontiguousarray(arg).reshape(-1), top, bottom)
-        dx = np.empty(in_shape, dtype=dy.dtype)
-        rows = dx.reshape(-1, 2, in_shape[3])
-        rows[:, 0] = top.reshape(-1, in_shape[3])
-        rows[:, 1] = bottom.reshape(-1, in_shape[3])
+        dx, w, ow = np.empty(in_shape, dtype=dy.dtype), in_shape[3], dy.shape[3]
+        rows, dys, taps = (
+            dx.reshape(-1, 2, w),
+            dy.reshape(-1),
+            np.ascontiguousarray(arg).reshape(-1),
+        )
+        step = _split_rows(w, dy.itemsize)
+        top, bottom = np.empty((step, w), dtype=dy.dtype), np.empty((step, w), dtype=dy.dtype)
+        for r0 in range(0, rows.shape[0], step):
+            m = min(step, rows.shape[0] - r0)
+            out = slice(r0 * ow, (r0 + m) * ow)
+            _scatter_taps_flat(dys[out], taps[out], top[:m].reshape(-1), bottom[:m].reshape(-1))
+            rows[r0 : r0 + m, 0] = top[:m]
+            rows[r0 : r0 + m, 1] = bottom[:m]
         return dx
     if _is_2x2(kernel, stride, padding, in_shape[2:], dy.shape[2:]):
         dx = _fresh(in_shape, dy)
