@@ -355,9 +355,15 @@ def _row_split(in_shape, kernel, stride, padding, out_size):
 SPLIT_CHUNK_BYTES = 1 << 19  # each of the top and bottom runs: a chunk of row pairs in cache
 
 
-def _split_rows(w, itemsize):
-    """Row pairs per chunk of the row split: about SPLIT_CHUNK_BYTES per run, at least one."""
-    return max(1, SPLIT_CHUNK_BYTES // (w * itemsize))
+def _row_pair_chunks(pairs, w, ow, dtype):
+    """The row split a chunk at a time: (the chunk's row pairs, its windows in the flat
+    output, its top run, its bottom run (m, W)), the runs in two buffers of about
+    SPLIT_CHUNK_BYTES reused from chunk to chunk."""
+    step = max(1, SPLIT_CHUNK_BYTES // (w * np.dtype(dtype).itemsize))
+    top, bottom = np.empty((step, w), dtype=dtype), np.empty((step, w), dtype=dtype)
+    for r0 in range(0, pairs, step):
+        m = min(step, pairs - r0)
+        yield slice(r0, r0 + m), slice(r0 * ow, (r0 + m) * ow), top[:m], bottom[:m]
 
 
 def arg_dtype(in_shape, kernel, stride, padding, out_size):
@@ -375,16 +381,12 @@ def extreme_forward(x, kernel, stride, padding, out_size, minimum=False, arg=Non
     dtype = arg_dtype(x.shape, kernel, stride, padding, out_size)
     arg = np.empty(y.shape, dtype=dtype) if arg is None else arg
     if dtype == np.uint8:  # each row pair split into a top and a bottom run, then flat
-        rows, w = x.reshape(-1, 2, x.shape[3]), x.shape[3]
-        ys, taps, ow = y.reshape(-1), arg.reshape(-1), out_size[1]
-        step = _split_rows(w, x.itemsize)
-        top, bottom = np.empty((step, w), dtype=x.dtype), np.empty((step, w), dtype=x.dtype)
-        for r0 in range(0, rows.shape[0], step):  # a cache-sized chunk of row pairs at a time
-            m = min(step, rows.shape[0] - r0)
-            np.copyto(top[:m], rows[r0 : r0 + m, 0])
-            np.copyto(bottom[:m], rows[r0 : r0 + m, 1])
-            out = slice(r0 * ow, (r0 + m) * ow)
-            _max_taps_flat(top[:m].reshape(-1), bottom[:m].reshape(-1), ys[out], taps[out])
+        rows, ys, taps = x.reshape(-1, 2, x.shape[3]), y.reshape(-1), arg.reshape(-1)
+        chunks = _row_pair_chunks(len(rows), x.shape[3], out_size[1], x.dtype)
+        for pairs, out, top, bottom in chunks:
+            np.copyto(top, rows[pairs, 0])
+            np.copyto(bottom, rows[pairs, 1])
+            _max_taps_flat(top.reshape(-1), bottom.reshape(-1), ys[out], taps[out])
     elif _is_2x2(kernel, stride, padding, x.shape[2:], out_size):
         _max_forward_2x2(x, y, arg)
     else:
@@ -422,20 +424,13 @@ def extreme_backward(dy, arg, in_shape, kernel, stride, padding):
     """dx (N, C, H, W): each dy[n,c,i,j] added at plane index arg[n,c,i,j] (or at its tap)."""
     dy = np.ascontiguousarray(dy)
     if arg.dtype == np.uint8:  # the row split's taps: flat runs, then interleaved into dx
-        dx, w, ow = np.empty(in_shape, dtype=dy.dtype), in_shape[3], dy.shape[3]
-        rows, dys, taps = (
-            dx.reshape(-1, 2, w),
-            dy.reshape(-1),
-            np.ascontiguousarray(arg).reshape(-1),
-        )
-        step = _split_rows(w, dy.itemsize)
-        top, bottom = np.empty((step, w), dtype=dy.dtype), np.empty((step, w), dtype=dy.dtype)
-        for r0 in range(0, rows.shape[0], step):
-            m = min(step, rows.shape[0] - r0)
-            out = slice(r0 * ow, (r0 + m) * ow)
-            _scatter_taps_flat(dys[out], taps[out], top[:m].reshape(-1), bottom[:m].reshape(-1))
-            rows[r0 : r0 + m, 0] = top[:m]
-            rows[r0 : r0 + m, 1] = bottom[:m]
+        dx = np.empty(in_shape, dtype=dy.dtype)
+        rows, dys, taps = dx.reshape(-1, 2, in_shape[3]), dy.reshape(-1), arg.reshape(-1)
+        chunks = _row_pair_chunks(len(rows), in_shape[3], dy.shape[3], dy.dtype)
+        for pairs, out, top, bottom in chunks:
+            _scatter_taps_flat(dys[out], taps[out], top.reshape(-1), bottom.reshape(-1))
+            rows[pairs, 0] = top
+            rows[pairs, 1] = bottom
         return dx
     if _is_2x2(kernel, stride, padding, in_shape[2:], dy.shape[2:]):
         dx = _fresh(in_shape, dy)

@@ -20,7 +20,8 @@ When ``kernels.available()`` (Numba installed, CONVSCOPE_JIT not 0) the compiled
 pass per tap over the plane split by stride phase): max/min keep each window's argmax, so the
 backward is a scatter; the cache records which path made it. A forward no backward will
 follow (ops.cache_need: no_grad, eval) keeps no argmax (return_indices aside). Dilation and
-divisor_override take the NumPy path (a dilation argument cost the compiled max loop 3-5% on every call).
+divisor_override take the NumPy path (a dilation argument cost the compiled max loop 3-5% on
+every call).
 """
 
 from typing import NamedTuple
