@@ -157,6 +157,42 @@ def test_infinite_inputs_tie_with_padding_but_the_gradient_stays_on_the_input(ki
     compare(ours_pool(kind, 2, **kw), torch_pool(kind, 2, **kw), [x], sums="routes")
 
 
+STRIDED_OVERLAPS = [
+    dict(kernel_size=3, stride=2, padding=1),  # ResNet's stem pool
+    dict(kernel_size=(4, 3), stride=(3, 2), padding=(2, 0), ceil_mode=True),
+    dict(kernel_size=3, stride=2, dilation=2),  # every tap in one of the four planes
+]
+
+
+@pytest.mark.parametrize(
+    "kind, kw",
+    [
+        (kind, kw)
+        for kind in ("max", "avg", "min")
+        for kw in STRIDED_OVERLAPS
+        if not (kind == "avg" and "dilation" in kw)  # avg pooling has no dilation (nor PyTorch's)
+    ],
+)
+def test_overlapping_strided_windows_over_several_chunks_of_the_batch_match_torch(kind, kw):
+    """The NumPy path de-interleaves such inputs by the stride (pool_numpy._grid) a chunk of
+    the batch at a time: 3 samples of ~0.6 MB (float64) make 3 chunks; integer ties, inf and
+    NaN in some windows; return_indices where max pooling gives them."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 4, (3, 40, 45, 44)).astype(np.float64)
+    x[0, :3, 5:9, 7:10] = -np.inf if kind == "max" else np.inf
+    x[1, 4, 10, 3] = np.nan
+    compare(ours_pool(kind, 2, **kw), torch_pool(kind, 2, **kw), [x], **rule(kind, 2, **kw))
+    if kind == "max":
+        (_, ours), (_, theirs) = (
+            F.max_pool2d(cs.tensor(x), return_indices=True, **kw),
+            TF.max_pool2d(torch.from_numpy(x), return_indices=True, **kw),
+        )
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    g = pool.pool_geometry("pool", x.shape, 2, kw["kernel_size"], kw["stride"], kw.get("padding", 0),
+                           kw.get("ceil_mode", False), kw.get("dilation", 1))  # fmt: skip
+    assert pool_numpy._by(g) == g.stride and len(pool_numpy._sample_chunks(x)) == 3
+
+
 def test_max_pool_ties_give_one_gradient_per_window():
     x = cs.tensor(np.zeros((1, 1, 4, 4)), requires_grad=True)
     F.max_pool2d(x, 2).sum().backward()
