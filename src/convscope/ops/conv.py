@@ -25,6 +25,7 @@ On both paths, layers with stride 1 across and enough channels (``row_windows.ru
 only the rows of each window, KH instead of KH*KW copies of the input (ops.row_windows).
 """
 
+import functools
 import math
 from functools import partial
 from typing import NamedTuple
@@ -385,6 +386,8 @@ def promoted(x, w, b):
     """(x, w, the inputs' dtypes, their common dtype): x and w cast to it; grads go back in
     the inputs' own dtypes."""
     dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
+    if x.dtype == w.dtype and (b is None or b.dtype == x.dtype):  # the usual call: no cast
+        return x, w, dtypes, x.dtype
     dtype = np.result_type(*(d for d in dtypes if d is not None))
     return x.astype(dtype, copy=False), w.astype(dtype, copy=False), dtypes, dtype
 
@@ -422,15 +425,30 @@ def direct_rule(geom, dtype, in_channels=None, out_channels=None):
 _DIRECT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+@functools.lru_cache(maxsize=512)
+def forward_route(geom, dtype, compiled):
+    """The path a forward of this geometry and dtype takes, by the rules above: "winograd"
+    (where x's and w's values also keep its transforms finite), "direct", "rows" or
+    "windows"; compiled: kernels.available(). Remembered: a network calls each layer alike
+    every step, and the rules cost ~4 us a call."""
+    if compiled and winograd.usable(geom, dtype):
+        return "winograd"
+    if compiled and direct_rule(geom, dtype):
+        return "direct"
+    return "rows" if row_windows.rule(geom) else "windows"
+
+
 def _conv_forward(x, w, geom, b):
     x, w, dtypes, dtype = promoted(x, w, b)
-    if winograd.usable(geom, dtype):
+    route = forward_route(geom, dtype, kernels.available())
+    if route == "winograd":
         x_max, w_max = winograd.largest(x), winograd.largest(w)
         if winograd.in_range(dtype, (x_max, w_max, 9 * x.shape[1])):
             return winograd.forward(x, w, b, geom, dtypes, x_max, w_max)
-    if isinstance(x, np.ndarray) and direct_rule(geom, dtype) and x.size:
+    if route == "direct" and isinstance(x, np.ndarray) and x.size:
         return direct.forward(x, w, b, geom, dtypes)
-    if isinstance(x, np.ndarray) and row_windows.rule(geom) and x.size:
+    rows = route == "rows" or (route != "windows" and row_windows.rule(geom))  # a fallback
+    if rows and isinstance(x, np.ndarray) and x.size:
         return row_windows.forward(x, w, b, geom, dtypes)
     y = cols = None
     if isinstance(x, np.ndarray) and (not cache_needed() or _columns_bytes(x, geom) > KEEP_BYTES):

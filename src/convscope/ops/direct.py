@@ -11,6 +11,7 @@ ops.conv decides which layers come here (``conv.direct_rule``) and keeps the win
 reference and the fallback. The grads come back in the inputs' dtypes.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -37,6 +38,7 @@ class DirectCache(NamedTuple):
     dtypes: tuple  # the inputs' dtypes (x, w, b)
 
 
+@functools.lru_cache(maxsize=512)
 def reach(geom):
     """(D*(KH-1), D*(KW-1)): how far a window reaches past its first tap."""
     return tuple(span(k, d) - 1 for k, d in zip(geom.kernel, geom.dilation, strict=True))
