@@ -89,10 +89,12 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
     Tensor = _tensor_class()  # noqa: N806 - the class
 
     arrays = [t.data if isinstance(t, Tensor) else as_array(t) for t in inputs]
-    needs = ()  # under no_grad nothing about the graph is computed
+    needs = None  # under no_grad nothing about the graph is computed
     if is_grad_enabled():
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-    if any(needs):
+        if True not in needs:
+            needs = None
+    if needs is not None:
         y, cache = forward(*arrays, **kwargs)
     else:  # no backward will read the cache: the op may keep less (ops.cache_need)
         token = cache_need.set_cache_needed(False)
@@ -107,7 +109,7 @@ def apply(forward, backward, inputs, *, pass_needs=False, **kwargs):
     out = Tensor._result(y) if fresh else Tensor(y)
     if out.data.base is not None:  # the array the result holds (Tensor(y) may have copied y)
         _share_versions(out, out.data.base, inputs, Tensor)
-    if any(needs):
+    if needs is not None:
         name = forward.__name__.removesuffix("_forward")
         out.requires_grad = True
         out._node = Node(name, tuple(inputs), backward, cache, needs if pass_needs else None)

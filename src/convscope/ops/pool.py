@@ -48,10 +48,12 @@ def pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilati
     the batch axis, and its Windows (geometry.pool_windows: PyTorch's rules; stride defaults
     to the kernel, 0 <= padding <= kernel // 2); remembered per arguments (geometry.remembered)."""
     args = (op, tuple(shape), nd, kernel_size, stride, padding, ceil_mode, dilation)
-    return _pool_geometry(*args)
+    if all(type(s) is int for s in args[1]):
+        return _pool_geometry(*args)
+    return _pool_geometry.__wrapped__(*args)  # 28.0 == 28: such a shape is checked afresh
 
 
-@remembered
+@remembered(trusted=3)  # the op's name, a shape of Python ints (an array's), its spatial dims
 def _pool_geometry(op, shape, nd, kernel_size, stride, padding, ceil_mode, dilation):
     spatial_input(op, shape, nd, nonempty=True)
     return pool_windows(op, tuple(shape[-nd:]), kernel_size, stride, padding, dilation, ceil_mode)
@@ -79,7 +81,7 @@ def _pool_forward(op, kind, x, nd, kernel_size, stride, padding, ceil_mode, dila
                   count_include_pad=True, divisor_override=None, return_indices=False):  # fmt: skip
     if x.dtype.kind != "f":
         x = x.astype(default_float(x.dtype))
-    g = pool_geometry(op, x.shape, nd, kernel_size, stride, padding, ceil_mode, dilation)
+    g = _pool_geometry(op, x.shape, nd, kernel_size, stride, padding, ceil_mode, dilation)
     if divisor_override is not None:
         check_divisor(op, divisor_override)
     x4, g4 = (x, g) if x.ndim == 4 else (x.reshape(four_d(x.shape, nd)), g.lift() if nd == 1 else g)
