@@ -60,9 +60,9 @@ _UNHELD = _unheld_count()
 def scratch(shape, dtype):
     """An uninitialised C-contiguous array; reused when an earlier one of its kind is free."""
     dtype = np.dtype(dtype)
-    shape = tuple(int(s) for s in shape)
     if dtype.itemsize * math.prod(shape) < MIN_BYTES:
         return np.empty(shape, dtype)
+    shape = tuple(int(s) for s in shape)
     key = (shape, dtype.str)
     with _lock:
         arrays = _pool.setdefault(key, [])

@@ -136,6 +136,7 @@ def backward(dy, c):
     return dx
 
 
+@functools.lru_cache(maxsize=256)
 def before(g):
     """The padding before each spatial axis (pool pads are symmetric)."""
     return tuple(lo for lo, _ in g.pads)
