@@ -202,17 +202,12 @@ def _fill(planes, x, g, value):
     the grid is a view of x."""
     if _view(g, x.shape[2:]):
         return
-    by = _by(g)
-    for a in range(by[0]):
-        for b in range(by[1]):
-            plane = planes[a * by[1] + b]
-            if plane is not None:
-                (xr, pr), (xc, pc) = _phase_cells(g, (a, b), x.shape[2:])
-                plane[:, :, : pr.start] = value
-                plane[:, :, pr.stop :] = value
-                plane[:, :, pr, : pc.start] = value
-                plane[:, :, pr, pc.stop :] = value
-                plane[:, :, pr, pc] = x[:, :, xr, xc]
+    for plane, (xr, pr), (xc, pc) in _plane_cells(planes, g, x.shape[2:]):
+        plane[:, :, : pr.start] = value
+        plane[:, :, pr.stop :] = value
+        plane[:, :, pr, : pc.start] = value
+        plane[:, :, pr, pc.stop :] = value
+        plane[:, :, pr, pc] = x[:, :, xr, xc]
 
 
 def _split(x, g, value):
@@ -225,13 +220,19 @@ def _split(x, g, value):
 def _merge(planes, g, dx):
     """dx (N, C, H, W) = the input cells of _split's planes (dx is left as it was where none
     holds one: see _covers)."""
+    for plane, (xr, pr), (xc, pc) in _plane_cells(planes, g, dx.shape[2:]):
+        dx[:, :, xr, xc] = plane[:, :, pr, pc]
+
+
+def _plane_cells(planes, g, size):
+    """(plane, (input rows, its rows), (input cols, its cols)) for each plane that is there:
+    _phase_cells of an input of this spatial size."""
     by = _by(g)
     for a in range(by[0]):
         for b in range(by[1]):
             plane = planes[a * by[1] + b]
             if plane is not None:
-                (xr, pr), (xc, pc) = _phase_cells(g, (a, b), dx.shape[2:])
-                dx[:, :, xr, xc] = plane[:, :, pr, pc]
+                yield plane, *_phase_cells(g, (a, b), size)
 
 
 def _covers(g, size):
