@@ -60,6 +60,16 @@ def cache_of(case):
     return conv.conv2d_forward(np.ones(x_shape), np.ones(w_shape), **kwargs)[1]
 
 
+def test_the_rows_rule_is_asked_per_call_even_for_a_layer_routed_before():
+    """conv remembers its compiled route per geometry; the rows rule (which these tests
+    replace) must still decide each call, so the forced rows path runs a 1x1 layer seen before."""
+    case = ((1, 1, 1, 1), (1, 1, 1, 1), {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1),
+                                         "groups": 1}, False)  # fmt: skip
+    assert not isinstance(cache_of(case), row_windows.RowsCache)
+    with forced():
+        assert isinstance(cache_of(case), row_windows.RowsCache)
+
+
 @settings(max_examples=150, deadline=None)
 @given(case=row_cases(), seed=st.integers(0, 2**16), chunk=st.sampled_from([1, 200, 1 << 20]))
 def test_row_windows_match_torch_float64(case, seed, chunk):

@@ -426,29 +426,29 @@ _DIRECT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @functools.lru_cache(maxsize=512)
-def forward_route(geom, dtype, compiled):
-    """The path a forward of this geometry and dtype takes, by the rules above: "winograd"
-    (where x's and w's values also keep its transforms finite), "direct", "rows" or
-    "windows"; compiled: kernels.available(). Remembered: a network calls each layer alike
-    every step, and the rules cost ~4 us a call."""
+def compiled_route(geom, dtype, compiled):
+    """The compiled path a forward of this geometry and dtype takes, by the rules above:
+    "winograd" (where x's and w's values also keep its transforms finite), "direct", or None
+    (the rows or windows path); compiled: kernels.available(). Remembered: a network calls
+    each layer alike every step, and the rules cost ~4 us a call. (The rows rule, which
+    tests replace, is asked per call.)"""
     if compiled and winograd.usable(geom, dtype):
         return "winograd"
     if compiled and direct_rule(geom, dtype):
         return "direct"
-    return "rows" if row_windows.rule(geom) else "windows"
+    return None
 
 
 def _conv_forward(x, w, geom, b):
     x, w, dtypes, dtype = promoted(x, w, b)
-    route = forward_route(geom, dtype, kernels.available())
+    route = compiled_route(geom, dtype, kernels.available())
     if route == "winograd":
         x_max, w_max = winograd.largest(x), winograd.largest(w)
         if winograd.in_range(dtype, (x_max, w_max, 9 * x.shape[1])):
             return winograd.forward(x, w, b, geom, dtypes, x_max, w_max)
     if route == "direct" and isinstance(x, np.ndarray) and x.size:
         return direct.forward(x, w, b, geom, dtypes)
-    rows = route == "rows" or (route != "windows" and row_windows.rule(geom))  # a fallback
-    if rows and isinstance(x, np.ndarray) and x.size:
+    if isinstance(x, np.ndarray) and row_windows.rule(geom) and x.size:
         return row_windows.forward(x, w, b, geom, dtypes)
     y = cols = None
     if isinstance(x, np.ndarray) and (not cache_needed() or _columns_bytes(x, geom) > KEEP_BYTES):
