@@ -8,12 +8,14 @@ its passes: every tap then reads, and backward's gradient grid is written, in un
 rows (strided float32 reads and += measured 4-5x slower than unit-stride ones), and one
 strided pass moves the gradient into dx (_merge). On (8, 64, 112, 112) float32, one thread:
 forward 21.9 -> 10.2 ms, forward + backward 81 -> 45 ms (PyTorch ~85). Tap views of the grid
-(_tap_views) serve the forward, backward and return_indices alike. Backward: max/min send each window's gradient to its FIRST extreme element in
-row-major order (PyTorch's tie rule; a NaN window's to its last NaN, as PyTorch's; padding
-never takes it, even from a -inf input); avg splits it evenly over the window's divisor.
-Overlapping windows accumulate; disjoint ones (stride >= the kernel's span) store. Strided
-slices beat a (N, C, OH, KH, OW, KW) reshape here: the reshape's reduction over two inner
-axes measured ~40x slower for 2x2 max pooling. Every array is 4-D (N, C, H, W) here.
+(_tap_views) serve the forward, backward and return_indices alike.
+
+Backward: max/min send each window's gradient to its FIRST extreme element in row-major
+order (PyTorch's tie rule; a NaN window's to its last NaN, as PyTorch's; padding never takes
+it, even from a -inf input); avg splits it evenly over the window's divisor. Overlapping
+windows accumulate; disjoint ones (stride >= the kernel's span) store. Strided slices beat a
+(N, C, OH, KH, OW, KW) reshape here: the reshape's reduction over two inner axes measured
+~40x slower for 2x2 max pooling. Every array is 4-D (N, C, H, W) here.
 
 Max/min over disjoint windows that read no padding (the common 2x2 pool) take a shorter
 backward: each window's winning tap as a uint8 (KH*KW - 1 equality sweeps, last tap first,
@@ -37,7 +39,7 @@ import numpy as np
 
 from ..backend import get_xp
 from .buffers import samples_per_chunk, scratch
-from .geometry import Windows
+from .geometry import Windows, taps
 
 _PAD_VALUE = {"max": -np.inf, "min": np.inf, "avg": 0.0}
 _REDUCE = {"max": "maximum", "min": "minimum", "avg": "add"}  # ufuncs of the array module
@@ -182,8 +184,7 @@ def _view(g, size):
 
 def _planes(lead, g, dtype, xp, fill=None):
     """_grid's planes for lead = (N, C), uninitialised or filled with ``fill``."""
-    need, by = _extent(g), _by(g)
-    read = {plane for plane, _, _ in _plane_taps(g)}
+    need, by, read = _extent(g), _by(g), _read_planes(g)
     planes = []
     for a in range(by[0]):
         for b in range(by[1]):
@@ -238,7 +239,7 @@ def _plane_cells(planes, g, size):
 def _covers(g, size):
     """Whether _merge writes every cell of an input of this spatial size: every plane is
     read and every input cell lies inside the windows' extent."""
-    by, need, read = _by(g), _extent(g), {plane for plane, _, _ in _plane_taps(g)}
+    by, need, read = _by(g), _extent(g), _read_planes(g)
     inside = all(n <= e - p for n, e, p in zip(size, need, before(g), strict=True))
     return inside and len(read) == by[0] * by[1]
 
@@ -261,17 +262,21 @@ def _phase_cells(g, phase, size):
 def _plane_taps(g):
     """Per kernel offset (u, v), row-major: (plane, rows, cols) it reads in _split's planes,
     one cell per window (remembered per geometry: a network pools the same shapes every step)."""
-    by, taps = _by(g), []
+    by, found = _by(g), []
     for u in range(g.kernel[0]):
         for v in range(g.kernel[1]):
             plane, cuts = 0, []
             for axis, t, step in zip(g.axes, (u, v), by, strict=True):
-                r = t * axis.dilation  # window i reads padded cell i * stride + r
-                plane = plane * step + r % step
-                jump = axis.stride // step
-                cuts.append(slice(r // step, r // step + jump * (axis.out - 1) + 1, jump))
-            taps.append((plane, *cuts))
-    return tuple(taps)
+                r = t * axis.dilation  # window i reads padded cell i * stride + r: in plane
+                plane = plane * step + r % step  # r % step, at i * (stride / step) + r // step
+                cuts.append(taps(r // step, axis.out, axis.stride // step))
+            found.append((plane, *cuts))
+    return tuple(found)
+
+
+def _read_planes(g):
+    """The indices of the planes some tap reads (_plane_taps)."""
+    return {plane for plane, _, _ in _plane_taps(g)}
 
 
 def _tap_views(planes, g):
